@@ -1,0 +1,126 @@
+# ztier — one Makefile, one set of flags.
+#
+# Each component directory is a static library with one public header and a
+# module.mk fragment that lists its sources, programs and tests.  This file
+# owns every compiler flag; the fragments only name files.
+#
+#   make [VARIANT=release|debug|asan]   build libraries and programs
+#   make deps                           install build/test dependencies (root)
+#   make test                           unit + host-kernel + VM tests (prove)
+#   make unit-test                      host tests only (fast, ASan/UBSan)
+#   make vm-test                        VM suite only
+#   make bench | vm-bench | vm-run      benchmarks and the demo
+#   make install PREFIX=/usr DESTDIR=/tmp/stage
+
+VARIANT ?= release
+PREFIX  ?= /usr/local
+DESTDIR ?=
+O       := build/$(VARIANT)
+
+CC      ?= cc
+PKGS    := liburing liblz4 libzstd libkmod libudev inih
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wno-unused-parameter
+CFLAGS_release := -O2 -g
+CFLAGS_debug   := -O0 -g3
+CFLAGS_asan    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+                  -fno-sanitize-recover=undefined
+LDFLAGS_asan   := -fsanitize=address,undefined
+
+CPPFLAGS := -I. -D_GNU_SOURCE -DZT_VERSION=\"$(shell cat VERSION)\" \
+            -DZT_SYSCONFDIR=\"$(if $(filter /usr,$(PREFIX)),,$(PREFIX))/etc\" \
+            -DZT_DATADIR=\"$(PREFIX)/share\"
+CFLAGS   := -std=c11 $(WARN) $(CFLAGS_$(VARIANT)) -MMD -MP \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDFLAGS  := $(LDFLAGS_$(VARIANT))
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+.DEFAULT_GOAL := all
+
+# Static libraries in link order: dependents first (manager -> ublk ->
+# zramctl-glue -> policy).  The fragments set SRC_<name> for each.
+LIB_NAMES := ztublk ztzram ztpolicy
+LIBS      := $(foreach l,$(LIB_NAMES),$(O)/lib$(l).a)
+
+# Filled in by the fragments.
+PROGS    :=   # installed programs
+TESTS_C  :=   # test sources: each becomes one TAP program
+TESTS_SH :=   # test scripts (executable, TAP output)
+BENCHES  :=   # benchmark sources
+MAN8     :=
+MAN5     :=
+
+include policy/module.mk zramctl-glue/module.mk ublk/module.mk manager/module.mk \
+        tests/module.mk
+
+.PHONY: all deps test unit-test host-test vm-test bench vm-bench vm-run install clean
+all: $(PROGS)
+
+deps:
+	.ci/install-deps
+
+# lib_rule(name, sources): build/$V/libNAME.a from the listed sources.
+define lib_rule
+$(O)/lib$(1).a: $(patsubst %.c,$(O)/%.o,$(2))
+	@mkdir -p $$(@D)
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach l,$(LIB_NAMES),$(eval $(call lib_rule,$(l),$(SRC_$(l)))))
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CFLAGS_$(<)) -c $< -o $@
+
+# Every program and test links every library; the linker keeps what it needs.
+$(O)/bin/%: $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS) $(LDLIBS)
+
+$(O)/tests/%.t: $(O)/tests/%.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+
+TEST_BINS := $(patsubst tests/%.c,$(O)/tests/%.t,$(TESTS_C))
+BENCH_BINS := $(patsubst tests/%.c,$(O)/tests/%.t,$(BENCHES))
+
+# Unit tests run in the ASan/UBSan build; the rest in release.
+unit-test:
+	$(MAKE) VARIANT=asan test-bins
+	prove -e '' $(patsubst tests/%.c,build/asan/tests/%.t,$(TESTS_C))
+
+test-bins: $(TEST_BINS) $(PROGS)
+
+host-test: all
+	prove -e '' $(filter-out tests/vm/%,$(TESTS_SH))
+
+vm-test: all
+	prove -e '' $(filter tests/vm/%,$(TESTS_SH))
+
+# One prove run so that CI reads one summary.
+test:
+	$(MAKE) VARIANT=asan test-bins
+	$(MAKE) all
+	prove -e '' $(patsubst tests/%.c,build/asan/tests/%.t,$(TESTS_C)) $(TESTS_SH)
+
+bench: $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do $$b || exit 1; done
+
+vm-bench: all
+	tests/vm/run tests/vm/bench.sh
+
+vm-run: all
+	tests/vm/run tests/vm/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
+	           $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/ztier/policy.d
+	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	$(if $(MAN8),install -m 0644 $(MAN8) $(DESTDIR)$(PREFIX)/share/man/man8/)
+	$(if $(MAN5),install -m 0644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/)
+	install -m 0644 policy/examples/*.conf $(DESTDIR)$(PREFIX)/share/ztier/policy.d/
+	$(INSTALL_EXTRA)
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,191 @@
+/*
+ * policy.h — ztier's policy engine: the public API of policy/.
+ *
+ * Two halves, both pure (no I/O in the classifier, only file reading in the
+ * parser), so both are unit-tested and fuzzable on the host:
+ *
+ *  1. The page classifier.  Every 4 KiB page is one of four classes:
+ *       SAMEFILL  one 64-bit word repeated (zero pages included; value kept)
+ *       TEXT      low entropy or a small byte set (text-like)
+ *       MIXED     everything else (compressible binary data)
+ *       RANDOM    high entropy / near-uniform bytes: not worth compressing
+ *     Same-fill detection is vectorised (AVX2/AVX-512, chosen at run time)
+ *     with a scalar twin; entropy is estimated from a sample of the page.
+ *
+ *  2. Policy files.  One INI file per workload (libinih) maps classes to
+ *     tiers and codecs and sets thresholds, sizes, limits, queues, the zram
+ *     and spill tiers and swap.  Errors are reported as FILE:LINE: message.
+ *
+ * Errors are negative errno values; only the CLI/daemon turns them into text.
+ */
+#ifndef ZT_POLICY_H
+#define ZT_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZT_PAGE_SIZE  4096u
+#define ZT_PAGE_SHIFT 12
+
+/* ---- page classes ------------------------------------------------------ */
+
+enum zt_class {
+	ZT_CLASS_SAMEFILL,
+	ZT_CLASS_TEXT,
+	ZT_CLASS_MIXED,
+	ZT_CLASS_RANDOM,
+	ZT_CLASS_COUNT
+};
+
+/* Thresholds that decide TEXT and RANDOM (defaults in brackets). */
+struct zt_thresholds {
+	double text_entropy;    /* < this many bits/byte is TEXT [5.0]       */
+	double random_entropy;  /* >= this many bits/byte is RANDOM [7.5]    */
+	unsigned text_byteset;  /* fewer distinct bytes than this is TEXT [64] */
+};
+
+struct zt_page_class {
+	enum zt_class cls;
+	uint64_t fill;          /* the repeated word when cls == SAMEFILL    */
+	float entropy;          /* estimated bits/byte (0 for SAMEFILL)      */
+};
+
+void zt_thresholds_default(struct zt_thresholds *t);
+
+/* Classify one ZT_PAGE_SIZE page.  Never fails; cheap (see make bench). */
+void zt_classify(const void *page, const struct zt_thresholds *t,
+		 struct zt_page_class *out);
+
+/* True when the page is one 64-bit word repeated; *fill gets the word.
+ * Uses the best vector path this CPU has; exits at the first mismatch. */
+bool zt_page_samefill(const void *page, uint64_t *fill);
+
+/* The individual implementations, exported so tests can compare them.
+ * zt_samefill_impl() returns NULL for an ISA the CPU (or build) lacks. */
+enum zt_isa { ZT_ISA_SCALAR, ZT_ISA_AVX2, ZT_ISA_AVX512, ZT_ISA_COUNT };
+typedef bool (*zt_samefill_fn)(const void *page, uint64_t *fill);
+zt_samefill_fn zt_samefill_impl(enum zt_isa isa);
+const char *zt_isa_name(enum zt_isa isa);
+
+/* Exact Shannon entropy (bits/byte) of len bytes: a full histogram. */
+double zt_entropy_exact(const void *buf, size_t len);
+/* The sampled estimate zt_classify uses, for one page (bits/byte). */
+double zt_entropy_estimate(const void *page);
+
+const char *zt_class_name(enum zt_class c);             /* "samefill", ... */
+int zt_class_from_name(const char *name);               /* -EINVAL if unknown */
+
+/* ---- tiers and codecs ----------------------------------------------------- */
+
+enum zt_tier {
+	ZT_TIER_NONE,     /* no fallback: fail the write (the kernel sees EIO/ENOSPC) */
+	ZT_TIER_META,     /* same-filled pages: page-table entry only   */
+	ZT_TIER_STORE,    /* userspace compressed store                 */
+	ZT_TIER_ZRAM,     /* kernel zram device owned by the ztier device */
+	ZT_TIER_SPILL,    /* NVMe device or file                        */
+	ZT_TIER_COUNT
+};
+
+enum zt_codec_kind { ZT_CODEC_RAW, ZT_CODEC_LZ4, ZT_CODEC_ZSTD };
+
+struct zt_codec {
+	enum zt_codec_kind kind;
+	int level;            /* zstd level (1..19); 0 otherwise           */
+};
+
+const char *zt_tier_name(enum zt_tier t);               /* "meta", ... "none" */
+int zt_tier_from_name(const char *name);                /* -EINVAL if unknown */
+/* "lz4", "zstd", "zstd:N", "raw" -> codec; -EINVAL / -ERANGE on bad input. */
+int zt_codec_parse(const char *s, struct zt_codec *out);
+/* Format a codec as the parser accepts it ("zstd:3"). Returns buf. */
+const char *zt_codec_format(const struct zt_codec *c, char *buf, size_t len);
+
+/* ---- sizes ---------------------------------------------------------------- */
+
+/* A size as written in a policy: absolute bytes ("4G", "512M", "4096") or a
+ * fraction of RAM ("ram/4", "ram*3/4", "ram"); 0 bytes means "unset". */
+struct zt_size {
+	uint64_t bytes;
+	uint32_t ram_num, ram_den;   /* ram_den != 0: size = ram * num / den */
+};
+
+int zt_size_parse(const char *s, struct zt_size *out);   /* -EINVAL / -ERANGE */
+/* Resolve against this machine's RAM (ram_bytes = 0: read /proc/meminfo). */
+uint64_t zt_size_resolve(const struct zt_size *s, uint64_t ram_bytes);
+const char *zt_size_format(const struct zt_size *s, char *buf, size_t len);
+bool zt_size_is_set(const struct zt_size *s);
+
+/* ---- a policy --------------------------------------------------------------- */
+
+#define ZT_NAME_MAX   64
+#define ZT_PATH_MAX   4096
+
+/* Where one class of page goes, and where it goes when that tier is full. */
+struct zt_class_rule {
+	enum zt_tier tier;
+	enum zt_tier fallback;        /* ZT_TIER_NONE: fail the write          */
+	struct zt_codec codec;        /* for the store tier                    */
+};
+
+enum zt_use { ZT_USE_SWAP, ZT_USE_FS, ZT_USE_NONE };
+
+struct zt_policy {
+	char name[ZT_NAME_MAX];       /* [policy] name; default: file's basename */
+	char source[ZT_PATH_MAX];     /* file it was read from (for messages)    */
+
+	struct zt_thresholds thresholds;              /* [classify]            */
+	struct zt_class_rule rule[ZT_CLASS_COUNT];    /* [samefill] [text] ... */
+
+	struct {                                      /* [device]              */
+		struct zt_size size;          /* block device size               */
+		struct zt_size mem_limit;     /* store memory limit              */
+		unsigned queues;              /* 1..16                           */
+		unsigned depth;               /* 1..4096, queue depth            */
+	} device;
+
+	struct {                                      /* [zram] (the zram tier) */
+		char algorithm[32];           /* kernel comp_algorithm name      */
+		char params[128];             /* algorithm_params, e.g. level=3  */
+		struct zt_size size;          /* zram disksize                   */
+		struct zt_size mem_limit;     /* zram mem_limit (0: none)        */
+	} zram;
+
+	struct {                                      /* [spill]               */
+		char target[ZT_PATH_MAX];     /* /dev/..., by-id name or a file  */
+		struct zt_size size;          /* for a file target               */
+	} spill;
+
+	struct {                                      /* [swap] / [fs]          */
+		enum zt_use use;
+		int priority;                 /* -1 or 0..32767                  */
+		bool discard;
+		char fs_type[16];             /* for ZT_USE_FS                   */
+		char mount_point[ZT_PATH_MAX];
+	} use;
+};
+
+/* Fill *p with the built-in defaults (a sensible general-purpose policy). */
+void zt_policy_default(struct zt_policy *p);
+
+/* Called once per problem found while reading a policy. line is 0 when the
+ * problem is not tied to one line (e.g. the file cannot be opened). */
+typedef void (*zt_policy_report_fn)(void *ctx, const char *file, int line,
+				    const char *msg);
+
+/* Read path on top of *p (call zt_policy_default first; calling again with a
+ * drop-in overrides the keys it sets).  Every problem goes to report (NULL:
+ * print "FILE:LINE: message" to stderr).  Returns the number of problems, 0
+ * when valid, or a negative errno if the file cannot be read at all. */
+int zt_policy_load(struct zt_policy *p, const char *path,
+		   zt_policy_report_fn report, void *ctx);
+
+/* Checks that span keys (e.g. a tier that cannot take a class, zram tier
+ * used but no zram size).  Same reporting; returns the number of problems. */
+int zt_policy_validate(const struct zt_policy *p, zt_policy_report_fn report,
+		       void *ctx);
+
+/* Can this tier hold pages of this class?  (meta holds only SAMEFILL.) */
+bool zt_tier_accepts(enum zt_tier t, enum zt_class c);
+
+#endif

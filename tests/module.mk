@@ -1,0 +1,5 @@
+# tests/: every tests/<dir>/t_*.c is one TAP program; every tests/**/*.t
+# script is run by prove as it is.  Benchmarks are tests/bench/b_*.c.
+TESTS_C  += $(wildcard tests/*/t_*.c)
+TESTS_SH += $(sort $(wildcard tests/*/*.t))
+BENCHES  += $(wildcard tests/bench/b_*.c)

@@ -1,0 +1,2 @@
+# ublk/: the tiered ublk device (server core, page table, store, tiers).
+SRC_ztublk := $(filter-out ublk/main.c,$(wildcard ublk/*.c))
