@@ -1,0 +1,47 @@
+/*
+ * codec.h — compress and decompress one 4 KiB page with lz4 or zstd.
+ *
+ * One context per queue thread (not shareable).  It holds everything a call
+ * needs, made once at create: an lz4 state (LZ4_compress_fast_extState), a
+ * static zstd CCtx sized for the highest level the policy uses and a static
+ * zstd DCtx (ZSTD_initStaticCCtx/DCtx: a static context can never allocate),
+ * and a page-sized output buffer.  No call allocates.
+ *
+ * Compression stops at dst_cap bytes: a page that does not fit is -E2BIG
+ * (pass ZU_STORE_MAX_COMPRESSED to get the store's 3/4-of-a-page rule for
+ * free, without finishing a useless compression).
+ */
+#ifndef ZU_CODEC_H
+#define ZU_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy/policy.h"
+
+struct zu_codec_ctx;
+
+/* max_zstd_level: the highest zstd level this thread will be asked for
+ * (1..19; 0: no zstd).  NULL with errno set on failure. */
+struct zu_codec_ctx *zu_codec_ctx_create(int max_zstd_level);
+void zu_codec_ctx_destroy(struct zu_codec_ctx *ctx);
+/* Bytes the context holds (for memory accounting). */
+size_t zu_codec_ctx_bytes(const struct zu_codec_ctx *ctx);
+
+/* A page-sized scratch buffer owned by ctx (e.g. as dst below). */
+void *zu_codec_buf(struct zu_codec_ctx *ctx);
+
+/* Compress one ZT_PAGE_SIZE page into dst (at most dst_cap bytes).
+ * Returns the compressed length (> 0), -E2BIG if it does not fit in
+ * dst_cap, -EINVAL for ZT_CODEC_RAW, a zstd level above the context's
+ * maximum, or an unknown kind. */
+int zu_codec_compress(struct zu_codec_ctx *ctx, const struct zt_codec *c,
+		      const void *page, void *dst, size_t dst_cap);
+
+/* Decompress len bytes into one ZT_PAGE_SIZE page.  RAW copies (len must be
+ * ZT_PAGE_SIZE).  0, or -EIO when the data is corrupt or does not make
+ * exactly one page, -EINVAL for an unknown kind. */
+int zu_codec_decompress(struct zu_codec_ctx *ctx, enum zt_codec_kind kind,
+			const void *src, size_t len, void *page);
+
+#endif

@@ -1,0 +1,177 @@
+/*
+ * pagetable.h — the tiered device's page table: page index -> 64-bit entry.
+ *
+ * Shape: a three-level radix, sparse so metadata grows with pages stored,
+ * not with device size.
+ *
+ *   root   one array of 32-bit mid ids, ceil(npages / 2^18) of them, made
+ *          at create time: 4 bytes per GiB of device (1 TiB -> 4 KiB).
+ *   mid    4 KiB block of 512 "slot words", one per leaf.  Made on first
+ *          store into its 1 GiB range, kept until destroy (4 KiB per GiB of
+ *          device space ever written).
+ *   leaf   4 KiB block of 512 entries (8 B each) = 2 MiB of device.  Made on
+ *          first store, returned to the pool when its last entry empties.
+ *
+ * Dense cost: 8 B/page (the entry) + 8 B per 512 pages (the mid slot word) +
+ * 4 KiB per 2^18 pages (the mid) = 8.03 B/page; the entry is the floor.
+ * A random scatter of pages costs up to one 4 KiB leaf per stored page:
+ * radix trees pay for sparseness at leaf granularity (swap clusters pages).
+ *
+ * Entry (64 bits):  bit 63 LOCK | bits 60..62 tier | bits 0..59 payload
+ *   tier is enum zt_tier; ZT_TIER_NONE with payload 0 is the empty page, so
+ *   an all-zero entry (and an all-zero leaf) means "never written / trimmed".
+ *   META   payload = fill code from fillvals.h (zero fill = code 0)
+ *   STORE  payload = codec kind (bits 56..57) | store handle (bits 0..55)
+ *   ZRAM   payload = slot number on the zram tier
+ *   SPILL  payload = slot number on the spill tier
+ *
+ * Concurrency (no global lock on the I/O path):
+ *   - Entries are C11 atomics.  Bit 63 is a per-entry spin lock:
+ *     zu_pt_lock() sets it (CAS) and returns the entry, zu_pt_unlock()
+ *     stores the new entry and clears it in one release store.  A queue
+ *     thread holds it across the read-modify-write of one page (sub-page
+ *     writes, tier moves) and across the copy out of the store on reads,
+ *     so a slot is never freed under a reader.  Hold it briefly: never
+ *     across an io_uring round trip (see the server's design for async tiers).
+ *   - A mid slot word packs (leaf id : 32 | refs : 32).  refs counts the
+ *     leaf's non-empty entries plus the threads currently inside it (pins).
+ *     Pinning is a CAS on that word; a leaf is created by CAS-installing a
+ *     pool block into a slot word that has no leaf (losers return theirs);
+ *     the thread whose unpin makes refs 0 detaches the leaf with a CAS of
+ *     the whole word to 0 and gives the block back.  So nobody can be
+ *     inside a leaf that is being freed, with no epochs or RCU.
+ *   - Mids are installed with a CAS into the root and never freed.
+ *
+ * Memory: leaves and mids are 4 KiB blocks from a pool of 2 MiB chunks
+ * (mmap MAP_POPULATE; under the server's mlockall they are locked), never
+ * malloc.  Free blocks sit on a lock-free stack (tagged 32-bit ids, no ABA).
+ * The pool grows a chunk at a time under a mutex, only when the stack is
+ * empty: one mmap per 512 new leaves (1 GiB of device).  prealloc_bytes at
+ * create (and zu_pt_reserve) lets the server map what it expects up front so
+ * the I/O path does not even do that.  Blocks and mid/root links are 32-bit
+ * ids (chunk * 512 + block + 1), not pointers, so the table can later be
+ * kept in a shared-memory file and re-attached.
+ *
+ * Errors: negative errno.  Index >= npages is -ERANGE; no block -> -ENOMEM.
+ */
+#ifndef ZU_PAGETABLE_H
+#define ZU_PAGETABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy/policy.h"
+
+/* ---- entries --------------------------------------------------------------- */
+
+#define ZU_PTE_LOCK          (UINT64_C(1) << 63)
+#define ZU_PTE_TIER_SHIFT    60
+#define ZU_PTE_TIER_MASK     (UINT64_C(7) << ZU_PTE_TIER_SHIFT)
+#define ZU_PTE_PAYLOAD_BITS  60
+#define ZU_PTE_PAYLOAD_MASK  ((UINT64_C(1) << ZU_PTE_PAYLOAD_BITS) - 1)
+#define ZU_PTE_EMPTY         UINT64_C(0)
+
+/* Store-tier payload: codec kind above a 56-bit store handle. */
+#define ZU_PTE_CODEC_SHIFT   56
+#define ZU_PTE_HANDLE_MASK   ((UINT64_C(1) << ZU_PTE_CODEC_SHIFT) - 1)
+
+static inline uint64_t zu_pte_make(enum zt_tier tier, uint64_t payload)
+{
+	return ((uint64_t)tier << ZU_PTE_TIER_SHIFT) | (payload & ZU_PTE_PAYLOAD_MASK);
+}
+
+static inline enum zt_tier zu_pte_tier(uint64_t e)
+{
+	return (enum zt_tier)((e & ZU_PTE_TIER_MASK) >> ZU_PTE_TIER_SHIFT);
+}
+
+static inline uint64_t zu_pte_payload(uint64_t e)
+{
+	return e & ZU_PTE_PAYLOAD_MASK;
+}
+
+static inline bool zu_pte_is_empty(uint64_t e)
+{
+	return (e & ~ZU_PTE_LOCK) == ZU_PTE_EMPTY;
+}
+
+/* META entry from a fill code (fillvals.h; zero fill is code 0). */
+static inline uint64_t zu_pte_meta(uint64_t fill_code)
+{
+	return zu_pte_make(ZT_TIER_META, fill_code);
+}
+
+/* STORE entry from a store handle (< 2^56) and the codec that made it. */
+static inline uint64_t zu_pte_store(uint64_t handle, enum zt_codec_kind codec)
+{
+	return zu_pte_make(ZT_TIER_STORE, ((uint64_t)codec << ZU_PTE_CODEC_SHIFT) |
+					  (handle & ZU_PTE_HANDLE_MASK));
+}
+
+static inline uint64_t zu_pte_store_handle(uint64_t e)
+{
+	return e & ZU_PTE_HANDLE_MASK;
+}
+
+static inline enum zt_codec_kind zu_pte_store_codec(uint64_t e)
+{
+	return (enum zt_codec_kind)((e >> ZU_PTE_CODEC_SHIFT) & 3);
+}
+
+/* ZRAM / SPILL entries from a slot number (< 2^60). */
+static inline uint64_t zu_pte_slot(enum zt_tier tier, uint64_t slot)
+{
+	return zu_pte_make(tier, slot);
+}
+
+/* ---- the table ------------------------------------------------------------- */
+
+struct zu_pt;
+
+/* A table for a device of npages pages.  prealloc_bytes of leaf/mid blocks
+ * are mapped now (rounded up to whole 2 MiB chunks; 0: none).  NULL on
+ * ENOMEM or npages == 0 / too large (errno is set). */
+struct zu_pt *zu_pt_create(uint64_t npages, size_t prealloc_bytes);
+/* Frees everything.  No thread may be using the table. */
+void zu_pt_destroy(struct zu_pt *pt);
+uint64_t zu_pt_npages(const struct zu_pt *pt);
+
+/* Map more pool chunks now so at least nblocks blocks are free. */
+int zu_pt_reserve(struct zu_pt *pt, size_t nblocks);
+
+/* zu_pt_lock flags */
+#define ZU_PT_NOCREATE 1u   /* no leaf yet: return -ENOENT, lock nothing */
+
+/* Lock the entry of page idx and return its value (LOCK bit clear) in *cur.
+ * Creates the leaf if needed (-ENOMEM when the pool cannot grow) unless
+ * ZU_PT_NOCREATE: then a page in a leaf that does not exist is reported as
+ * -ENOENT (it is empty; nothing is locked).  Spins while another thread
+ * holds the entry.  Every 0 return must be paired with zu_pt_unlock(). */
+int zu_pt_lock(struct zu_pt *pt, uint64_t idx, unsigned flags, uint64_t *cur);
+
+/* Store new_entry (LOCK bit ignored) and unlock.  Storing ZU_PTE_EMPTY may
+ * free the leaf.  The caller frees the old location itself. */
+void zu_pt_unlock(struct zu_pt *pt, uint64_t idx, uint64_t new_entry);
+
+/* A racy snapshot of one entry (LOCK bit clear), for stats and tests; the
+ * location it names may be freed at any moment.  Empty if out of range. */
+uint64_t zu_pt_peek(struct zu_pt *pt, uint64_t idx);
+
+/* Call fn for every non-empty entry (a racy snapshot, in index order) until
+ * fn returns non-zero, which is returned. */
+typedef int (*zu_pt_visit_fn)(void *ctx, uint64_t idx, uint64_t entry);
+int zu_pt_foreach(struct zu_pt *pt, zu_pt_visit_fn fn, void *ctx);
+
+struct zu_pt_stats {
+	uint64_t pages[ZT_TIER_COUNT]; /* entries per tier ([NONE] unused)      */
+	uint64_t stored;               /* non-empty entries                     */
+	uint64_t leaves, mids;         /* blocks in use                         */
+	uint64_t free_blocks;          /* pool blocks mapped but unused         */
+	uint64_t meta_bytes;           /* root + mids + leaves + fixed struct   */
+	uint64_t pool_bytes;           /* all pool chunks mapped (>= the above) */
+};
+/* Walks the leaves (O(stored)); a snapshot, not atomic as a whole. */
+void zu_pt_stats(struct zu_pt *pt, struct zu_pt_stats *out);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * store.h — the userspace compressed store: compressed 4 KiB pages in
+ * size-classed slots of large arenas, under a hard memory limit.
+ *
+ * Layout.  The store reserves one virtual range of mem_limit bytes (rounded
+ * down to whole chunks) and commits it a 256 KiB chunk at a time, so chunk i
+ * is always at offset i * ZU_STORE_CHUNK.  Each committed chunk belongs to
+ * one size class and describes itself: a header at its start (magic, class,
+ * slot count, used count, partial-list links as chunk numbers, a slot
+ * bitmap), then the slots.  Everything persistent is an offset or a number,
+ * so the arena could be a memfd mapped by a restarted server.
+ *
+ * Size classes: 32 B steps from 32 to ZU_STORE_MAX_COMPRESSED (3072 = 3/4 of
+ * a page), plus one 4096 B class for raw pages: 97 classes.  Waste is under
+ * 32 B per page plus at most one partly used chunk per class.  Chunk size is
+ * 256 KiB (not 2 MiB) so that 97 partly used chunks cost at most ~24 MiB.
+ *
+ * Handle (56 bits, fits a STORE page-table entry):
+ *   bits 0..11 length-1 | bits 12..27 slot | bits 28..55 chunk
+ * The exact compressed length lives in the handle (decompressors need it)
+ * and picks the class, so the store keeps no per-page header: store
+ * overhead is the class rounding and the chunk header only.
+ *
+ * Limit: a chunk is committed only if committed chunks stay <= the limit;
+ * otherwise put returns -ENOSPC and the caller applies the policy fallback.
+ * The store never grows past it.  Compressed data longer than
+ * ZU_STORE_MAX_COMPRESSED is -E2BIG: use zu_store_put_raw or another tier.
+ *
+ * Threads: one mutex per size class (taken for the slot bitmap, never during
+ * the data copy); a global mutex only to commit or release a whole chunk
+ * (once per 8..8000 pages).  The caller keeps a slot alive while it reads it
+ * (it holds the page-table entry lock): get does not lock.
+ *
+ * Memory back: when a chunk's last slot is freed the chunk is released at
+ * once (mmap MAP_FIXED PROT_NONE over it: works on mlocked memory, where
+ * MADV_DONTNEED does not), so discard returns memory to the OS.  Only the
+ * store's arenas are ever released this way.
+ *
+ * Errors: negative errno.
+ */
+#ifndef ZU_STORE_H
+#define ZU_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy/policy.h"
+
+#define ZU_STORE_CHUNK           (256u * 1024u)
+#define ZU_STORE_CLASS_STEP      32u
+#define ZU_STORE_MAX_COMPRESSED  3072u     /* 3/4 of ZT_PAGE_SIZE */
+#define ZU_STORE_NCLASSES        (ZU_STORE_MAX_COMPRESSED / ZU_STORE_CLASS_STEP + 1)
+#define ZU_STORE_HANDLE_BITS     56
+
+struct zu_store;
+
+/* A store that never uses more than mem_limit bytes of arena (>= one chunk).
+ * NULL with errno set on failure (EINVAL for a limit below one chunk). */
+struct zu_store *zu_store_create(uint64_t mem_limit);
+void zu_store_destroy(struct zu_store *st);
+
+/* Copy len (1..ZU_STORE_MAX_COMPRESSED) bytes of compressed data into the
+ * store.  0 and *handle, -E2BIG (too long: store raw or elsewhere), -ENOSPC
+ * (limit reached), -EINVAL (len 0). */
+int zu_store_put(struct zu_store *st, const void *data, size_t len, uint64_t *handle);
+/* Store one uncompressed ZT_PAGE_SIZE page.  0, -ENOSPC. */
+int zu_store_put_raw(struct zu_store *st, const void *page, uint64_t *handle);
+
+/* Where a handle's bytes are, and how many (ZT_PAGE_SIZE for raw pages).
+ * Valid until zu_store_free(handle). */
+const void *zu_store_data(struct zu_store *st, uint64_t handle, size_t *len);
+static inline size_t zu_store_handle_len(uint64_t handle)
+{
+	return (size_t)(handle & 0xfff) + 1;
+}
+
+void zu_store_free(struct zu_store *st, uint64_t handle);
+
+struct zu_store_class_stats {
+	uint32_t size;                 /* slot size in bytes                    */
+	uint64_t pages;                /* slots in use                          */
+	uint64_t bytes;                /* exact data bytes in those slots       */
+	uint64_t chunks;               /* committed chunks of this class        */
+	uint64_t slots;                /* slots in those chunks                 */
+};
+
+struct zu_store_stats {
+	uint64_t pages;                /* pages stored (compressed + raw)       */
+	uint64_t raw_pages;            /* of which raw (4096 B class)           */
+	uint64_t data_bytes;           /* sum of stored lengths                 */
+	uint64_t arena_bytes;          /* committed chunks * ZU_STORE_CHUNK     */
+	uint64_t limit_bytes;          /* the limit, rounded down to chunks     */
+	uint64_t meta_bytes;           /* the store's own malloc'd bookkeeping  */
+	uint64_t chunks_released;      /* chunks given back to the OS, total    */
+	uint64_t enospc;               /* puts refused by the limit, total      */
+	struct zu_store_class_stats cls[ZU_STORE_NCLASSES];
+};
+
+/* A snapshot (each class is read under its lock, the sum is not atomic). */
+void zu_store_stats(struct zu_store *st, struct zu_store_stats *out);
+
+#endif
