@@ -1,0 +1,116 @@
+/*
+ * config.c — configure a zram device in the order the kernel requires.
+ *
+ * comp_algorithm, algorithm_params and backing_dev are only accepted before
+ * disksize (after it they give EBUSY); disksize initialises the device and
+ * is refused once set; mem_limit can change at any time.  zg_apply() writes
+ * them in that order from one struct, so a configuration is one value that
+ * can be re-applied after reset (which wipes all of it: zg_reconfigure).
+ *
+ * The kernel sends no uevent for disksize, so success is confirmed by
+ * reading initstate, not by waiting for an event.
+ */
+#include "zramctl-glue/zg_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The comp_algorithm listing without its trailing newline, for hints. */
+static void hint_algorithms(struct zg_dev *dev)
+{
+	char list[ZG_ATTR_BUF];
+	struct zg_err saved = dev->err;
+	int r = zg_read_attr(dev, "comp_algorithm", list, sizeof(list));
+	dev->err = saved;
+	if (r < 0)
+		return;
+	list[strcspn(list, "\n")] = '\0';
+	size_t n = strlen(list);
+	while (n && list[n - 1] == ' ')
+		list[--n] = '\0';
+	zg_hint(dev, "kernel offers: %s", list);
+}
+
+static int write_algorithm(struct zg_dev *dev, const char *algo)
+{
+	int r = zg_write_attr(dev, "comp_algorithm", algo);
+	if (r == -EINVAL || r == -E2BIG)
+		hint_algorithms(dev);
+	else if (r == -EBUSY)
+		zg_hint(dev, "device is initialised: reset it first");
+	return r;
+}
+
+/* Write attr only when the kernel has it; absent optional attrs are skipped. */
+static int write_optional(struct zg_dev *dev, const char *attr, const char *value)
+{
+	if (!value || !zg_has_attr(dev, attr))
+		return 0;
+	int r = zg_write_attr(dev, attr, value);
+	if (r == -EBUSY)
+		zg_hint(dev, "device is initialised: reset it first");
+	return r;
+}
+
+int zg_set_disksize(struct zg_dev *dev, uint64_t bytes)
+{
+	zg_clear_err(dev);
+	int r = zg_write_u64(dev, "disksize", bytes);
+	if (r == -EBUSY)
+		zg_hint(dev, "device is initialised: disksize is set once, reset first");
+	return r;
+}
+
+int zg_set_mem_limit(struct zg_dev *dev, uint64_t bytes)
+{
+	zg_clear_err(dev);
+	return zg_write_u64(dev, "mem_limit", bytes);
+}
+
+int zg_initstate(struct zg_dev *dev)
+{
+	char buf[16];
+	int r = zg_read_attr(dev, "initstate", buf, sizeof(buf));
+	return r < 0 ? r : atoi(buf) != 0;
+}
+
+static int check_initialised(struct zg_dev *dev)
+{
+	int r = zg_initstate(dev);
+	if (r == 1)
+		return 0;
+	if (r == 0) {
+		zg_fail(dev, dev->id, "initstate", NULL, -EIO);
+		zg_hint(dev, "still 0 after writing disksize");
+		return -EIO;
+	}
+	return r;
+}
+
+int zg_apply(struct zg_dev *dev, const struct zg_config *cfg)
+{
+	zg_clear_err(dev);
+	if (cfg->disksize == 0)
+		return zg_fail(dev, dev->id, "disksize", "0", -EINVAL);
+	int r = 0;
+	if (cfg->algorithm)
+		r = write_algorithm(dev, cfg->algorithm);
+	if (r == 0)
+		r = write_optional(dev, "algorithm_params", cfg->algorithm_params);
+	if (r == 0)
+		r = write_optional(dev, "backing_dev", cfg->backing_dev);
+	if (r == 0)
+		r = zg_set_disksize(dev, cfg->disksize);
+	if (r == 0)
+		r = zg_set_mem_limit(dev, cfg->mem_limit);
+	if (r == 0)
+		r = check_initialised(dev);
+	return r;
+}
+
+int zg_reconfigure(struct zg_dev *dev, const struct zg_config *cfg)
+{
+	int r = zg_reset(dev);
+	return r < 0 ? r : zg_apply(dev, cfg);
+}
