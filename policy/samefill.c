@@ -1,0 +1,75 @@
+/*
+ * samefill.c — is a page one 64-bit word repeated?  Scalar path + dispatch.
+ *
+ * Like zram's page_same_filled(): compare the first word with the last one
+ * first (most non-uniform pages differ there, so they cost two loads), then
+ * walk the page and stop at the first word that differs.  The AVX2 and
+ * AVX-512 twins (samefill_avx2.c, samefill_avx512.c) do the same walk 128 or
+ * 256 bytes per step; the best one this CPU supports is chosen once, with
+ * __builtin_cpu_supports, and cached in a function pointer.
+ */
+#include <string.h>
+
+#include "policy/policy.h"
+#include "policy/samefill_isa.h"
+
+#define WORDS (ZT_PAGE_SIZE / sizeof(uint64_t))
+
+bool zt_samefill_scalar(const void *page, uint64_t *fill)
+{
+	const uint64_t *w = page;
+	uint64_t first = w[0];
+
+	if (w[WORDS - 1] != first)
+		return false;
+	for (size_t i = 1; i < WORDS - 1; i++)
+		if (w[i] != first)
+			return false;
+	*fill = first;
+	return true;
+}
+
+zt_samefill_fn zt_samefill_impl(enum zt_isa isa)
+{
+	__builtin_cpu_init();
+	switch (isa) {
+	case ZT_ISA_SCALAR:
+		return zt_samefill_scalar;
+	case ZT_ISA_AVX2:
+		return __builtin_cpu_supports("avx2") ? zt_samefill_avx2 : NULL;
+	case ZT_ISA_AVX512:
+		return __builtin_cpu_supports("avx512f") ? zt_samefill_avx512 : NULL;
+	default:
+		return NULL;
+	}
+}
+
+const char *zt_isa_name(enum zt_isa isa)
+{
+	static const char *const names[ZT_ISA_COUNT] = {
+		[ZT_ISA_SCALAR] = "scalar",
+		[ZT_ISA_AVX2] = "avx2",
+		[ZT_ISA_AVX512] = "avx512",
+	};
+	return (unsigned)isa < ZT_ISA_COUNT ? names[isa] : "unknown";
+}
+
+/* The best scanner, resolved on first use.  A race between two first
+ * callers only stores the same pointer twice. */
+static zt_samefill_fn best_samefill(void)
+{
+	static zt_samefill_fn best;
+
+	if (!best) {
+		zt_samefill_fn f = NULL;
+		for (int isa = ZT_ISA_COUNT - 1; !f && isa >= 0; isa--)
+			f = zt_samefill_impl((enum zt_isa)isa);
+		__atomic_store_n(&best, f, __ATOMIC_RELAXED);
+	}
+	return best;
+}
+
+bool zt_page_samefill(const void *page, uint64_t *fill)
+{
+	return best_samefill()(page, fill);
+}

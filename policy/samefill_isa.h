@@ -1,0 +1,18 @@
+/*
+ * samefill_isa.h — internal: the per-ISA same-fill scanners.
+ *
+ * Each vector scanner lives in its own file, compiled with its -m flag
+ * (policy/module.mk), so no AVX instruction can leak into code that runs
+ * before the CPU check.  samefill.c picks one at run time.
+ */
+#ifndef ZT_POLICY_SAMEFILL_ISA_H
+#define ZT_POLICY_SAMEFILL_ISA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+bool zt_samefill_scalar(const void *page, uint64_t *fill);
+bool zt_samefill_avx2(const void *page, uint64_t *fill);
+bool zt_samefill_avx512(const void *page, uint64_t *fill);
+
+#endif

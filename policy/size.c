@@ -1,0 +1,192 @@
+/*
+ * size.c — sizes as a policy writes them: "4G", "512M", "4096", "ram/4",
+ * "ram*3/4", "ram".
+ *
+ * Binary units (K = 1024) like zram-generator and util-linux; an optional
+ * trailing "B" or "iB" is accepted ("4GiB").  A fraction of RAM is kept as a
+ * fraction and resolved only when the device is set up, so one policy file
+ * fits machines of any size.  Spaces around '*' and '/' are allowed.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "policy/policy.h"
+
+static const char *skip_spaces(const char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	return s;
+}
+
+/* Digits only (no sign, no hex); -EINVAL if none, -ERANGE on overflow. */
+static int parse_u64(const char **sp, uint64_t *out)
+{
+	const char *s = *sp;
+	uint64_t v = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*s); s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	*sp = s;
+	*out = v;
+	return 0;
+}
+
+static int unit_shift(const char *s, unsigned *shift)
+{
+	static const char units[] = "KMGTPE";
+	const char *u = *s ? strchr(units, toupper((unsigned char)*s)) : NULL;
+
+	if (!*s) {
+		*shift = 0;
+		return 0;
+	}
+	if (strcmp(s, "B") == 0 || strcmp(s, "b") == 0) {
+		*shift = 0;
+		return 0;
+	}
+	if (!u)
+		return -EINVAL;
+	if (s[1] && strcmp(s + 1, "B") && strcmp(s + 1, "iB"))
+		return -EINVAL;
+	*shift = 10 * (unsigned)(u - units + 1);
+	return 0;
+}
+
+static int parse_bytes(const char *s, struct zt_size *out)
+{
+	uint64_t v;
+	unsigned shift;
+	int err = parse_u64(&s, &v);
+
+	if (err)
+		return err;
+	if (unit_shift(s, &shift))
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = (struct zt_size){ .bytes = v << shift };
+	return 0;
+}
+
+static int parse_factor(const char **sp, uint32_t *out)
+{
+	uint64_t v;
+	const char *s = skip_spaces(*sp);
+	int err = parse_u64(&s, &v);
+
+	if (err)
+		return err;
+	if (v == 0 || v > UINT32_MAX)
+		return -ERANGE;
+	*out = (uint32_t)v;
+	*sp = skip_spaces(s);
+	return 0;
+}
+
+/* "ram", "ram/D", "ram*N", "ram*N/D" (s points past "ram"). */
+static int parse_ram(const char *s, struct zt_size *out)
+{
+	uint32_t num = 1, den = 1;
+	int err = 0;
+
+	s = skip_spaces(s);
+	if (*s == '*') {
+		s++;
+		err = parse_factor(&s, &num);
+	}
+	if (!err && *s == '/') {
+		s++;
+		err = parse_factor(&s, &den);
+	}
+	if (err)
+		return err;
+	if (*s)
+		return -EINVAL;
+	*out = (struct zt_size){ .ram_num = num, .ram_den = den };
+	return 0;
+}
+
+int zt_size_parse(const char *s, struct zt_size *out)
+{
+	s = skip_spaces(s);
+	if (strncmp(s, "ram", 3) == 0)
+		return parse_ram(s + 3, out);
+	char buf[64];
+	size_t len = strlen(s);
+	while (len && isspace((unsigned char)s[len - 1]))
+		len--;
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = 0;
+	return parse_bytes(buf, out);
+}
+
+static uint64_t ram_total_bytes(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	uint64_t kib = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemTotal: %" SCNu64 " kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib * 1024;
+}
+
+uint64_t zt_size_resolve(const struct zt_size *s, uint64_t ram_bytes)
+{
+	if (!s->ram_den)
+		return s->bytes;
+	if (!ram_bytes)
+		ram_bytes = ram_total_bytes();
+	unsigned __int128 v = (unsigned __int128)ram_bytes * s->ram_num / s->ram_den;
+	v -= v % ZT_PAGE_SIZE;          /* devices are sized in whole pages */
+	return v > UINT64_MAX ? UINT64_MAX : (uint64_t)v;
+}
+
+const char *zt_size_format(const struct zt_size *s, char *buf, size_t len)
+{
+	static const char units[] = "KMGTPE";
+	int u = -1;
+	uint64_t v = s->bytes;
+
+	if (s->ram_den) {
+		if (s->ram_num == 1 && s->ram_den == 1)
+			snprintf(buf, len, "ram");
+		else if (s->ram_num == 1)
+			snprintf(buf, len, "ram/%" PRIu32, s->ram_den);
+		else if (s->ram_den == 1)
+			snprintf(buf, len, "ram*%" PRIu32, s->ram_num);
+		else
+			snprintf(buf, len, "ram*%" PRIu32 "/%" PRIu32, s->ram_num, s->ram_den);
+		return buf;
+	}
+	while (v && v % 1024 == 0 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%" PRIu64, v);
+	else
+		snprintf(buf, len, "%" PRIu64 "%c", v, units[u]);
+	return buf;
+}
+
+bool zt_size_is_set(const struct zt_size *s)
+{
+	return s->bytes != 0 || s->ram_den != 0;
+}

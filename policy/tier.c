@@ -1,0 +1,96 @@
+/*
+ * tier.c — tier and codec names, and which tier may hold which class.
+ *
+ * The rule table is tiny on purpose: meta keeps only a 64-bit fill word per
+ * page, so it can hold only same-filled pages; "none" holds nothing (it is
+ * only meaningful as a fallback: fail the write).  Every other tier stores
+ * whole pages and accepts any class.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/policy.h"
+
+static const char *const tier_names[ZT_TIER_COUNT] = {
+	[ZT_TIER_NONE] = "none",
+	[ZT_TIER_META] = "meta",
+	[ZT_TIER_STORE] = "store",
+	[ZT_TIER_ZRAM] = "zram",
+	[ZT_TIER_SPILL] = "spill",
+};
+
+const char *zt_tier_name(enum zt_tier t)
+{
+	return (unsigned)t < ZT_TIER_COUNT ? tier_names[t] : "unknown";
+}
+
+int zt_tier_from_name(const char *name)
+{
+	for (int t = 0; t < ZT_TIER_COUNT; t++)
+		if (strcmp(name, tier_names[t]) == 0)
+			return t;
+	return -EINVAL;
+}
+
+bool zt_tier_accepts(enum zt_tier t, enum zt_class c)
+{
+	switch (t) {
+	case ZT_TIER_META:
+		return c == ZT_CLASS_SAMEFILL;
+	case ZT_TIER_STORE:
+	case ZT_TIER_ZRAM:
+	case ZT_TIER_SPILL:
+		return (unsigned)c < ZT_CLASS_COUNT;
+	default:
+		return false;
+	}
+}
+
+#define ZSTD_LEVEL_DEFAULT 3
+#define ZSTD_LEVEL_MAX 19
+
+int zt_codec_parse(const char *s, struct zt_codec *out)
+{
+	if (strcmp(s, "raw") == 0) {
+		*out = (struct zt_codec){ ZT_CODEC_RAW, 0 };
+		return 0;
+	}
+	if (strcmp(s, "lz4") == 0) {
+		*out = (struct zt_codec){ ZT_CODEC_LZ4, 0 };
+		return 0;
+	}
+	if (strcmp(s, "zstd") == 0) {
+		*out = (struct zt_codec){ ZT_CODEC_ZSTD, ZSTD_LEVEL_DEFAULT };
+		return 0;
+	}
+	if (strncmp(s, "zstd:", 5) != 0 || s[5] < '0' || s[5] > '9')
+		return -EINVAL;
+	char *end;
+	long level = strtol(s + 5, &end, 10);
+	if (*end)
+		return -EINVAL;
+	if (level < 1 || level > ZSTD_LEVEL_MAX)
+		return -ERANGE;
+	*out = (struct zt_codec){ ZT_CODEC_ZSTD, (int)level };
+	return 0;
+}
+
+const char *zt_codec_format(const struct zt_codec *c, char *buf, size_t len)
+{
+	switch (c->kind) {
+	case ZT_CODEC_RAW:
+		snprintf(buf, len, "raw");
+		break;
+	case ZT_CODEC_LZ4:
+		snprintf(buf, len, "lz4");
+		break;
+	case ZT_CODEC_ZSTD:
+		snprintf(buf, len, "zstd:%d", c->level);
+		break;
+	default:
+		snprintf(buf, len, "unknown");
+	}
+	return buf;
+}
