@@ -124,12 +124,13 @@ int zg_module_load(const char *name, const char *options, struct zg_module *info
 /* Why nothing can be loaded on this kernel, or "" if modules can be. */
 static const char *no_modules_reason(const struct zg_module *m, char *buf, size_t len)
 {
-	if (!m->kernel_modules)
+	if (!m->have_modules_dir)
+		snprintf(buf, len, "no modules for kernel %s (%s missing%s)", m->release,
+			 m->modules_dir, m->kernel_modules ? "" :
+			 "; /proc/modules missing: no module support");
+	else if (!m->kernel_modules)
 		snprintf(buf, len, "kernel %s has no module support (/proc/modules missing)",
 			 m->release);
-	else if (!m->have_modules_dir)
-		snprintf(buf, len, "no modules for kernel %s (%s missing)",
-			 m->release, m->modules_dir);
 	else
 		buf[0] = '\0';
 	return buf;
