@@ -146,7 +146,7 @@ static void options_note(const struct zg_module *m, char *buf, size_t len)
 
 static const char *describe_present(const struct zg_module *m, char *buf, size_t len)
 {
-	char why[256], opts[160];
+	char why[512], opts[160];
 	no_modules_reason(m, why, sizeof(why));
 	options_note(m, opts, sizeof(opts));
 	if (m->state == ZG_MOD_LIVE)
@@ -164,7 +164,7 @@ static const char *describe_present(const struct zg_module *m, char *buf, size_t
 
 const char *zg_module_message(const struct zg_module *m, char *buf, size_t len)
 {
-	char why[256];
+	char why[512];
 	if (m->err == 0)
 		return describe_present(m, buf, len);
 	if (m->err == -ENOPKG)
