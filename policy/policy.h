@@ -130,6 +130,32 @@ struct zt_class_rule {
 
 enum zt_use { ZT_USE_SWAP, ZT_USE_FS, ZT_USE_NONE };
 
+/* Keys that zt_policy_validate checks against other keys.  The parser
+ * records where each was last set (struct zt_origin) so that a cross-key
+ * problem is still reported as FILE:LINE of the key that causes it. */
+enum zt_policy_key {
+	ZT_KEY_TIER,                                    /* + class */
+	ZT_KEY_FALLBACK = ZT_KEY_TIER + ZT_CLASS_COUNT, /* + class */
+	ZT_KEY_CODEC = ZT_KEY_FALLBACK + ZT_CLASS_COUNT,/* + class */
+	ZT_KEY_TEXT_ENTROPY = ZT_KEY_CODEC + ZT_CLASS_COUNT,
+	ZT_KEY_RANDOM_ENTROPY,
+	ZT_KEY_ZRAM_SIZE,
+	ZT_KEY_SPILL_TARGET,
+	ZT_KEY_SPILL_SIZE,
+	ZT_KEY_FS_TYPE,
+	ZT_KEY_FS_MOUNT_POINT,
+	ZT_KEY_USE,                   /* the [swap] or [fs] section header   */
+	ZT_KEY_COUNT
+};
+
+#define ZT_POLICY_FILES_MAX 8   /* files stacked into one policy (drop-ins) */
+
+/* Where a key was last set: files[file], line; line 0 = built-in default. */
+struct zt_origin {
+	unsigned file;
+	int line;
+};
+
 struct zt_policy {
 	char name[ZT_NAME_MAX];       /* [policy] name; default: file's basename */
 	char source[ZT_PATH_MAX];     /* file it was read from (for messages)    */
@@ -163,6 +189,12 @@ struct zt_policy {
 		char fs_type[16];             /* for ZT_USE_FS                   */
 		char mount_point[ZT_PATH_MAX];
 	} use;
+
+	/* Filled by zt_policy_load: the files read, in order, and where each
+	 * cross-checked key was last set (for zt_policy_validate's messages). */
+	unsigned nfiles;
+	char files[ZT_POLICY_FILES_MAX][ZT_PATH_MAX];
+	struct zt_origin origin[ZT_KEY_COUNT];
 };
 
 /* Fill *p with the built-in defaults (a sensible general-purpose policy). */

@@ -1,0 +1,263 @@
+/*
+ * policy_load.c — read one policy file (INI, libinih) on top of a policy.
+ *
+ * libinih parses "key = value" lines and calls a handler per key, but
+ * Debian builds it without INI_HANDLER_LINENO, it reports only the first
+ * syntax error, and it never tells the handler about a section with no keys.
+ * So we feed it through our own line reader (ini_parse_stream): the reader
+ * counts lines (the handler runs while its line is current, so ctx->line is
+ * the key's line), checks each line's shape and each section name itself,
+ * and passes inih only well-formed lines.  The reader also:
+ *   - strips leading blanks, so an indented line is never an inih
+ *     "continuation" of the previous value;
+ *   - strips "#" comments that follow a blank ("size = 4G  # why");
+ *   - rejects lines longer than inih's buffer instead of letting inih split
+ *     them into two lines.
+ * Every problem is reported and counted; parsing goes on so that one run
+ * shows all of them.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "policy/policy.h"
+#include "policy/policy_keys.h"
+
+struct load_ctx {
+	struct zt_policy *p;
+	const char *file;
+	unsigned file_idx;
+	FILE *f;
+	char *buf;
+	size_t cap;
+	int line;
+	zt_policy_report_fn report;
+	void *report_ctx;
+	int problems;
+	char section[64];       /* current section ("" before the first one)  */
+	bool section_ok;        /* false: unknown section, its keys are skipped */
+	int use_line[2];        /* line of [swap] and of [fs] in this file     */
+};
+
+static void print_report(void *ctx, const char *file, int line, const char *msg)
+{
+	if (line > 0)
+		fprintf(stderr, "%s:%d: %s\n", file, line, msg);
+	else
+		fprintf(stderr, "%s: %s\n", file, msg);
+}
+
+__attribute__((format(printf, 3, 4)))
+static void problem(struct load_ctx *c, int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->report(c->report_ctx, c->file, line, msg);
+	c->problems++;
+}
+
+/* [swap] or [fs]: a device is one or the other, so not both in one file. */
+static void enter_use_section(struct load_ctx *c, bool fs)
+{
+	int other = c->use_line[!fs];
+
+	if (other) {
+		problem(c, c->line, "[%s] conflicts with [%s] on line %d: the device "
+			"is either swap or a file system", fs ? "fs" : "swap",
+			fs ? "swap" : "fs", other);
+		return;
+	}
+	c->use_line[fs] = c->line;
+	c->p->use.use = fs ? ZT_USE_FS : ZT_USE_SWAP;
+	c->p->origin[ZT_KEY_USE] = (struct zt_origin){ c->file_idx, c->line };
+}
+
+static void enter_section(struct load_ctx *c, char *s)
+{
+	char *end = strchr(s, ']');
+
+	c->section_ok = false;
+	snprintf(c->section, sizeof(c->section), "?");
+	if (!end) {
+		problem(c, c->line, "expected ']' to close the section name");
+		return;
+	}
+	*end = 0;
+	while (isspace((unsigned char)*s))
+		s++;
+	for (char *e = s + strlen(s); e > s && isspace((unsigned char)e[-1]); )
+		*--e = 0;
+	if (!zt_section_known(s)) {
+		problem(c, c->line, "unknown section [%s] (expected policy, classify, "
+			"samefill, text, mixed, random, device, zram, spill, swap or fs)", s);
+		return;
+	}
+	snprintf(c->section, sizeof(c->section), "%s", s);
+	c->section_ok = true;
+	if (strcmp(s, "swap") == 0 || strcmp(s, "fs") == 0)
+		enter_use_section(c, strcmp(s, "fs") == 0);
+}
+
+/* Cut a "#" comment that follows a blank, and trailing blanks. */
+static void strip_comment(char *s)
+{
+	for (char *h = strchr(s, '#'); h; h = strchr(h + 1, '#')) {
+		if (h > s && isspace((unsigned char)h[-1])) {
+			*h = 0;
+			break;
+		}
+	}
+	for (char *e = s + strlen(s); e > s && isspace((unsigned char)e[-1]); )
+		*--e = 0;
+}
+
+/* Returns the line to hand to inih, or "" to have it skip this line. */
+static const char *check_line(struct load_ctx *c, char *s, int max)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '#' || *s == ';')
+		return "";
+	strip_comment(s);
+	if (!*s)
+		return "";
+	if ((int)strlen(s) > max) {
+		problem(c, c->line, "line too long (more than %d characters)", max);
+		return "";
+	}
+	if (*s == '[') {
+		enter_section(c, s + 1);
+		return "";
+	}
+	if (!strpbrk(s, "=:")) {
+		problem(c, c->line, "expected 'key = value'");
+		return "";
+	}
+	return s;
+}
+
+static char *read_line(char *str, int num, void *stream)
+{
+	struct load_ctx *c = stream;
+	ssize_t n = getline(&c->buf, &c->cap, c->f);
+
+	if (n < 0)
+		return NULL;
+	char *s = c->buf;
+	if (++c->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+		s += 3;         /* UTF-8 byte order mark */
+	s[strcspn(s, "\r\n")] = 0;
+	snprintf(str, (size_t)num, "%s\n", check_line(c, s, num - 2));
+	return str;
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *c = user;
+	char msg[400];
+
+	if (!c->section_ok)
+		return 1;       /* unknown section: reported once, at its header */
+	if (!c->section[0]) {
+		problem(c, c->line, "key '%s' outside any section", name);
+		return 1;
+	}
+	const struct zt_key_def *k = zt_key_find(c->section, name);
+	if (!k) {
+		char keys[256];
+		zt_key_list(c->section, keys, sizeof(keys));
+		problem(c, c->line, "unknown key '%s' in [%s] (expected %s)",
+			name, c->section, keys);
+		return 1;
+	}
+	if (!*value) {
+		problem(c, c->line, "empty value for '%s'", name);
+		return 1;
+	}
+	int cls = zt_class_from_name(c->section);
+	if (k->set(c->p, cls, value, msg, sizeof(msg))) {
+		problem(c, c->line, "%s", msg);
+		return 1;
+	}
+	if (k->key >= 0)
+		c->p->origin[k->key + (cls >= 0 ? cls : 0)] =
+			(struct zt_origin){ c->file_idx, c->line };
+	return 1;
+}
+
+/* The policy's default name: the file's base name without ".conf". */
+static void name_from_path(struct zt_policy *p, const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t len;
+
+	base = base ? base + 1 : path;
+	len = strlen(base);
+	if (len > 5 && strcmp(base + len - 5, ".conf") == 0)
+		len -= 5;
+	if (len >= ZT_NAME_MAX)
+		len = ZT_NAME_MAX - 1;
+	memcpy(p->name, base, len);
+	p->name[len] = 0;
+}
+
+static FILE *open_policy(struct load_ctx *c, int *err)
+{
+	struct stat st;
+	FILE *f = fopen(c->file, "r");
+
+	*err = 0;
+	if (!f)
+		*err = -errno;
+	else if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode))
+		*err = -EISDIR;
+	if (*err) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "cannot read: %s", strerror(-*err));
+		c->report(c->report_ctx, c->file, 0, msg);
+		if (f)
+			fclose(f);
+		return NULL;
+	}
+	return f;
+}
+
+int zt_policy_load(struct zt_policy *p, const char *path,
+		   zt_policy_report_fn report, void *ctx)
+{
+	struct load_ctx c = {
+		.p = p, .file = path, .file_idx = p->nfiles,
+		.report = report ? report : print_report, .report_ctx = ctx,
+		.section_ok = true,
+	};
+	int err;
+
+	if (p->nfiles >= ZT_POLICY_FILES_MAX) {
+		problem(&c, 0, "too many policy files (at most %d)", ZT_POLICY_FILES_MAX);
+		return -E2BIG;
+	}
+	c.f = open_policy(&c, &err);
+	if (!c.f)
+		return err;
+	snprintf(p->files[p->nfiles++], ZT_PATH_MAX, "%s", path);
+	snprintf(p->source, sizeof(p->source), "%s", path);
+	if (c.file_idx == 0)
+		name_from_path(p, path);
+	ini_parse_stream(read_line, &c, on_key, &c);
+	if (ferror(c.f)) {
+		problem(&c, 0, "read error: %s", strerror(errno));
+		err = -EIO;
+	}
+	free(c.buf);
+	fclose(c.f);
+	return err ? err : c.problems;
+}

@@ -1,0 +1,133 @@
+/*
+ * policy_validate.c — checks that need more than one key.
+ *
+ * The key setters (policy_keys.c) have checked every value on its own; here
+ * we check the combinations: that each class's tier and fallback can hold
+ * that class, that a tier that is used is also configured (zram needs a
+ * size, spill a target, a file target a size), that the thresholds are in
+ * order, and that a file system has a type and a mount point.  Each problem
+ * is reported at the line of the key that causes it (struct zt_origin), or
+ * without a line when that key was left at its built-in default.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "policy/policy.h"
+
+struct check {
+	const struct zt_policy *p;
+	zt_policy_report_fn report;
+	void *ctx;
+	int problems;
+};
+
+static void print_report(void *ctx, const char *file, int line, const char *msg)
+{
+	if (line > 0)
+		fprintf(stderr, "%s:%d: %s\n", file, line, msg);
+	else
+		fprintf(stderr, "%s: %s\n", file, msg);
+}
+
+__attribute__((format(printf, 3, 4)))
+static void problem(struct check *c, int key, const char *fmt, ...)
+{
+	const struct zt_policy *p = c->p;
+	const struct zt_origin *o = &p->origin[key];
+	const char *file = "(built-in policy)";
+	char msg[512];
+	va_list ap;
+
+	if (o->line > 0 && o->file < p->nfiles)
+		file = p->files[o->file];
+	else if (p->nfiles)
+		file = p->source;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->report(c->ctx, file, o->line, msg);
+	c->problems++;
+}
+
+static bool tier_used(const struct zt_policy *p, enum zt_tier t, int *key)
+{
+	for (int c = 0; c < ZT_CLASS_COUNT; c++) {
+		if (p->rule[c].tier == t) {
+			*key = ZT_KEY_TIER + c;
+			return true;
+		}
+		if (p->rule[c].fallback == t) {
+			*key = ZT_KEY_FALLBACK + c;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void check_rule(struct check *c, enum zt_class cls)
+{
+	const struct zt_class_rule *r = &c->p->rule[cls];
+	const char *name = zt_class_name(cls);
+
+	if (r->tier == ZT_TIER_NONE)
+		problem(c, ZT_KEY_TIER + cls, "[%s] tier none cannot hold pages "
+			"(none is only a fallback: fail the write)", name);
+	else if (!zt_tier_accepts(r->tier, cls))
+		problem(c, ZT_KEY_TIER + cls, "tier %s cannot take %s pages "
+			"(meta holds only samefill pages)", zt_tier_name(r->tier), name);
+	if (r->fallback != ZT_TIER_NONE && !zt_tier_accepts(r->fallback, cls))
+		problem(c, ZT_KEY_FALLBACK + cls, "fallback %s cannot take %s pages "
+			"(meta holds only samefill pages)", zt_tier_name(r->fallback), name);
+	else if (r->fallback != ZT_TIER_NONE && r->fallback == r->tier)
+		problem(c, ZT_KEY_FALLBACK + cls, "[%s] fallback is the same tier "
+			"as tier (%s)", name, zt_tier_name(r->tier));
+	if (r->codec.kind != ZT_CODEC_RAW && c->p->origin[ZT_KEY_CODEC + cls].line &&
+	    r->tier != ZT_TIER_STORE && r->fallback != ZT_TIER_STORE)
+		problem(c, ZT_KEY_CODEC + cls, "[%s] codec applies only to the store "
+			"tier, and neither tier nor fallback is store", name);
+}
+
+static void check_tiers_configured(struct check *c)
+{
+	const struct zt_policy *p = c->p;
+	int key;
+
+	if (tier_used(p, ZT_TIER_ZRAM, &key) && !zt_size_is_set(&p->zram.size))
+		problem(c, key, "tier zram is used but [zram] has no size");
+	if (tier_used(p, ZT_TIER_SPILL, &key) && !p->spill.target[0])
+		problem(c, key, "tier spill is used but [spill] has no target");
+	if (p->spill.target[0] == '/' && strncmp(p->spill.target, "/dev/", 5) &&
+	    !zt_size_is_set(&p->spill.size))
+		problem(c, ZT_KEY_SPILL_TARGET, "spill target %s is a file: [spill] "
+			"needs a size", p->spill.target);
+}
+
+static void check_use(struct check *c)
+{
+	const struct zt_policy *p = c->p;
+
+	if (p->use.use != ZT_USE_FS)
+		return;
+	if (!p->use.fs_type[0])
+		problem(c, ZT_KEY_USE, "[fs] needs a type (ext4, xfs or btrfs)");
+	if (!p->use.mount_point[0])
+		problem(c, ZT_KEY_USE, "[fs] needs a mount-point");
+}
+
+int zt_policy_validate(const struct zt_policy *p, zt_policy_report_fn report,
+		       void *ctx)
+{
+	struct check c = { p, report ? report : print_report, ctx, 0 };
+	const struct zt_thresholds *t = &p->thresholds;
+
+	for (int cls = 0; cls < ZT_CLASS_COUNT; cls++)
+		check_rule(&c, (enum zt_class)cls);
+	if (t->text_entropy >= t->random_entropy)
+		problem(&c, p->origin[ZT_KEY_RANDOM_ENTROPY].line ? ZT_KEY_RANDOM_ENTROPY
+			: ZT_KEY_TEXT_ENTROPY, "text-entropy (%g) must be below "
+			"random-entropy (%g)", t->text_entropy, t->random_entropy);
+	check_tiers_configured(&c);
+	check_use(&c);
+	return c.problems;
+}
