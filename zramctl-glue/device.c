@@ -47,6 +47,10 @@ int zg_hot_add(struct zg_dev *dev)
 	dev->id = -1;
 	zg_clear_err(dev);
 	int r = zg_ctl_read(dev, -1, "hot_add", buf, sizeof(buf));
+	if (r == -EACCES || r == -EPERM)
+		zg_hint(dev, "hot_add is readable by root only");
+	else if (r == -ENOENT)
+		zg_hint(dev, "zram is not loaded (see zg_module_load)");
 	if (r < 0)
 		return r;
 	char *end;
