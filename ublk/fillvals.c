@@ -1,0 +1,136 @@
+/*
+ * fillvals.c — the refcounted table of non-inline fill words (see fillvals.h).
+ *
+ * A plain array searched linearly under one mutex: it holds the rare words
+ * that are not a repeated 32-bit value, so it stays tiny, and zero/byte
+ * fills never get here.  An entry with refs == 0 is free.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "policy/policy.h"
+#include "ublk/fillvals.h"
+
+struct zu_fill_ent {
+	uint64_t word;
+	uint64_t refs;
+};
+
+struct zu_fills {
+	pthread_mutex_t lock;
+	uint32_t capacity;
+	uint32_t used;
+	struct zu_fill_ent *ent;
+};
+
+struct zu_fills *zu_fills_create(uint32_t capacity)
+{
+	struct zu_fills *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->capacity = capacity;
+	f->ent = calloc(capacity ? capacity : 1, sizeof(*f->ent));
+	if (!f->ent) {
+		free(f);
+		return NULL;
+	}
+	pthread_mutex_init(&f->lock, NULL);
+	return f;
+}
+
+void zu_fills_destroy(struct zu_fills *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_destroy(&f->lock);
+	free(f->ent);
+	free(f);
+}
+
+/* Index of word, or of a free entry when absent, or capacity when full. */
+static uint32_t find(const struct zu_fills *f, uint64_t word)
+{
+	uint32_t i, hole = f->capacity;
+
+	for (i = 0; i < f->capacity; i++) {
+		if (f->ent[i].refs && f->ent[i].word == word)
+			return i;
+		if (!f->ent[i].refs && hole == f->capacity)
+			hole = i;
+	}
+	return hole;
+}
+
+int zu_fill_get(struct zu_fills *f, uint64_t word, uint64_t *code)
+{
+	uint32_t i;
+
+	if (zu_fill_is_inline(word)) {
+		*code = (uint32_t)word;
+		return 0;
+	}
+	if (!f)
+		return -ENOSPC;
+	pthread_mutex_lock(&f->lock);
+	i = find(f, word);
+	if (i == f->capacity) {
+		pthread_mutex_unlock(&f->lock);
+		return -ENOSPC;
+	}
+	if (!f->ent[i].refs) {
+		f->ent[i].word = word;
+		f->used++;
+	}
+	f->ent[i].refs++;
+	pthread_mutex_unlock(&f->lock);
+	*code = ZU_FILL_TABLE_BIT | i;
+	return 0;
+}
+
+void zu_fill_put(struct zu_fills *f, uint64_t code)
+{
+	uint64_t i = code & ~ZU_FILL_TABLE_BIT;
+
+	if (!(code & ZU_FILL_TABLE_BIT) || !f || i >= f->capacity)
+		return;
+	pthread_mutex_lock(&f->lock);
+	if (f->ent[i].refs && --f->ent[i].refs == 0)
+		f->used--;
+	pthread_mutex_unlock(&f->lock);
+}
+
+uint64_t zu_fill_word(const struct zu_fills *f, uint64_t code)
+{
+	uint64_t i = code & ~ZU_FILL_TABLE_BIT;
+
+	if (!(code & ZU_FILL_TABLE_BIT))
+		return (code & 0xffffffffu) * UINT64_C(0x100000001);
+	/* The holder of the code holds a reference: the word cannot change. */
+	return f && i < f->capacity ? f->ent[i].word : 0;
+}
+
+uint32_t zu_fills_used(struct zu_fills *f)
+{
+	uint32_t n;
+
+	pthread_mutex_lock(&f->lock);
+	n = f->used;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
+uint64_t zu_fills_bytes(const struct zu_fills *f)
+{
+	return sizeof(*f) + (uint64_t)f->capacity * sizeof(*f->ent);
+}
+
+void zu_fill_page(void *page, uint64_t word)
+{
+	uint64_t *p = page;
+	unsigned i;
+
+	for (i = 0; i < ZT_PAGE_SIZE / sizeof(*p); i++)
+		p[i] = word;
+}

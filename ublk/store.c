@@ -1,0 +1,385 @@
+/*
+ * store.c — size-classed compressed page store (design in store.h).
+ *
+ * Two levels of bookkeeping:
+ *   - the arena: max_chunks chunks of ZU_STORE_CHUNK bytes in one reserved
+ *     PROT_NONE range.  A chunk is committed by mapping it read-write
+ *     (MAP_FIXED|MAP_POPULATE) and released by mapping PROT_NONE over it,
+ *     which frees its pages even when the process is mlocked.  A bitmap of
+ *     committed chunks (under chunk_lock) always commits the lowest free
+ *     chunk, so committed chunks stay packed and adjacent mappings merge
+ *     into few VMAs.
+ *   - a class: its slot geometry, a list of partly used chunks (linked
+ *     through the chunk headers by chunk number + 1) and its counters, all
+ *     under the class mutex.  A chunk header and bitmap are only touched
+ *     under its class's mutex; slot data is copied outside any lock.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "ublk/store.h"
+
+#define RAW_CLASS     (ZU_STORE_NCLASSES - 1)
+#define CHUNK_MAGIC   0x7a747331u     /* "zts1" */
+#define SLOT_BITS     16
+#define CHUNK_BITS    28
+#define DATA_ALIGN    64u
+
+struct chunk_hdr {                    /* at the start of each chunk      */
+	uint32_t magic;
+	uint16_t cls;
+	uint16_t pad;
+	uint32_t used;                /* slots in use                    */
+	uint32_t hint;                /* first bitmap word worth a look  */
+	uint32_t prev, next;          /* partial list: chunk + 1, 0 none */
+	uint64_t pad2;
+	uint64_t bitmap[];            /* 1 = slot in use                 */
+};
+
+struct sclass {
+	pthread_mutex_t lock;
+	uint32_t size, nslots, data_off;
+	uint32_t partial;             /* head of partial list: chunk + 1 */
+	uint64_t pages, bytes, chunks;
+} __attribute__((aligned(64)));
+
+struct zu_store {
+	unsigned char *base;
+	uint32_t max_chunks;
+	pthread_mutex_t chunk_lock;
+	uint64_t *committed;          /* bitmap of committed chunks      */
+	uint32_t low_free;            /* no free chunk below this        */
+	_Atomic uint64_t ncommitted, released, enospc;
+	struct sclass cls[ZU_STORE_NCLASSES];
+};
+
+/* ---- geometry ------------------------------------------------------------------ */
+
+static uint32_t class_of_len(size_t len)
+{
+	if (len == ZT_PAGE_SIZE)
+		return RAW_CLASS;
+	return (uint32_t)((len + ZU_STORE_CLASS_STEP - 1) / ZU_STORE_CLASS_STEP - 1);
+}
+
+static uint32_t data_off_for(uint32_t nslots)
+{
+	uint32_t hdr = (uint32_t)sizeof(struct chunk_hdr) + (nslots + 63) / 64 * 8;
+
+	return (hdr + DATA_ALIGN - 1) / DATA_ALIGN * DATA_ALIGN;
+}
+
+static void init_class(struct sclass *c, uint32_t size)
+{
+	uint32_t n = (ZU_STORE_CHUNK - (uint32_t)sizeof(struct chunk_hdr)) / size;
+
+	while (data_off_for(n) + n * size > ZU_STORE_CHUNK)
+		n--;
+	c->size = size;
+	c->nslots = n;
+	c->data_off = data_off_for(n);
+	pthread_mutex_init(&c->lock, NULL);
+}
+
+static struct chunk_hdr *hdr(const struct zu_store *st, uint32_t chunk)
+{
+	return (struct chunk_hdr *)(st->base + (size_t)chunk * ZU_STORE_CHUNK);
+}
+
+static uint64_t make_handle(uint32_t chunk, uint32_t slot, size_t len)
+{
+	return (uint64_t)chunk << (12 + SLOT_BITS) | (uint64_t)slot << 12 | (len - 1);
+}
+
+static uint32_t handle_chunk(uint64_t h)
+{
+	return (uint32_t)(h >> (12 + SLOT_BITS)) & ((1u << CHUNK_BITS) - 1);
+}
+
+static uint32_t handle_slot(uint64_t h)
+{
+	return (uint32_t)(h >> 12) & ((1u << SLOT_BITS) - 1);
+}
+
+/* ---- create / destroy --------------------------------------------------------------- */
+
+struct zu_store *zu_store_create(uint64_t mem_limit)
+{
+	struct zu_store *st;
+	uint64_t n = mem_limit / ZU_STORE_CHUNK;
+	uint32_t i;
+
+	if (n == 0 || n > (UINT64_C(1) << CHUNK_BITS)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->max_chunks = (uint32_t)n;
+	st->committed = calloc((n + 63) / 64, sizeof(uint64_t));
+	st->base = mmap(NULL, n * ZU_STORE_CHUNK, PROT_NONE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (!st->committed || st->base == MAP_FAILED) {
+		if (st->base == MAP_FAILED)
+			st->base = NULL;
+		zu_store_destroy(st);
+		errno = ENOMEM;
+		return NULL;
+	}
+	pthread_mutex_init(&st->chunk_lock, NULL);
+	for (i = 0; i < RAW_CLASS; i++)
+		init_class(&st->cls[i], (i + 1) * ZU_STORE_CLASS_STEP);
+	init_class(&st->cls[RAW_CLASS], ZT_PAGE_SIZE);
+	return st;
+}
+
+void zu_store_destroy(struct zu_store *st)
+{
+	uint32_t i;
+
+	if (!st)
+		return;
+	if (st->base) {
+		munmap(st->base, (size_t)st->max_chunks * ZU_STORE_CHUNK);
+		pthread_mutex_destroy(&st->chunk_lock);
+		for (i = 0; i < ZU_STORE_NCLASSES; i++)
+			pthread_mutex_destroy(&st->cls[i].lock);
+	}
+	free(st->committed);
+	free(st);
+}
+
+/* ---- chunks ------------------------------------------------------------------------ */
+
+/* Lowest uncommitted chunk number, marked committed; max_chunks if none. */
+static uint32_t claim_chunk_locked(struct zu_store *st)
+{
+	uint32_t w, nwords = (st->max_chunks + 63) / 64;
+
+	for (w = st->low_free / 64; w < nwords; w++) {
+		uint64_t free_bits = ~st->committed[w];
+		uint32_t c;
+
+		if (!free_bits)
+			continue;
+		c = w * 64 + (uint32_t)__builtin_ctzll(free_bits);
+		if (c >= st->max_chunks)
+			break;
+		st->committed[w] |= UINT64_C(1) << (c % 64);
+		st->low_free = c + 1;
+		return c;
+	}
+	st->low_free = st->max_chunks;
+	return st->max_chunks;
+}
+
+static void unclaim_chunk_locked(struct zu_store *st, uint32_t c)
+{
+	st->committed[c / 64] &= ~(UINT64_C(1) << (c % 64));
+	if (c < st->low_free)
+		st->low_free = c;
+}
+
+/* Commit a chunk for class ci and write its header; -ENOSPC at the limit. */
+static int commit_chunk(struct zu_store *st, uint32_t ci, uint32_t *out)
+{
+	uint32_t c;
+	void *p;
+
+	pthread_mutex_lock(&st->chunk_lock);
+	c = claim_chunk_locked(st);
+	pthread_mutex_unlock(&st->chunk_lock);
+	if (c == st->max_chunks)
+		return -ENOSPC;
+	p = mmap(hdr(st, c), ZU_STORE_CHUNK, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED) {
+		pthread_mutex_lock(&st->chunk_lock);
+		unclaim_chunk_locked(st, c);
+		pthread_mutex_unlock(&st->chunk_lock);
+		return -ENOSPC;
+	}
+	/* A fresh mapping is zero: only the non-zero header fields. */
+	hdr(st, c)->magic = CHUNK_MAGIC;
+	hdr(st, c)->cls = (uint16_t)ci;
+	atomic_fetch_add_explicit(&st->ncommitted, 1, memory_order_relaxed);
+	*out = c;
+	return 0;
+}
+
+static void release_chunk(struct zu_store *st, uint32_t c)
+{
+	void *p = mmap(hdr(st, c), ZU_STORE_CHUNK, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED) {
+		/* Could not give it back: keep it committed, empty, and unused.
+		 * It stays counted in arena_bytes (honest) and is lost to the
+		 * store until destroy; mmap over a range we own fails only on
+		 * VMA exhaustion. */
+		return;
+	}
+	atomic_fetch_sub_explicit(&st->ncommitted, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->released, 1, memory_order_relaxed);
+	pthread_mutex_lock(&st->chunk_lock);
+	unclaim_chunk_locked(st, c);
+	pthread_mutex_unlock(&st->chunk_lock);
+}
+
+/* ---- partial lists (class lock held) ---------------------------------------------------- */
+
+static void partial_add(struct zu_store *st, struct sclass *cl, uint32_t c)
+{
+	struct chunk_hdr *h = hdr(st, c);
+
+	h->prev = 0;
+	h->next = cl->partial;
+	if (cl->partial)
+		hdr(st, cl->partial - 1)->prev = c + 1;
+	cl->partial = c + 1;
+}
+
+static void partial_del(struct zu_store *st, struct sclass *cl, uint32_t c)
+{
+	struct chunk_hdr *h = hdr(st, c);
+
+	if (h->prev)
+		hdr(st, h->prev - 1)->next = h->next;
+	else
+		cl->partial = h->next;
+	if (h->next)
+		hdr(st, h->next - 1)->prev = h->prev;
+	h->prev = h->next = 0;
+}
+
+/* Take a free slot of a partial chunk. */
+static uint32_t take_slot(struct zu_store *st, struct sclass *cl, uint32_t c)
+{
+	struct chunk_hdr *h = hdr(st, c);
+	uint32_t w = h->hint, bit;
+
+	while (!~h->bitmap[w])
+		w++;
+	bit = (uint32_t)__builtin_ctzll(~h->bitmap[w]);
+	h->bitmap[w] |= UINT64_C(1) << bit;
+	h->hint = w;
+	if (++h->used == cl->nslots)
+		partial_del(st, cl, c);
+	return w * 64 + bit;
+}
+
+/* ---- put / get / free ------------------------------------------------------------------ */
+
+static int put(struct zu_store *st, const void *data, size_t len, uint64_t *handle)
+{
+	uint32_t ci = class_of_len(len), c, slot;
+	struct sclass *cl = &st->cls[ci];
+
+	pthread_mutex_lock(&cl->lock);
+	if (!cl->partial) {
+		pthread_mutex_unlock(&cl->lock);
+		if (commit_chunk(st, ci, &c) < 0) {
+			atomic_fetch_add_explicit(&st->enospc, 1, memory_order_relaxed);
+			return -ENOSPC;
+		}
+		pthread_mutex_lock(&cl->lock);
+		cl->chunks++;
+		partial_add(st, cl, c);
+	}
+	c = cl->partial - 1;
+	slot = take_slot(st, cl, c);
+	cl->pages++;
+	cl->bytes += len;
+	pthread_mutex_unlock(&cl->lock);
+	memcpy(st->base + (size_t)c * ZU_STORE_CHUNK + cl->data_off +
+	       (size_t)slot * cl->size, data, len);
+	*handle = make_handle(c, slot, len);
+	return 0;
+}
+
+int zu_store_put(struct zu_store *st, const void *data, size_t len, uint64_t *handle)
+{
+	if (len == 0)
+		return -EINVAL;
+	if (len > ZU_STORE_MAX_COMPRESSED)
+		return -E2BIG;
+	return put(st, data, len, handle);
+}
+
+int zu_store_put_raw(struct zu_store *st, const void *page, uint64_t *handle)
+{
+	return put(st, page, ZT_PAGE_SIZE, handle);
+}
+
+const void *zu_store_data(struct zu_store *st, uint64_t handle, size_t *len)
+{
+	size_t n = zu_store_handle_len(handle);
+	const struct sclass *cl = &st->cls[class_of_len(n)];
+
+	if (len)
+		*len = n;
+	return st->base + (size_t)handle_chunk(handle) * ZU_STORE_CHUNK + cl->data_off +
+	       (size_t)handle_slot(handle) * cl->size;
+}
+
+void zu_store_free(struct zu_store *st, uint64_t handle)
+{
+	size_t len = zu_store_handle_len(handle);
+	uint32_t c = handle_chunk(handle), s = handle_slot(handle);
+	struct sclass *cl = &st->cls[class_of_len(len)];
+	struct chunk_hdr *h = hdr(st, c);
+	bool release = false;
+
+	pthread_mutex_lock(&cl->lock);
+	h->bitmap[s / 64] &= ~(UINT64_C(1) << (s % 64));
+	if (s / 64 < h->hint)
+		h->hint = s / 64;
+	if (h->used-- == cl->nslots)
+		partial_add(st, cl, c);
+	cl->pages--;
+	cl->bytes -= len;
+	if (h->used == 0) {
+		partial_del(st, cl, c);
+		cl->chunks--;
+		h->magic = 0;
+		release = true;
+	}
+	pthread_mutex_unlock(&cl->lock);
+	if (release)
+		release_chunk(st, c);
+}
+
+/* ---- stats ------------------------------------------------------------------------------ */
+
+void zu_store_stats(struct zu_store *st, struct zu_store_stats *out)
+{
+	uint32_t i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < ZU_STORE_NCLASSES; i++) {
+		struct sclass *cl = &st->cls[i];
+		struct zu_store_class_stats *o = &out->cls[i];
+
+		pthread_mutex_lock(&cl->lock);
+		o->size = cl->size;
+		o->pages = cl->pages;
+		o->bytes = cl->bytes;
+		o->chunks = cl->chunks;
+		o->slots = cl->chunks * cl->nslots;
+		pthread_mutex_unlock(&cl->lock);
+		out->pages += o->pages;
+		out->data_bytes += o->bytes;
+	}
+	out->raw_pages = out->cls[RAW_CLASS].pages;
+	out->arena_bytes = atomic_load(&st->ncommitted) * ZU_STORE_CHUNK;
+	out->limit_bytes = (uint64_t)st->max_chunks * ZU_STORE_CHUNK;
+	out->meta_bytes = sizeof(*st) + (st->max_chunks + 63) / 64 * 8;
+	out->chunks_released = atomic_load(&st->released);
+	out->enospc = atomic_load(&st->enospc);
+}
