@@ -3,3 +3,4 @@ SRC_ztpolicy := $(wildcard policy/*.c)
 # The vector same-fill scanners are compiled for their ISA and chosen at run time.
 CFLAGS_policy/samefill_avx2.c   := -mavx2
 CFLAGS_policy/samefill_avx512.c := -mavx512f
+MAN5 += policy/ztier.policy.5

@@ -1,0 +1,96 @@
+/*
+ * ztierctl.c — entry point of ztierctl: global options and the command table.
+ *
+ * Every subcommand is one row of `commands` (name, synopsis, summary, run);
+ * `ztierctl --help` is generated from the table, so status, up, down, add,
+ * del, attach, detach, reload and metrics each slot in as one row and one
+ * cli_<name>.c file.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "manager/cli.h"
+
+#ifndef ZT_VERSION
+#define ZT_VERSION "unknown"
+#endif
+
+static const struct cli_command commands[] = {
+	{ "classify", "[--json] [--policy FILE] (FILE... | --pid PID)",
+	  "classify memory pages and show where the policy would put them",
+	  cli_classify },
+	{ "policy", "check [--quiet] FILE...",
+	  "validate policy files", cli_policy },
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ztierctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ztierctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'ztierctl %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
+	return CLI_USAGE;
+}
+
+static int usage(FILE *out)
+{
+	fprintf(out, "Usage: ztierctl COMMAND [ARGS...]\n"
+		"       ztierctl --help | --version\n\n"
+		"ztier's control tool: memory tiering with zram and ublk swap.\n\n"
+		"Commands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\nRun 'ztierctl COMMAND --help' for a command's options.\n"
+		"Exit status: 0 success, 1 failure, 2 usage error.\n");
+	return out == stdout ? CLI_OK : CLI_USAGE;
+}
+
+static const struct cli_command *find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(stderr);
+	const char *arg = argv[1];
+	if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+		return usage(stdout);
+	if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
+		printf("ztierctl %s\n", ZT_VERSION);
+		return CLI_OK;
+	}
+	if (strcmp(arg, "help") == 0) {
+		if (argc < 3)
+			return usage(stdout);
+		const struct cli_command *c = find_command(argv[2]);
+		if (!c)
+			return cli_usage_error(NULL, "unknown command '%s'", argv[2]);
+		char *help_argv[] = { argv[2], "--help", NULL };
+		return c->run(2, help_argv);
+	}
+	const struct cli_command *c = find_command(arg);
+	if (!c)
+		return cli_usage_error(NULL, "unknown command '%s'", arg);
+	return c->run(argc - 1, argv + 1);
+}
