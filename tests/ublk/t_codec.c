@@ -1,0 +1,170 @@
+/*
+ * t_codec.c — lz4 and zstd page codec: round trips of text-like, mixed,
+ * zero and random pages at several zstd levels, the 3/4-page cap (-E2BIG),
+ * corrupt input (-EIO), and the level bound of a context.  Every zstd
+ * level up to the context's maximum must compress with its static
+ * workspace (a static context errors rather than allocate).
+ */
+#include <errno.h>
+
+#include "tests/tap.h"
+#include "ublk/codec.h"
+#include "ublk/store.h"
+
+static uint64_t rng = 88172645463325252ull;
+
+static uint64_t next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static void page_text(unsigned char *p)
+{
+	static const char *words[] = { "the ", "page ", "memory ", "swap ", "zram ",
+				       "tier ", "of ", "and ", "compressed ", "ublk\n" };
+	size_t n = 0;
+
+	while (n < ZT_PAGE_SIZE) {
+		const char *w = words[next_rand() % 10];
+
+		while (*w && n < ZT_PAGE_SIZE)
+			p[n++] = (unsigned char)*w++;
+	}
+}
+
+static void page_random(unsigned char *p)
+{
+	size_t i;
+
+	for (i = 0; i < ZT_PAGE_SIZE; i += 8) {
+		uint64_t r = next_rand();
+
+		memcpy(p + i, &r, 8);
+	}
+}
+
+/* Small integers in 32-bit words: compressible binary data. */
+static void page_mixed(unsigned char *p)
+{
+	size_t i;
+
+	for (i = 0; i < ZT_PAGE_SIZE; i += 4) {
+		uint32_t v = (uint32_t)(next_rand() % 300);
+
+		memcpy(p + i, &v, 4);
+	}
+}
+
+static int roundtrip(struct zu_codec_ctx *ctx, const struct zt_codec *c,
+		     const unsigned char *page, size_t cap, int *clen)
+{
+	static unsigned char comp[2 * ZT_PAGE_SIZE], out[ZT_PAGE_SIZE];
+	int n = zu_codec_compress(ctx, c, page, comp, cap);
+
+	*clen = n;
+	if (n < 0)
+		return n;
+	if (zu_codec_decompress(ctx, c->kind, comp, (size_t)n, out))
+		return -EIO;
+	return memcmp(out, page, ZT_PAGE_SIZE) ? -EILSEQ : 0;
+}
+
+static void test_roundtrips(struct zu_codec_ctx *ctx)
+{
+	static unsigned char page[ZT_PAGE_SIZE];
+	static const struct zt_codec codecs[] = {
+		{ ZT_CODEC_LZ4, 0 }, { ZT_CODEC_ZSTD, 1 }, { ZT_CODEC_ZSTD, 3 },
+		{ ZT_CODEC_ZSTD, 9 }, { ZT_CODEC_ZSTD, 19 },
+	};
+	static void (*const gen[])(unsigned char *) = { page_text, page_mixed };
+	static const char *gname[] = { "text", "mixed" };
+	unsigned c, g;
+	char name[16];
+	int len;
+
+	for (c = 0; c < sizeof(codecs) / sizeof(codecs[0]); c++) {
+		if (codecs[c].kind == ZT_CODEC_LZ4)
+			snprintf(name, sizeof(name), "lz4");
+		else
+			snprintf(name, sizeof(name), "zstd:%d", codecs[c].level);
+		for (g = 0; g < 2; g++) {
+			gen[g](page);
+			ok(roundtrip(ctx, &codecs[c], page, ZU_STORE_MAX_COMPRESSED, &len) == 0,
+			   "%s: %s page round trip", name, gname[g]);
+			tap_diag("  %s page with %s: %d bytes", gname[g], name, len);
+		}
+		memset(page, 0, sizeof(page));
+		g = (unsigned)roundtrip(ctx, &codecs[c], page, ZU_STORE_MAX_COMPRESSED, &len);
+		ok(g == 0 && len < 64, "%s: zero page round trip, %d bytes", name, len);
+		page_random(page);
+		ok(roundtrip(ctx, &codecs[c], page, ZU_STORE_MAX_COMPRESSED, &len) == -E2BIG,
+		   "%s: random page over the 3/4 cap: -E2BIG", name);
+	}
+}
+
+static void test_errors(struct zu_codec_ctx *ctx)
+{
+	static unsigned char page[ZT_PAGE_SIZE], comp[ZT_PAGE_SIZE], out[ZT_PAGE_SIZE];
+	struct zt_codec lz4 = { ZT_CODEC_LZ4, 0 }, z = { ZT_CODEC_ZSTD, 3 };
+	struct zt_codec raw = { ZT_CODEC_RAW, 0 }, z20 = { ZT_CODEC_ZSTD, 20 };
+	int n;
+
+	page_text(page);
+	n = zu_codec_compress(ctx, &lz4, page, comp, sizeof(comp));
+	comp[n / 2] ^= 0x5a;
+	comp[n / 3] ^= 0xa5;
+	ok(zu_codec_decompress(ctx, ZT_CODEC_LZ4, comp, (size_t)n, out) != 0 ||
+	   memcmp(out, page, ZT_PAGE_SIZE) != 0, "corrupt lz4 is not taken for the page");
+	is_int(zu_codec_decompress(ctx, ZT_CODEC_LZ4, comp, 3, out), -EIO,
+	       "truncated lz4: -EIO");
+	n = zu_codec_compress(ctx, &z, page, comp, sizeof(comp));
+	is_int(zu_codec_decompress(ctx, ZT_CODEC_ZSTD, comp, (size_t)n - 1, out), -EIO,
+	       "truncated zstd: -EIO");
+	is_int(zu_codec_compress(ctx, &raw, page, comp, sizeof(comp)), -EINVAL,
+	       "compress RAW: -EINVAL");
+	is_int(zu_codec_compress(ctx, &z20, page, comp, sizeof(comp)), -EINVAL,
+	       "zstd level above the context's maximum: -EINVAL");
+	is_int(zu_codec_decompress(ctx, ZT_CODEC_RAW, page, ZT_PAGE_SIZE, out), 0,
+	       "raw decompress copies");
+	ok(!memcmp(out, page, ZT_PAGE_SIZE), "raw copy is the page");
+	is_int(zu_codec_decompress(ctx, ZT_CODEC_RAW, page, 100, out), -EIO,
+	       "raw of the wrong length: -EIO");
+}
+
+/* Every level 1..19 fits the static workspace sized at create. */
+static void test_levels(struct zu_codec_ctx *ctx)
+{
+	static unsigned char page[ZT_PAGE_SIZE];
+	struct zt_codec z = { ZT_CODEC_ZSTD, 0 };
+	int bad = 0, len;
+
+	page_text(page);
+	for (z.level = 1; z.level <= 19; z.level++)
+		bad += roundtrip(ctx, &z, page, ZT_PAGE_SIZE, &len) != 0;
+	is_int(bad, 0, "zstd levels 1..19 all work in the static context");
+}
+
+int main(void)
+{
+	struct zu_codec_ctx *ctx = zu_codec_ctx_create(19), *lz;
+	char buf[ZT_PAGE_SIZE];
+
+	ok(ctx != NULL, "context for zstd up to level 19");
+	tap_diag("context bytes (max level 19): %zu", zu_codec_ctx_bytes(ctx));
+	test_roundtrips(ctx);
+	test_errors(ctx);
+	test_levels(ctx);
+	lz = zu_codec_ctx_create(0);
+	ok(lz != NULL, "context without zstd compression");
+	tap_diag("context bytes (no zstd compression): %zu", zu_codec_ctx_bytes(lz));
+	page_text((unsigned char *)buf);
+	is_int(zu_codec_compress(lz, &(struct zt_codec){ ZT_CODEC_ZSTD, 1 }, buf,
+				 zu_codec_buf(lz), ZT_PAGE_SIZE),
+	       -EINVAL, "no zstd compression in a level-0 context");
+	zu_codec_ctx_destroy(lz);
+	zu_codec_ctx_destroy(ctx);
+	return tap_done();
+}
