@@ -1,0 +1,269 @@
+/*
+ * ctrl.c — the ublk control plane: commands on /dev/ublk-control.
+ *
+ * Each command is one IORING_OP_URING_CMD SQE on a small ring created with
+ * IORING_SETUP_SQE128 (the driver rejects control commands without it), with
+ * a struct ublksrv_ctrl_cmd in sqe->cmd.  liburing 2.3 has no
+ * io_uring_prep_uring_cmd(), so the SQE is built by hand.  Only the
+ * ioctl-encoded UBLK_U_* opcodes are used (legacy ones may be compiled out).
+ * Commands run synchronously: submit, wait for the one CQE.  The driver runs
+ * them in io-wq, so START_DEV/DEL_DEV may block here for a while — that is
+ * why only the main thread (never a queue thread) sends them.
+ *
+ * ztu_dev_del() is the `del` path from another process: STOP_DEV (the
+ * server's queue threads see ABORT and exit), wait for the server process to
+ * exit through a pidfd (the real event, no sleep), then DEL_DEV, which in
+ * 6.12 waits until every reference to the device is dropped.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ublk/srv.h"
+
+#define DEL_WAIT_MS 60000
+
+int ztu_ctrl_open(struct ztu_dev *d)
+{
+	int ret;
+
+	d->ctrl_fd = open(ZTU_CONTROL_PATH, O_RDWR | O_CLOEXEC);
+	if (d->ctrl_fd < 0)
+		return -errno;
+	ret = io_uring_queue_init(4, &d->ctrl_ring, IORING_SETUP_SQE128);
+	if (ret < 0) {
+		close(d->ctrl_fd);
+		d->ctrl_fd = -1;
+	}
+	return ret;
+}
+
+void ztu_ctrl_close(struct ztu_dev *d)
+{
+	if (d->ctrl_fd < 0)
+		return;
+	io_uring_queue_exit(&d->ctrl_ring);
+	close(d->ctrl_fd);
+	d->ctrl_fd = -1;
+}
+
+static void prep_ctrl_cmd(struct io_uring_sqe *sqe, int fd, uint32_t op,
+			  const struct ublksrv_ctrl_cmd *cmd)
+{
+	memset(sqe, 0, 128);                 /* an SQE128 slot */
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = fd;
+	sqe->cmd_op = op;
+	memcpy(sqe->cmd, cmd, sizeof(*cmd));
+}
+
+int ztu_ctrl_cmd(struct ztu_dev *d, uint32_t op, int dev_id, uint64_t addr,
+		 uint32_t len, uint64_t data0)
+{
+	struct ublksrv_ctrl_cmd cmd = {
+		.dev_id = (uint32_t)dev_id,
+		.queue_id = (uint16_t)-1,
+		.addr = addr,
+		.len = (uint16_t)len,
+		.data = { data0 },
+	};
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ctrl_ring);
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	if (!sqe)
+		return -EBUSY;
+	prep_ctrl_cmd(sqe, d->ctrl_fd, op, &cmd);
+	ret = io_uring_submit(&d->ctrl_ring);
+	if (ret < 0)
+		return ret;
+	do
+		ret = io_uring_wait_cqe(&d->ctrl_ring, &cqe);
+	while (ret == -EINTR);
+	if (ret < 0)
+		return ret;
+	ret = cqe->res;
+	io_uring_cqe_seen(&d->ctrl_ring, cqe);
+	return ret;
+}
+
+int ztu_ctrl_get_features(struct ztu_dev *d, uint64_t *features)
+{
+	return ztu_ctrl_cmd(d, UBLK_U_CMD_GET_FEATURES, -1, (uintptr_t)features,
+			    UBLK_FEATURES_LEN, 0);
+}
+
+/* ADD_DEV with dev_id -1: the kernel picks the id and returns the flags it
+ * accepted in d->info, which is what we trust from here on. */
+int ztu_ctrl_add(struct ztu_dev *d)
+{
+	const struct ztu_config *c = &d->cfg;
+	int ret;
+
+	memset(&d->info, 0, sizeof(d->info));
+	d->info.nr_hw_queues = (uint16_t)c->queues;
+	d->info.queue_depth = (uint16_t)c->depth;
+	d->info.max_io_buf_bytes = c->io_buf_bytes;
+	d->info.dev_id = (uint32_t)-1;
+	d->info.flags = UBLK_F_CMD_IOCTL_ENCODE | UBLK_F_URING_CMD_COMP_IN_TASK;
+	ret = ztu_ctrl_cmd(d, UBLK_U_CMD_ADD_DEV, -1, (uintptr_t)&d->info,
+			   sizeof(d->info), 0);
+	if (ret < 0)
+		return ret;
+	d->dev_id = (int)d->info.dev_id;
+	return 0;
+}
+
+/* All limits in one block: 512 B logical blocks (sub-page writes reach us and
+ * are read-modify-written), 4 KiB physical; a volatile cache so FLUSH comes;
+ * discard and write-zeroes at page granularity. */
+int ztu_ctrl_set_params(struct ztu_dev *d)
+{
+	const uint32_t big = 64u << 11;      /* 64 MiB in sectors per request */
+	struct ublk_params p = {
+		.len = sizeof(p),
+		.types = UBLK_PARAM_TYPE_BASIC | UBLK_PARAM_TYPE_DISCARD,
+		.basic = {
+			.attrs = UBLK_ATTR_VOLATILE_CACHE,
+			.logical_bs_shift = 9,
+			.physical_bs_shift = ZT_PAGE_SHIFT,
+			.io_opt_shift = ZT_PAGE_SHIFT,
+			.io_min_shift = ZT_PAGE_SHIFT,
+			.max_sectors = d->info.max_io_buf_bytes >> 9,
+			.dev_sectors = d->cfg.size >> 9,
+		},
+		.discard = {
+			.discard_granularity = ZT_PAGE_SIZE,
+			.max_discard_sectors = big,
+			.max_write_zeroes_sectors = big,
+			.max_discard_segments = 1,
+		},
+	};
+	return ztu_ctrl_cmd(d, UBLK_U_CMD_SET_PARAMS, d->dev_id, (uintptr_t)&p,
+			    sizeof(p), 0);
+}
+
+int ztu_ctrl_get_info(struct ztu_dev *d, int dev_id, struct ublksrv_ctrl_dev_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	return ztu_ctrl_cmd(d, UBLK_U_CMD_GET_DEV_INFO, dev_id, (uintptr_t)info,
+			    sizeof(*info), 0);
+}
+
+/* ---- commands for other processes (list, del) ------------------------------ */
+
+bool ztu_control_present(void)
+{
+	return access(ZTU_CONTROL_PATH, F_OK) == 0;
+}
+
+const char *ztu_state_name(unsigned state)
+{
+	switch (state) {
+	case UBLK_S_DEV_DEAD:     return "DEAD";
+	case UBLK_S_DEV_LIVE:     return "LIVE";
+	case UBLK_S_DEV_QUIESCED: return "QUIESCED";
+	default:                  return "UNKNOWN";
+	}
+}
+
+static void info_from_kernel(struct ztu_dev_info *o, const struct ublksrv_ctrl_dev_info *i)
+{
+	o->dev_id = (int)i->dev_id;
+	o->queues = i->nr_hw_queues;
+	o->depth = i->queue_depth;
+	o->state = i->state;
+	o->max_io_buf_bytes = i->max_io_buf_bytes;
+	o->pid = i->ublksrv_pid;
+	o->flags = i->flags;
+}
+
+int ztu_dev_info(int dev_id, struct ztu_dev_info *out)
+{
+	struct ztu_dev d = { .ctrl_fd = -1 };
+	struct ublksrv_ctrl_dev_info info;
+	int ret = ztu_ctrl_open(&d);
+
+	if (ret < 0)
+		return ret;
+	ret = ztu_ctrl_get_info(&d, dev_id, &info);
+	if (ret >= 0)
+		info_from_kernel(out, &info);
+	ztu_ctrl_close(&d);
+	return ret < 0 ? ret : 0;
+}
+
+/* Wait for pid to exit: a pidfd becomes readable when it does. */
+static int wait_pid_exit(int pid)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	int ret;
+
+	if (pid <= 0)
+		return 0;
+	pfd.fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd.fd < 0)
+		return errno == ESRCH ? 0 : -errno;
+	do
+		ret = poll(&pfd, 1, DEL_WAIT_MS);
+	while (ret < 0 && errno == EINTR);
+	close(pfd.fd);
+	return ret == 0 ? -ETIMEDOUT : 0;
+}
+
+int ztu_dev_del(int dev_id)
+{
+	struct ztu_dev d = { .ctrl_fd = -1 };
+	struct ublksrv_ctrl_dev_info info;
+	int ret = ztu_ctrl_open(&d);
+
+	if (ret < 0)
+		return ret;
+	ret = ztu_ctrl_get_info(&d, dev_id, &info);
+	if (ret < 0)
+		goto out;
+	if (info.ublksrv_pid == getpid()) {      /* never wait for ourselves */
+		ret = -EDEADLK;
+		goto out;
+	}
+	ret = ztu_ctrl_cmd(&d, UBLK_U_CMD_STOP_DEV, dev_id, 0, 0, 0);
+	if (ret < 0 && ret != -ENODEV)
+		goto out;
+	ret = wait_pid_exit(info.ublksrv_pid);
+	if (ret < 0)
+		goto out;
+	ret = ztu_ctrl_cmd(&d, UBLK_U_CMD_DEL_DEV, dev_id, 0, 0, 0);
+	ztu_stats_remove(dev_id, NULL);
+out:
+	ztu_ctrl_close(&d);
+	return ret < 0 ? ret : 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+int ztu_dev_list(int *ids, int max)
+{
+	DIR *dir = opendir("/sys/class/ublk-char");
+	struct dirent *e;
+	int n = 0;
+
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(dir)) && n < max) {
+		int id;
+		if (sscanf(e->d_name, "ublkc%d", &id) == 1)
+			ids[n++] = id;
+	}
+	closedir(dir);
+	qsort(ids, (size_t)n, sizeof(*ids), cmp_int);
+	return n;
+}

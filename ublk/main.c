@@ -1,0 +1,322 @@
+/*
+ * main.c — ztier-ublk: run, stop and list ztier's tiered ublk devices.
+ *
+ *   ztier-ublk add --policy FILE [--size SIZE] [--queues N] [--depth N]
+ *                  [--spill PATH] [--target tiered|null]
+ *   ztier-ublk del ID|--all
+ *   ztier-ublk list [--json]
+ *
+ * Modelled on ublksrv's `ublk` and the kernel selftest kublk (same "dev id N:"
+ * and "... daemon pid P flags F state S" lines, so their harness can drive
+ * it).  `add` checks everything it can (flags, policy, sizes, the control
+ * device) before anything is created, then forks the server: the child
+ * detaches (setsid, stdio to /dev/null) and runs the device; the parent waits
+ * on a pipe until the child reports LIVE or the error that stopped it (after
+ * the child deleted whatever it had created), prints one line and exits 0 or
+ * 1.  `del` sends STOP_DEV, waits on a pidfd for the server to exit, then
+ * DEL_DEV.  `list` asks the kernel (GET_DEV_INFO) and reads each server's
+ * shared stats file.  Errors are one line on stderr and exit status 1.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ublk/ztublk.h"
+
+#define PROG "ztier-ublk"
+
+static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: " PROG " add --policy FILE [--size SIZE] [--queues N] [--depth N]\n"
+		"                  [--spill PATH] [--target tiered|null]\n"
+		"       " PROG " del ID|--all\n"
+		"       " PROG " list [--json]\n");
+	return 1;
+}
+
+/* ---- add ------------------------------------------------------------------- */
+
+struct report { int problems; };
+
+static void report_problem(void *ctx, const char *file, int line, const char *msg)
+{
+	struct report *r = ctx;
+
+	if (r->problems++)
+		return;                       /* one clear line: the first problem */
+	if (line)
+		fprintf(stderr, PROG ": %s:%d: %s\n", file, line, msg);
+	else
+		fprintf(stderr, PROG ": %s: %s\n", file, msg);
+}
+
+static int load_policy(const char *path, struct zt_policy *p)
+{
+	struct report r = { 0 };
+	int ret;
+
+	zt_policy_default(p);
+	ret = zt_policy_load(p, path, report_problem, &r);
+	if (ret < 0 && !r.problems)
+		return die("policy %s: %s", path, strerror(-ret));
+	return ret || r.problems ? 1 : 0;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	struct zt_size z;
+
+	if (zt_size_parse(s, &z) < 0)
+		return die("bad size '%s'", s);
+	*out = zt_size_resolve(&z, 0);
+	if (!*out)
+		return die("bad size '%s': must be more than 0", s);
+	return 0;
+}
+
+static int parse_uint(const char *what, const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > 65535 || s[0] == '-')
+		return die("bad %s '%s'", what, s);
+	*out = (unsigned)v;
+	return 0;
+}
+
+struct add_args {
+	const char *policy, *size, *queues, *depth, *spill, *target;
+};
+
+static int parse_add(int argc, char **argv, struct add_args *a)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "size",   required_argument, NULL, 's' },
+		{ "queues", required_argument, NULL, 'q' },
+		{ "depth",  required_argument, NULL, 'd' },
+		{ "spill",  required_argument, NULL, 'S' },
+		{ "target", required_argument, NULL, 't' },
+		{ 0 }
+	};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:s:q:d:S:t:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': a->policy = optarg; break;
+		case 's': a->size = optarg; break;
+		case 'q': a->queues = optarg; break;
+		case 'd': a->depth = optarg; break;
+		case 'S': a->spill = optarg; break;
+		case 't': a->target = optarg; break;
+		default: return usage();
+		}
+	}
+	if (optind != argc)
+		return usage();
+	if (!a->policy)
+		return die("add: --policy FILE is required");
+	return 0;
+}
+
+static int apply_flags(const struct add_args *a, struct ztu_config *cfg)
+{
+	if (a->size && parse_size(a->size, &cfg->size))
+		return 1;
+	if (a->queues && parse_uint("queue count", a->queues, &cfg->queues))
+		return 1;
+	if (a->depth && parse_uint("depth", a->depth, &cfg->depth))
+		return 1;
+	if (a->target && strcmp(a->target, "null") == 0)
+		cfg->target = ZTU_TARGET_NULL;
+	else if (a->target && strcmp(a->target, "tiered") != 0)
+		return die("unknown target '%s' (tiered or null)", a->target);
+	if (a->spill) {
+		snprintf(cfg->spill_path, sizeof(cfg->spill_path), "%s", a->spill);
+		snprintf(cfg->policy.spill.target, sizeof(cfg->policy.spill.target), "%s",
+			 a->spill);
+	}
+	return 0;
+}
+
+static int build_config(int argc, char **argv, struct ztu_config *cfg)
+{
+	static struct zt_policy policy;     /* big: keep it off the stack */
+	struct report r = { 0 };
+	char msg[ZTU_MSG_MAX];
+	struct add_args a;
+
+	if (parse_add(argc, argv, &a) || load_policy(a.policy, &policy))
+		return 1;
+	ztu_config_from_policy(cfg, &policy);
+	if (apply_flags(&a, cfg))
+		return 1;
+	if (cfg->target == ZTU_TARGET_TIERED && zt_policy_validate(&cfg->policy, report_problem, &r))
+		return 1;
+	if (ztu_config_check(cfg, msg, sizeof(msg)))
+		return die("%s", msg);
+	if (!ztu_control_present())
+		return die("ublk_drv not loaded: " ZTU_CONTROL_PATH " missing");
+	return 0;
+}
+
+/* The server (child) tells the waiting parent: "LIVE id" or "ERR message". */
+static void ready_to_pipe(void *ctx, int dev_id, int err, const char *msg)
+{
+	int fd = *(int *)ctx;
+	char line[ZTU_MSG_MAX + 16];
+	int n;
+
+	if (err)
+		n = snprintf(line, sizeof(line), "ERR %s\n", msg && msg[0] ? msg : strerror(-err));
+	else
+		n = snprintf(line, sizeof(line), "LIVE %d\n", dev_id);
+	if (write(fd, line, (size_t)n) < 0) { /* the parent is gone: nothing to do */ }
+	close(fd);
+	*(int *)ctx = -1;
+}
+
+static void become_server(const struct ztu_config *cfg, int fd)
+{
+	int null = open("/dev/null", O_RDWR);
+
+	setsid();
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		close(null);
+	}
+	_exit(ztu_server_run(cfg, ready_to_pipe, &fd) ? 1 : 0);
+}
+
+static int wait_ready(int fd, pid_t child)
+{
+	char line[ZTU_MSG_MAX + 16] = "";
+	ssize_t n, got = 0;
+	int id;
+
+	while ((n = read(fd, line + got, sizeof(line) - 1 - (size_t)got)) > 0)
+		got += n;
+	close(fd);
+	line[got] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	if (sscanf(line, "LIVE %d", &id) == 1) {
+		printf("dev id %d: /dev/ublkb%d\n", id, id);
+		return 0;
+	}
+	waitpid(child, NULL, 0);
+	if (strncmp(line, "ERR ", 4) == 0)
+		return die("%s", line + 4);
+	return die("server exited during startup");
+}
+
+static int cmd_add(int argc, char **argv)
+{
+	static struct ztu_config cfg;
+	int p[2];
+	pid_t pid;
+
+	if (build_config(argc, argv, &cfg))
+		return 1;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return die("pipe: %s", strerror(errno));
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(p[0]);
+		become_server(&cfg, p[1]);
+	}
+	close(p[1]);
+	return wait_ready(p[0], pid);
+}
+
+/* ---- del ------------------------------------------------------------------- */
+
+static int del_one(int id)
+{
+	int ret = ztu_dev_del(id);
+
+	if (ret < 0)
+		return die("del /dev/ublkb%d: %s", id, strerror(-ret));
+	return 0;
+}
+
+static int cmd_del(int argc, char **argv)
+{
+	int ids[256], n, rc = 0;
+	unsigned id;
+
+	if (argc != 2)
+		return usage();
+	if (!ztu_control_present())
+		return die("ublk_drv not loaded: " ZTU_CONTROL_PATH " missing");
+	if (strcmp(argv[1], "--all") != 0) {
+		if (parse_uint("device id", argv[1], &id))
+			return 1;
+		return del_one((int)id);
+	}
+	n = ztu_dev_list(ids, 256);
+	for (int i = 0; i < n; i++)
+		rc |= del_one(ids[i]);
+	return rc;
+}
+
+/* ---- list ------------------------------------------------------------------ */
+
+static int cmd_list(int argc, char **argv)
+{
+	bool json = argc == 2 && strcmp(argv[1], "--json") == 0;
+	int ret;
+
+	if (argc > 2 || (argc == 2 && !json))
+		return usage();
+	ret = ztu_list_print(stdout, json);
+	if (ret < 0)
+		return die("list: %s", strerror(-ret));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage();
+	if (strcmp(argv[1], "add") == 0)
+		return cmd_add(argc - 1, argv + 1);
+	if (strcmp(argv[1], "del") == 0)
+		return cmd_del(argc - 1, argv + 1);
+	if (strcmp(argv[1], "list") == 0)
+		return cmd_list(argc - 1, argv + 1);
+	if (strcmp(argv[1], "--version") == 0) {
+		puts(PROG " " ZT_VERSION);
+		return 0;
+	}
+	return usage();
+}

@@ -1,0 +1,329 @@
+/*
+ * server.c — one ublk device's life, in the server process.
+ *
+ *   protect the process  mlockall(CURRENT|FUTURE) + oom_score_adj -1000: the
+ *                        server may be the swap device; its pages must never
+ *                        be swapped out to itself, nor the OOM killer pick it
+ *   GET_FEATURES         require ioctl-encoded commands
+ *   target init          page table, store, spill file... before ADD_DEV, so
+ *                        a bad spill path leaves nothing behind
+ *   ADD_DEV (id -1)      from here on every failure ends in DEL_DEV
+ *   open /dev/ublkcN     waiting for the node with inotify, not a sleep
+ *   queue threads        each fetches every tag and reports ready
+ *   SET_PARAMS, START_DEV(pid), GET_DEV_INFO (LIVE) -> ready callback
+ *   serve                the main thread refreshes stats and waits for a
+ *                        signal (then it stops the device itself) or for the
+ *                        queue threads to end (ABORT after someone's STOP_DEV)
+ *   teardown             join, close, DEL_DEV only if we stopped it ourselves
+ *                        (ztier-ublk del sends DEL_DEV after we exit)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ublk/srv.h"
+
+#define CDEV_WAIT_MS   5000
+#define PUBLISH_MS     200
+#define THREAD_STACK   (256u << 10)
+
+static void say(char *msg, size_t len, const char *what, int err)
+{
+	if (msg && len)
+		snprintf(msg, len, "%s: %s", what, strerror(-err));
+}
+
+static int protect_process(char *msg, size_t len)
+{
+	int fd;
+
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0) {
+		int err = -errno;
+		say(msg, len, "mlockall", err);
+		return err;
+	}
+	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "-1000", 5) < 0) { /* not fatal: best effort */ }
+		close(fd);
+	}
+	return 0;
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* The node appears when udev/devtmpfs creates it: wait on /dev with inotify. */
+static int open_cdev(int dev_id)
+{
+	char path[64];
+	struct timespec t0;
+	int ino, fd;
+
+	snprintf(path, sizeof(path), "/dev/ublkc%d", dev_id);
+	ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ino >= 0)
+		inotify_add_watch(ino, "/dev", IN_CREATE | IN_ATTRIB);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		char ev[4096];
+		struct pollfd p = { .fd = ino, .events = POLLIN };
+		long left;
+
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd >= 0 || (errno != ENOENT && errno != EACCES))
+			break;
+		left = CDEV_WAIT_MS - ms_since(&t0);
+		if (ino < 0 || left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		while (read(ino, ev, sizeof(ev)) > 0)
+			;
+	}
+	if (fd < 0)
+		fd = -errno;
+	if (ino >= 0)
+		close(ino);
+	return fd;
+}
+
+static int start_queue(struct ztu_dev *d, unsigned i)
+{
+	struct ztu_queue *q = &d->q[i];
+	pthread_attr_t attr;
+	int ret;
+
+	q->dev = d;
+	q->qid = i;
+	q->depth = d->info.queue_depth;
+	q->st = &d->shm->q[i];
+	q->quit_fd = eventfd(0, EFD_CLOEXEC);
+	if (q->quit_fd < 0)
+		return -errno;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, THREAD_STACK);
+	ret = -pthread_create(&q->thread, &attr, ztu_queue_thread, q);
+	pthread_attr_destroy(&attr);
+	return ret;
+}
+
+/* Start every queue thread; wait until each fetched its tags (or failed). */
+static int start_queues(struct ztu_dev *d, char *msg, size_t len)
+{
+	unsigned started = 0;
+	int ret = 0;
+
+	for (unsigned i = 0; i < d->info.nr_hw_queues && !ret; i++) {
+		ret = start_queue(d, i);
+		if (!ret)
+			started++;
+	}
+	d->nr_queues = started;
+	pthread_mutex_lock(&d->lock);
+	while (d->ready < started)
+		pthread_cond_wait(&d->cond, &d->lock);
+	pthread_mutex_unlock(&d->lock);
+	for (unsigned i = 0; i < started && !ret; i++)
+		ret = d->q[i].err;
+	if (ret)
+		say(msg, len, "queue setup", ret);
+	return ret;
+}
+
+static void stop_queues(struct ztu_dev *d, bool abort_by_kernel)
+{
+	uint64_t one = 1;
+
+	for (unsigned i = 0; i < d->nr_queues; i++)
+		if (!abort_by_kernel && write(d->q[i].quit_fd, &one, sizeof(one)) < 0)
+			continue;
+	for (unsigned i = 0; i < d->nr_queues; i++) {
+		pthread_join(d->q[i].thread, NULL);
+		close(d->q[i].quit_fd);
+	}
+	d->nr_queues = 0;
+}
+
+static void fill_shm(struct ztu_dev *d)
+{
+	struct ztu_stats_shm *s = d->shm;
+
+	snprintf(s->target, sizeof(s->target), "%s", d->ops->name);
+	snprintf(s->policy, sizeof(s->policy), "%s", d->cfg.policy.name);
+	s->size = d->cfg.size;
+	s->nr_queues = d->info.nr_hw_queues;
+	ztu_ctr_set(&s->mem_limit, (int64_t)d->cfg.mem_limit);
+}
+
+/* Bring the added device to LIVE; on error *msg says which step failed. */
+static int bring_up(struct ztu_dev *d, char *msg, size_t len)
+{
+	int err, ret;
+
+	d->cdev_fd = open_cdev(d->dev_id);
+	if (d->cdev_fd < 0) {
+		say(msg, len, "open /dev/ublkc", d->cdev_fd);
+		return d->cdev_fd;
+	}
+	d->shm = ztu_stats_create(d->dev_id, &err);
+	if (!d->shm) {
+		say(msg, len, "stats file " ZTU_RUN_DIR, err);
+		return err;
+	}
+	fill_shm(d);
+	ret = start_queues(d, msg, len);
+	if (ret)
+		return ret;
+	ret = ztu_ctrl_set_params(d);
+	if (ret < 0) {
+		say(msg, len, "SET_PARAMS", ret);
+		return ret;
+	}
+	ret = ztu_ctrl_cmd(d, UBLK_U_CMD_START_DEV, d->dev_id, 0, 0, (uint64_t)getpid());
+	if (ret < 0) {
+		say(msg, len, "START_DEV", ret);
+		return ret;
+	}
+	ret = ztu_ctrl_get_info(d, d->dev_id, &d->info);
+	if (ret >= 0 && d->info.state != UBLK_S_DEV_LIVE)
+		ret = -EIO;
+	if (ret < 0)
+		say(msg, len, "device not LIVE after START_DEV", ret);
+	return ret < 0 ? ret : 0;
+}
+
+static int block_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	return signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* Serve until a stop signal (returns true: we stop it) or the queues end. */
+static bool serve(struct ztu_dev *d, int sfd)
+{
+	for (;;) {
+		struct pollfd p = { .fd = sfd, .events = POLLIN };
+		int n = poll(&p, 1, PUBLISH_MS);
+
+		if (d->ops->publish)
+			d->ops->publish(d);
+		if (n > 0)
+			return true;
+		/* a queue ends only after ABORT (STOP_DEV by ztier-ublk del) */
+		if (atomic_load(&d->exited))
+			return false;
+	}
+}
+
+static void teardown(struct ztu_dev *d, bool added, bool stop_dev, bool del_dev)
+{
+	if (added && stop_dev)
+		ztu_ctrl_cmd(d, UBLK_U_CMD_STOP_DEV, d->dev_id, 0, 0, 0);
+	stop_queues(d, stop_dev);
+	if (d->cdev_fd >= 0)
+		close(d->cdev_fd);
+	d->cdev_fd = -1;
+	if (added && del_dev)
+		ztu_ctrl_cmd(d, UBLK_U_CMD_DEL_DEV, d->dev_id, 0, 0, 0);
+	if (added)
+		ztu_stats_remove(d->dev_id, d->shm);
+	d->shm = NULL;
+	if (d->tgt && d->ops->deinit)
+		d->ops->deinit(d);
+	ztu_ctrl_close(d);
+}
+
+static int open_control(struct ztu_dev *d, char *msg, size_t len)
+{
+	uint64_t features = 0;
+	int ret = ztu_ctrl_open(d);
+
+	if (ret == -ENOENT) {
+		snprintf(msg, len, "ublk_drv not loaded: " ZTU_CONTROL_PATH " missing");
+		return ret;
+	}
+	if (ret < 0) {
+		say(msg, len, ZTU_CONTROL_PATH, ret);
+		return ret;
+	}
+	ret = ztu_ctrl_get_features(d, &features);
+	if (ret >= 0 && !(features & UBLK_F_CMD_IOCTL_ENCODE))
+		ret = -EOPNOTSUPP;
+	if (ret < 0)
+		say(msg, len, "GET_FEATURES", ret);
+	return ret < 0 ? ret : 0;
+}
+
+static int run(struct ztu_dev *d, ztu_ready_fn ready, void *ctx, int sfd)
+{
+	char msg[ZTU_MSG_MAX] = "";
+	bool by_signal;
+	int ret;
+
+	ret = protect_process(msg, sizeof(msg));
+	if (!ret)
+		ret = open_control(d, msg, sizeof(msg));
+	if (!ret)
+		ret = d->ops->init(d, msg, sizeof(msg));
+	if (ret) {
+		teardown(d, false, false, false);
+		ready(ctx, -1, ret, msg);
+		return ret;
+	}
+	ret = ztu_ctrl_add(d);
+	if (ret < 0) {
+		say(msg, sizeof(msg), "ADD_DEV", ret);
+		teardown(d, false, false, false);
+		ready(ctx, -1, ret, msg);
+		return ret;
+	}
+	ret = bring_up(d, msg, sizeof(msg));
+	if (ret) {
+		teardown(d, true, true, true);
+		ready(ctx, -1, ret, msg);
+		return ret;
+	}
+	ready(ctx, d->dev_id, 0, NULL);
+	by_signal = serve(d, sfd);
+	teardown(d, true, by_signal, by_signal);
+	return 0;
+}
+
+int ztu_server_run(const struct ztu_config *cfg, ztu_ready_fn ready, void *ctx)
+{
+	struct ztu_dev *d = calloc(1, sizeof(*d));
+	sigset_t set;
+	int sfd, ret;
+
+	if (!d)
+		return -ENOMEM;
+	d->cfg = *cfg;
+	d->ops = cfg->target == ZTU_TARGET_NULL ? &ztu_tgt_null : &ztu_tgt_tiered;
+	d->ctrl_fd = d->cdev_fd = -1;
+	d->dev_id = -1;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	sfd = block_stop_signals(&set);
+	ret = run(d, ready, ctx, sfd);
+	if (sfd >= 0)
+		close(sfd);
+	free(d);
+	return ret;
+}

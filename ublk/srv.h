@@ -1,0 +1,126 @@
+/*
+ * srv.h — internal: the ublk server core and the target ops table.
+ *
+ * The core (ctrl.c: control commands; queue.c: per-queue threads; server.c:
+ * device lifecycle) moves requests between the kernel and a target.  A target
+ * handles one request per tag: it either finishes it at once (ztu_io_done)
+ * or issues backend I/O on the queue's own ring (ztu_tgt_sqe) and finishes it
+ * from its io_done hook when the completions come back.
+ *
+ * user_data of every SQE packs: tag (bits 0-15), op (16-23), a target
+ * argument (24-55, e.g. which page of the request) and bit 63 "target I/O",
+ * so one completion loop dispatches everything without lookups (kublk's way).
+ */
+#ifndef ZT_UBLK_SRV_H
+#define ZT_UBLK_SRV_H
+
+#include <liburing.h>
+#include <linux/ublk_cmd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "ublk/ztublk.h"
+#include "ublk/stats.h"
+
+#define ZTU_TGT_BIT (1ULL << 63)
+
+static inline uint64_t ztu_udata(unsigned tag, unsigned op, uint32_t arg, bool tgt)
+{
+	return (uint64_t)tag | ((uint64_t)(op & 0xff) << 16) |
+	       ((uint64_t)arg << 24) | (tgt ? ZTU_TGT_BIT : 0);
+}
+static inline unsigned ztu_udata_tag(uint64_t d) { return d & 0xffff; }
+static inline unsigned ztu_udata_op(uint64_t d)  { return (d >> 16) & 0xff; }
+static inline uint32_t ztu_udata_arg(uint64_t d) { return (uint32_t)((d >> 24) & 0xffffffffu); }
+static inline bool ztu_udata_tgt(uint64_t d)     { return d & ZTU_TGT_BIT; }
+
+struct ztu_dev;
+struct ztu_queue;
+
+/* One target: the kublk-style ops table. */
+struct ztu_target_ops {
+	const char *name;
+	int (*init)(struct ztu_dev *dev, char *msg, size_t len);   /* device-wide */
+	void (*deinit)(struct ztu_dev *dev);
+	int (*queue_init)(struct ztu_queue *q);                   /* in the queue thread */
+	void (*queue_deinit)(struct ztu_queue *q);
+	/* A request arrived on tag; iod is the kernel's descriptor. */
+	void (*queue_io)(struct ztu_queue *q, unsigned tag);
+	/* A target SQE issued for tag completed. */
+	void (*io_done)(struct ztu_queue *q, unsigned tag, const struct io_uring_cqe *cqe);
+	/* Called after each batch of completions (resume deferred work). */
+	void (*idle)(struct ztu_queue *q);
+	/* Refresh shared stats (server main thread, every few hundred ms). */
+	void (*publish)(struct ztu_dev *dev);
+};
+
+extern const struct ztu_target_ops ztu_tgt_null;
+extern const struct ztu_target_ops ztu_tgt_tiered;
+
+struct ztu_queue {
+	struct ztu_dev *dev;
+	unsigned qid, depth;
+	struct io_uring ring;
+	const struct ublksrv_io_desc *iods;   /* kernel-written, read-only mmap */
+	size_t iods_len;
+	char *bufs;                           /* depth * io_buf_bytes           */
+	unsigned cmd_inflight;                /* FETCH/COMMIT commands out      */
+	unsigned tgt_inflight;                /* backend SQEs out               */
+	unsigned tgt_budget;                  /* max backend SQEs out           */
+	bool stopping;
+	bool quit;                            /* main thread asked us to end   */
+	bool ring_ok;
+	int quit_fd;                          /* eventfd, polled on the ring    */
+	int err;                              /* setup error for the main thread */
+	pthread_t thread;
+	struct ztu_qstats *st;                /* this queue's shared counters   */
+	void *tgt;                            /* target's per-queue state       */
+};
+
+struct ztu_dev {
+	struct ztu_config cfg;
+	const struct ztu_target_ops *ops;
+	int ctrl_fd;
+	struct io_uring ctrl_ring;
+	int dev_id;
+	struct ublksrv_ctrl_dev_info info;    /* as the kernel returned it      */
+	int cdev_fd;                          /* /dev/ublkcN                    */
+	struct ztu_queue q[ZTU_MAX_QUEUES];
+	unsigned nr_queues;
+	struct ztu_stats_shm *shm;            /* published statistics           */
+	void *tgt;                            /* target's device-wide state     */
+	/* queue threads report setup done through this */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned ready;
+	atomic_uint exited;                   /* queue threads that ended       */
+};
+
+static inline const struct ublksrv_io_desc *ztu_iod(const struct ztu_queue *q, unsigned tag)
+{
+	return &q->iods[tag];
+}
+static inline char *ztu_buf(const struct ztu_queue *q, unsigned tag)
+{
+	return q->bufs + (size_t)tag * q->dev->cfg.io_buf_bytes;
+}
+
+/* queue.c */
+void *ztu_queue_thread(void *arg);
+/* Finish the request on tag with res (bytes or -errno): COMMIT_AND_FETCH. */
+void ztu_io_done(struct ztu_queue *q, unsigned tag, int res);
+/* An SQE for backend I/O (NULL never: flushes the SQ when full). */
+struct io_uring_sqe *ztu_tgt_sqe(struct ztu_queue *q, unsigned tag, unsigned op,
+				 uint32_t arg);
+
+/* ctrl.c: control commands on the SQE128 control ring. */
+int ztu_ctrl_open(struct ztu_dev *d);
+void ztu_ctrl_close(struct ztu_dev *d);
+int ztu_ctrl_cmd(struct ztu_dev *d, uint32_t op, int dev_id, uint64_t addr,
+		 uint32_t len, uint64_t data0);
+int ztu_ctrl_get_features(struct ztu_dev *d, uint64_t *features);
+int ztu_ctrl_add(struct ztu_dev *d);
+int ztu_ctrl_set_params(struct ztu_dev *d);
+int ztu_ctrl_get_info(struct ztu_dev *d, int dev_id, struct ublksrv_ctrl_dev_info *info);
+
+#endif

@@ -1,0 +1,374 @@
+/*
+ * tgt_tiered.c — the tiered target: every 4 KiB page where the policy says.
+ *
+ * A request is cut into pages (a 512 B-aligned request may start and end
+ * inside a page).  Each page is handled on its own:
+ *
+ *   READ   lock the entry (no leaf: the page was never written: zeros), then
+ *          meta/store pages are copied out under the lock (a slot is never
+ *          freed under a reader) and block-tier pages are read by io_uring
+ *          straight into the request buffer.
+ *   WRITE  classify (policy/policy.h), put into rule.tier or rule.fallback,
+ *          then swap the entry under its lock and free the old location:
+ *          every write invalidates the previous copy, wherever it was, so a
+ *          read always returns the last write.  A block-tier write goes out
+ *          on the ring; its entry is swapped in only when the write is on the
+ *          device, so until then readers keep seeing the previous data.
+ *   sub-page WRITE, WRITE_ZEROES and DISCARD of part of a page: read-modify-
+ *          write entirely under the entry lock (concurrent 512 B writes to
+ *          one page must both land); if the page lives on a block tier this
+ *          rare path uses pread/pwrite instead of the ring.
+ *   DISCARD / WRITE_ZEROES of whole pages: the entry becomes empty and the
+ *          location is freed (memory goes back: store chunks are released).
+ *   FLUSH  nothing to do: completed writes are in RAM or on the device.
+ *
+ * Async pages are counted per tag; a tag completes when its last page is
+ * done.  Backend SQEs in flight are bounded by the queue's budget (the CQ is
+ * sized for it): a request that would exceed it is parked and resumed from
+ * the idle hook as completions free room.  No allocation on the I/O path:
+ * per-tag state, per-page slots and the bounce page are made at queue init.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+#include "ublk/tiered.h"
+
+enum { OP_READ = 1, OP_WRITE = 2 };
+
+struct span {
+	uint64_t pgno;
+	unsigned off, len;
+	char *buf;
+};
+
+static void page_span(const struct ublksrv_io_desc *iod, char *buf, unsigned i,
+		      struct span *s)
+{
+	uint64_t start = iod->start_sector << 9;
+	uint64_t end = start + ((uint64_t)iod->nr_sectors << 9);
+	uint64_t pstart, lo, hi;
+
+	s->pgno = (start >> ZT_PAGE_SHIFT) + i;
+	pstart = s->pgno << ZT_PAGE_SHIFT;
+	lo = start > pstart ? start : pstart;
+	hi = end < pstart + ZT_PAGE_SIZE ? end : pstart + ZT_PAGE_SIZE;
+	s->off = (unsigned)(lo - pstart);
+	s->len = (unsigned)(hi - lo);
+	s->buf = buf + (lo - start);
+}
+
+static unsigned span_pages(const struct ublksrv_io_desc *iod)
+{
+	uint64_t start = iod->start_sector << 9;
+	uint64_t end = start + ((uint64_t)iod->nr_sectors << 9);
+
+	return (unsigned)(((end + ZT_PAGE_SIZE - 1) >> ZT_PAGE_SHIFT) - (start >> ZT_PAGE_SHIFT));
+}
+
+/* ---- entries: swap in a new location, free the old ----------------------- */
+
+/* Free a location that no entry names (yet or any more). */
+static void free_loc(struct tq *tq, uint64_t e)
+{
+	ztu_tier_ops(zu_pte_tier(e))->drop(&tq->tc, e);
+}
+
+/* Free the location an entry named until now. */
+static void drop(struct tq *tq, uint64_t e)
+{
+	if (zu_pte_is_empty(e))
+		return;
+	ztu_ctr_add(&tq->tc.st->pages[zu_pte_tier(e)], -1);
+	free_loc(tq, e);
+}
+
+static void unlock_swap(struct tq *tq, uint64_t pgno, uint64_t old, uint64_t e)
+{
+	zu_pt_unlock(tq->tc.t->pt, pgno, e);
+	if (!zu_pte_is_empty(e))
+		ztu_ctr_add(&tq->tc.st->pages[zu_pte_tier(e)], 1);
+	drop(tq, old);
+}
+
+static int publish(struct tq *tq, uint64_t pgno, uint64_t e)
+{
+	uint64_t old;
+	int ret = zu_pt_lock(tq->tc.t->pt, pgno, 0, &old);
+
+	if (ret) {
+		free_loc(tq, e);
+		return ret;
+	}
+	unlock_swap(tq, pgno, old, e);
+	return 0;
+}
+
+/* Put a page into its class's tier, else the fallback. */
+static int place(struct tq *tq, const void *page, uint64_t *e)
+{
+	const struct zt_policy *p = tq->tc.t->policy;
+	struct zt_page_class cls;
+	const struct zt_class_rule *r;
+	int ret = -ENOSPC;
+
+	zt_classify(page, &p->thresholds, &cls);
+	ztu_ctr_add(&tq->tc.st->class_writes[cls.cls], 1);
+	r = &p->rule[cls.cls];
+	for (int k = 0; k < 2; k++) {
+		enum zt_tier t = k ? r->fallback : r->tier;
+		bool last = k == 1 || r->fallback == ZT_TIER_NONE;
+
+		if (t == ZT_TIER_NONE || !ztu_tier_ops(t))
+			break;
+		ret = ztu_tier_ops(t)->put(&tq->tc, t, page, &cls, &r->codec, last, e);
+		if (ret != -ENOSPC && ret != -E2BIG)
+			return ret;
+	}
+	if (ret == -ENOSPC)
+		ztu_ctr_add(&tq->tc.st->enospc, 1);
+	return ret == -E2BIG ? -EIO : ret;
+}
+
+/* ---- one page of each kind ------------------------------------------------- */
+
+static void issue(struct ztu_queue *q, unsigned tag, unsigned i, int op, uint64_t e,
+		  void *buf)
+{
+	struct tq *tq = q->tgt;
+	off_t off;
+	int fd = ztu_tier_ops(zu_pte_tier(e))->io_fd(&tq->tc, e, &off);
+	struct io_uring_sqe *sqe = ztu_tgt_sqe(q, tag, (unsigned)op, i);
+
+	if (op == OP_READ)
+		io_uring_prep_read(sqe, fd, buf, ZT_PAGE_SIZE, (uint64_t)off);
+	else
+		io_uring_prep_write(sqe, fd, buf, ZT_PAGE_SIZE, (uint64_t)off);
+	tq->tags[tag].pending++;
+}
+
+static int read_page(struct ztu_queue *q, unsigned tag, unsigned i, const struct span *s)
+{
+	struct tq *tq = q->tgt;
+	bool full = s->len == ZT_PAGE_SIZE;
+	const struct ztu_tier_ops *ops;
+	uint64_t e;
+	off_t off;
+	int ret = zu_pt_lock(tq->tc.t->pt, s->pgno, ZU_PT_NOCREATE, &e);
+
+	if (ret == -ENOENT || (!ret && zu_pte_is_empty(e))) {
+		if (!ret)
+			zu_pt_unlock(tq->tc.t->pt, s->pgno, e);
+		memset(s->buf, 0, s->len);
+		return 0;
+	}
+	if (ret)
+		return ret;
+	ops = ztu_tier_ops(zu_pte_tier(e));
+	if (full && ops->io_fd(&tq->tc, e, &off) >= 0) {
+		zu_pt_unlock(tq->tc.t->pt, s->pgno, e);
+		issue(q, tag, i, OP_READ, e, s->buf);
+		return 0;
+	}
+	ret = ops->get(&tq->tc, e, full ? s->buf : tq->bounce);
+	zu_pt_unlock(tq->tc.t->pt, s->pgno, e);
+	if (!ret && !full)
+		memcpy(s->buf, (char *)tq->bounce + s->off, s->len);
+	return ret;
+}
+
+static int write_full(struct ztu_queue *q, unsigned tag, unsigned i, const struct span *s)
+{
+	struct tq *tq = q->tgt;
+	uint64_t e;
+	off_t off;
+	int ret = place(tq, s->buf, &e);
+
+	if (ret)
+		return ret;
+	if (ztu_tier_ops(zu_pte_tier(e))->io_fd(&tq->tc, e, &off) >= 0) {
+		tq->new_entry[(size_t)tag * tq->max_pages + i] = e;
+		issue(q, tag, i, OP_WRITE, e, s->buf);
+		return 0;
+	}
+	return publish(tq, s->pgno, e);
+}
+
+/* Read-modify-write of part of a page (src NULL: zeros), under its lock. */
+static int write_partial(struct tq *tq, const struct span *s, const void *src)
+{
+	const struct ztu_tier_ops *ops;
+	uint64_t old, e = ZU_PTE_EMPTY;
+	int ret = zu_pt_lock(tq->tc.t->pt, s->pgno, src ? 0 : ZU_PT_NOCREATE, &old);
+
+	if (ret == -ENOENT)
+		return 0;                          /* zeroing a page never written */
+	if (ret)
+		return ret;
+	if (zu_pte_is_empty(old))
+		memset(tq->bounce, 0, ZT_PAGE_SIZE);
+	else
+		ret = ztu_tier_ops(zu_pte_tier(old))->get(&tq->tc, old, tq->bounce);
+	if (!ret && (src || !zu_pte_is_empty(old))) {
+		if (src)
+			memcpy((char *)tq->bounce + s->off, src, s->len);
+		else
+			memset((char *)tq->bounce + s->off, 0, s->len);
+		ret = place(tq, tq->bounce, &e);
+		ops = ret ? NULL : ztu_tier_ops(zu_pte_tier(e));
+		if (ops && ops->write_sync && (ret = ops->write_sync(&tq->tc, e, tq->bounce)))
+			free_loc(tq, e);
+	}
+	if (ret || (zu_pte_is_empty(old) && !src)) {
+		zu_pt_unlock(tq->tc.t->pt, s->pgno, old);
+		return ret;
+	}
+	unlock_swap(tq, s->pgno, old, e);
+	return 0;
+}
+
+static int discard_page(struct tq *tq, const struct span *s)
+{
+	uint64_t old;
+	int ret;
+
+	if (s->len != ZT_PAGE_SIZE)
+		return write_partial(tq, s, NULL);
+	ret = zu_pt_lock(tq->tc.t->pt, s->pgno, ZU_PT_NOCREATE, &old);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret)
+		return ret;
+	unlock_swap(tq, s->pgno, old, ZU_PTE_EMPTY);
+	return 0;
+}
+
+static int do_page(struct ztu_queue *q, unsigned tag, unsigned i)
+{
+	const struct ublksrv_io_desc *iod = ztu_iod(q, tag);
+	struct tq *tq = q->tgt;
+	struct span s;
+
+	page_span(iod, ztu_buf(q, tag), i, &s);
+	switch (ublksrv_get_op(iod)) {
+	case UBLK_IO_OP_READ:
+		return read_page(q, tag, i, &s);
+	case UBLK_IO_OP_WRITE:
+		if (s.len == ZT_PAGE_SIZE)
+			return write_full(q, tag, i, &s);
+		return write_partial(tq, &s, s.buf);
+	default:                                   /* DISCARD, WRITE_ZEROES */
+		return discard_page(tq, &s);
+	}
+}
+
+/* ---- a request: pages in order, parked when the backend budget is used ---- */
+
+static void maybe_finish(struct ztu_queue *q, unsigned tag)
+{
+	struct tag_state *ts = &((struct tq *)q->tgt)->tags[tag];
+	const struct ublksrv_io_desc *iod = ztu_iod(q, tag);
+	unsigned op = ublksrv_get_op(iod);
+	int res = 0;
+
+	if (ts->pending || ts->deferred || (ts->next < ts->npages && !ts->err))
+		return;
+	if (op == UBLK_IO_OP_READ || op == UBLK_IO_OP_WRITE)
+		res = (int)(iod->nr_sectors << 9);
+	ztu_io_done(q, tag, ts->err ? ts->err : res);
+}
+
+static void park(struct tq *tq, unsigned tag)
+{
+	tq->tags[tag].deferred = true;
+	tq->resume[(tq->rhead + tq->rcount++) % tq->rsize] = tag;
+}
+
+static void run_tag(struct ztu_queue *q, unsigned tag)
+{
+	struct tq *tq = q->tgt;
+	struct tag_state *ts = &tq->tags[tag];
+
+	while (ts->next < ts->npages && !ts->err) {
+		if (q->tgt_inflight >= q->tgt_budget) {
+			park(tq, tag);
+			return;
+		}
+		ts->err = do_page(q, tag, ts->next);
+		ts->next++;
+	}
+	maybe_finish(q, tag);
+}
+
+static void tiered_queue_io(struct ztu_queue *q, unsigned tag)
+{
+	const struct ublksrv_io_desc *iod = ztu_iod(q, tag);
+	struct tag_state *ts = &((struct tq *)q->tgt)->tags[tag];
+	unsigned op = ublksrv_get_op(iod);
+
+	if (op == UBLK_IO_OP_FLUSH) {
+		ztu_io_done(q, tag, 0);
+		return;
+	}
+	if (op != UBLK_IO_OP_READ && op != UBLK_IO_OP_WRITE &&
+	    op != UBLK_IO_OP_DISCARD && op != UBLK_IO_OP_WRITE_ZEROES) {
+		ztu_io_done(q, tag, -EOPNOTSUPP);
+		return;
+	}
+	*ts = (struct tag_state){ .npages = span_pages(iod) };
+	if ((iod->start_sector << 9) + ((uint64_t)iod->nr_sectors << 9) > q->dev->cfg.size)
+		ts->err = -EIO;
+	run_tag(q, tag);
+}
+
+static void tiered_io_done(struct ztu_queue *q, unsigned tag, const struct io_uring_cqe *cqe)
+{
+	struct tq *tq = q->tgt;
+	struct tag_state *ts = &tq->tags[tag];
+	unsigned i = ztu_udata_arg(cqe->user_data);
+	int err = cqe->res == ZT_PAGE_SIZE ? 0 : cqe->res < 0 ? cqe->res : -EIO;
+
+	if (ztu_udata_op(cqe->user_data) == OP_WRITE) {
+		uint64_t e = tq->new_entry[(size_t)tag * tq->max_pages + i];
+		struct span s;
+
+		page_span(ztu_iod(q, tag), ztu_buf(q, tag), i, &s);
+		if (err)
+			free_loc(tq, e);
+		else {
+			err = publish(tq, s.pgno, e);
+		}
+	}
+	if (err && !ts->err)
+		ts->err = err;
+	ts->pending--;
+	maybe_finish(q, tag);
+}
+
+static void tiered_idle(struct ztu_queue *q)
+{
+	struct tq *tq = q->tgt;
+
+	while (tq->rcount && q->tgt_inflight < q->tgt_budget) {
+		unsigned tag = tq->resume[tq->rhead];
+
+		tq->rhead = (tq->rhead + 1) % tq->rsize;
+		tq->rcount--;
+		tq->tags[tag].deferred = false;
+		run_tag(q, tag);
+	}
+}
+
+const struct ztu_target_ops ztu_tgt_tiered = {
+	.name = "tiered",
+	.init = ztu_tiered_init,
+	.deinit = ztu_tiered_deinit,
+	.queue_init = ztu_tiered_queue_init,
+	.queue_deinit = ztu_tiered_queue_deinit,
+	.queue_io = tiered_queue_io,
+	.io_done = tiered_io_done,
+	.idle = tiered_idle,
+	.publish = ztu_tiered_publish,
+};

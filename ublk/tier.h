@@ -1,0 +1,81 @@
+/*
+ * tier.h — internal: the tiers of the tiered target behind one ops table.
+ *
+ * A tier keeps whole 4 KiB pages and names each one by a page-table entry
+ * (pagetable.h).  The target never knows how a tier stores a page; it asks:
+ *
+ *   put   find room for this page, return its entry.  In-memory tiers (meta,
+ *         store) keep the data now.  Block tiers (spill, zram) only allocate
+ *         a slot: the data goes by io_uring on the queue's ring (io_fd), or
+ *         by write_sync on the rare read-modify-write path.
+ *         -ENOSPC: the tier is full; -E2BIG: it does not want this page
+ *         (the caller tries the policy's fallback).
+ *   get   copy an entry's page out (the caller holds the entry lock).
+ *   drop  free the location (after the entry stopped naming it).
+ *   io_fd the fd and offset for async I/O; -1 for in-memory tiers.
+ *
+ * meta  (tier_meta.c)  same-filled pages: the fill code is the entry.
+ * store (tier_store.c) compressed pages in the userspace store; pages that
+ *                      compress worse than 3/4 of a page go to the fallback,
+ *                      or raw into the store when there is none.
+ * spill (tier_blk.c)   a block device or file, 4 KiB slots, O_DIRECT.
+ * zram  (tier_blk.c)   the same code on a kernel zram device: the seam for
+ *                      the zram tier (next issue) is one more instance.
+ */
+#ifndef ZT_UBLK_TIER_H
+#define ZT_UBLK_TIER_H
+
+#include <sys/types.h>
+
+#include "policy/policy.h"
+#include "ublk/codec.h"
+#include "ublk/fillvals.h"
+#include "ublk/pagetable.h"
+#include "ublk/slots.h"
+#include "ublk/stats.h"
+#include "ublk/store.h"
+
+struct ztu_blk;                  /* a block tier instance (tier_blk.c) */
+
+/* Device-wide: shared by every queue. */
+struct ztu_tiers {
+	struct zu_pt *pt;
+	struct zu_fills *fills;
+	struct zu_store *store;
+	struct ztu_blk *blk[ZT_TIER_COUNT];   /* [SPILL], [ZRAM] or NULL */
+	const struct zt_policy *policy;
+};
+
+/* Per queue thread: its codec context, slot cursor and counters. */
+struct ztu_tier_ctx {
+	struct ztu_tiers *t;
+	struct zu_codec_ctx *codec;
+	uint64_t cursor;
+	struct ztu_qstats *st;
+	void *scratch;               /* one page, 4 KiB aligned */
+};
+
+struct ztu_tier_ops {
+	const char *name;
+	int (*put)(struct ztu_tier_ctx *c, enum zt_tier tier, const void *page, const struct zt_page_class *cls,
+		   const struct zt_codec *codec, bool last, uint64_t *entry);
+	int (*get)(struct ztu_tier_ctx *c, uint64_t entry, void *page);
+	void (*drop)(struct ztu_tier_ctx *c, uint64_t entry);
+	int (*io_fd)(struct ztu_tier_ctx *c, uint64_t entry, off_t *off);
+	int (*write_sync)(struct ztu_tier_ctx *c, uint64_t entry, const void *page);
+};
+
+extern const struct ztu_tier_ops ztu_tier_meta, ztu_tier_store, ztu_tier_blk;
+
+/* The ops for a tier (NULL for ZT_TIER_NONE). */
+const struct ztu_tier_ops *ztu_tier_ops(enum zt_tier t);
+
+/* tier_blk.c: open a spill/zram target; size 0: use the file's size.
+ * Creates a regular file that does not exist yet (needs size). */
+int ztu_blk_open(struct ztu_blk **out, enum zt_tier tier, const char *path,
+		 uint64_t size, char *msg, size_t len);
+void ztu_blk_close(struct ztu_blk *b);
+uint64_t ztu_blk_used(const struct ztu_blk *b);
+uint64_t ztu_blk_total(const struct ztu_blk *b);
+
+#endif

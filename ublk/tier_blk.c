@@ -1,0 +1,191 @@
+/*
+ * tier_blk.c — block tiers: 4 KiB slots on a block device or a file.
+ *
+ * The spill tier (NVMe or a file) and, next, the zram tier (a kernel zram
+ * device owned by the ztier device) are the same thing from here: an fd
+ * opened O_DIRECT (no page cache: a swap device must not need memory to make
+ * progress, and the data must not be cached twice) plus a lock-free slot
+ * allocator (slots.h).  Slot s lives at byte s * 4096; its entry is
+ * zu_pte_slot(tier, s).
+ *
+ * The data moves by io_uring on the queue's own ring (the target asks io_fd
+ * for fd + offset), so a queue never blocks on the device.  Only the rare
+ * sub-page read-modify-write of a page that lives here uses pread/pwrite
+ * (get, write_sync), under the entry lock, to keep that path simple and
+ * strictly ordered; 4 KiB-aligned I/O (swap, filesystems) never does.
+ * Discard and overwrite free the slot.  A file that does not exist is created
+ * with the requested size (fallocate: a sparse file could fail later with
+ * ENOSPC in the middle of swap-out); a file system without O_DIRECT is used
+ * buffered.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ublk/tier.h"
+
+struct ztu_blk {
+	int fd;
+	enum zt_tier tier;
+	struct zu_slots *slots;
+};
+
+static int open_direct(const char *path, bool create)
+{
+	int flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
+	int fd = open(path, flags | O_DIRECT, 0600);
+
+	if (fd < 0 && errno == EINVAL)     /* no O_DIRECT on this file system */
+		fd = open(path, flags, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
+static int backing_size(int fd, uint64_t want, uint64_t *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISBLK(st.st_mode))
+		return ioctl(fd, BLKGETSIZE64, size) < 0 ? -errno : 0;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (want && (uint64_t)st.st_size < want) {
+		int ret = posix_fallocate(fd, 0, (off_t)want);
+		if (ret == EOPNOTSUPP || ret == EINVAL)
+			ret = ftruncate(fd, (off_t)want) < 0 ? errno : 0;
+		if (ret)
+			return -ret;
+		st.st_size = (off_t)want;
+	}
+	*size = want ? want : (uint64_t)st.st_size;
+	return 0;
+}
+
+int ztu_blk_open(struct ztu_blk **out, enum zt_tier tier, const char *path,
+		 uint64_t size, char *msg, size_t len)
+{
+	struct ztu_blk *b = calloc(1, sizeof(*b));
+	uint64_t bytes = 0;
+	int ret;
+
+	if (!b)
+		return -ENOMEM;
+	b->tier = tier;
+	b->fd = open_direct(path, size != 0);
+	ret = b->fd < 0 ? b->fd : backing_size(b->fd, size, &bytes);
+	if (!ret && bytes < ZT_PAGE_SIZE)
+		ret = -ENOSPC;
+	if (!ret) {
+		b->slots = zu_slots_create(bytes / ZT_PAGE_SIZE);
+		if (!b->slots)
+			ret = -errno;
+	}
+	if (ret) {
+		snprintf(msg, len, "%s %s: %s", zt_tier_name(tier), path, strerror(-ret));
+		ztu_blk_close(b);
+		return ret;
+	}
+	*out = b;
+	return 0;
+}
+
+void ztu_blk_close(struct ztu_blk *b)
+{
+	if (!b)
+		return;
+	if (b->fd >= 0)
+		close(b->fd);
+	if (b->slots)
+		zu_slots_destroy(b->slots);
+	free(b);
+}
+
+uint64_t ztu_blk_used(const struct ztu_blk *b)
+{
+	return b ? zu_slots_used(b->slots) : 0;
+}
+
+uint64_t ztu_blk_total(const struct ztu_blk *b)
+{
+	return b ? zu_slots_total(b->slots) : 0;
+}
+
+static struct ztu_blk *blk_of(struct ztu_tier_ctx *c, uint64_t entry)
+{
+	return c->t->blk[zu_pte_tier(entry)];
+}
+
+static int blk_put_tier(struct ztu_tier_ctx *c, enum zt_tier tier, uint64_t *entry)
+{
+	struct ztu_blk *b = c->t->blk[tier];
+	uint64_t slot;
+	int ret;
+
+	if (!b)
+		return -ENOSPC;
+	ret = zu_slots_alloc(b->slots, &c->cursor, &slot);
+	if (ret)
+		return ret;
+	*entry = zu_pte_slot(tier, slot);
+	return 0;
+}
+
+static int blk_put(struct ztu_tier_ctx *c, enum zt_tier tier, const void *page, const struct zt_page_class *cls,
+		   const struct zt_codec *codec, bool last, uint64_t *entry)
+{
+	return blk_put_tier(c, tier, entry);
+}
+
+static int blk_io_fd(struct ztu_tier_ctx *c, uint64_t entry, off_t *off)
+{
+	*off = (off_t)(zu_pte_payload(entry) * ZT_PAGE_SIZE);
+	return blk_of(c, entry)->fd;
+}
+
+static int blk_get(struct ztu_tier_ctx *c, uint64_t entry, void *page)
+{
+	off_t off;
+	int fd = blk_io_fd(c, entry, &off);
+	ssize_t n = pread(fd, c->scratch, ZT_PAGE_SIZE, off);
+
+	if (n != ZT_PAGE_SIZE)
+		return n < 0 ? -errno : -EIO;
+	if (page != c->scratch)
+		memcpy(page, c->scratch, ZT_PAGE_SIZE);
+	return 0;
+}
+
+static int blk_write_sync(struct ztu_tier_ctx *c, uint64_t entry, const void *page)
+{
+	off_t off;
+	int fd = blk_io_fd(c, entry, &off);
+	ssize_t n;
+
+	if (page != c->scratch)
+		memcpy(c->scratch, page, ZT_PAGE_SIZE);
+	n = pwrite(fd, c->scratch, ZT_PAGE_SIZE, off);
+	if (n != ZT_PAGE_SIZE)
+		return n < 0 ? -errno : -EIO;
+	return 0;
+}
+
+static void blk_drop(struct ztu_tier_ctx *c, uint64_t entry)
+{
+	zu_slots_free(blk_of(c, entry)->slots, zu_pte_payload(entry));
+}
+
+const struct ztu_tier_ops ztu_tier_blk = {
+	.name = "blk",
+	.put = blk_put,
+	.get = blk_get,
+	.drop = blk_drop,
+	.io_fd = blk_io_fd,
+	.write_sync = blk_write_sync,
+};

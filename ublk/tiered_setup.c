@@ -1,0 +1,154 @@
+/*
+ * tiered_setup.c — building and tearing down the tiered target.
+ *
+ * Device-wide (before ADD_DEV, so a bad spill path leaves nothing behind):
+ * the page table (sparse, with a little pool mapped up front), the fill-word
+ * table, the compressed store under the memory limit, and the block tiers.
+ * Per queue (in the queue thread, after PR_SET_IO_FLUSHER): its codec
+ * context, per-tag state, the async-write slots, the parked-tag FIFO and the
+ * bounce pages — everything the I/O path needs, so it never allocates.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ublk/tiered.h"
+
+#define PT_PREALLOC   (2u << 20)
+#define FILL_CAPACITY 4096u
+
+static int say(char *msg, size_t len, const char *what, int err)
+{
+	snprintf(msg, len, "%s: %s", what, strerror(-err));
+	return err;
+}
+
+int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
+{
+	const struct ztu_config *c = &d->cfg;
+	struct ztu_tiers *t = calloc(1, sizeof(*t));
+	int ret;
+
+	if (!t)
+		return say(msg, len, "tiers", -ENOMEM);
+	d->tgt = t;
+	t->policy = &d->cfg.policy;
+	t->pt = zu_pt_create(c->size / ZT_PAGE_SIZE, PT_PREALLOC);
+	if (!t->pt)
+		return say(msg, len, "page table", -errno);
+	t->fills = zu_fills_create(FILL_CAPACITY);
+	if (!t->fills)
+		return say(msg, len, "fill table", -ENOMEM);
+	if (c->mem_limit) {
+		t->store = zu_store_create(c->mem_limit);
+		if (!t->store)
+			return say(msg, len, "store (memory limit)", -errno);
+	}
+	if (c->spill_path[0]) {
+		ret = ztu_blk_open(&t->blk[ZT_TIER_SPILL], ZT_TIER_SPILL, c->spill_path,
+				   c->spill_size, msg, len);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void ztu_tiered_deinit(struct ztu_dev *d)
+{
+	struct ztu_tiers *t = d->tgt;
+
+	if (!t)
+		return;
+	for (int i = 0; i < ZT_TIER_COUNT; i++)
+		ztu_blk_close(t->blk[i]);
+	if (t->store)
+		zu_store_destroy(t->store);
+	if (t->fills)
+		zu_fills_destroy(t->fills);
+	if (t->pt)
+		zu_pt_destroy(t->pt);
+	free(t);
+	d->tgt = NULL;
+}
+
+static int max_zstd_level(const struct zt_policy *p)
+{
+	int max = 0;
+
+	for (int c = 0; c < ZT_CLASS_COUNT; c++)
+		if (p->rule[c].codec.kind == ZT_CODEC_ZSTD) {
+			int l = p->rule[c].codec.level ? p->rule[c].codec.level : 3;
+			max = l > max ? l : max;
+		}
+	return max;
+}
+
+static void *page_alloc(void)
+{
+	void *p = NULL;
+
+	if (posix_memalign(&p, ZT_PAGE_SIZE, ZT_PAGE_SIZE))
+		return NULL;
+	memset(p, 0, ZT_PAGE_SIZE);
+	return p;
+}
+
+int ztu_tiered_queue_init(struct ztu_queue *q)
+{
+	struct ztu_dev *d = q->dev;
+	struct ztu_tiers *t = d->tgt;
+	struct tq *tq = calloc(1, sizeof(*tq));
+	uint64_t spill_total = ztu_blk_total(t->blk[ZT_TIER_SPILL]);
+
+	if (!tq)
+		return -ENOMEM;
+	q->tgt = tq;
+	tq->tc.t = t;
+	tq->tc.st = q->st;
+	tq->tc.cursor = spill_total * q->qid / d->info.nr_hw_queues;
+	tq->max_pages = d->cfg.io_buf_bytes / ZT_PAGE_SIZE + 1;
+	tq->rsize = q->depth;
+	tq->tags = calloc(q->depth, sizeof(*tq->tags));
+	tq->new_entry = calloc((size_t)q->depth * tq->max_pages, sizeof(*tq->new_entry));
+	tq->resume = calloc(q->depth, sizeof(*tq->resume));
+	tq->bounce = page_alloc();
+	tq->tc.scratch = page_alloc();
+	tq->tc.codec = zu_codec_ctx_create(max_zstd_level(t->policy));
+	if (!tq->tags || !tq->new_entry || !tq->resume || !tq->bounce ||
+	    !tq->tc.scratch || !tq->tc.codec)
+		return -ENOMEM;
+	return 0;
+}
+
+void ztu_tiered_queue_deinit(struct ztu_queue *q)
+{
+	struct tq *tq = q->tgt;
+
+	if (!tq)
+		return;
+	if (tq->tc.codec)
+		zu_codec_ctx_destroy(tq->tc.codec);
+	free(tq->tc.scratch);
+	free(tq->bounce);
+	free(tq->resume);
+	free(tq->new_entry);
+	free(tq->tags);
+	free(tq);
+	q->tgt = NULL;
+}
+
+void ztu_tiered_publish(struct ztu_dev *d)
+{
+	struct ztu_tiers *t = d->tgt;
+	struct zu_store_stats ss;
+
+	if (!t || !d->shm)
+		return;
+	if (t->store) {
+		zu_store_stats(t->store, &ss);
+		ztu_ctr_set(&d->shm->mem_used, (int64_t)ss.arena_bytes);
+	}
+	ztu_ctr_set(&d->shm->spill_used, (int64_t)ztu_blk_used(t->blk[ZT_TIER_SPILL]));
+	ztu_ctr_set(&d->shm->spill_total, (int64_t)ztu_blk_total(t->blk[ZT_TIER_SPILL]));
+}

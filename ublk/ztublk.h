@@ -1,0 +1,112 @@
+/*
+ * ztublk.h — ztier's tiered ublk device: the public API of ublk/.
+ *
+ * One server process serves one /dev/ublkbN.  Its pages live where the policy
+ * says: same-filled pages only in the page table (meta), compressible pages in
+ * a userspace compressed store, incompressible ones on a spill device (NVMe
+ * or file), later a kernel zram device.  The server core (control commands,
+ * one thread + one io_uring per queue) knows nothing about tiers: a target
+ * ("tiered" or the no-store "null" plumbing baseline) plugs in behind one ops
+ * table, like the kernel's kublk selftest server.
+ *
+ * The API has three parts:
+ *   - ztu_server_run(): run a device in this process until it is stopped;
+ *     reports LIVE (or the first error) through a callback, so the CLI can
+ *     daemonize and return only once the device is usable.
+ *   - ztu_dev_del() / ztu_dev_info(): control commands from any process.
+ *   - ztu_stats_read(): the live statistics a server publishes in a small
+ *     shared file /run/ztier/ublk/ID.stats, readable from any process.
+ *
+ * Errors are negative errno values; *msg (when given) gets a short context
+ * such as the path or the control command that failed.
+ */
+#ifndef ZT_UBLK_H
+#define ZT_UBLK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "policy/policy.h"
+
+#define ZTU_CONTROL_PATH "/dev/ublk-control"
+#define ZTU_RUN_DIR      "/run/ztier/ublk"
+#define ZTU_MAX_QUEUES   16
+#define ZTU_MSG_MAX      256
+
+enum ztu_target_kind { ZTU_TARGET_TIERED, ZTU_TARGET_NULL };
+
+/* Everything a server needs; the CLI fills it from flags and the policy. */
+struct ztu_config {
+	struct zt_policy policy;      /* loaded and validated                  */
+	enum ztu_target_kind target;
+	uint64_t size;                /* bytes, multiple of 4 KiB              */
+	unsigned queues;              /* 1..ZTU_MAX_QUEUES                     */
+	unsigned depth;               /* 1..4096                               */
+	uint32_t io_buf_bytes;        /* per-tag buffer (max request size)     */
+	uint64_t mem_limit;           /* store memory limit in bytes, 0: none  */
+	char spill_path[ZT_PATH_MAX]; /* "" = no spill tier                    */
+	uint64_t spill_size;          /* bytes for a file spill (0: file size) */
+};
+
+/* Fill defaults from the policy (size, queues, depth, limits, spill). */
+void ztu_config_from_policy(struct ztu_config *cfg, const struct zt_policy *p);
+
+/* Check a config before anything is created; on error *msg says why. */
+int ztu_config_check(const struct ztu_config *cfg, char *msg, size_t len);
+
+/* Called once: dev_id >= 0 when the device is LIVE, or err < 0 and a message
+ * when starting failed (the device was deleted again). */
+typedef void (*ztu_ready_fn)(void *ctx, int dev_id, int err, const char *msg);
+
+/* Create, start and serve a device until it is stopped (ztu_dev_del from
+ * another process, or SIGTERM/SIGINT to this one).  Returns 0 after a clean
+ * stop, or a negative errno. */
+int ztu_server_run(const struct ztu_config *cfg, ztu_ready_fn ready, void *ctx);
+
+/* ---- control commands from any process ------------------------------------ */
+
+struct ztu_dev_info {
+	int dev_id;
+	unsigned queues, depth;
+	unsigned state;               /* UBLK_S_DEV_*                          */
+	uint32_t max_io_buf_bytes;
+	int pid;                      /* server pid                            */
+	uint64_t flags;               /* negotiated UBLK_F_*                   */
+};
+
+bool ztu_control_present(void);
+int ztu_dev_info(int dev_id, struct ztu_dev_info *out);
+/* STOP_DEV, wait for the server process to exit, DEL_DEV. */
+int ztu_dev_del(int dev_id);
+/* Ids of existing devices (from /sys/class/ublk-char), ascending. */
+int ztu_dev_list(int *ids, int max);
+const char *ztu_state_name(unsigned state);
+
+/* ---- statistics -------------------------------------------------------------- */
+
+/* Pages currently held per tier (ZT_TIER_NONE: never written/discarded is not
+ * counted), writes per class, request counters, store and spill usage. */
+struct ztu_stats {
+	int dev_id, pid;
+	char target[16];
+	char policy[ZT_NAME_MAX];
+	uint64_t size;
+	int64_t pages[ZT_TIER_COUNT];
+	uint64_t class_writes[ZT_CLASS_COUNT];
+	uint64_t reads, writes, discards, flushes, write_zeroes, errors;
+	uint64_t enospc;              /* writes failed for the memory limit     */
+	uint64_t store_pages;         /* pages in the compressed store          */
+	uint64_t store_bytes;         /* their compressed bytes                 */
+	uint64_t mem_used;            /* store memory in use (arenas)           */
+	uint64_t mem_limit;
+	uint64_t spill_slots_used, spill_slots_total;
+};
+
+int ztu_stats_read(int dev_id, struct ztu_stats *out);
+
+/* Print every device (kernel info + stats) as text or a JSON array. */
+int ztu_list_print(FILE *out, bool json);
+
+#endif
