@@ -29,6 +29,7 @@
 #define SLOT_BITS     16
 #define CHUNK_BITS    28
 #define DATA_ALIGN    64u
+#define SPARE_MAX     4               /* empty chunks kept committed      */
 
 struct chunk_hdr {                    /* at the start of each chunk      */
 	uint32_t magic;
@@ -54,6 +55,8 @@ struct zu_store {
 	pthread_mutex_t chunk_lock;
 	uint64_t *committed;          /* bitmap of committed chunks      */
 	uint32_t low_free;            /* no free chunk below this        */
+	uint32_t spare[SPARE_MAX];    /* empty committed chunks to reuse */
+	uint32_t nspare;
 	_Atomic uint64_t ncommitted, released, enospc;
 	struct sclass cls[ZU_STORE_NCLASSES];
 };
@@ -186,13 +189,30 @@ static void unclaim_chunk_locked(struct zu_store *st, uint32_t c)
 		st->low_free = c;
 }
 
-/* Commit a chunk for class ci and write its header; -ENOSPC at the limit. */
+static void init_header(struct zu_store *st, uint32_t c, uint32_t ci)
+{
+	struct chunk_hdr *h = hdr(st, c);
+
+	memset(h, 0, st->cls[ci].data_off);
+	h->magic = CHUNK_MAGIC;
+	h->cls = (uint16_t)ci;
+}
+
+/* Commit a chunk for class ci and write its header; -ENOSPC at the limit.
+ * A spare (empty, still committed) chunk is reused first. */
 static int commit_chunk(struct zu_store *st, uint32_t ci, uint32_t *out)
 {
 	uint32_t c;
 	void *p;
 
 	pthread_mutex_lock(&st->chunk_lock);
+	if (st->nspare) {
+		c = st->spare[--st->nspare];
+		pthread_mutex_unlock(&st->chunk_lock);
+		init_header(st, c, ci);
+		*out = c;
+		return 0;
+	}
 	c = claim_chunk_locked(st);
 	pthread_mutex_unlock(&st->chunk_lock);
 	if (c == st->max_chunks)
@@ -205,31 +225,60 @@ static int commit_chunk(struct zu_store *st, uint32_t ci, uint32_t *out)
 		pthread_mutex_unlock(&st->chunk_lock);
 		return -ENOSPC;
 	}
-	/* A fresh mapping is zero: only the non-zero header fields. */
-	hdr(st, c)->magic = CHUNK_MAGIC;
-	hdr(st, c)->cls = (uint16_t)ci;
+	init_header(st, c, ci);
 	atomic_fetch_add_explicit(&st->ncommitted, 1, memory_order_relaxed);
 	*out = c;
 	return 0;
 }
 
-static void release_chunk(struct zu_store *st, uint32_t c)
+/* Unmap a chunk; false if the kernel refused (VMA exhaustion). */
+static bool unmap_chunk(struct zu_store *st, uint32_t c)
 {
 	void *p = mmap(hdr(st, c), ZU_STORE_CHUNK, PROT_NONE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
 
-	if (p == MAP_FAILED) {
-		/* Could not give it back: keep it committed, empty, and unused.
-		 * It stays counted in arena_bytes (honest) and is lost to the
-		 * store until destroy; mmap over a range we own fails only on
-		 * VMA exhaustion. */
-		return;
-	}
+	if (p == MAP_FAILED)
+		return false;
 	atomic_fetch_sub_explicit(&st->ncommitted, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&st->released, 1, memory_order_relaxed);
 	pthread_mutex_lock(&st->chunk_lock);
 	unclaim_chunk_locked(st, c);
 	pthread_mutex_unlock(&st->chunk_lock);
+	return true;
+}
+
+/* An emptied chunk: keep it as a spare if there is room, else unmap it.
+ * Should the kernel refuse the unmap (only on VMA exhaustion), the chunk
+ * stays committed, counted in arena_bytes and unused until destroy. */
+static void release_chunk(struct zu_store *st, uint32_t c)
+{
+	bool keep;
+
+	pthread_mutex_lock(&st->chunk_lock);
+	keep = st->nspare < SPARE_MAX;
+	if (keep)
+		st->spare[st->nspare++] = c;
+	pthread_mutex_unlock(&st->chunk_lock);
+	if (!keep)
+		unmap_chunk(st, c);
+}
+
+int zu_store_trim(struct zu_store *st)
+{
+	uint32_t c;
+	int err = 0;
+
+	for (;;) {
+		pthread_mutex_lock(&st->chunk_lock);
+		if (!st->nspare) {
+			pthread_mutex_unlock(&st->chunk_lock);
+			return err;
+		}
+		c = st->spare[--st->nspare];
+		pthread_mutex_unlock(&st->chunk_lock);
+		if (!unmap_chunk(st, c))
+			err = -ENOMEM;   /* lost until destroy; counted in arena */
+	}
 }
 
 /* ---- partial lists (class lock held) ---------------------------------------------------- */
@@ -381,5 +430,8 @@ void zu_store_stats(struct zu_store *st, struct zu_store_stats *out)
 	out->limit_bytes = (uint64_t)st->max_chunks * ZU_STORE_CHUNK;
 	out->meta_bytes = sizeof(*st) + (st->max_chunks + 63) / 64 * 8;
 	out->chunks_released = atomic_load(&st->released);
+	pthread_mutex_lock(&st->chunk_lock);
+	out->spare_bytes = (uint64_t)st->nspare * ZU_STORE_CHUNK;
+	pthread_mutex_unlock(&st->chunk_lock);
 	out->enospc = atomic_load(&st->enospc);
 }

@@ -31,10 +31,14 @@
  * (once per 8..8000 pages).  The caller keeps a slot alive while it reads it
  * (it holds the page-table entry lock): get does not lock.
  *
- * Memory back: when a chunk's last slot is freed the chunk is released at
- * once (mmap MAP_FIXED PROT_NONE over it: works on mlocked memory, where
- * MADV_DONTNEED does not), so discard returns memory to the OS.  Only the
- * store's arenas are ever released this way.
+ * Memory back: when a chunk's last slot is freed the chunk is released
+ * (mmap MAP_FIXED PROT_NONE over it: works on mlocked memory, where
+ * MADV_DONTNEED does not), so discard returns memory to the OS.  Up to 4
+ * emptied chunks (1 MiB) are kept as spares for the next class that needs
+ * a chunk: without them a class hovering at 0/1 pages would mmap and unmap
+ * on every put/free (measured: 48k releases in a 4-thread test).
+ * zu_store_trim gives the spares back too.  Only the store's arenas are
+ * ever released this way.
  *
  * Errors: negative errno.
  */
@@ -76,6 +80,10 @@ static inline size_t zu_store_handle_len(uint64_t handle)
 
 void zu_store_free(struct zu_store *st, uint64_t handle);
 
+/* Unmap the spare chunks (at most 1 MiB) now, e.g. after a big discard.
+ * 0, or -ENOMEM if the kernel refused an unmap. */
+int zu_store_trim(struct zu_store *st);
+
 struct zu_store_class_stats {
 	uint32_t size;                 /* slot size in bytes                    */
 	uint64_t pages;                /* slots in use                          */
@@ -91,6 +99,7 @@ struct zu_store_stats {
 	uint64_t arena_bytes;          /* committed chunks * ZU_STORE_CHUNK     */
 	uint64_t limit_bytes;          /* the limit, rounded down to chunks     */
 	uint64_t meta_bytes;           /* the store's own malloc'd bookkeeping  */
+	uint64_t spare_bytes;          /* empty chunks kept for reuse (in arena) */
 	uint64_t chunks_released;      /* chunks given back to the OS, total    */
 	uint64_t enospc;               /* puts refused by the limit, total      */
 	struct zu_store_class_stats cls[ZU_STORE_NCLASSES];
