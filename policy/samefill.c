@@ -8,8 +8,6 @@
  * 256 bytes per step; the best one this CPU supports is chosen once, with
  * __builtin_cpu_supports, and cached in a function pointer.
  */
-#include <string.h>
-
 #include "policy/policy.h"
 #include "policy/samefill_isa.h"
 
@@ -17,13 +15,13 @@
 
 bool zt_samefill_scalar(const void *page, uint64_t *fill)
 {
-	const uint64_t *w = page;
-	uint64_t first = w[0];
+	const unsigned char *p = page;
+	uint64_t first = zt_load64(p);
 
-	if (w[WORDS - 1] != first)
+	if (zt_load64(p + ZT_PAGE_SIZE - 8) != first)
 		return false;
 	for (size_t i = 1; i < WORDS - 1; i++)
-		if (w[i] != first)
+		if (zt_load64(p + 8 * i) != first)
 			return false;
 	*fill = first;
 	return true;

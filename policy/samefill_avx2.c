@@ -13,11 +13,10 @@
 
 bool zt_samefill_avx2(const void *page, uint64_t *fill)
 {
-	const uint64_t *w = page;
 	const __m256i *v = page;
-	uint64_t first = w[0];
+	uint64_t first = zt_load64(page);
 
-	if (w[ZT_PAGE_SIZE / 8 - 1] != first)
+	if (zt_load64((const char *)page + ZT_PAGE_SIZE - 8) != first)
 		return false;
 	__m256i want = _mm256_set1_epi64x((long long)first);
 	for (size_t i = 0; i < ZT_PAGE_SIZE / 32; i += 4) {

@@ -11,11 +11,10 @@
 
 bool zt_samefill_avx512(const void *page, uint64_t *fill)
 {
-	const uint64_t *w = page;
 	const char *p = page;
-	uint64_t first = w[0];
+	uint64_t first = zt_load64(page);
 
-	if (w[ZT_PAGE_SIZE / 8 - 1] != first)
+	if (zt_load64((const char *)page + ZT_PAGE_SIZE - 8) != first)
 		return false;
 	__m512i want = _mm512_set1_epi64((long long)first);
 	for (size_t off = 0; off < ZT_PAGE_SIZE; off += 256) {

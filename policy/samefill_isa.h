@@ -10,6 +10,16 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
+
+/* A 64-bit load from any address (pages need not be 8-byte aligned);
+ * compiles to one mov. */
+static inline uint64_t zt_load64(const void *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
 
 bool zt_samefill_scalar(const void *page, uint64_t *fill);
 bool zt_samefill_avx2(const void *page, uint64_t *fill);
