@@ -22,8 +22,9 @@
  *   an all-zero entry (and an all-zero leaf) means "never written / trimmed".
  *   META   payload = fill code from fillvals.h (zero fill = code 0)
  *   STORE  payload = codec kind (bits 56..57) | store handle (bits 0..55)
- *   ZRAM   payload = slot number on the zram tier
- *   SPILL  payload = slot number on the spill tier
+ *   ZRAM   payload = tag (bits 40..59) | slot number on the zram tier
+ *   SPILL  payload = tag (bits 40..59) | slot number on the spill tier
+ *          The tag is optional (0 by default): see zu_pte_slot_tagged.
  *
  * Concurrency (no global lock on the I/O path):
  *   - Entries are C11 atomics.  Bit 63 is a per-entry spin lock:
@@ -119,10 +120,30 @@ static inline enum zt_codec_kind zu_pte_store_codec(uint64_t e)
 	return (enum zt_codec_kind)((e >> ZU_PTE_CODEC_SHIFT) & 3);
 }
 
-/* ZRAM / SPILL entries from a slot number (< 2^60). */
+/* ZRAM / SPILL entries: a slot number (< 2^40: 4 PiB of 4 KiB slots) and
+ * a 20-bit tag.  Async tiers: a reader locks the entry, notes it, unlocks,
+ * reads the slot through io_uring, then locks again and keeps the data only
+ * if the entry is unchanged (else it re-reads from the new location): the
+ * slot may have been freed and reused meanwhile.  Bumping the tag on every
+ * write (e.g. a per-queue counter) makes "unchanged" exact even if the same
+ * slot comes back to the same page during the read (ABA). */
+#define ZU_PTE_SLOT_BITS 40
+#define ZU_PTE_SLOT_MASK ((UINT64_C(1) << ZU_PTE_SLOT_BITS) - 1)
+
+static inline uint64_t zu_pte_slot_tagged(enum zt_tier tier, uint64_t slot, uint32_t tag)
+{
+	return zu_pte_make(tier, (uint64_t)(tag & 0xfffff) << ZU_PTE_SLOT_BITS |
+				 (slot & ZU_PTE_SLOT_MASK));
+}
+
 static inline uint64_t zu_pte_slot(enum zt_tier tier, uint64_t slot)
 {
-	return zu_pte_make(tier, slot);
+	return zu_pte_slot_tagged(tier, slot, 0);
+}
+
+static inline uint64_t zu_pte_slot_nr(uint64_t e)
+{
+	return e & ZU_PTE_SLOT_MASK;
 }
 
 /* ---- the table ------------------------------------------------------------- */

@@ -25,7 +25,7 @@ struct zu_slots *zu_slots_create(uint64_t nslots)
 {
 	struct zu_slots *sl;
 
-	if (nslots == 0 || nslots > (UINT64_C(1) << 58)) {
+	if (nslots == 0 || nslots > (UINT64_C(1) << 40)) {
 		errno = EINVAL;
 		return NULL;
 	}

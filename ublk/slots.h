@@ -21,7 +21,7 @@
 
 struct zu_slots;
 
-/* An allocator of nslots slots (>= 1).  NULL with errno set on failure. */
+/* An allocator of nslots slots (1..2^40, the page-table slot field).  NULL with errno set on failure. */
 struct zu_slots *zu_slots_create(uint64_t nslots);
 void zu_slots_destroy(struct zu_slots *sl);
 

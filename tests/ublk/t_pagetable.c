@@ -28,9 +28,14 @@ static void test_encoding(void)
 	is_int(zu_pte_tier(e), ZT_TIER_STORE, "store entry: tier");
 	is_int(zu_pte_store_handle(e), UINT64_C(0xabcdef123456), "store entry: handle");
 	is_int(zu_pte_store_codec(e), ZT_CODEC_ZSTD, "store entry: codec");
-	e = zu_pte_slot(ZT_TIER_SPILL, (UINT64_C(1) << 59) + 5);
+	e = zu_pte_slot(ZT_TIER_SPILL, (UINT64_C(1) << 39) + 5);
 	is_int(zu_pte_tier(e), ZT_TIER_SPILL, "spill entry: tier");
-	is_int(zu_pte_payload(e), (UINT64_C(1) << 59) + 5, "spill entry: 60-bit slot");
+	is_int(zu_pte_slot_nr(e), (UINT64_C(1) << 39) + 5, "spill entry: 40-bit slot");
+	is_int(zu_pte_payload(e), (UINT64_C(1) << 39) + 5, "untagged: payload is the slot");
+	e = zu_pte_slot_tagged(ZT_TIER_ZRAM, 77, 0xfffff);
+	is_int(zu_pte_tier(e), ZT_TIER_ZRAM, "tagged zram entry: tier");
+	is_int(zu_pte_slot_nr(e), 77, "tagged zram entry: slot");
+	ok(e != zu_pte_slot(ZT_TIER_ZRAM, 77), "the tag tells two writes apart");
 	ok(!(e & ZU_PTE_LOCK), "no entry sets the lock bit");
 	ok(zu_pte_is_empty(ZU_PTE_EMPTY), "empty is empty");
 	is_int(zu_pte_meta(ZU_FILL_ZERO), (uint64_t)ZT_TIER_META << 60,
