@@ -12,10 +12,14 @@
  *   leaf   4 KiB block of 512 entries (8 B each) = 2 MiB of device.  Made on
  *          first store, returned to the pool when its last entry empties.
  *
- * Dense cost: 8 B/page (the entry) + 8 B per 512 pages (the mid slot word) +
- * 4 KiB per 2^18 pages (the mid) = 8.03 B/page; the entry is the floor.
- * A random scatter of pages costs up to one 4 KiB leaf per stored page:
- * radix trees pay for sparseness at leaf granularity (swap clusters pages).
+ * Dense cost: 8 B/page (the entry) + one 4 KiB mid per 2^18 pages (it
+ * holds the leaves' slot words) = 8.016 B/page, plus the fixed root and
+ * chunk table (12 B per GiB of device).  The 8 B entry is the floor.
+ * Measured (tests/ublk/t_pagetable.c): dense 1 GiB 8.016 B/page; a 1 TiB
+ * device holding one 1 GiB run 8.09 B/page; 1 GiB in 64 clusters of 16 MiB
+ * 10.05 B/page (a partial leaf per cluster end, a mid per cluster).  A
+ * random scatter costs up to a 4 KiB leaf per stored page: radix trees pay
+ * for sparseness at leaf granularity (swap allocates in clusters).
  *
  * Entry (64 bits):  bit 63 LOCK | bits 60..62 tier | bits 0..59 payload
  *   tier is enum zt_tier; ZT_TIER_NONE with payload 0 is the empty page, so
@@ -32,8 +36,10 @@
  *     stores the new entry and clears it in one release store.  A queue
  *     thread holds it across the read-modify-write of one page (sub-page
  *     writes, tier moves) and across the copy out of the store on reads,
- *     so a slot is never freed under a reader.  Hold it briefly: never
- *     across an io_uring round trip (see the server's design for async tiers).
+ *     so a slot is never freed under a reader.  Hold it briefly, never
+ *     across an io_uring round trip: a queue thread that waits for its own
+ *     CQE while holding an entry would spin forever on its next lock of
+ *     that page.  Async tiers validate instead (zu_pte_slot_tagged).
  *   - A mid slot word packs (leaf id : 32 | refs : 32).  refs counts the
  *     leaf's non-empty entries plus the threads currently inside it (pins).
  *     Pinning is a CAS on that word; a leaf is created by CAS-installing a
