@@ -1,0 +1,359 @@
+/*
+ * t_policy.c — policy files: every error kind with its exact FILE:LINE,
+ * the shipped examples, drop-ins and the syntax corners (comments,
+ * indentation, CRLF, BOM).
+ *
+ * Each case writes a small file into a temporary directory, loads it on
+ * top of the defaults, validates it, and compares the collected messages
+ * ("FILE:LINE: message") with what is expected.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "policy/policy.h"
+#include "tests/tap.h"
+
+#define MAX_MSGS 16
+
+struct msgs {
+	int n;
+	char text[MAX_MSGS][600];
+};
+
+static char dir[] = "/tmp/zt-policy-XXXXXX";
+
+static void collect(void *ctx, const char *file, int line, const char *msg)
+{
+	struct msgs *m = ctx;
+	const char *base = strrchr(file, '/');
+
+	if (m->n < MAX_MSGS)
+		snprintf(m->text[m->n], sizeof(m->text[0]), "%s:%d: %s",
+			 base ? base + 1 : file, line, msg);
+	m->n++;
+}
+
+static const char *write_file(const char *name, const char *text)
+{
+	static char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (!f)
+		return path;
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* Load + validate one file; returns the messages. */
+static struct msgs check(const char *name, const char *text, struct zt_policy *p)
+{
+	struct msgs m = { 0 };
+	const char *path = write_file(name, text);
+
+	zt_policy_default(p);
+	if (zt_policy_load(p, path, collect, &m) >= 0)
+		zt_policy_validate(p, collect, &m);
+	return m;
+}
+
+/* Exactly one problem, starting with want ("t.conf:3: unknown key ..."). */
+static void one_error(const char *text, const char *want, const char *what)
+{
+	struct zt_policy p;
+	struct msgs m = check("t.conf", text, &p);
+
+	if (!ok(m.n == 1 && strncmp(m.text[0], want, strlen(want)) == 0, "%s", what)) {
+		tap_diag("  want: %s", want);
+		for (int i = 0; i < m.n && i < MAX_MSGS; i++)
+			tap_diag("  got:  %s", m.text[i]);
+	}
+}
+
+/* A bad value that leaves a required key unset also fails validation:
+ * the first problem is the bad value, at its line, then the missing key. */
+static void first_of_two(const char *text, const char *want, const char *then,
+			 const char *what)
+{
+	struct zt_policy p;
+	struct msgs m = check("t.conf", text, &p);
+
+	if (!ok(m.n == 2 && strncmp(m.text[0], want, strlen(want)) == 0 &&
+		strncmp(m.text[1], then, strlen(then)) == 0, "%s", what))
+		for (int i = 0; i < m.n && i < MAX_MSGS; i++)
+			tap_diag("  got:  %s", m.text[i]);
+}
+
+static void test_error_kinds(void)
+{
+	one_error("[policy]\nname = x\n[bogus]\nkey = 1\nother = 2\n",
+		  "t.conf:3: unknown section [bogus]", "unknown section, reported once");
+	one_error("[device]\nsize = 4G\nsise = 4G\n",
+		  "t.conf:3: unknown key 'sise' in [device] (expected size, memory-limit, queues or depth)",
+		  "unknown key, with the section's keys");
+	one_error("name = x\n[policy]\n", "t.conf:1: key 'name' outside any section",
+		  "key before any section");
+	one_error("[classify]\n\ntext-entropy = lots\n",
+		  "t.conf:3: bad value 'lots' for text-entropy", "bad number");
+	one_error("[classify]\ntext-entropy = 9\n",
+		  "t.conf:2: text-entropy 9 out of range (0 to 8", "entropy out of range");
+	one_error("[classify]\nrandom-entropy = -1\n",
+		  "t.conf:2: random-entropy -1 out of range", "negative entropy");
+	one_error("[classify]\ntext-byteset = 300\n",
+		  "t.conf:2: text-byteset 300 out of range (0 to 256)", "byteset out of range");
+	one_error("[classify]\ntext-entropy = 7.6\n",
+		  "t.conf:2: text-entropy (7.6) must be below random-entropy (7.5)",
+		  "thresholds out of order");
+	one_error("[device]\nqueues = 0\n", "t.conf:2: queues 0 out of range (1 to 16)",
+		  "queues out of range");
+	one_error("[device]\ndepth = 5000\n", "t.conf:2: depth 5000 out of range (1 to 4096)",
+		  "depth out of range");
+	one_error("[device]\ndepth = 12x\n", "t.conf:2: bad value '12x' for depth",
+		  "bad integer");
+	one_error("[device]\nsize = 4Q\n", "t.conf:2: bad size '4Q' for size",
+		  "bad size");
+	one_error("[device]\nsize = 0\n", "t.conf:2: size must not be 0", "zero size");
+	one_error("[device]\nmemory-limit = ram*2\n",
+		  "t.conf:2: memory-limit ram*2 out of range (at most ram)", "memory limit above RAM");
+	one_error("[device]\nsize = ram/0\n", "t.conf:2: size 'ram/0' out of range",
+		  "ram/0");
+	one_error("[text]\ntier = disk\n",
+		  "t.conf:2: unknown tier 'disk' (expected meta, store, zram, spill or none)",
+		  "unknown tier");
+	one_error("[text]\ncodec = gzip\n", "t.conf:2: unknown codec 'gzip'", "unknown codec");
+	one_error("[text]\ncodec = zstd:25\n",
+		  "t.conf:2: zstd level in 'zstd:25' out of range (1 to 19)", "zstd level out of range");
+	one_error("[samefill]\ntier = meta\n[text]\n# meta keeps one word\ntier = meta\n",
+		  "t.conf:5: tier meta cannot take text pages", "meta for text");
+	one_error("[mixed]\nfallback = meta\n",
+		  "t.conf:2: fallback meta cannot take mixed pages", "meta as fallback for mixed");
+	one_error("[random]\ntier = none\n",
+		  "t.conf:2: [random] tier none cannot hold pages", "tier none");
+	one_error("[text]\ntier = store\nfallback = store\n",
+		  "t.conf:3: [text] fallback is the same tier as tier (store)", "fallback = tier");
+	one_error("[policy]\nname = zr\n[mixed]\ntier = zram\n",
+		  "t.conf:4: tier zram is used but [zram] has no size", "zram tier without [zram] size");
+	one_error("[random]\ntier = store\nfallback = spill\n",
+		  "t.conf:3: tier spill is used but [spill] has no target", "spill without target");
+	one_error("[spill]\ntarget = /var/lib/ztier/spill.img\n",
+		  "t.conf:2: spill target /var/lib/ztier/spill.img is a file: [spill] needs a size",
+		  "spill file without size");
+	one_error("[spill]\ntarget = relative/path\n", "t.conf:2: bad spill target 'relative/path'",
+		  "relative spill path");
+	one_error("[random]\ntier = zram\ncodec = lz4\n[zram]\nsize = 1G\n",
+		  "t.conf:3: [random] codec applies only to the store tier", "codec without store");
+	one_error("[zram]\nalgorithm = gzip\n", "t.conf:2: unknown zram algorithm 'gzip'",
+		  "unknown zram algorithm");
+	one_error("[zram]\nparams = level\n", "t.conf:2: bad zram params 'level'", "bad zram params");
+	one_error("[swap]\npriority = 40000\n",
+		  "t.conf:2: priority 40000 out of range (-1 to 32767)", "priority out of range");
+	one_error("[swap]\ndiscard = maybe\n",
+		  "t.conf:2: bad value 'maybe' for discard: expected yes or no", "bad boolean");
+	one_error("[swap]\n[fs]\ntype = ext4\nmount-point = /mnt\n",
+		  "t.conf:2: [fs] conflicts with [swap] on line 1", "swap and fs together");
+	one_error("[fs]\ntype = ext4\n", "t.conf:1: [fs] needs a mount-point", "fs without mount point");
+	first_of_two("[fs]\ntype = vfat\nmount-point = /mnt\n", "t.conf:2: unknown fs type 'vfat'",
+		     "t.conf:1: [fs] needs a type", "unknown fs type");
+	first_of_two("[fs]\ntype = ext4\nmount-point = mnt\n",
+		     "t.conf:3: bad mount-point 'mnt': expected an absolute path",
+		     "t.conf:1: [fs] needs a mount-point", "relative mount point");
+	one_error("[policy]\nname = has space\n", "t.conf:2: bad policy name 'has space'",
+		  "bad policy name");
+	one_error("[device]\nqueues =\n", "t.conf:2: empty value for 'queues'", "empty value");
+	one_error("[device\nqueues = 2\n", "t.conf:1: expected ']' to close the section name",
+		  "unclosed section; its keys are skipped");
+	one_error("[device]\njust words\n", "t.conf:2: expected 'key = value'", "line without =");
+
+	char longline[400];
+	snprintf(longline, sizeof(longline), "[spill]\ntarget = /%0250d\n", 0);
+	one_error(longline, "t.conf:2: line too long", "line longer than inih's buffer");
+}
+
+static void test_many_errors(void)
+{
+	struct zt_policy p;
+	struct msgs m = check("many.conf",
+		"[classify]\n"                  /* 1 */
+		"text-entropy = 9\n"            /* 2 */
+		"[device]\n"                    /* 3 */
+		"queues = 99\n"                 /* 4 */
+		"[text]\n"                      /* 5 */
+		"tier = meta\n"                 /* 6 */
+		"[nope]\n",                     /* 7 */
+		&p);
+
+	is_int(m.n, 4, "every problem of a file is reported");
+	is_str(m.text[0], "many.conf:2: text-entropy 9 out of range (0 to 8 bits/byte)", "first");
+	ok(strncmp(m.text[1], "many.conf:4: queues 99", 22) == 0, "second");
+	ok(strncmp(m.text[2], "many.conf:7: unknown section [nope]", 35) == 0, "third");
+	ok(strncmp(m.text[3], "many.conf:6: tier meta cannot take text", 39) == 0,
+	   "cross-key problem at the key's own line");
+}
+
+static void test_unreadable(void)
+{
+	struct zt_policy p;
+	struct msgs m = { 0 };
+	char path[300];
+
+	zt_policy_default(&p);
+	snprintf(path, sizeof(path), "%s/missing.conf", dir);
+	is_int(zt_policy_load(&p, path, collect, &m), -ENOENT, "missing file: -ENOENT");
+	ok(m.n == 1 && strstr(m.text[0], "missing.conf:0: cannot read: No such file"),
+	   "missing file: one message, no line");
+	m.n = 0;
+	is_int(zt_policy_load(&p, dir, collect, &m), -EISDIR, "a directory: -EISDIR");
+}
+
+static void test_syntax(void)
+{
+	struct zt_policy p;
+	struct msgs m = check("syntax.conf",
+		"\xEF\xBB\xBF# byte order mark, then a comment\r\n"
+		"; another comment\r\n"
+		"[ text ]\r\n"
+		"   tier = store    # indented, with a comment\r\n"
+		"codec = zstd:5 ; inih's own inline comment\r\n"
+		"[device]\r\n"
+		"size: 2G\r\n",
+		&p);
+
+	is_int(m.n, 0, "BOM, CRLF, comments, indentation and ':' are accepted");
+	ok(p.rule[ZT_CLASS_TEXT].codec.kind == ZT_CODEC_ZSTD &&
+	   p.rule[ZT_CLASS_TEXT].codec.level == 5, "values read through comments");
+	is_int(p.device.size.bytes, 2ull << 30, "size: 2G");
+	is_str(p.name, "syntax", "name defaults to the file's base name");
+}
+
+static void test_values(void)
+{
+	struct zt_policy p;
+	struct msgs m = check("values.conf",
+		"[policy]\nname = vals\n"
+		"[classify]\ntext-entropy = 4.5\nrandom-entropy = 7.25\ntext-byteset = 0\n"
+		"[mixed]\ntier = zram\nfallback = store\ncodec = lz4\n"
+		"[zram]\nalgorithm = zstd\nparams = level=3\nsize = ram/4\nmemory-limit = 1G\n"
+		"[spill]\ntarget = nvme-Samsung_SSD_980\n"
+		"[random]\ntier = spill\nfallback = store\n"
+		"[device]\nqueues = 4\ndepth = 256\nmemory-limit = none\n"
+		"[swap]\npriority = -1\ndiscard = no\n", &p);
+
+	is_int(m.n, 0, "a full policy is valid");
+	is_str(p.name, "vals", "name");
+	ok(p.thresholds.text_entropy == 4.5 && p.thresholds.random_entropy == 7.25 &&
+	   p.thresholds.text_byteset == 0, "thresholds");
+	ok(p.rule[ZT_CLASS_MIXED].tier == ZT_TIER_ZRAM &&
+	   p.rule[ZT_CLASS_MIXED].fallback == ZT_TIER_STORE, "mixed: zram, then store");
+	is_str(p.zram.algorithm, "zstd", "zram algorithm");
+	is_str(p.zram.params, "level=3", "zram params");
+	ok(p.zram.size.ram_num == 1 && p.zram.size.ram_den == 4, "zram size ram/4");
+	is_int(p.zram.mem_limit.bytes, 1ull << 30, "zram memory limit");
+	is_str(p.spill.target, "nvme-Samsung_SSD_980", "by-id spill target");
+	ok(p.device.queues == 4 && p.device.depth == 256, "queues and depth");
+	ok(!zt_size_is_set(&p.device.mem_limit), "memory-limit none");
+	ok(p.use.use == ZT_USE_SWAP && p.use.priority == -1 && !p.use.discard, "swap settings");
+}
+
+static void test_dropins(void)
+{
+	struct zt_policy p;
+	struct msgs m = { 0 };
+	char base[300], drop[300];
+
+	snprintf(base, sizeof(base), "%s", write_file("10-base.conf",
+		"[policy]\nname = base\n[text]\ncodec = zstd:9\n[mixed]\ncodec = lz4\n"));
+	snprintf(drop, sizeof(drop), "%s", write_file("50-drop.conf",
+		"[text]\ncodec = lz4\n\n[samefill]\ntier = store\n[mixed]\nfallback = mixed\n"));
+	zt_policy_default(&p);
+	is_int(zt_policy_load(&p, base, collect, &m), 0, "base file");
+	is_int(zt_policy_load(&p, drop, collect, &m), 1, "drop-in with one bad key");
+	ok(m.n == 1 && strstr(m.text[0], "50-drop.conf:7: unknown tier 'mixed'"),
+	   "drop-in error names the drop-in and its line");
+	is_int(p.rule[ZT_CLASS_TEXT].codec.kind, ZT_CODEC_LZ4, "drop-in overrides a key");
+	is_int(p.rule[ZT_CLASS_MIXED].codec.kind, ZT_CODEC_LZ4, "other keys stay");
+	is_str(p.name, "base", "name comes from the first file");
+	is_int(p.nfiles, 2, "two files recorded");
+	is_int(p.origin[ZT_KEY_TIER + ZT_CLASS_SAMEFILL].file, 1, "origin: the drop-in");
+	is_int(p.origin[ZT_KEY_TIER + ZT_CLASS_SAMEFILL].line, 5, "origin: its line");
+	m.n = 0;
+	is_int(zt_policy_validate(&p, collect, &m), 0, "samefill in store is valid");
+}
+
+static void test_examples(void)
+{
+	DIR *d = opendir("policy/examples");
+	struct dirent *e;
+	int files = 0;
+	bool have_default = false;
+
+	if (!d) {
+		tap_diag("policy/examples not found (run from the repository root): skipped");
+		return;
+	}
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (len < 6 || strcmp(e->d_name + len - 5, ".conf"))
+			continue;
+		char path[512];
+		struct zt_policy p;
+		struct msgs m = { 0 };
+		snprintf(path, sizeof(path), "policy/examples/%s", e->d_name);
+		zt_policy_default(&p);
+		int n = zt_policy_load(&p, path, collect, &m);
+		if (n >= 0)
+			n += zt_policy_validate(&p, collect, &m);
+		if (!ok(n == 0 && m.n == 0, "example %s is valid", e->d_name))
+			for (int i = 0; i < m.n && i < MAX_MSGS; i++)
+				tap_diag("  %s", m.text[i]);
+		have_default |= strcmp(e->d_name, "default.conf") == 0;
+		files++;
+	}
+	closedir(d);
+	ok(files >= 5 && have_default, "%d example policies, default.conf among them", files);
+}
+
+static void test_defaults(void)
+{
+	struct zt_policy p;
+	struct msgs m = { 0 };
+
+	zt_policy_default(&p);
+	is_int(zt_policy_validate(&p, collect, &m), 0, "built-in policy is valid");
+	is_int(p.rule[ZT_CLASS_SAMEFILL].tier, ZT_TIER_META, "samefill -> meta");
+	is_int(p.rule[ZT_CLASS_RANDOM].codec.kind, ZT_CODEC_RAW, "random stored raw");
+	ok(!p.spill.target[0] && !zt_size_is_set(&p.zram.size), "no zram, no spill by default");
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		tap_skip_all("cannot create a temporary directory");
+	test_defaults();
+	test_error_kinds();
+	test_many_errors();
+	test_unreadable();
+	test_syntax();
+	test_values();
+	test_dropins();
+	test_examples();
+
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char path[512];
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+	return tap_done();
+}
