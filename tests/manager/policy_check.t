@@ -1,0 +1,57 @@
+#!/bin/sh
+# ztierctl policy check end to end: examples, FILE:LINE errors, exit codes.
+. tests/manager/lib.sh
+
+run policy check policy/examples/*.conf
+is "$rc" 0 "every shipped example is valid"
+is "$(lines "$out")" "$(ls policy/examples/*.conf | wc -l | tr -d ' ')" "one 'valid' line per example"
+like "$out" '^policy/examples/default.conf: valid \(policy default\)$' "default.conf is valid"
+
+cat >"$T/bad.conf" <<'CONF'
+[classify]
+text-entropy = 9
+[text]
+tier = meta
+[mixed]
+tier = disk
+[device]
+queues = 2
+colour = blue
+CONF
+run policy check "$T/bad.conf"
+is "$rc" 1 "invalid file: exit 1"
+is "$out" "" "invalid file: nothing on stdout"
+is "$err" "$T/bad.conf:2: text-entropy 9 out of range (0 to 8 bits/byte)
+$T/bad.conf:6: unknown tier 'disk' (expected meta, store, zram, spill or none)
+$T/bad.conf:9: unknown key 'colour' in [device] (expected size, memory-limit, queues or depth)
+$T/bad.conf:4: tier meta cannot take text pages (meta holds only samefill pages)" \
+	"every problem as FILE:LINE: message"
+
+printf '[mixed]\ntier = zram\n' >"$T/nozram.conf"
+run policy check "$T/nozram.conf"
+is "$rc:$err" "1:$T/nozram.conf:2: tier zram is used but [zram] has no size" \
+	"zram tier without [zram] size"
+
+run policy check policy/examples/default.conf "$T/bad.conf"
+is "$rc" 1 "one bad file among good ones: exit 1"
+like "$out" 'default.conf: valid' "the good file is still reported"
+
+run policy check "$T/missing.conf"
+is "$rc:$err" "1:$T/missing.conf: cannot read: No such file or directory" "missing file"
+
+run policy check --quiet policy/examples/default.conf
+is "$rc:$out" "0:" "--quiet: silent when valid"
+
+run policy check
+is "$rc" 2 "no file: usage error"
+run policy
+is "$rc" 2 "no verb: usage error"
+run policy frob
+is "$rc" 2 "unknown verb: usage error"
+run policy --help
+is "$rc" 0 "policy --help"
+like "$out" 'check' "policy --help lists check"
+run policy check --help
+like "$rc:$out" '^0:Usage: ztierctl policy check' "policy check --help"
+
+done_testing
