@@ -155,6 +155,16 @@ int zu_pt_reserve(struct zu_pt *pt, size_t nblocks)
 	return err;
 }
 
+size_t zu_pt_free_blocks(struct zu_pt *pt)
+{
+	uint64_t mapped;
+
+	pthread_mutex_lock(&pt->grow_lock);
+	mapped = pt->pool_bytes / BLOCK_BYTES;
+	pthread_mutex_unlock(&pt->grow_lock);
+	return (size_t)(mapped - atomic_load_explicit(&pt->blocks_used, memory_order_relaxed));
+}
+
 /* ---- create / destroy -------------------------------------------------------- */
 
 struct zu_pt *zu_pt_create(uint64_t npages, size_t prealloc_bytes)

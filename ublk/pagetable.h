@@ -164,8 +164,12 @@ struct zu_pt *zu_pt_create(uint64_t npages, size_t prealloc_bytes);
 void zu_pt_destroy(struct zu_pt *pt);
 uint64_t zu_pt_npages(const struct zu_pt *pt);
 
-/* Map more pool chunks now so at least nblocks blocks are free. */
+/* Map more pool chunks now so at least nblocks blocks are free.  A
+ * housekeeping thread can keep the I/O path free of mmap with
+ * "if (zu_pt_free_blocks(pt) < low) zu_pt_reserve(pt, high);". */
 int zu_pt_reserve(struct zu_pt *pt, size_t nblocks);
+/* Pool blocks mapped and free right now (cheap: no walk). */
+size_t zu_pt_free_blocks(struct zu_pt *pt);
 
 /* zu_pt_lock flags */
 #define ZU_PT_NOCREATE 1u   /* no leaf yet: return -ENOENT, lock nothing */
