@@ -24,6 +24,15 @@ static int say(char *msg, size_t len, const char *what, int err)
 	return err;
 }
 
+/* Map some leaves up front, never more than the device can use (the table
+ * refuses a reservation beyond its maximum). */
+static size_t pt_prealloc(uint64_t size)
+{
+	uint64_t leaves = (size / ZT_PAGE_SIZE + 511) / 512;
+
+	return leaves * ZT_PAGE_SIZE < PT_PREALLOC ? (size_t)leaves * ZT_PAGE_SIZE : PT_PREALLOC;
+}
+
 int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 {
 	const struct ztu_config *c = &d->cfg;
@@ -34,7 +43,7 @@ int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 		return say(msg, len, "tiers", -ENOMEM);
 	d->tgt = t;
 	t->policy = &d->cfg.policy;
-	t->pt = zu_pt_create(c->size / ZT_PAGE_SIZE, PT_PREALLOC);
+	t->pt = zu_pt_create(c->size / ZT_PAGE_SIZE, pt_prealloc(c->size));
 	if (!t->pt)
 		return say(msg, len, "page table", -errno);
 	t->fills = zu_fills_create(FILL_CAPACITY);
