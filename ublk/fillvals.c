@@ -1,9 +1,11 @@
 /*
  * fillvals.c — the refcounted table of non-inline fill words (see fillvals.h).
  *
- * A plain array searched linearly under one mutex: it holds the rare words
- * that are not a repeated 32-bit value, so it stays tiny, and zero/byte
- * fills never get here.  An entry with refs == 0 is free.
+ * An open-addressed hash table (linear probing) under one mutex: it holds
+ * the rare words that are not a repeated 32-bit value, and zero/byte fills
+ * never get here.  An entry with refs == 0 is free; "ever" marks entries
+ * that were once used, so a probe stops only at a never-used entry and a
+ * freed entry in the middle of a run does not hide the words after it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,6 +17,7 @@
 struct zu_fill_ent {
 	uint64_t word;
 	uint64_t refs;
+	uint32_t ever;
 };
 
 struct zu_fills {
@@ -49,16 +52,28 @@ void zu_fills_destroy(struct zu_fills *f)
 	free(f);
 }
 
+static uint32_t home(const struct zu_fills *f, uint64_t word)
+{
+	word ^= word >> 33;
+	word *= UINT64_C(0xff51afd7ed558ccd);
+	word ^= word >> 33;
+	return (uint32_t)(word % f->capacity);
+}
+
 /* Index of word, or of a free entry when absent, or capacity when full. */
 static uint32_t find(const struct zu_fills *f, uint64_t word)
 {
-	uint32_t i, hole = f->capacity;
+	uint32_t i = home(f, word), n, hole = f->capacity;
 
-	for (i = 0; i < f->capacity; i++) {
-		if (f->ent[i].refs && f->ent[i].word == word)
+	for (n = 0; n < f->capacity; n++, i = (i + 1) % f->capacity) {
+		const struct zu_fill_ent *e = &f->ent[i];
+
+		if (e->refs && e->word == word)
 			return i;
-		if (!f->ent[i].refs && hole == f->capacity)
+		if (!e->refs && hole == f->capacity)
 			hole = i;
+		if (!e->ever)
+			break;
 	}
 	return hole;
 }
@@ -74,13 +89,14 @@ int zu_fill_get(struct zu_fills *f, uint64_t word, uint64_t *code)
 	if (!f)
 		return -ENOSPC;
 	pthread_mutex_lock(&f->lock);
-	i = find(f, word);
-	if (i == f->capacity) {
+	i = f->capacity ? find(f, word) : 0;
+	if (f->capacity == 0 || i == f->capacity) {
 		pthread_mutex_unlock(&f->lock);
 		return -ENOSPC;
 	}
 	if (!f->ent[i].refs) {
 		f->ent[i].word = word;
+		f->ent[i].ever = 1;
 		f->used++;
 	}
 	f->ent[i].refs++;

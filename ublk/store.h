@@ -38,7 +38,10 @@
  * a chunk: without them a class hovering at 0/1 pages would mmap and unmap
  * on every put/free (measured: 48k releases in a 4-thread test).
  * zu_store_trim gives the spares back too.  Only the store's arenas are
- * ever released this way.
+ * ever released this way.  Under mlockall(MCL_FUTURE) the PROT_NONE
+ * reservation is not populated (tests/ublk/t_mlock.c) but the kernel counts
+ * its full size in VmLck and against RLIMIT_MEMLOCK: the server needs
+ * CAP_IPC_LOCK or LimitMEMLOCK=infinity (it needs them for mlockall anyway).
  *
  * Errors: negative errno.
  */

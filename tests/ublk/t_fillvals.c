@@ -9,6 +9,27 @@
 #include "ublk/fillvals.h"
 #include "ublk/pagetable.h"
 
+/* Freed entries in a probe run must not hide the words after them. */
+static void test_probing(void)
+{
+	struct zu_fills *f = zu_fills_create(8);
+	uint64_t code[8], again;
+	unsigned i, bad = 0;
+
+	for (i = 0; i < 8; i++)
+		bad += zu_fill_get(f, UINT64_C(0x100000000) * (i + 1) + 5, &code[i]) != 0;
+	is_int(bad, 0, "fill all 8 entries");
+	for (i = 0; i < 8; i += 2)
+		zu_fill_put(f, code[i]);
+	for (i = 1; i < 8; i += 2) {
+		bad += zu_fill_get(f, UINT64_C(0x100000000) * (i + 1) + 5, &again) != 0;
+		bad += again != code[i];
+	}
+	is_int(bad, 0, "after freeing every other entry the rest are still found");
+	is_int(zu_fills_used(f), 4, "4 entries used");
+	zu_fills_destroy(f);
+}
+
 int main(void)
 {
 	struct zu_fills *f = zu_fills_create(2);
@@ -46,5 +67,6 @@ int main(void)
 	   page[ZT_PAGE_SIZE / 8 - 1] == UINT64_C(0x0102030405060708), "fill a page");
 	tap_diag("table bytes for 2 entries: %llu", (unsigned long long)zu_fills_bytes(f));
 	zu_fills_destroy(f);
+	test_probing();
 	return tap_done();
 }
