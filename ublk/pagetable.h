@@ -177,8 +177,11 @@ size_t zu_pt_free_blocks(struct zu_pt *pt);
 /* Lock the entry of page idx and return its value (LOCK bit clear) in *cur.
  * Creates the leaf if needed (-ENOMEM when the pool cannot grow) unless
  * ZU_PT_NOCREATE: then a page in a leaf that does not exist is reported as
- * -ENOENT (it is empty; nothing is locked).  Spins while another thread
- * holds the entry.  Every 0 return must be paired with zu_pt_unlock(). */
+ * -ENOENT (it is empty; nothing is locked).  Spins (then yields) while
+ * another thread holds the entry.  Every 0 return must be paired with
+ * zu_pt_unlock().  It is not recursive: a thread holding page i that locks
+ * page i again spins forever; a thread that holds several entries must
+ * take them in increasing index order. */
 int zu_pt_lock(struct zu_pt *pt, uint64_t idx, unsigned flags, uint64_t *cur);
 
 /* Store new_entry (LOCK bit ignored) and unlock.  Storing ZU_PTE_EMPTY may
