@@ -42,11 +42,17 @@ static int write_algorithm(struct zg_dev *dev, const char *algo)
 	return r;
 }
 
-/* Write attr only when the kernel has it; absent optional attrs are skipped. */
-static int write_optional(struct zg_dev *dev, const char *attr, const char *value)
+/* Write attr when a value was asked for.  A kernel without the attribute
+ * cannot honour the request: say so instead of dropping it silently. */
+static int write_requested(struct zg_dev *dev, const char *attr, const char *value)
 {
-	if (!value || !zg_has_attr(dev, attr))
+	if (!value || !*value)
 		return 0;
+	if (!zg_has_attr(dev, attr)) {
+		zg_fail(dev, dev->id, attr, value, -EOPNOTSUPP);
+		zg_hint(dev, "this kernel's zram has no %s", attr);
+		return -EOPNOTSUPP;
+	}
 	int r = zg_write_attr(dev, attr, value);
 	if (r == -EBUSY)
 		zg_hint(dev, "device is initialised: reset it first");
@@ -97,9 +103,9 @@ int zg_apply(struct zg_dev *dev, const struct zg_config *cfg)
 	if (cfg->algorithm)
 		r = write_algorithm(dev, cfg->algorithm);
 	if (r == 0)
-		r = write_optional(dev, "algorithm_params", cfg->algorithm_params);
+		r = write_requested(dev, "algorithm_params", cfg->algorithm_params);
 	if (r == 0)
-		r = write_optional(dev, "backing_dev", cfg->backing_dev);
+		r = write_requested(dev, "backing_dev", cfg->backing_dev);
 	if (r == 0)
 		r = zg_set_disksize(dev, cfg->disksize);
 	if (r == 0)

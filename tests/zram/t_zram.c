@@ -146,6 +146,19 @@ static void test_unknown_algorithm(void)
 	is_int(zg_initstate(&dev), 0, "device still uninitialised");
 }
 
+/* A backing device is refused, never dropped: without backing_dev in sysfs
+ * the request fails with EOPNOTSUPP; with it, a non-block file is ENOTBLK. */
+static void test_backing_dev(unsigned mask)
+{
+	struct zg_config c = { .algorithm = algo, .backing_dev = "/etc/hostname",
+			       .disksize = DISKSIZE };
+	int want = (mask & ZG_F_BACKING_DEV) ? -ENOTBLK : -EOPNOTSUPP;
+	is_int(zg_apply(&dev, &c), want, "backing_dev request is honoured or refused");
+	tap_diag("%s", errmsg());
+	ok(strstr(errmsg(), "backing_dev") != NULL, "message names backing_dev");
+	is_int(zg_initstate(&dev), 0, "device still uninitialised");
+}
+
 static void test_configure(const struct zg_config *cfg)
 {
 	is_int(zg_apply(&dev, cfg), 0, "apply algorithm + disksize");
@@ -334,6 +347,7 @@ int main(void)
 	test_create();
 	test_features(&mask);
 	test_unknown_algorithm();
+	test_backing_dev(mask);
 	struct zg_config cfg = { .algorithm = algo, .disksize = DISKSIZE };
 	test_configure(&cfg);
 	test_data();
