@@ -465,3 +465,12 @@ void zu_pt_stats(struct zu_pt *pt, struct zu_pt_stats *out)
 	out->meta_bytes = sizeof(*pt) + pt->nmids * sizeof(*pt->root) +
 			  pt->max_chunks * sizeof(*pt->chunks) + used * BLOCK_BYTES;
 }
+
+uint64_t zu_pt_meta_bytes(const struct zu_pt *pt)
+{
+	uint64_t used = atomic_load_explicit(&((struct zu_pt *)pt)->blocks_used,
+					     memory_order_relaxed);
+
+	return sizeof(*pt) + pt->nmids * sizeof(*pt->root) +
+	       pt->max_chunks * sizeof(*pt->chunks) + used * BLOCK_BYTES;
+}

@@ -207,5 +207,7 @@ struct zu_pt_stats {
 };
 /* Walks the leaves (O(stored)); a snapshot, not atomic as a whole. */
 void zu_pt_stats(struct zu_pt *pt, struct zu_pt_stats *out);
+/* meta_bytes of zu_pt_stats without the walk (for frequent publishing). */
+uint64_t zu_pt_meta_bytes(const struct zu_pt *pt);
 
 #endif

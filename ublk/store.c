@@ -435,3 +435,9 @@ void zu_store_stats(struct zu_store *st, struct zu_store_stats *out)
 	pthread_mutex_unlock(&st->chunk_lock);
 	out->enospc = atomic_load(&st->enospc);
 }
+
+uint64_t zu_store_arena_bytes(const struct zu_store *st)
+{
+	return atomic_load_explicit(&((struct zu_store *)st)->ncommitted,
+				    memory_order_relaxed) * ZU_STORE_CHUNK;
+}

@@ -110,5 +110,7 @@ struct zu_store_stats {
 
 /* A snapshot (each class is read under its lock, the sum is not atomic). */
 void zu_store_stats(struct zu_store *st, struct zu_store_stats *out);
+/* Just the arena bytes (committed chunks): one atomic load, no locks. */
+uint64_t zu_store_arena_bytes(const struct zu_store *st);
 
 #endif

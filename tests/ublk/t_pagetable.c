@@ -89,6 +89,7 @@ static void test_dense(void)
 		store_page(pt, i, zu_pte_store(i, ZT_CODEC_LZ4));
 	zu_pt_stats(pt, &s);
 	is_int(s.stored, GIB_PAGES, "dense: every page of 1 GiB stored");
+	is_int(zu_pt_meta_bytes(pt), s.meta_bytes, "zu_pt_meta_bytes agrees with the walk");
 	per = (double)s.meta_bytes / (double)s.stored;
 	tap_diag("dense 1 GiB: %llu metadata bytes for %llu pages = %.4f B/page",
 		 (unsigned long long)s.meta_bytes, (unsigned long long)s.stored, per);

@@ -79,6 +79,7 @@ static void test_roundtrip(void)
 			     (ZU_STORE_MAX_COMPRESSED + 1) / 2 + ZT_PAGE_SIZE,
 	       "stats: data bytes are the exact lengths");
 	ok(s.arena_bytes <= s.limit_bytes, "stats: arena within the limit");
+	is_int(zu_store_arena_bytes(st), s.arena_bytes, "zu_store_arena_bytes agrees");
 	for (len = 0; len <= ZU_STORE_MAX_COMPRESSED; len++)
 		zu_store_free(st, h[len]);
 	zu_store_stats(st, &s);
