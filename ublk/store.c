@@ -329,17 +329,22 @@ static int put(struct zu_store *st, const void *data, size_t len, uint64_t *hand
 {
 	uint32_t ci = class_of_len(len), c, slot;
 	struct sclass *cl = &st->cls[ci];
+	int err;
 
 	pthread_mutex_lock(&cl->lock);
 	if (!cl->partial) {
 		pthread_mutex_unlock(&cl->lock);
-		if (commit_chunk(st, ci, &c) < 0) {
+		err = commit_chunk(st, ci, &c);
+		pthread_mutex_lock(&cl->lock);
+		if (!err) {
+			cl->chunks++;
+			partial_add(st, cl, c);
+		} else if (!cl->partial) {
+			/* Full, and no other thread added room meanwhile. */
+			pthread_mutex_unlock(&cl->lock);
 			atomic_fetch_add_explicit(&st->enospc, 1, memory_order_relaxed);
 			return -ENOSPC;
 		}
-		pthread_mutex_lock(&cl->lock);
-		cl->chunks++;
-		partial_add(st, cl, c);
 	}
 	c = cl->partial - 1;
 	slot = take_slot(st, cl, c);
