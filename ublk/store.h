@@ -14,6 +14,11 @@
  * a page), plus one 4096 B class for raw pages: 97 classes.  Waste is under
  * 32 B per page plus at most one partly used chunk per class.  Chunk size is
  * 256 KiB (not 2 MiB) so that 97 partly used chunks cost at most ~24 MiB.
+ * The raw class loses one slot of 64 to the chunk header (1.6%).
+ * Measured (tests/ublk/t_store.c, lz4/zstd:3 pages averaging 2661 B):
+ * 10000 pages 33% over the data (partly used chunks dominate), 100000
+ * pages 4.1% = 110 B/page (class rounding 11.7, free slots in partly used
+ * chunks 76, chunk headers 22).
  *
  * Handle (56 bits, fits a STORE page-table entry):
  *   bits 0..11 length-1 | bits 12..27 slot | bits 28..55 chunk
