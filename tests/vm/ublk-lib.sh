@@ -63,7 +63,7 @@ wait_stat() {
 	for i in $(seq 50); do
 		v=$(get "$1" "$2")
 		[ -n "$v" ] && [ "$v" "$3" "$4" ] && return 0
-		read -rt 0.1 <> <(:) || :
+		sleep 0.1
 	done
 	echo "$2 = $v, wanted $3 $4"
 	return 1

@@ -1,0 +1,169 @@
+#!/bin/bash
+# tests/vm/ublk-suite.sh: guest half of tests/vm/ublk.t (one boot, 2 GiB).
+# Prints TAP.  Groups: bad input; the fio verify matrix on 1 and 2 queues;
+# swap-safety of the server process; ext4; discard gives memory back; the
+# memory limit with and without a fallback; deleting a device under fio.
+set -u
+. /mnt/add/ublk-lib.sh
+write_policies
+
+no_devices() { [ -z "$(ztier-ublk list)" ] && ! ls /dev/ublkc* 2>/dev/null; }
+one_line_fail() { # command...: exit status 1 and exactly one line on stderr
+	local err rc
+	err=$("$@" 2>&1 >/dev/null)
+	rc=$?
+	echo "rc=$rc: $err"
+	[ $rc = 1 ] && [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] && [ -n "$err" ]
+}
+fails_with() { # pattern command...
+	local pat=$1
+	shift
+	one_line_fail "$@" && "$@" 2>&1 | grep -q -- "$pat"
+}
+
+# ---------------------------------------------------------------------------
+group "bad input"
+if [ -e /dev/ublk-control ]; then
+	echo "ok $((n += 1)) - no /dev/ublk-control: one line, exit 1 # SKIP ublk_drv already loaded"
+else
+	check "no /dev/ublk-control: one line, exit 1" \
+		fails_with "ublk_drv not loaded: /dev/ublk-control missing" ztier-ublk add --policy /tmp/tiered.conf
+fi
+check "modprobe ublk_drv" modprobe ublk_drv
+check "bad size 12x" fails_with "bad size" ztier-ublk add --policy /tmp/tiered.conf --size 12x
+check "size 1000 (not whole pages)" fails_with "device size" ztier-ublk add --policy /tmp/tiered.conf --size 1000
+check "bad queue count" fails_with "queues" ztier-ublk add --policy /tmp/tiered.conf --queues 99
+check "unknown policy file" fails_with "/nonexistent.conf" ztier-ublk add --policy /nonexistent.conf
+mkdir -p /mnt/ro && mount -t tmpfs -o ro,size=1M tmpfs /mnt/ro
+printf '[spill]\nsize = 64M\n' >/tmp/spillsize.conf
+check "spill path not writable" fails_with "spill /mnt/ro/spill" \
+	ztier-ublk add --policy /tmp/spillsize.conf --spill /mnt/ro/spill
+check "unknown target" fails_with "unknown target" ztier-ublk add --policy /tmp/tiered.conf --target foo
+check "del of a device that does not exist" fails_with "ublkb7" ztier-ublk del 7
+check "nothing half-created after the failures" no_devices
+
+# ---------------------------------------------------------------------------
+# 16 cells per queue count: every bs x every class, rw alternating and the
+# iodepth rotating, so each value of each dimension is covered on 1 and 2
+# queues.  Cells run on the same offsets, so each overwrites the last one's
+# pages with another class: pages move between tiers and must read back.
+bss=(512 4k 64k 1M) classes=(zero pattern text mixed random) qds=(1 32 128) rws=(randwrite randrw)
+declare -A seen_tier
+cell_size() { case $1 in 512) echo 2M ;; 4k) echo 16M ;; 64k) echo 32M ;; 1M) echo 64M ;; esac; }
+note_tiers() {
+	local t v
+	for t in meta store spill; do
+		v=$(get "$id" "pages_$t")
+		[ "${v:-0}" -gt 0 ] && seen_tier[$t]=1
+	done
+	return 0
+}
+matrix() { # queues
+	local q=$1 i bs cls qd rw
+	check "add: tiered, $q queue(s), spill on NVMe" add --policy /tmp/tiered.conf --queues "$q"
+	for i in $(seq 0 19); do
+		bs=${bss[i / 5]} cls=${classes[i % 5]} qd=${qds[i % 3]} rw=${rws[(i + i / 5) % 2]}
+		check "fio $rw bs=$bs iodepth=$qd $cls, $q queue(s)" \
+			fio_verify "$dev" "$rw" "$bs" "$qd" "$cls" "$(cell_size "$bs")"
+		note_tiers
+	done
+	check "every class was written ($q queue(s))" eval \
+		'stats $id | grep "^w_"; for c in samefill text mixed random; do [ "$(get $id w_$c)" -gt 0 ] || exit 1; done'
+	check "no request failed ($q queue(s))" test "$(get "$id" errors)" = 0
+}
+group "fio verify matrix, 1 queue"
+matrix 1
+
+group "swap-safety of the server"
+flusher_threads() { # pid: threads with PF_MEMALLOC_NOIO|PF_LOCAL_THROTTLE
+	local t c=0 f
+	for t in /proc/"$1"/task/*; do
+		f=$(sed 's/.*) //' "$t/stat" | awk '{print $7}')
+		[ $((f & 0x180000)) = $((0x180000)) ] && c=$((c + 1))
+	done
+	echo $c
+}
+pid=$(get "$id" pid)
+check "queue thread has PR_SET_IO_FLUSHER flags in /proc" test "$(flusher_threads "$pid")" -ge 1
+check "server memory is locked (VmLck > 0)" eval "grep VmLck /proc/$pid/status; ! grep -q 'VmLck:[[:space:]]*0 kB' /proc/$pid/status"
+check "oom_score_adj is -1000" test "$(cat /proc/"$pid"/oom_score_adj)" = -1000
+check "del" del "$id"
+check "server exited, device gone" eval "! kill -0 $pid 2>/dev/null && no_devices"
+
+group "fio verify matrix, 2 queues"
+matrix 2
+pid=$(get "$id" pid)
+check "2 queue threads with IO_FLUSHER flags" test "$(flusher_threads "$pid")" -ge 2
+check "del" del "$id"
+check "every tier held pages during the matrix (meta store spill)" \
+	eval '[ -n "${seen_tier[meta]:-}" ] && [ -n "${seen_tier[store]:-}" ] && [ -n "${seen_tier[spill]:-}" ]'
+
+# ---------------------------------------------------------------------------
+group "ext4"
+tree=/usr/lib/modules
+check "add (2 queues)" add --policy /tmp/tiered.conf --queues 2
+check "mkfs.ext4" mkfs.ext4 -q -F "$dev"
+mkdir -p /mnt/fs
+check "mount, copy $tree, umount" eval "mount $dev /mnt/fs && cp -a $tree /mnt/fs/tree && umount /mnt/fs"
+check "fsck clean" e2fsck -fn "$dev"
+check "mount again, compare" eval "mount $dev /mnt/fs && diff -r $tree /mnt/fs/tree && umount /mnt/fs"
+check "del" del "$id"
+
+# ---------------------------------------------------------------------------
+group "discard gives memory back"
+check "add" add --policy /tmp/tiered.conf
+check "write 32M of text-like data" fio --name=w --filename="$dev" --allow_file_create=0 \
+	--ioengine=io_uring --direct=1 --rw=write --bs=1M --size=32M $(fio_data text) --do_verify=0 --output=/tmp/fio.out
+check "store holds the pages" wait_stat "$id" store_pages -ge 8000
+mem_before=$(get "$id" mem_used)
+echo "# store pages $(get "$id" store_pages), mem_used $mem_before"
+check "write 16M of random data at 64M (to spill)" fio --name=w --filename="$dev" --allow_file_create=0 \
+	--ioengine=io_uring --direct=1 --rw=write --bs=1M --offset=64M --size=16M $(fio_data random) --do_verify=0 --output=/tmp/fio.out
+check "spill holds the pages" wait_stat "$id" spill_used -ge 4000
+check "blkdiscard" blkdiscard "$dev"
+check "store pages back to 0" wait_stat "$id" store_pages -eq 0
+check "store memory given back (mem_used < 1/8 of before)" wait_stat "$id" mem_used -lt $((mem_before / 8))
+check "spill slots freed" wait_stat "$id" spill_used -eq 0
+echo "# after discard: mem_used $(get "$id" mem_used), spill_used $(get "$id" spill_used)"
+check "discarded range reads as zeros" cmp -n 96M "$dev" /dev/zero
+check "write-zeroes (blkdiscard -z) then zeros" eval \
+	"dd if=/dev/urandom of=$dev bs=64k count=16 oflag=direct status=none && blkdiscard -z -l 1M $dev && cmp -n 1M $dev /dev/zero"
+check "del" del "$id"
+
+# ---------------------------------------------------------------------------
+group "memory limit"
+check "add: 1M store, random pages raw, no fallback" add --policy /tmp/limit.conf
+enospc_write() {
+	dd if=/dev/urandom of="$dev" bs=1M count=8 oflag=direct 2>/tmp/dd.err && return 1
+	cat /tmp/dd.err
+	grep -qi 'no space' /tmp/dd.err
+}
+check "writing 8M of random data fails with ENOSPC" enospc_write
+check "server counted the refused writes" wait_stat "$id" enospc -gt 0
+check "store never grew past its limit" test "$(get "$id" mem_used)" -le $((1 << 20))
+echo "# mem_used $(get "$id" mem_used), store pages $(get "$id" store_pages)"
+check "server still serves: first 256K verify" fio_verify "$dev" randwrite 4k 8 random 256K
+check "del" del "$id"
+check "add: 1M store, fallback spill" add --policy /tmp/limit-spill.conf
+check "8M random with verify goes on, to spill" fio_verify "$dev" randwrite 4k 32 random 8M
+check "spill took the overflow" wait_stat "$id" spill_used -gt 0
+check "store within its limit" test "$(get "$id" mem_used)" -le $((1 << 20))
+check "del" del "$id"
+
+# ---------------------------------------------------------------------------
+group "del under I/O"
+check "add (2 queues)" add --policy /tmp/tiered.conf --queues 2
+fio --name=busy --filename="$dev" --allow_file_create=0 --ioengine=io_uring --direct=1 \
+	--rw=randrw --bs=4k --iodepth=64 --numjobs=2 --time_based --runtime=120 \
+	--output=/tmp/fio-busy.out &
+fio_pid=$!
+check "fio is running I/O" wait_stat "$id" writes -gt 100
+t0=$SECONDS
+check "del while fio runs" del "$id"
+echo "# del took $((SECONDS - t0)) s"
+fio_done() { local i; for i in $(seq 600); do kill -0 $fio_pid 2>/dev/null || return 0; sleep 0.1; done; return 1; }
+check "fio ended (with I/O errors), no hang" fio_done
+wait $fio_pid 2>/dev/null
+check "no device left" no_devices
+
+finish
