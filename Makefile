@@ -44,7 +44,8 @@ LIBS      := $(foreach l,$(LIB_NAMES),$(O)/lib$(l).a)
 
 # Filled in by the fragments.
 PROGS    :=   # installed programs
-TESTS_C  :=   # test sources: each becomes one TAP program
+TESTS_C  :=   # test sources: each becomes one TAP program (ASan build)
+TESTS_REL :=  # test sources run from the release build only
 TESTS_SH :=   # test scripts (executable, TAP output)
 BENCHES  :=   # benchmark sources
 MAN8     :=
@@ -81,6 +82,9 @@ $(O)/tests/%.t: $(O)/tests/%.o $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
 
 TEST_BINS := $(patsubst tests/%.c,$(O)/tests/%.t,$(TESTS_C))
+# r_*.c tests run in the release build only (ASan defeats what they check,
+# e.g. mlockall); they are built with the programs.
+REL_BINS  := $(patsubst tests/%.c,build/release/tests/%.t,$(TESTS_REL))
 BENCH_BINS := $(patsubst tests/%.c,$(O)/tests/%.t,$(BENCHES))
 
 # Unit tests run in the ASan/UBSan build; the rest in release.
@@ -90,8 +94,8 @@ unit-test:
 
 test-bins: $(TEST_BINS) $(PROGS)
 
-host-test: all
-	prove -e '' $(filter-out tests/vm/%,$(TESTS_SH))
+host-test: all $(REL_BINS)
+	prove -e '' $(REL_BINS) $(filter-out tests/vm/%,$(TESTS_SH))
 
 vm-test: all
 	prove -e '' $(filter tests/vm/%,$(TESTS_SH))
@@ -99,8 +103,8 @@ vm-test: all
 # One prove run so that CI reads one summary.
 test:
 	$(MAKE) VARIANT=asan test-bins
-	$(MAKE) all
-	prove -e '' $(patsubst tests/%.c,build/asan/tests/%.t,$(TESTS_C)) $(TESTS_SH)
+	$(MAKE) all $(REL_BINS)
+	prove -e '' $(patsubst tests/%.c,build/asan/tests/%.t,$(TESTS_C)) $(REL_BINS) $(TESTS_SH)
 
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done

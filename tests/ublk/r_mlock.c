@@ -1,5 +1,5 @@
 /*
- * t_mlock.c — the store and page table under mlockall(MCL_FUTURE), as the
+ * r_mlock.c — (release build only) the store and page table under mlockall(MCL_FUTURE), as the
  * server runs them: reserving a large store must not populate the whole
  * limit, committed chunks are resident, and freed chunks really go back
  * (MADV_DONTNEED fails on locked memory; mapping over it works).  Measured
