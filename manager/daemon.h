@@ -1,0 +1,250 @@
+/*
+ * daemon.h — internal header of ztierd (manager/ztierd.c + manager/daemon_*.c).
+ *
+ * ztierd turns configuration into swap stacks and keeps them running:
+ *
+ *   ztier.conf (daemon_conf.c)   [ztierd] paths and log level, and the plain
+ *                                zram swap devices as [zram-swap NAME] sections
+ *   policy.d   (daemon_dropin.c) one ztier device per NAME.conf, drop-ins in
+ *                                NAME.conf.d/ *.conf, /usr < /etc < /run, masking
+ *   stacks     (daemon_stack.c)  build in order, tear down in reverse; a failed
+ *                                step undoes the steps before it
+ *   swap/fs    (daemon_swap.c)   mkswap + swapon(2), mkfs + mount(2)
+ *   servers    (daemon_ublk.c)   one forked ztu_server_run() child per device,
+ *                                supervised through a pidfd
+ *   udev       (daemon_udev.c)   monitor before enumeration; spill devices come
+ *                                and go; generated rules for declared targets
+ *   control    (daemon_ctl.c, daemon_request.c)  /run/ztier/ztierd.sock, one
+ *                                text request per connection, root only
+ *
+ * Everything runs in one thread around one epoll loop (ztierd.c); every event
+ * is one log line naming the stack, the step and the reason.
+ */
+#ifndef ZT_MANAGER_DAEMON_H
+#define ZT_MANAGER_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "policy/policy.h"
+
+struct udev;
+struct udev_monitor;
+
+#ifndef ZT_SYSCONFDIR
+#define ZT_SYSCONFDIR "/etc"
+#endif
+#ifndef ZT_DATADIR
+#define ZT_DATADIR "/usr/share"
+#endif
+
+#define ZD_SOCKET_PATH   "/run/ztier/ztierd.sock"
+#define ZD_RULES_PATH    "/run/udev/rules.d/61-ztier-spill.rules"
+#define ZD_REQUEST_MAX   1024      /* bytes of one request line, newline included */
+#define ZD_STACKS_MAX    32
+#define ZD_DIRS_MAX      8
+
+/* ---- logging (daemon_log.c) ------------------------------------------------ */
+
+enum zd_level { ZD_ERR = 3, ZD_WARN = 4, ZD_INFO = 6, ZD_DEBUG = 7 };
+
+void zd_log_set_level(enum zd_level l);
+int zd_level_parse(const char *s);               /* -EINVAL if unknown */
+/* One line on stderr; with a "<N>" prefix under systemd (JOURNAL_STREAM). */
+void zd_log(enum zd_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- drop-in directories (daemon_dropin.c, pure: only reads directories) --- */
+
+struct zd_file {
+	char name[256];              /* basename, e.g. "10-db.conf"            */
+	char path[ZT_PATH_MAX];      /* the winning file                       */
+};
+
+struct zd_filelist {
+	unsigned n, cap;
+	struct zd_file *v;
+};
+
+/* The *.conf files of dirs[0..ndirs) (lowest precedence first), in lexical
+ * order of name; a name in a later dir replaces the earlier one; a name whose
+ * winner is a symlink to /dev/null is masked and left out.  Names must end in
+ * suffix.  Missing directories are skipped.  0 or -errno. */
+int zd_dropins_collect(const char *const *dirs, unsigned ndirs, const char *suffix,
+		       struct zd_filelist *out);
+void zd_filelist_free(struct zd_filelist *l);
+/* True when path is a symlink to /dev/null (a mask). */
+bool zd_is_masked(const char *path);
+
+/* ---- configuration (daemon_conf.c) ----------------------------------------- */
+
+struct zd_zswap {                /* [zram-swap NAME] in ztier.conf          */
+	char name[ZT_NAME_MAX];
+	struct zt_size size;          /* disksize (required)                    */
+	struct zt_size mem_limit;     /* 0: none                                */
+	char algorithm[32];           /* "" = the kernel's default              */
+	char params[128];
+	int priority;                 /* -1: kernel default                     */
+	bool discard;
+	int line;                     /* for messages                           */
+};
+
+struct zd_conf {
+	char path[ZT_PATH_MAX];       /* the file read ("" = none found)        */
+	char socket[108];
+	char policy_dirs[ZD_DIRS_MAX][ZT_PATH_MAX];
+	unsigned npolicy_dirs;
+	int level;
+	unsigned nzswap;
+	struct zd_zswap zswap[ZD_STACKS_MAX];
+};
+
+void zd_conf_default(struct zd_conf *c);
+/* Read path on top of *c.  Problems are logged as FILE:LINE: message; returns
+ * the number of problems, or -errno when the file cannot be read. */
+int zd_conf_load(struct zd_conf *c, const char *path);
+
+/* ---- control requests (daemon_request.c, pure) ---------------------------- */
+
+enum zd_verb {
+	ZD_REQ_STATUS, ZD_REQ_UP, ZD_REQ_DOWN, ZD_REQ_ADD, ZD_REQ_DEL,
+	ZD_REQ_ATTACH, ZD_REQ_DETACH, ZD_REQ_RELOAD, ZD_REQ_PING,
+	ZD_REQ_COUNT
+};
+
+struct zd_request {
+	enum zd_verb verb;
+	char arg[ZT_PATH_MAX];        /* "" when the verb takes none / none given */
+};
+
+/* Parse one request line ("down db\n").  buf holds len bytes (no NUL needed).
+ * Returns 0, or -EMSGSIZE (too long / no newline within ZD_REQUEST_MAX),
+ * -EINVAL (unknown verb, bad characters, missing or extra argument); *why
+ * gets a short reason for the error reply. */
+int zd_request_parse(const char *buf, size_t len, struct zd_request *r,
+		     const char **why);
+const char *zd_verb_name(enum zd_verb v);
+
+/* ---- stacks (daemon_stack.c) ------------------------------------------------- */
+
+enum zd_kind { ZD_KIND_ZRAM, ZD_KIND_ZTIER };
+
+enum zd_state {
+	ZD_ST_DOWN,       /* not built (stopped or never started)         */
+	ZD_ST_WAITING,    /* waiting for its spill device to appear        */
+	ZD_ST_UP,
+	ZD_ST_DEGRADED,   /* its server died; the device is not served     */
+	ZD_ST_FAILED,     /* a build step failed; nothing of it remains    */
+};
+
+struct zd_stack {
+	enum zd_kind kind;
+	char name[ZT_NAME_MAX];
+	enum zd_state state;
+	char reason[256];             /* why FAILED / DEGRADED / WAITING        */
+	bool removed;                 /* config no longer declares it           */
+	bool added;                   /* from `ztierctl add`: kept on reload    */
+	bool detached;                /* detached on request: no auto-attach
+	                                 until the device goes away            */
+
+	/* configuration */
+	struct zd_zswap zswap;        /* ZD_KIND_ZRAM                           */
+	struct zt_policy *policy;     /* ZD_KIND_ZTIER (heap: it is large)      */
+	char spill[ZT_PATH_MAX];      /* resolved spill path, "" = none         */
+
+	/* what was built (undone in reverse) */
+	int zram_id;                  /* -1 none                                */
+	int ublk_id;                  /* -1 none                                */
+	pid_t server_pid;             /* 0 none                                 */
+	int pidfd;                    /* -1 none                                */
+	char dev[64];                 /* /dev/zramN, /dev/ublkbN                */
+	bool swap_on;
+	bool mounted;
+};
+
+struct zd_daemon {
+	struct zd_conf conf;
+	const char *conf_path;        /* --config or the default search          */
+	const char *policy_file;      /* --policy FILE: this one policy only     */
+	const char *opt_policy_dir;   /* --policy-dir DIR: instead of the list   */
+	const char *opt_socket;       /* --socket PATH                           */
+	int opt_level;                /* --log-level, -1: from ztier.conf        */
+	bool stopping;
+	bool have_ublk;
+	bool said_no_ublk;
+	int epfd, sigfd, lfd;
+	struct udev *udev;
+	struct udev_monitor *mon;
+	unsigned nstacks;
+	struct zd_stack stacks[ZD_STACKS_MAX];
+};
+
+/* Read ztier.conf and the policies into d->stacks (new stacks DOWN; a stack
+ * that exists keeps its built state; live-changeable settings are applied,
+ * the rest is logged as needing a restart).  Returns problems found. */
+int zd_config_read(struct zd_daemon *d, bool reload);
+
+int zd_stack_up(struct zd_daemon *d, struct zd_stack *s);   /* 0 or -errno */
+/* Tear down in reverse.  -EBUSY (with s->reason) when swapoff cannot move the
+ * pages back (no room): the stack stays up. */
+int zd_stack_down(struct zd_daemon *d, struct zd_stack *s);
+struct zd_stack *zd_stack_find(struct zd_daemon *d, const char *name);
+const char *zd_state_name(enum zd_state s);
+const char *zd_kind_name(enum zd_kind k);
+
+/* ---- swap and file systems (daemon_swap.c) --------------------------------- */
+
+int zd_mkswap(const char *dev, const char *label);                 /* 0 / -errno */
+int zd_swapon(const char *dev, int priority, bool discard);
+int zd_swapoff(const char *dev);
+int zd_mkfs_mount(const char *dev, const char *type, const char *dir);
+int zd_umount(const char *dir);
+/* Run argv, stdout/stderr to ours; 0 when it exits 0, else -EIO / -errno. */
+int zd_run(char *const argv[]);
+
+/* ---- ublk servers (daemon_ublk.c) ---------------------------------------- */
+
+/* Fork a server for s (policy + spill), wait until it reports LIVE or fails;
+ * fills ublk_id, server_pid, pidfd, dev.  *why gets the reason on error. */
+int zd_server_start(struct zd_daemon *d, struct zd_stack *s, char *why, size_t len);
+/* STOP_DEV + wait + DEL_DEV, reap the child. */
+int zd_server_stop(struct zd_stack *s);
+/* The pidfd of s became readable: reap, log, mark degraded. */
+void zd_server_died(struct zd_daemon *d, struct zd_stack *s);
+
+/* ---- udev (daemon_udev.c) ----------------------------------------------- */
+
+int zd_udev_start(struct zd_daemon *d);          /* create the monitor      */
+void zd_udev_enumerate(struct zd_daemon *d);      /* then the present devices */
+void zd_udev_event(struct zd_daemon *d);          /* monitor fd readable      */
+void zd_udev_stop(struct zd_daemon *d);
+/* Does the block device (devnode + devlinks) match target? */
+bool zd_target_matches(const char *target, const char *devnode,
+		       const char *const *links, unsigned nlinks);
+/* Rewrite ZD_RULES_PATH from the stacks' spill targets (best effort). */
+void zd_udev_write_rules(struct zd_daemon *d);
+/* attach: the stack waiting for dev (a /dev path or name) builds now. */
+int zd_attach(struct zd_daemon *d, const char *dev, char *msg, size_t len);
+int zd_detach(struct zd_daemon *d, const char *dev, char *msg, size_t len);
+
+/* ---- control socket (daemon_ctl.c) ----------------------------------------- */
+
+int zd_ctl_listen(const char *path);             /* fd or -errno             */
+void zd_ctl_accept(struct zd_daemon *d);          /* lfd readable             */
+void zd_ctl_close(struct zd_daemon *d);
+
+/* ---- the daemon's own actions (ztierd.c) ---------------------------------- */
+
+/* epoll registration of a stack's pidfd. */
+void zd_watch_pidfd(struct zd_daemon *d, struct zd_stack *s);
+/* Re-read the configuration, take down removed stacks, build new ones.
+ * Returns the number of configuration problems. */
+int zd_reload(struct zd_daemon *d);
+/* `add FILE`: one more policy as a stack, built now. */
+int zd_add_policy(struct zd_daemon *d, const char *path, char *msg, size_t len);
+/* `del NAME`: take the stack down and forget it. */
+int zd_del_stack(struct zd_daemon *d, const char *name, char *msg, size_t len);
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * daemon_conf.c — ztier.conf: the daemon's own settings and plain zram swap.
+ *
+ *   [ztierd]
+ *   policy-dir = /etc/ztier/policy.d      (repeatable; replaces the defaults)
+ *   socket = /run/ztier/ztierd.sock
+ *   log-level = info                      (error, warning, info, debug)
+ *
+ *   [zram-swap fast]                      (one plain zram swap device)
+ *   size = ram/4
+ *   algorithm = lz4
+ *   params = level=3
+ *   memory-limit = 1G
+ *   priority = 150
+ *   discard = yes
+ *
+ * Plain zram swap lives here rather than in a policy: a policy describes one
+ * ztier device (its classes, tiers, codecs), while a zram swap device has
+ * none of that; it is the zram-generator [zramN] section of ztier.  libinih
+ * parses; a counting reader gives each problem its FILE:LINE.
+ */
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manager/daemon.h"
+
+void zd_conf_default(struct zd_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->socket, sizeof(c->socket), "%s", ZD_SOCKET_PATH);
+	snprintf(c->policy_dirs[0], ZT_PATH_MAX, "%s", ZT_DATADIR "/ztier/policy.d");
+	snprintf(c->policy_dirs[1], ZT_PATH_MAX, "%s", ZT_SYSCONFDIR "/ztier/policy.d");
+	snprintf(c->policy_dirs[2], ZT_PATH_MAX, "%s", "/run/ztier/policy.d");
+	c->npolicy_dirs = 3;
+	c->level = ZD_INFO;
+}
+
+struct conf_ctx {
+	struct zd_conf *c;
+	FILE *f;
+	const char *path;
+	int line, problems;
+	bool dirs_given;
+};
+
+static void problem(struct conf_ctx *x, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void problem(struct conf_ctx *x, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	zd_log(ZD_ERR, "%s:%d: %s", x->path, x->line, msg);
+	x->problems++;
+}
+
+static char *read_line(char *str, int num, void *stream)
+{
+	struct conf_ctx *x = stream;
+	char *r = fgets(str, num, x->f);
+
+	if (r)
+		x->line++;
+	return r;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_prio(const char *v, int *out)
+{
+	char *end;
+	long p = strtol(v, &end, 10);
+
+	if (end == v || *end || p < -1 || p > 32767)
+		return -EINVAL;
+	*out = (int)p;
+	return 0;
+}
+
+static void daemon_key(struct conf_ctx *x, const char *k, const char *v)
+{
+	struct zd_conf *c = x->c;
+	int l;
+
+	if (!strcmp(k, "policy-dir")) {
+		if (!x->dirs_given)
+			c->npolicy_dirs = 0;
+		x->dirs_given = true;
+		if (c->npolicy_dirs == ZD_DIRS_MAX)
+			return problem(x, "more than %d policy-dir lines", ZD_DIRS_MAX);
+		snprintf(c->policy_dirs[c->npolicy_dirs++], ZT_PATH_MAX, "%s", v);
+	} else if (!strcmp(k, "socket")) {
+		if (v[0] != '/' || strlen(v) >= sizeof(c->socket))
+			return problem(x, "socket '%s': need an absolute path under %zu bytes",
+				       v, sizeof(c->socket));
+		snprintf(c->socket, sizeof(c->socket), "%s", v);
+	} else if (!strcmp(k, "log-level")) {
+		if ((l = zd_level_parse(v)) < 0)
+			return problem(x, "log-level '%s': expected error, warning, info or debug", v);
+		c->level = l;
+	} else {
+		problem(x, "unknown key '%s' in [ztierd] (expected policy-dir, socket, log-level)", k);
+	}
+}
+
+static struct zd_zswap *zswap_for(struct conf_ctx *x, const char *name)
+{
+	struct zd_conf *c = x->c;
+
+	for (unsigned i = 0; i < c->nzswap; i++)
+		if (!strcmp(c->zswap[i].name, name))
+			return &c->zswap[i];
+	if (c->nzswap == ZD_STACKS_MAX || !name[0] || strlen(name) >= ZT_NAME_MAX) {
+		problem(x, "[zram-swap %s]: bad name or too many devices", name);
+		return NULL;
+	}
+	struct zd_zswap *z = &c->zswap[c->nzswap++];
+	memset(z, 0, sizeof(*z));
+	snprintf(z->name, sizeof(z->name), "%s", name);
+	z->priority = -1;
+	z->discard = true;
+	z->line = x->line;
+	return z;
+}
+
+static void zswap_key(struct conf_ctx *x, const char *name, const char *k, const char *v)
+{
+	struct zd_zswap *z = zswap_for(x, name);
+
+	if (!z)
+		return;
+	if (!strcmp(k, "size")) {
+		if (zt_size_parse(v, &z->size) || !zt_size_is_set(&z->size))
+			problem(x, "size '%s': expected e.g. 512M, 4G or ram/4", v);
+	} else if (!strcmp(k, "memory-limit")) {
+		if (strcmp(v, "none") && zt_size_parse(v, &z->mem_limit))
+			problem(x, "memory-limit '%s': expected a size or none", v);
+	} else if (!strcmp(k, "algorithm")) {
+		if (strlen(v) >= sizeof(z->algorithm) || strchr(v, ' '))
+			return problem(x, "algorithm '%s': one kernel algorithm name", v);
+		snprintf(z->algorithm, sizeof(z->algorithm), "%s", v);
+	} else if (!strcmp(k, "params")) {
+		if (strlen(v) >= sizeof(z->params))
+			return problem(x, "params too long");
+		snprintf(z->params, sizeof(z->params), "%s", v);
+	} else if (!strcmp(k, "priority")) {
+		if (parse_prio(v, &z->priority))
+			problem(x, "priority '%s': expected -1 or 0..32767", v);
+	} else if (!strcmp(k, "discard")) {
+		if (parse_bool(v, &z->discard))
+			problem(x, "discard '%s': expected yes or no", v);
+	} else {
+		problem(x, "unknown key '%s' in [zram-swap %s] (expected size, algorithm, "
+			"params, memory-limit, priority, discard)", k, name);
+	}
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct conf_ctx *x = user;
+
+	if (!strcmp(section, "ztierd"))
+		daemon_key(x, name, value);
+	else if (!strncmp(section, "zram-swap ", 10))
+		zswap_key(x, section + 10, name, value);
+	else
+		problem(x, "unknown section [%s] (expected [ztierd] or [zram-swap NAME])", section);
+	return 1;
+}
+
+int zd_conf_load(struct zd_conf *c, const char *path)
+{
+	struct conf_ctx x = { .c = c, .path = path };
+	int r;
+
+	x.f = fopen(path, "re");
+	if (!x.f)
+		return -errno;
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	r = ini_parse_stream(read_line, &x, on_key, &x);
+	fclose(x.f);
+	if (r > 0) {
+		x.line = r;
+		problem(&x, "syntax error");
+	}
+	for (unsigned i = 0; i < c->nzswap; i++)
+		if (!zt_size_is_set(&c->zswap[i].size)) {
+			x.line = c->zswap[i].line;
+			problem(&x, "[zram-swap %s] needs a size", c->zswap[i].name);
+		}
+	return x.problems;
+}

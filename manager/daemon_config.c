@@ -1,0 +1,338 @@
+/*
+ * daemon_config.c — from files to the list of stacks, at start and on reload.
+ *
+ * ztier.conf: --config FILE, else SYSCONFDIR/ztier/ztier.conf, else the
+ * shipped DATADIR/ztier/ztier.conf, else built-in defaults.  Policies: --policy
+ * FILE alone, or every NAME.conf of the policy directories (daemon_dropin.c)
+ * with its drop-ins NAME.conf.d/ *.conf from all of them, read in order on top
+ * of the built-in defaults (zt_policy_load), then validated.  An invalid
+ * policy becomes a FAILED stack with its FILE:LINE problems logged; the
+ * others still build.
+ *
+ * Order: zram swap devices first, then ztier devices in policy-name order;
+ * teardown is the reverse.  On reload a stack that still exists keeps its
+ * devices: what can change live is applied (zram mem_limit), what cannot is
+ * logged as needing `ztierctl down NAME; ztierctl up NAME`.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "manager/daemon.h"
+#include "zramctl-glue/zram_glue.h"
+
+static void log_problem(void *ctx, const char *file, int line, const char *msg)
+{
+	(void)ctx;
+	if (line > 0)
+		zd_log(ZD_ERR, "%s:%d: %s", file, line, msg);
+	else
+		zd_log(ZD_ERR, "%s: %s", file, msg);
+}
+
+static int read_conf(struct zd_daemon *d, struct zd_conf *c)
+{
+	const char *candidates[] = { ZT_SYSCONFDIR "/ztier/ztier.conf",
+				     ZT_DATADIR "/ztier/ztier.conf" };
+	int n;
+
+	zd_conf_default(c);
+	if (d->conf_path) {
+		if ((n = zd_conf_load(c, d->conf_path)) < 0)
+			zd_log(ZD_ERR, "%s: %s", d->conf_path, strerror(-n));
+		return n < 0 ? 1 : n;
+	}
+	for (size_t i = 0; i < 2; i++)
+		if (access(candidates[i], F_OK) == 0) {
+			n = zd_conf_load(c, candidates[i]);
+			if (n < 0)
+				zd_log(ZD_ERR, "%s: %s", candidates[i], strerror(-n));
+			return n < 0 ? 1 : n;
+		}
+	zd_log(ZD_DEBUG, "no ztier.conf found: built-in defaults");
+	return 0;
+}
+
+static void apply_overrides(struct zd_daemon *d, struct zd_conf *c)
+{
+	if (d->opt_policy_dir) {
+		snprintf(c->policy_dirs[0], ZT_PATH_MAX, "%s", d->opt_policy_dir);
+		c->npolicy_dirs = 1;
+	}
+	if (d->opt_socket)
+		snprintf(c->socket, sizeof(c->socket), "%s", d->opt_socket);
+}
+
+/* Drop-ins NAME.conf.d/ *.conf from every policy directory, in order. */
+static int load_dropins(const struct zd_conf *c, const char *name, struct zt_policy *p)
+{
+	const char *dirs[ZD_DIRS_MAX];
+	char buf[ZD_DIRS_MAX][ZT_PATH_MAX];
+	struct zd_filelist l;
+	int problems = 0;
+
+	for (unsigned i = 0; i < c->npolicy_dirs; i++) {
+		snprintf(buf[i], ZT_PATH_MAX, "%.4000s/%.80s.d", c->policy_dirs[i], name);
+		dirs[i] = buf[i];
+	}
+	if (zd_dropins_collect(dirs, c->npolicy_dirs, ".conf", &l))
+		return 1;
+	for (unsigned i = 0; i < l.n; i++) {
+		int n = zt_policy_load(p, l.v[i].path, log_problem, NULL);
+		problems += n < 0 ? 1 : n;
+	}
+	zd_filelist_free(&l);
+	return problems;
+}
+
+/* One policy (a main file and its drop-ins) -> heap policy, or NULL. */
+static struct zt_policy *load_policy(const struct zd_conf *c, const char *path,
+				     const char *fname)
+{
+	struct zt_policy *p = malloc(sizeof(*p));
+	int n;
+
+	if (!p)
+		return NULL;
+	zt_policy_default(p);
+	n = zt_policy_load(p, path, log_problem, NULL);
+	if (n < 0) {
+		zd_log(ZD_ERR, "%s: %s", path, strerror(-n));
+		n = 1;
+	}
+	if (fname)
+		n += load_dropins(c, fname, p);
+	if (n == 0)
+		n = zt_policy_validate(p, log_problem, NULL);
+	if (n) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void spill_path(const struct zt_policy *p, char *out, size_t len)
+{
+	const char *t = p->spill.target;
+
+	if (!t[0] || !strcmp(t, "none"))
+		out[0] = '\0';
+	else if (t[0] == '/')
+		snprintf(out, len, "%s", t);
+	else
+		snprintf(out, len, "/dev/disk/by-id/%.4000s", t);
+}
+
+/* ---- the wanted list ------------------------------------------------------- */
+
+struct wanted {
+	unsigned n;
+	struct zd_stack v[ZD_STACKS_MAX];
+};
+
+static struct zd_stack *want(struct wanted *w, enum zd_kind kind, const char *name)
+{
+	for (unsigned i = 0; i < w->n; i++)
+		if (!strcmp(w->v[i].name, name)) {
+			zd_log(ZD_ERR, "%s: declared twice; the second is ignored", name);
+			return NULL;
+		}
+	if (w->n == ZD_STACKS_MAX) {
+		zd_log(ZD_ERR, "%s: more than %d stacks; ignored", name, ZD_STACKS_MAX);
+		return NULL;
+	}
+	struct zd_stack *s = &w->v[w->n++];
+	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->zram_id = s->ublk_id = s->pidfd = -1;
+	return s;
+}
+
+static void want_policy(struct wanted *w, const struct zd_conf *c, const char *path,
+			const char *fname, int *problems)
+{
+	struct zt_policy *p = load_policy(c, path, fname);
+	char base[ZT_NAME_MAX];
+	struct zd_stack *s;
+
+	if (!p) {
+		const char *b = strrchr(path, '/');
+		snprintf(base, sizeof(base), "%s", b ? b + 1 : path);
+		base[strcspn(base, ".")] = '\0';
+		if ((s = want(w, ZD_KIND_ZTIER, base))) {
+			s->state = ZD_ST_FAILED;
+			snprintf(s->reason, sizeof(s->reason), "invalid policy %s", path);
+		}
+		(*problems)++;
+		return;
+	}
+	if (!(s = want(w, ZD_KIND_ZTIER, p->name))) {
+		free(p);
+		return;
+	}
+	s->policy = p;
+	spill_path(p, s->spill, sizeof(s->spill));
+}
+
+static int collect(struct zd_daemon *d, const struct zd_conf *c, struct wanted *w)
+{
+	const char *dirs[ZD_DIRS_MAX];
+	struct zd_filelist l;
+	int problems = 0, err;
+
+	for (unsigned i = 0; i < c->nzswap; i++) {
+		struct zd_stack *s = want(w, ZD_KIND_ZRAM, c->zswap[i].name);
+		if (s)
+			s->zswap = c->zswap[i];
+	}
+	if (d->policy_file) {
+		want_policy(w, c, d->policy_file, NULL, &problems);
+		return problems;
+	}
+	for (unsigned i = 0; i < c->npolicy_dirs; i++)
+		dirs[i] = c->policy_dirs[i];
+	if ((err = zd_dropins_collect(dirs, c->npolicy_dirs, ".conf", &l))) {
+		zd_log(ZD_ERR, "reading policy directories: %s", strerror(-err));
+		return 1;
+	}
+	for (unsigned i = 0; i < l.n; i++)
+		want_policy(w, c, l.v[i].path, l.v[i].name, &problems);
+	zd_filelist_free(&l);
+	return problems;
+}
+
+/* ---- merging into the running list ------------------------------------------------ */
+
+static bool same_policy(const struct zt_policy *a, const struct zt_policy *b)
+{
+	if (!a || !b)
+		return a == b;
+	return !memcmp(&a->thresholds, &b->thresholds, sizeof(a->thresholds)) &&
+	       !memcmp(a->rule, b->rule, sizeof(a->rule)) &&
+	       !memcmp(&a->device, &b->device, sizeof(a->device)) &&
+	       !memcmp(&a->spill, &b->spill, sizeof(a->spill)) &&
+	       !memcmp(&a->use, &b->use, sizeof(a->use));
+}
+
+static void update_zram(struct zd_stack *s, const struct zd_zswap *z)
+{
+	struct zg_dev dev;
+
+	if (memcmp(&s->zswap.mem_limit, &z->mem_limit, sizeof(z->mem_limit)) && s->zram_id >= 0 &&
+	    zg_attach(&dev, s->zram_id) == 0 &&
+	    zg_set_mem_limit(&dev, zt_size_resolve(&z->mem_limit, 0)) == 0)
+		zd_log(ZD_INFO, "%s: memory-limit applied live", s->name);
+	struct zd_zswap old = s->zswap;
+	old.mem_limit = z->mem_limit;
+	old.line = z->line;
+	if (s->state == ZD_ST_UP && memcmp(&old, z, sizeof(old)))
+		zd_log(ZD_WARN, "%s: size, algorithm, priority or discard changed: needs "
+		       "'ztierctl down %s; ztierctl up %s'", s->name, s->name, s->name);
+	s->zswap = *z;
+}
+
+static void update_ztier(struct zd_stack *s, struct zd_stack *n)
+{
+	bool up = s->state == ZD_ST_UP || s->state == ZD_ST_DEGRADED;
+
+	if (up && !same_policy(s->policy, n->policy))
+		zd_log(ZD_WARN, "%s: policy changed; the running server keeps the old one "
+		       "until 'ztierctl down %s; ztierctl up %s'", s->name, s->name, s->name);
+	free(s->policy);
+	s->policy = n->policy;
+	n->policy = NULL;
+	if (!up) {
+		snprintf(s->spill, sizeof(s->spill), "%s", n->spill);
+		if (!s->policy) {
+			s->state = n->state;
+			memcpy(s->reason, n->reason, sizeof(s->reason));
+		} else if (s->state == ZD_ST_FAILED) {
+			s->state = ZD_ST_DOWN;
+		}
+	}
+}
+
+static void merge(struct zd_daemon *d, struct wanted *w)
+{
+	for (unsigned i = 0; i < d->nstacks; i++)
+		d->stacks[i].removed = !d->stacks[i].added;
+	for (unsigned i = 0; i < w->n; i++) {
+		struct zd_stack *n = &w->v[i], *s = zd_stack_find(d, n->name);
+		if (s && s->kind == n->kind) {
+			s->removed = false;
+			if (s->kind == ZD_KIND_ZRAM)
+				update_zram(s, &n->zswap);
+			else
+				update_ztier(s, n);
+		} else if (d->nstacks < ZD_STACKS_MAX && !s) {
+			d->stacks[d->nstacks++] = *n;
+			n->policy = NULL;
+		} else {
+			zd_log(ZD_ERR, "%s: cannot add (name taken or too many stacks)", n->name);
+		}
+		free(n->policy);
+	}
+}
+
+int zd_config_read(struct zd_daemon *d, bool reload)
+{
+	struct wanted *w = calloc(1, sizeof(*w));
+	struct zd_conf *c = malloc(sizeof(*c));
+	int problems;
+
+	if (!w || !c) {
+		free(w);
+		free(c);
+		return 1;
+	}
+	problems = read_conf(d, c);
+	apply_overrides(d, c);
+	if (reload && strcmp(c->socket, d->conf.socket))
+		zd_log(ZD_WARN, "socket path changed: needs a restart of ztierd");
+	if (reload)
+		snprintf(c->socket, sizeof(c->socket), "%s", d->conf.socket);
+	d->conf = *c;
+	zd_log_set_level((enum zd_level)(d->opt_level >= 0 ? d->opt_level : c->level));
+	problems += collect(d, c, w);
+	merge(d, w);
+	free(w);
+	free(c);
+	return problems;
+}
+
+int zd_add_policy(struct zd_daemon *d, const char *path, char *msg, size_t len)
+{
+	struct zt_policy *p;
+	struct zd_stack *s;
+
+	if (path[0] != '/') {
+		snprintf(msg, len, "%s: give an absolute path", path);
+		return -EINVAL;
+	}
+	if (!(p = load_policy(&d->conf, path, NULL))) {
+		snprintf(msg, len, "%s: invalid or unreadable policy (problems are in the log)", path);
+		return -EINVAL;
+	}
+	if (zd_stack_find(d, p->name) || d->nstacks == ZD_STACKS_MAX) {
+		snprintf(msg, len, "%s: a stack named '%s' exists (or too many stacks)", path, p->name);
+		free(p);
+		return -EEXIST;
+	}
+	s = &d->stacks[d->nstacks++];
+	memset(s, 0, sizeof(*s));
+	s->kind = ZD_KIND_ZTIER;
+	snprintf(s->name, sizeof(s->name), "%s", p->name);
+	s->zram_id = s->ublk_id = s->pidfd = -1;
+	s->policy = p;
+	s->added = true;
+	spill_path(p, s->spill, sizeof(s->spill));
+	zd_log(ZD_INFO, "%s: added from %s", s->name, path);
+	zd_udev_write_rules(d);
+	int err = zd_stack_up(d, s);
+	snprintf(msg, len, "%s: %s%s%s", s->name, zd_state_name(s->state),
+		 s->reason[0] ? ": " : "", s->reason);
+	return err;
+}

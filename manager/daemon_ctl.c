@@ -1,0 +1,246 @@
+/*
+ * daemon_ctl.c — the control socket /run/ztier/ztierd.sock.
+ *
+ * A Unix stream socket, mode 0600 in a 0755 directory, and each connection's
+ * SO_PEERCRED must say uid 0: the file mode stops other users, the credential
+ * check also stops a root-owned fd passed to one.  One request per
+ * connection (daemon_request.c parses it); the reply's first line is "ok" or
+ * "error REASON", then the output.  Reads and writes have a short timeout,
+ * so a stuck client delays the loop by at most that; a bad request is an
+ * error reply, never an exit.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "manager/daemon.h"
+
+#define IO_TIMEOUT_MS 2000
+
+int zd_ctl_listen(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	char dir[sizeof(a.sun_path)];
+	int fd;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -ENAMETOOLONG;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	mode_t old = umask(0177);
+	int r = bind(fd, (struct sockaddr *)&a, sizeof(a));
+	umask(old);
+	if (r < 0 || chmod(path, 0600) < 0 || listen(fd, 16) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+void zd_ctl_close(struct zd_daemon *d)
+{
+	if (d->lfd >= 0) {
+		close(d->lfd);
+		unlink(d->conf.socket);
+	}
+	d->lfd = -1;
+}
+
+/* ---- replies -------------------------------------------------------------------- */
+
+struct reply {
+	char *buf;
+	size_t len;
+	FILE *f;
+};
+
+static void say(struct reply *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct reply *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(r->f, fmt, ap);
+	va_end(ap);
+}
+
+static void status_lines(struct zd_daemon *d, struct reply *r)
+{
+	say(r, "ok\n");
+	for (unsigned i = 0; i < d->nstacks; i++) {
+		const struct zd_stack *s = &d->stacks[i];
+		int prio = s->kind == ZD_KIND_ZRAM ? s->zswap.priority
+			   : s->policy ? s->policy->use.priority : -1;
+		say(r, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", s->name, zd_kind_name(s->kind),
+		    zd_state_name(s->state), s->dev[0] ? s->dev : "-",
+		    s->spill[0] ? s->spill : "-", prio, (int)s->server_pid,
+		    s->reason[0] ? s->reason : "-");
+	}
+}
+
+/* up/down of one stack or all (down: in reverse order). */
+static void up_down(struct zd_daemon *d, struct reply *r, const char *name, bool up)
+{
+	int bad = 0;
+
+	if (name[0] && !zd_stack_find(d, name)) {
+		say(r, "error no stack named '%s'\n", name);
+		return;
+	}
+	for (unsigned k = 0; k < d->nstacks; k++) {
+		struct zd_stack *s = &d->stacks[up ? k : d->nstacks - 1 - k];
+		if (name[0] && strcmp(s->name, name))
+			continue;
+		if (up && s->state == ZD_ST_FAILED && s->kind == ZD_KIND_ZTIER && !s->policy)
+			bad++;
+		else if (up ? zd_stack_up(d, s) : zd_stack_down(d, s))
+			bad++;
+		if (!up && !bad)
+			s->detached = false;
+	}
+	if (bad) {
+		say(r, "error %d stack(s) failed; see 'ztierctl status' and the log\n", bad);
+		return;
+	}
+	say(r, "ok\n");
+}
+
+static void do_request(struct zd_daemon *d, const struct zd_request *q, struct reply *r)
+{
+	char msg[512];
+	int err;
+
+	zd_log(ZD_DEBUG, "request: %s %s", zd_verb_name(q->verb), q->arg);
+	switch (q->verb) {
+	case ZD_REQ_PING:
+		say(r, "ok\nztierd %s\n", ZT_VERSION);
+		break;
+	case ZD_REQ_STATUS:
+		status_lines(d, r);
+		break;
+	case ZD_REQ_UP:
+	case ZD_REQ_DOWN:
+		up_down(d, r, q->arg, q->verb == ZD_REQ_UP);
+		break;
+	case ZD_REQ_ATTACH:
+	case ZD_REQ_DETACH:
+		err = (q->verb == ZD_REQ_ATTACH ? zd_attach : zd_detach)(d, q->arg, msg, sizeof(msg));
+		say(r, err ? "error %s\n" : "ok\n%s\n", msg);
+		break;
+	case ZD_REQ_RELOAD:
+		err = zd_reload(d);
+		say(r, err ? "error reload: %d problem(s) in the configuration; see the log\n"
+			   : "ok\n", err);
+		break;
+	case ZD_REQ_ADD:
+		err = zd_add_policy(d, q->arg, msg, sizeof(msg));
+		say(r, err ? "error %s\n" : "ok\n%s\n", msg);
+		break;
+	case ZD_REQ_DEL:
+		err = zd_del_stack(d, q->arg, msg, sizeof(msg));
+		say(r, err ? "error %s\n" : "ok\n%s\n", msg);
+		break;
+	default:
+		say(r, "error unknown request\n");
+	}
+}
+
+/* ---- one connection ------------------------------------------------------------------ */
+
+static void set_timeouts(int fd)
+{
+	struct timeval tv = { .tv_sec = IO_TIMEOUT_MS / 1000,
+			      .tv_usec = (IO_TIMEOUT_MS % 1000) * 1000 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* Read until a newline, EOF, or ZD_REQUEST_MAX bytes. */
+static size_t read_request(int fd, char *buf, size_t cap)
+{
+	size_t got = 0;
+
+	while (got < cap) {
+		ssize_t n = read(fd, buf + got, cap - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (memchr(buf + got - n, '\n', (size_t)n))
+			break;
+	}
+	return got;
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void serve(struct zd_daemon *d, int fd)
+{
+	char buf[ZD_REQUEST_MAX];
+	struct reply r = { 0 };
+	struct zd_request q;
+	const char *why = NULL;
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+
+	if (!(r.f = open_memstream(&r.buf, &r.len)))
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != 0) {
+		zd_log(ZD_WARN, "control: refused a client with uid %d (root only)",
+		       cl == sizeof(cred) ? (int)cred.uid : -1);
+		say(&r, "error permission denied: ztierd accepts requests from root only\n");
+	} else {
+		size_t n = read_request(fd, buf, sizeof(buf));
+		if (zd_request_parse(buf, n, &q, &why)) {
+			zd_log(ZD_WARN, "control: bad request (%zu bytes): %s", n, why);
+			say(&r, "error %s\n", why);
+		} else {
+			do_request(d, &q, &r);
+		}
+	}
+	fclose(r.f);
+	write_all(fd, r.buf, r.len);
+	free(r.buf);
+}
+
+void zd_ctl_accept(struct zd_daemon *d)
+{
+	int fd;
+
+	while ((fd = accept4(d->lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		set_timeouts(fd);
+		serve(d, fd);
+		shutdown(fd, SHUT_WR);
+		close(fd);
+	}
+}

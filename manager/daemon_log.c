@@ -1,0 +1,49 @@
+/*
+ * daemon_log.c — ztierd's one-line-per-event log on stderr.
+ *
+ * Under systemd stderr is the journal (JOURNAL_STREAM is set): each line then
+ * starts with "<N>", the syslog priority sd-daemon(3) defines, so journalctl
+ * shows errors as errors.  In a terminal lines read "ztierd: message".
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manager/daemon.h"
+
+static enum zd_level max_level = ZD_INFO;
+
+void zd_log_set_level(enum zd_level l)
+{
+	max_level = l;
+}
+
+int zd_level_parse(const char *s)
+{
+	static const struct { const char *name; enum zd_level l; } names[] = {
+		{ "error", ZD_ERR }, { "warning", ZD_WARN }, { "warn", ZD_WARN },
+		{ "info", ZD_INFO }, { "debug", ZD_DEBUG },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(s, names[i].name) == 0)
+			return (int)names[i].l;
+	return -EINVAL;
+}
+
+void zd_log(enum zd_level l, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (l > max_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (getenv("JOURNAL_STREAM"))
+		fprintf(stderr, "<%d>%s\n", (int)l, line);
+	else
+		fprintf(stderr, "ztierd: %s\n", line);
+}

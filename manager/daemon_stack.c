@@ -1,0 +1,255 @@
+/*
+ * daemon_stack.c — build and tear down one stack, step by step.
+ *
+ * A stack is either a plain zram swap device ([zram-swap NAME] in ztier.conf)
+ * or a ztier ublk device (one policy).  Steps, in order:
+ *
+ *   zram:  hot_add -> configure (algorithm, params, disksize, mem_limit)
+ *          -> mkswap -> swapon(priority, discard)
+ *   ztier: spill present? (else WAITING) -> server (fork, LIVE)
+ *          -> mkswap + swapon | mkfs + mount | nothing
+ *
+ * Each step records what it built in the stack, so that a failure undoes
+ * exactly the steps before it (zd_stack_down works on any partial stack)
+ * and teardown is the same code run in reverse.  Each event is one log line
+ * "NAME: step: reason".
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "manager/daemon.h"
+#include "zramctl-glue/zram_glue.h"
+#include "ublk/ztublk.h"
+
+const char *zd_state_name(enum zd_state s)
+{
+	static const char *const names[] = {
+		[ZD_ST_DOWN] = "down", [ZD_ST_WAITING] = "waiting", [ZD_ST_UP] = "up",
+		[ZD_ST_DEGRADED] = "degraded", [ZD_ST_FAILED] = "failed",
+	};
+	return s <= ZD_ST_FAILED ? names[s] : "?";
+}
+
+const char *zd_kind_name(enum zd_kind k)
+{
+	return k == ZD_KIND_ZRAM ? "zram" : "ztier";
+}
+
+struct zd_stack *zd_stack_find(struct zd_daemon *d, const char *name)
+{
+	for (unsigned i = 0; i < d->nstacks; i++)
+		if (!strcmp(d->stacks[i].name, name))
+			return &d->stacks[i];
+	return NULL;
+}
+
+/* Record a failed step: log it, keep the reason for status. */
+static int step_failed(struct zd_stack *s, const char *step, int err, const char *why)
+{
+	snprintf(s->reason, sizeof(s->reason), "%s: %s", step,
+		 why && why[0] ? why : strerror(-err));
+	zd_log(ZD_ERR, "%s: %s failed: %s", s->name, step, why && why[0] ? why : strerror(-err));
+	return err;
+}
+
+/* ---- the zram device ------------------------------------------------------- */
+
+static int zram_build(struct zd_stack *s)
+{
+	const struct zd_zswap *z = &s->zswap;
+	struct zg_dev dev = { .id = -1 };
+	char msg[512];
+	int err;
+
+	if ((err = zg_hot_add(&dev)) < 0)
+		return step_failed(s, "zram hot_add", err, zg_strerror(&dev.err, msg, sizeof(msg)));
+	s->zram_id = dev.id;
+	struct zg_config cfg = {
+		.algorithm = z->algorithm[0] ? z->algorithm : NULL,
+		.algorithm_params = z->params[0] ? z->params : NULL,
+		.disksize = zt_size_resolve(&z->size, 0) & ~(uint64_t)(ZT_PAGE_SIZE - 1),
+		.mem_limit = zt_size_resolve(&z->mem_limit, 0),
+	};
+	if ((err = zg_apply(&dev, &cfg)))
+		return step_failed(s, "zram configure", err, zg_strerror(&dev.err, msg, sizeof(msg)));
+	zg_node_path(&dev, s->dev, sizeof(s->dev));
+	zd_log(ZD_INFO, "%s: %s: %llu bytes, algorithm %s", s->name, s->dev,
+	       (unsigned long long)cfg.disksize, z->algorithm[0] ? z->algorithm : "(kernel default)");
+	return 0;
+}
+
+static int zram_destroy(struct zd_stack *s)
+{
+	struct zg_dev dev;
+	char msg[512];
+	int err;
+
+	if (s->zram_id < 0)
+		return 0;
+	if ((err = zg_attach(&dev, s->zram_id)) == 0 && (err = zg_reset(&dev)) == 0)
+		err = zg_hot_remove(&dev);
+	if (err && err != -ENOENT && err != -ENODEV) {
+		zd_log(ZD_ERR, "%s: zram%d: removing failed: %s", s->name, s->zram_id,
+		       zg_strerror(&dev.err, msg, sizeof(msg)));
+		return err;
+	}
+	zd_log(ZD_INFO, "%s: zram%d removed", s->name, s->zram_id);
+	s->zram_id = -1;
+	return 0;
+}
+
+/* ---- swap / fs on top -------------------------------------------------------- */
+
+static int use_build(struct zd_stack *s, enum zt_use use, int prio, bool discard,
+		     const char *fs_type, const char *mnt)
+{
+	char label[ZT_NAME_MAX + 8];
+	int err;
+
+	if (use == ZT_USE_FS) {
+		if ((err = zd_mkfs_mount(s->dev, fs_type, mnt)))
+			return step_failed(s, "mkfs+mount", err, NULL);
+		s->mounted = true;
+		zd_log(ZD_INFO, "%s: %s mounted on %s (%s)", s->name, s->dev, mnt, fs_type);
+		return 0;
+	}
+	if (use != ZT_USE_SWAP)
+		return 0;
+	snprintf(label, sizeof(label), "ztier-%.40s", s->name);
+	if ((err = zd_mkswap(s->dev, label)))
+		return step_failed(s, "mkswap", err, NULL);
+	if ((err = zd_swapon(s->dev, prio, discard)))
+		return step_failed(s, "swapon", err, NULL);
+	s->swap_on = true;
+	zd_log(ZD_INFO, "%s: swap on %s, priority %d%s", s->name, s->dev, prio,
+	       discard ? ", discard" : "");
+	return 0;
+}
+
+static int use_destroy(struct zd_stack *s)
+{
+	int err;
+
+	if (s->swap_on) {
+		if ((err = zd_swapoff(s->dev))) {
+			snprintf(s->reason, sizeof(s->reason), "swapoff %s: %s%s", s->dev,
+				 strerror(-err), err == -ENOMEM ?
+				 " (no room in RAM or other swap for its pages)" : "");
+			zd_log(ZD_ERR, "%s: %s", s->name, s->reason);
+			return err == -ENOMEM ? -EBUSY : err;
+		}
+		s->swap_on = false;
+		zd_log(ZD_INFO, "%s: swap off %s", s->name, s->dev);
+	}
+	if (s->mounted) {
+		const char *mnt = s->policy ? s->policy->use.mount_point : "";
+		if ((err = zd_umount(mnt))) {
+			snprintf(s->reason, sizeof(s->reason), "umount %.200s: %s", mnt, strerror(-err));
+			zd_log(ZD_ERR, "%s: %s", s->name, s->reason);
+			return err;
+		}
+		s->mounted = false;
+	}
+	return 0;
+}
+
+/* ---- the ztier device --------------------------------------------------------- */
+
+static bool spill_missing(const struct zd_stack *s)
+{
+	struct stat st;
+
+	return s->spill[0] && !strncmp(s->spill, "/dev/", 5) && stat(s->spill, &st) != 0;
+}
+
+static int ztier_build(struct zd_daemon *d, struct zd_stack *s)
+{
+	char why[ZTU_MSG_MAX];
+	int err;
+
+	if (!d->have_ublk) {
+		snprintf(s->reason, sizeof(s->reason), "no ublk_drv in this kernel");
+		return -ENODEV;
+	}
+	if (spill_missing(s)) {
+		s->state = ZD_ST_WAITING;
+		snprintf(s->reason, sizeof(s->reason), "waiting for spill %.200s", s->spill);
+		zd_log(ZD_INFO, "%s: %s", s->name, s->reason);
+		return 0;
+	}
+	why[0] = '\0';
+	if ((err = zd_server_start(d, s, why, sizeof(why))))
+		return step_failed(s, "ublk server", err, why);
+	zd_watch_pidfd(d, s);
+	zd_log(ZD_INFO, "%s: %s live, server pid %d, policy %s%s%s", s->name, s->dev,
+	       (int)s->server_pid, s->policy->source, s->spill[0] ? ", spill " : "", s->spill);
+	return 0;
+}
+
+/* ---- up / down ------------------------------------------------------------------ */
+
+int zd_stack_down(struct zd_daemon *d, struct zd_stack *s)
+{
+	int err;
+
+	(void)d;
+	if ((err = use_destroy(s)))
+		return err;
+	if (s->kind == ZD_KIND_ZTIER && (s->ublk_id >= 0 || s->server_pid > 0)) {
+		if ((err = zd_server_stop(s))) {
+			zd_log(ZD_ERR, "%s: stopping %s failed: %s", s->name, s->dev, strerror(-err));
+			return err;
+		}
+		zd_log(ZD_INFO, "%s: %s stopped", s->name, s->dev);
+	}
+	if ((err = zram_destroy(s)))
+		return err;
+	s->dev[0] = '\0';
+	if (s->state != ZD_ST_FAILED)
+		s->state = ZD_ST_DOWN;
+	return 0;
+}
+
+static int build(struct zd_daemon *d, struct zd_stack *s)
+{
+	int err;
+
+	if (s->kind == ZD_KIND_ZRAM) {
+		if ((err = zram_build(s)))
+			return err;
+		return use_build(s, ZT_USE_SWAP, s->zswap.priority, s->zswap.discard, NULL, NULL);
+	}
+	if ((err = ztier_build(d, s)) || s->state == ZD_ST_WAITING)
+		return err;
+	const struct zt_policy *p = s->policy;
+	return use_build(s, p->use.use, p->use.priority, p->use.discard, p->use.fs_type,
+			 p->use.mount_point);
+}
+
+int zd_stack_up(struct zd_daemon *d, struct zd_stack *s)
+{
+	int err;
+
+	if (s->state == ZD_ST_UP || s->state == ZD_ST_DEGRADED)
+		return 0;
+	if (s->kind == ZD_KIND_ZTIER && !s->policy)
+		return -EINVAL;           /* invalid policy: reason already set */
+	s->state = ZD_ST_DOWN;
+	s->reason[0] = '\0';
+	err = build(d, s);
+	if (s->state == ZD_ST_WAITING)
+		return 0;
+	if (err) {
+		char reason[sizeof(s->reason)];
+		memcpy(reason, s->reason, sizeof(reason));
+		zd_stack_down(d, s);      /* undo the steps that were done */
+		memcpy(s->reason, reason, sizeof(reason));
+		s->state = ZD_ST_FAILED;
+		return err;
+	}
+	s->state = ZD_ST_UP;
+	return 0;
+}

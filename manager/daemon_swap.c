@@ -1,0 +1,80 @@
+/*
+ * daemon_swap.c — the last step of a stack: swap or a file system.
+ *
+ * mkswap and mkfs are util-linux/e2fsprogs programs (their on-disk formats are
+ * theirs to write), run with posix_spawn and an empty signal mask; swapon,
+ * swapoff, mount and umount are the system calls, so the priority and discard
+ * flags are exactly what the policy declared and errors are real errnos.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/swap.h>
+#include <sys/wait.h>
+
+#include "manager/daemon.h"
+
+extern char **environ;
+
+int zd_run(char *const argv[])
+{
+	posix_spawnattr_t attr;
+	sigset_t none;
+	pid_t pid;
+	int status, err;
+
+	sigemptyset(&none);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+	err = posix_spawnp(&pid, argv[0], NULL, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	if (err)
+		return -err;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+int zd_mkswap(const char *dev, const char *label)
+{
+	char *argv[] = { "mkswap", "-q", "-L", (char *)label, (char *)dev, NULL };
+
+	return zd_run(argv);
+}
+
+int zd_swapon(const char *dev, int priority, bool discard)
+{
+	int flags = 0;
+
+	if (priority >= 0)
+		flags |= SWAP_FLAG_PREFER |
+			 ((priority << SWAP_FLAG_PRIO_SHIFT) & SWAP_FLAG_PRIO_MASK);
+	if (discard)
+		flags |= SWAP_FLAG_DISCARD;
+	return swapon(dev, flags) ? -errno : 0;
+}
+
+int zd_swapoff(const char *dev)
+{
+	return swapoff(dev) ? -errno : 0;
+}
+
+int zd_mkfs_mount(const char *dev, const char *type, const char *dir)
+{
+	char *argv[] = { "mkfs", "-t", (char *)type, "-q", (char *)dev, NULL };
+	int err = zd_run(argv);
+
+	if (err)
+		return err;
+	return mount(dev, dir, type, 0, NULL) ? -errno : 0;
+}
+
+int zd_umount(const char *dir)
+{
+	return umount2(dir, 0) ? -errno : 0;
+}
