@@ -32,6 +32,16 @@ struct cli_command {
 
 int cli_classify(int argc, char **argv);
 int cli_policy(int argc, char **argv);
+/* manager's: cli_status.c, cli_daemon.c (requests to ztierd) */
+int cli_status(int argc, char **argv);
+int cli_metrics(int argc, char **argv);
+int cli_up(int argc, char **argv);
+int cli_down(int argc, char **argv);
+int cli_add(int argc, char **argv);
+int cli_del(int argc, char **argv);
+int cli_attach(int argc, char **argv);
+int cli_detach(int argc, char **argv);
+int cli_reload(int argc, char **argv);
 
 /* "ztierctl: <message>\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

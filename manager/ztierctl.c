@@ -22,6 +22,16 @@ static const struct cli_command commands[] = {
 	  cli_classify },
 	{ "policy", "check [--quiet] FILE...",
 	  "validate policy files", cli_policy },
+	{ "status", "[--json] [--all]", "show every zram and ztier device (works without ztierd)",
+	  cli_status },
+	{ "metrics", "", "print device metrics in the Prometheus text format", cli_metrics },
+	{ "up", "[NAME]", "build the stacks that are down (ztierd)", cli_up },
+	{ "down", "[NAME]", "tear stacks down in reverse order (ztierd)", cli_down },
+	{ "add", "POLICY-FILE", "build one more stack from a policy file (ztierd)", cli_add },
+	{ "del", "NAME", "tear a stack down and forget it (ztierd)", cli_del },
+	{ "attach", "DEVICE", "attach a declared spill device (ztierd)", cli_attach },
+	{ "detach", "DEVICE", "move pages off a spill device and detach it (ztierd)", cli_detach },
+	{ "reload", "", "re-read the configuration (ztierd)", cli_reload },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -1,0 +1,369 @@
+/*
+ * cli_table.c — the one column table behind `ztierctl status` and `metrics`.
+ *
+ * Each column is one row of `columns`: its header name, width, help, type,
+ * where its value lives in struct cli_row, whether it shows by default, and
+ * the Prometheus metric it feeds.  The human table, the JSON objects and the
+ * metrics are three loops over the same table, so a new column is one line
+ * and cannot drift between the outputs.  Pure: rows in, text out.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manager/cli_status.h"
+
+enum col_type { COL_STR, COL_BYTES, COL_NUM, COL_RATIO };
+
+struct column {
+	const char *name;            /* header; lower-cased for JSON keys     */
+	int width;                   /* negative: left-aligned                */
+	const char *help;
+	enum col_type type;
+	size_t off;                  /* in struct cli_row                     */
+	bool all_only;               /* shown with --all (always in JSON)     */
+	const char *metric;          /* Prometheus name, NULL: a label/none   */
+	const char *label;           /* extra label of that metric, or NULL   */
+};
+
+#define ROW(f) offsetof(struct cli_row, f)
+#define PG(t, n) { n, 7, "pages held in the " #t " tier", COL_NUM, ROW(pages[ZT_TIER_##t]), \
+		   false, "ztier_device_pages", "tier" }
+#define WR(c, n) { n, 10, "pages written of class " #c, COL_NUM, ROW(writes[ZT_CLASS_##c]), \
+		   true, "ztier_device_class_writes_total", "class" }
+
+static const struct column columns[] = {
+	{ "NAME", -8, "device name", COL_STR, ROW(name), false, NULL, "device" },
+	{ "TIER", -5, "zram or ztier (ublk)", COL_STR, ROW(tier), false, NULL, "kind" },
+	{ "STACK", -12, "ztierd stack", COL_STR, ROW(stack), false, NULL, "stack" },
+	{ "ALGORITHM", -9, "compression algorithm (zram)", COL_STR, ROW(algorithm), false,
+	  NULL, "algorithm" },
+	{ "DISKSIZE", 8, "device size", COL_BYTES, ROW(disksize), false,
+	  "ztier_device_disksize_bytes", NULL },
+	{ "DATA", 7, "uncompressed data stored", COL_BYTES, ROW(data), false,
+	  "ztier_device_data_bytes", NULL },
+	{ "COMPR", 7, "data after compression (spilled pages count whole)", COL_BYTES,
+	  ROW(compr), false, "ztier_device_compressed_bytes", NULL },
+	{ "TOTAL", 7, "memory used, metadata included", COL_BYTES, ROW(total), false,
+	  "ztier_device_memory_used_bytes", NULL },
+	{ "RATIO", 5, "DATA / COMPR", COL_RATIO, 0, false, "ztier_device_compression_ratio", NULL },
+	{ "PRIO", 5, "swap priority", COL_NUM, ROW(prio), false, "ztier_device_swap_priority", NULL },
+	{ "STATE", -9, "up, swap, degraded, waiting, failed, ...", COL_STR, ROW(state), false,
+	  NULL, "state" },
+	PG(META, "META"), PG(STORE, "STORE"), PG(ZRAM, "ZRAM"), PG(SPILL, "SPILL"),
+	WR(SAMEFILL, "W-SAMEFILL"), WR(TEXT, "W-TEXT"), WR(MIXED, "W-MIXED"),
+	WR(RANDOM, "W-RANDOM"),
+	{ "REASON", -1, "why degraded, failed or waiting", COL_STR, ROW(reason), true, NULL, NULL },
+};
+#define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
+
+/* ---- rows ------------------------------------------------------------------ */
+
+void cli_row_init(struct cli_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	strcpy(r->name, "-");
+	strcpy(r->tier, "-");
+	strcpy(r->stack, "-");
+	strcpy(r->algorithm, "-");
+	strcpy(r->state, "-");
+	strcpy(r->reason, "-");
+	r->disksize = r->data = r->compr = r->total = r->prio = CLI_NA;
+	for (int i = 0; i < ZT_TIER_COUNT; i++)
+		r->pages[i] = CLI_NA;
+	for (int i = 0; i < ZT_CLASS_COUNT; i++)
+		r->writes[i] = CLI_NA;
+}
+
+struct cli_row *cli_rows_add(struct cli_rows *rows)
+{
+	if (rows->n == rows->cap) {
+		unsigned cap = rows->cap ? rows->cap * 2 : 8;
+		struct cli_row *v = realloc(rows->v, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		rows->v = v;
+		rows->cap = cap;
+	}
+	cli_row_init(&rows->v[rows->n]);
+	return &rows->v[rows->n++];
+}
+
+void cli_rows_free(struct cli_rows *rows)
+{
+	free(rows->v);
+	memset(rows, 0, sizeof(*rows));
+}
+
+double cli_row_ratio(const struct cli_row *r)
+{
+	if (r->data == CLI_NA || r->compr == CLI_NA || r->compr <= 0)
+		return -1;
+	return (double)r->data / (double)r->compr;
+}
+
+const char *cli_human_size(int64_t bytes, char *buf, size_t len)
+{
+	static const char units[] = "BKMGTPE";
+	double v = (double)bytes;
+	int u = 0;
+
+	if (bytes < 1024) {
+		snprintf(buf, len, bytes ? "%lldB" : "0", (long long)bytes);
+		return buf;
+	}
+	while (v >= 1024 && u < 6) {
+		v /= 1024;
+		u++;
+	}
+	if (v < 10 && (int64_t)(v * 10) % 10)
+		snprintf(buf, len, "%.1f%c", v, units[u]);
+	else
+		snprintf(buf, len, "%.0f%c", v, units[u]);
+	return buf;
+}
+
+/* ---- one cell ---------------------------------------------------------------- */
+
+static const char *str_of(const struct cli_row *r, const struct column *c)
+{
+	return (const char *)r + c->off;
+}
+
+static int64_t num_of(const struct cli_row *r, const struct column *c)
+{
+	int64_t v;
+
+	memcpy(&v, (const char *)r + c->off, sizeof(v));
+	return v;
+}
+
+/* The cell as the human table shows it. */
+static const char *cell(const struct cli_row *r, const struct column *c, char *buf, size_t len)
+{
+	double ratio;
+
+	switch (c->type) {
+	case COL_STR:
+		return str_of(r, c);
+	case COL_RATIO:
+		ratio = cli_row_ratio(r);
+		if (ratio < 0)
+			return "-";
+		snprintf(buf, len, "%.2f", ratio);
+		return buf;
+	case COL_BYTES:
+		if (num_of(r, c) == CLI_NA)
+			return "-";
+		return cli_human_size(num_of(r, c), buf, len);
+	case COL_NUM:
+		if (num_of(r, c) == CLI_NA)
+			return "-";
+		snprintf(buf, len, "%lld", (long long)num_of(r, c));
+		return buf;
+	}
+	return "?";
+}
+
+static size_t last_visible(bool all)
+{
+	size_t last = 0;
+
+	for (size_t i = 0; i < NCOLUMNS; i++)
+		if (all || !columns[i].all_only)
+			last = i;
+	return last;
+}
+
+void cli_table_print(FILE *out, const struct cli_rows *rows, bool all)
+{
+	size_t last = last_visible(all);
+	char buf[64];
+
+	for (int k = -1; k < (int)rows->n; k++) {
+		for (size_t i = 0; i <= last; i++) {
+			const struct column *c = &columns[i];
+			if (c->all_only && !all)
+				continue;
+			const char *v = k < 0 ? c->name : cell(&rows->v[k], c, buf, sizeof(buf));
+			int w = i == last && c->width < 0 ? 0 : c->width;
+			fprintf(out, "%s%*s", i ? " " : "", w, v);
+		}
+		fputc('\n', out);
+	}
+}
+
+/* ---- JSON ---------------------------------------------------------------------- */
+
+static void json_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(out, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(out, "\\u%04x", ch);
+		else
+			fputc(ch, out);
+	}
+	fputc('"', out);
+}
+
+static void json_key(FILE *out, const char *name)
+{
+	fputc('"', out);
+	for (; *name; name++)
+		fputc(*name == '-' ? '_' : (*name >= 'A' && *name <= 'Z') ? *name + 32 : *name, out);
+	fputs("\":", out);
+}
+
+static void json_value(FILE *out, const struct cli_row *r, const struct column *c)
+{
+	double ratio;
+
+	switch (c->type) {
+	case COL_STR:
+		json_string(out, str_of(r, c));
+		return;
+	case COL_RATIO:
+		ratio = cli_row_ratio(r);
+		if (ratio < 0)
+			fputs("null", out);
+		else
+			fprintf(out, "%.4f", ratio);
+		return;
+	default:
+		if (num_of(r, c) == CLI_NA)
+			fputs("null", out);
+		else
+			fprintf(out, "%lld", (long long)num_of(r, c));
+	}
+}
+
+void cli_table_json(FILE *out, const struct cli_rows *rows)
+{
+	fputs("{\"devices\":[", out);
+	for (unsigned k = 0; k < rows->n; k++) {
+		fputs(k ? ",{" : "{", out);
+		for (size_t i = 0; i < NCOLUMNS; i++) {
+			if (i)
+				fputc(',', out);
+			json_key(out, columns[i].name);
+			json_value(out, &rows->v[k], &columns[i]);
+		}
+		fputc('}', out);
+	}
+	fputs("]}\n", out);
+}
+
+/* ---- Prometheus ------------------------------------------------------------------ */
+
+static void prom_label_value(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', out);
+		if (*s == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+/* The identifying labels: device, kind and stack. */
+static void prom_labels(FILE *out, const struct cli_row *r, bool info)
+{
+	const char *sep = "";
+
+	fputc('{', out);
+	for (size_t i = 0; i < NCOLUMNS; i++) {
+		const struct column *c = &columns[i];
+		if (c->type != COL_STR || !c->label)
+			continue;
+		if (!info && strcmp(c->label, "device") && strcmp(c->label, "kind") &&
+		    strcmp(c->label, "stack"))
+			continue;
+		fprintf(out, "%s%s=\"", sep, c->label);
+		prom_label_value(out, str_of(r, c));
+		fputc('"', out);
+		sep = ",";
+	}
+}
+
+static void prom_sample(FILE *out, const char *metric, const struct cli_row *r,
+			const struct column *c, const char *extra)
+{
+	double ratio = 0;
+
+	if (c->type == COL_RATIO) {
+		if ((ratio = cli_row_ratio(r)) < 0)
+			return;
+	} else if (num_of(r, c) == CLI_NA) {
+		return;
+	}
+	fputs(metric, out);
+	prom_labels(out, r, false);
+	if (c->label && extra) {
+		fprintf(out, ",%s=\"", c->label);
+		for (const char *p = extra; *p; p++)
+			fputc(*p == '-' ? '_' : (*p >= 'A' && *p <= 'Z') ? *p + 32 : *p, out);
+		fputc('"', out);
+	}
+	if (c->type == COL_RATIO)
+		fprintf(out, "} %.4f\n", ratio);
+	else
+		fprintf(out, "} %lld\n", (long long)num_of(r, c));
+}
+
+static bool emitted_before(size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (columns[j].metric && !strcmp(columns[j].metric, columns[i].metric))
+			return true;
+	return false;
+}
+
+/* "W-SAMEFIL" -> "samefill" etc.: the label value is the class/tier name. */
+static const char *label_value(const struct column *c)
+{
+	if (!c->label)
+		return NULL;
+	if (!strcmp(c->label, "tier"))
+		return zt_tier_name((enum zt_tier)((c->off - ROW(pages[0])) / sizeof(int64_t)));
+	return zt_class_name((enum zt_class)((c->off - ROW(writes[0])) / sizeof(int64_t)));
+}
+
+void cli_table_metrics(FILE *out, const struct cli_rows *rows)
+{
+	fputs("# HELP ztier_device_info ztier device: labels say what it is; always 1\n"
+	      "# TYPE ztier_device_info gauge\n", out);
+	for (unsigned k = 0; k < rows->n; k++) {
+		fputs("ztier_device_info", out);
+		prom_labels(out, &rows->v[k], true);
+		fputs("} 1\n", out);
+	}
+	for (size_t i = 0; i < NCOLUMNS; i++) {
+		const struct column *c = &columns[i];
+		if (!c->metric || emitted_before(i))
+			continue;
+		bool counter = strstr(c->metric, "_total") != NULL;
+		fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", c->metric,
+			c->label ? (c->label[0] == 't' ? "pages held per tier" : "pages written per class")
+				 : c->help, c->metric, counter ? "counter" : "gauge");
+		for (size_t j = i; j < NCOLUMNS; j++) {
+			if (!columns[j].metric || strcmp(columns[j].metric, c->metric))
+				continue;
+			for (unsigned k = 0; k < rows->n; k++)
+				prom_sample(out, c->metric, &rows->v[k], &columns[j],
+					    label_value(&columns[j]));
+		}
+	}
+}
+
+void cli_table_columns_help(FILE *out)
+{
+	for (size_t i = 0; i < NCOLUMNS; i++)
+		fprintf(out, "  %-10s %s%s\n", columns[i].name, columns[i].help,
+			columns[i].all_only ? " (--all)" : "");
+}
