@@ -75,8 +75,8 @@ fio_data() {
 	case $1 in
 	zero)    echo "--verify=pattern --verify_pattern=0x00000000" ;;
 	pattern) echo "--verify=pattern --verify_pattern=0x5aa5c33c" ;;
-	text)    echo "--verify=crc32c --refill_buffers --buffer_compress_percentage=75 --buffer_compress_chunk=4096" ;;
-	mixed)   echo "--verify=crc32c --refill_buffers --buffer_compress_percentage=40 --buffer_compress_chunk=4096" ;;
+	text)    echo "--verify=crc32c --refill_buffers --buffer_compress_percentage=75" ;;
+	mixed)   echo "--verify=crc32c --refill_buffers --buffer_compress_percentage=40" ;;
 	random)  echo "--verify=crc32c --refill_buffers" ;;
 	esac
 }
@@ -129,6 +129,10 @@ write_policies() {
 	EOF
 	# the same limit with spill as the fallback: writes go on, to spill
 	cat >/tmp/limit-spill.conf <<-'EOF'
+	[text]
+	fallback = spill
+	[mixed]
+	fallback = spill
 	[random]
 	tier = store
 	fallback = spill
@@ -142,3 +146,5 @@ write_policies() {
 }
 
 export LD_LIBRARY_PATH=/mnt/add${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export PATH=$PATH:/mnt/add
+command -v ztier-ublk | grep -q /mnt/add && echo "# WARNING: ztier-ublk not installed in the guest; using the build tree's"

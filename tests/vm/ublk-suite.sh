@@ -142,7 +142,7 @@ check "writing 8M of random data fails with ENOSPC" enospc_write
 check "server counted the refused writes" wait_stat "$id" enospc -gt 0
 check "store never grew past its limit" test "$(get "$id" mem_used)" -le $((1 << 20))
 echo "# mem_used $(get "$id" mem_used), store pages $(get "$id" store_pages)"
-check "server still serves: first 256K verify" fio_verify "$dev" randwrite 4k 8 random 256K
+check "server still serves: zero pages (meta) write and verify" fio_verify "$dev" randwrite 4k 8 zero 1M
 check "del" del "$id"
 check "add: 1M store, fallback spill" add --policy /tmp/limit-spill.conf
 check "8M random with verify goes on, to spill" fio_verify "$dev" randwrite 4k 32 random 8M
@@ -155,15 +155,17 @@ group "del under I/O"
 check "add (2 queues)" add --policy /tmp/tiered.conf --queues 2
 fio --name=busy --filename="$dev" --allow_file_create=0 --ioengine=io_uring --direct=1 \
 	--rw=randrw --bs=4k --iodepth=64 --numjobs=2 --time_based --runtime=120 \
-	--output=/tmp/fio-busy.out &
+	--output=/tmp/fio-busy.out 2>/tmp/fio-busy.err &
 fio_pid=$!
 check "fio is running I/O" wait_stat "$id" writes -gt 100
+ztier-ublk list | sed 's/^/# /'
 t0=$SECONDS
 check "del while fio runs" del "$id"
 echo "# del took $((SECONDS - t0)) s"
 fio_done() { local i; for i in $(seq 600); do kill -0 $fio_pid 2>/dev/null || return 0; sleep 0.1; done; return 1; }
 check "fio ended (with I/O errors), no hang" fio_done
 wait $fio_pid 2>/dev/null
+echo "# fio: $(grep -c 'io_u error' /tmp/fio-busy.err) I/O errors: $(grep -o 'error=[^:]*' /tmp/fio-busy.out | sort | uniq -c | head -3 | tr '\n' ' ')"
 check "no device left" no_devices
 
 finish

@@ -8,11 +8,13 @@ if ! why=$(tests/vm/run --check 2>&1); then
 	echo "1..0 # SKIP no test VM: $(printf '%s\n' "$why" | tail -n 1)"
 	exit 0
 fi
-make -s all >&2
-[ -x build/release/bin/ztier-ublk ] || { echo "Bail out! no build/release/bin/ztier-ublk"; exit 1; }
+make -s build/release/bin/ztier-ublk >&2 ||
+	{ echo "Bail out! cannot build ztier-ublk"; exit 1; }
 libdir=build/vm/ublk-libs
 rm -rf "$libdir" && mkdir -p "$libdir"
-vm_args=(--add tests/vm/ublk-lib.sh)
+# The binary too, as a fallback on PATH should `make install` in the guest
+# image fail for an unrelated part of the tree.
+vm_args=(--add tests/vm/ublk-lib.sh --add build/release/bin/ztier-ublk)
 for lib in $(ldd build/release/bin/ztier-ublk | awk '/=>/ { print $3 }'); do
 	case ${lib##*/} in libc.so* | libm.so* | libpthread* | ld-linux*) continue ;; esac
 	cp -L "$lib" "$libdir/" && vm_args+=(--add "$libdir/${lib##*/}")
