@@ -3,8 +3,9 @@
  *
  * Order matters for cost: the same-fill scan first (zero pages are the most
  * common page in anonymous memory and are settled by it; other pages usually
- * fail it at the first-vs-last word compare), then one sample of the page
- * (entropy_sample.h) gives both the entropy estimate and the byte-set size:
+ * fail it at the first-vs-last word compare), then a 256-byte sample of the
+ * page (entropy_sample.h) gives the byte-set size and an entropy estimate,
+ * refined with 256 more bytes only when it is near a threshold:
  *
  *   entropy >= random_entropy                      -> RANDOM
  *   entropy <  text_entropy or byte set < byteset  -> TEXT   (like btrfs)
@@ -13,9 +14,11 @@
  * RANDOM is tested first so a near-uniform page is never called text.  A
  * near-uniform byte distribution is exactly what drives the estimate to
  * ~7.95 bits/byte, so it needs no separate test.  The byte-set size is
- * counted on the sample (512 bytes), as btrfs counts it on its sample.
+ * counted on the first 256-byte pass (as btrfs counts it on its sample),
+ * so it means the same whether or not the estimate was refined.
  */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include "policy/policy.h"
@@ -48,26 +51,39 @@ void zt_thresholds_default(struct zt_thresholds *t)
 	t->text_byteset = 64;
 }
 
+static bool near_threshold(float e, const struct zt_thresholds *t)
+{
+	return fabsf(e - (float)t->text_entropy) <= ZT_SAMPLE_REFINE ||
+	       fabsf(e - (float)t->random_entropy) <= ZT_SAMPLE_REFINE;
+}
+
 void zt_classify(const void *page, const struct zt_thresholds *t,
 		 struct zt_page_class *out)
 {
-	unsigned char sample[ZT_SAMPLE_BYTES];
+	struct zt_sample s;
 	struct zt_sample_stats st;
 	uint64_t fill;
 
+	zt_sample_prefetch(page, 0);
 	if (zt_page_samefill(page, &fill)) {
 		out->cls = ZT_CLASS_SAMEFILL;
 		out->fill = fill;
 		out->entropy = 0;
 		return;
 	}
-	zt_sample_page(page, sample);
-	zt_sample_stats(sample, &st);
+	zt_sample_begin(&s);
+	zt_sample_add(&s, page, 0);
+	zt_sample_stats(&s, &st);
+	unsigned distinct = st.distinct;
+	if (near_threshold(st.entropy, t)) {
+		zt_sample_add(&s, page, 1);
+		zt_sample_stats(&s, &st);
+	}
 	out->fill = 0;
 	out->entropy = st.entropy;
 	if (st.entropy >= t->random_entropy)
 		out->cls = ZT_CLASS_RANDOM;
-	else if (st.entropy < t->text_entropy || st.distinct < t->text_byteset)
+	else if (st.entropy < t->text_entropy || distinct < t->text_byteset)
 		out->cls = ZT_CLASS_TEXT;
 	else
 		out->cls = ZT_CLASS_MIXED;

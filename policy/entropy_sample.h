@@ -1,25 +1,46 @@
 /*
- * entropy_sample.h — internal: the page sample behind zt_entropy_estimate,
- * shared by the classifier so it samples the page once and gets both the
- * entropy estimate and the byte-set size from the same histogram.
+ * entropy_sample.h — internal: the page sample behind zt_entropy_estimate
+ * and zt_classify (see entropy.c for the design).
+ *
+ * The sample is taken in two passes of 256 bytes each (16 chunks of 16
+ * bytes, one per 256-byte stripe; the second pass takes the other half of
+ * every stripe).  zt_classify stops after the first pass when its estimate
+ * is more than ZT_SAMPLE_REFINE bits/byte from every threshold, and adds
+ * the second pass otherwise; zt_entropy_estimate always takes both.
  */
 #ifndef ZT_POLICY_ENTROPY_SAMPLE_H
 #define ZT_POLICY_ENTROPY_SAMPLE_H
 
 #include "policy/policy.h"
 
-#ifndef ZT_SAMPLE_WORDS
-#define ZT_SAMPLE_WORDS 64                      /* one per 64-byte stripe */
-#endif
-#define ZT_SAMPLE_BYTES (ZT_SAMPLE_WORDS * 8)
+#define ZT_SAMPLE_CHUNK   16u                           /* bytes per chunk */
+#define ZT_SAMPLE_STRIPE  256u                          /* one per pass    */
+#define ZT_SAMPLE_CHUNKS  (ZT_PAGE_SIZE / ZT_SAMPLE_STRIPE)          /* 16 */
+#define ZT_SAMPLE_PASS    (ZT_SAMPLE_CHUNKS * ZT_SAMPLE_CHUNK)      /* 256 */
+#define ZT_SAMPLE_BYTES   (2 * ZT_SAMPLE_PASS)                      /* 512 */
+/* Bits/byte: larger than any error of the one-pass estimate we measured
+ * (tests/policy/t_entropy.c checks it), so a one-pass page farther than
+ * this from a threshold is on the same side as its exact entropy. */
+#define ZT_SAMPLE_REFINE  1.25f
+
+#define ZT_SAMPLE_NHIST 4
+
+struct zt_sample {
+	uint16_t h[ZT_SAMPLE_NHIST][256];   /* per byte position mod 4 */
+	unsigned zeros;                     /* bytes of all-zero words  */
+	unsigned n;                         /* bytes sampled so far     */
+};
 
 struct zt_sample_stats {
 	float entropy;          /* bias-corrected estimate, bits/byte, 0..8 */
 	unsigned distinct;      /* distinct byte values in the sample       */
 };
 
-void zt_sample_page(const void *page, unsigned char sample[ZT_SAMPLE_BYTES]);
-void zt_sample_stats(const unsigned char sample[ZT_SAMPLE_BYTES],
-		     struct zt_sample_stats *st);
+/* Start fetching the cache lines of a pass: the page is usually cold at
+ * swap-out, and 16 misses in flight at once cost about one. */
+void zt_sample_prefetch(const void *page, unsigned pass);
+void zt_sample_begin(struct zt_sample *s);
+void zt_sample_add(struct zt_sample *s, const void *page, unsigned pass);
+void zt_sample_stats(const struct zt_sample *s, struct zt_sample_stats *st);
 
 #endif
