@@ -1,0 +1,65 @@
+/*
+ * t_conf.c — ztier.conf parsing (manager/daemon_conf.c): [ztierd] keys,
+ * [zram-swap NAME] devices, defaults, FILE:LINE problems.
+ */
+#include <unistd.h>
+
+#include "tests/tap.h"
+#include "manager/daemon_log.c"
+#include "manager/daemon_conf.c"
+
+static char path[] = "/tmp/t_conf.XXXXXX";
+
+static int load(const char *text, struct zd_conf *c)
+{
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	if (!f)
+		return -999;
+	fputs(text, f);
+	fclose(f);
+	zd_conf_default(c);
+	int n = zd_conf_load(c, path);
+	unlink(path);
+	strcpy(path, "/tmp/t_conf.XXXXXX");
+	return n;
+}
+
+int main(void)
+{
+	static struct zd_conf c;
+
+	zd_conf_default(&c);
+	is_int(c.npolicy_dirs, 3, "three default policy directories");
+	is_str(c.policy_dirs[2], "/run/ztier/policy.d", "/run last (highest precedence)");
+	is_str(c.socket, "/run/ztier/ztierd.sock", "default socket");
+
+	is_int(load("[ztierd]\npolicy-dir = /a\npolicy-dir = /b\nsocket = /tmp/s\n"
+		    "log-level = debug\n\n[zram-swap fast]\nsize = 64M\nalgorithm = lz4\n"
+		    "priority = 100\ndiscard = no\n[zram-swap big]\nsize = ram/2\n", &c),
+	       0, "a valid file");
+	is_int(c.npolicy_dirs, 2, "policy-dir replaces the defaults");
+	is_str(c.policy_dirs[1], "/b", "in order");
+	is_str(c.socket, "/tmp/s", "socket");
+	is_int(c.level, ZD_DEBUG, "log level");
+	is_int(c.nzswap, 2, "two zram swap devices");
+	is_str(c.zswap[0].name, "fast", "first name");
+	is_int(c.zswap[0].size.bytes, 64 << 20, "size");
+	is_str(c.zswap[0].algorithm, "lz4", "algorithm");
+	is_int(c.zswap[0].priority, 100, "priority");
+	ok(!c.zswap[0].discard, "discard off");
+	is_int(c.zswap[1].priority, -1, "default priority -1");
+	ok(c.zswap[1].discard, "discard defaults on");
+	is_int(c.zswap[1].size.ram_den, 2, "ram fraction");
+
+	is_int(load("[zram-swap x]\nalgorithm = lz4\n", &c), 1, "size is required");
+	is_int(load("[zram-swap x]\nsize = 1G\npriority = 40000\n", &c), 1, "priority range");
+	is_int(load("[zram-swap x]\nsize = 1G\ncolour = blue\n", &c), 1, "unknown key");
+	is_int(load("[other]\nk = v\n", &c), 1, "unknown section");
+	is_int(load("[ztierd]\nsocket = relative\nlog-level = loud\n", &c), 2, "two problems");
+	is_int(load("[ztierd\n", &c), 1, "syntax error");
+	zd_conf_default(&c);
+	is_int(zd_conf_load(&c, "/nonexistent/ztier.conf"), -ENOENT, "missing file: -ENOENT");
+	return tap_done();
+}

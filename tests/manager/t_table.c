@@ -1,0 +1,99 @@
+/*
+ * t_table.c — ztierctl's column table (manager/cli_table.c): one table gives
+ * the human table, JSON and Prometheus output; missing numbers; human sizes.
+ */
+#include <math.h>
+
+#include "tests/tap.h"
+#include "manager/cli_table.c"
+
+static char *render(void (*fn)(FILE *, const struct cli_rows *), const struct cli_rows *rows)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	fn(f, rows);
+	fclose(f);
+	return buf;
+}
+
+static void print_default(FILE *f, const struct cli_rows *r) { cli_table_print(f, r, false); }
+static void print_all(FILE *f, const struct cli_rows *r) { cli_table_print(f, r, true); }
+
+int main(void)
+{
+	struct cli_rows rows = { 0 };
+	char b[32];
+
+	is_str(cli_human_size(0, b, sizeof(b)), "0", "0");
+	is_str(cli_human_size(512, b, sizeof(b)), "512B", "512B");
+	is_str(cli_human_size(4096, b, sizeof(b)), "4K", "4K");
+	is_str(cli_human_size(1536 * 1024, b, sizeof(b)), "1.5M", "1.5M");
+	is_str(cli_human_size(64ll << 30, b, sizeof(b)), "64G", "64G");
+
+	struct cli_row *z = cli_rows_add(&rows);
+	strcpy(z->name, "zram1");
+	strcpy(z->tier, "zram");
+	strcpy(z->stack, "fast");
+	strcpy(z->algorithm, "lz4");
+	strcpy(z->state, "swap");
+	z->disksize = 64 << 20;
+	z->data = 8 << 20;
+	z->compr = 2 << 20;
+	z->total = 3 << 20;
+	z->prio = 100;
+	z->pages[ZT_TIER_META] = 10;
+	z->pages[ZT_TIER_ZRAM] = 2038;
+	struct cli_row *u = cli_rows_add(&rows);
+	strcpy(u->name, "-");
+	strcpy(u->tier, "ztier");
+	strcpy(u->stack, "db \"x\"");
+	strcpy(u->state, "waiting");
+	strcpy(u->reason, "waiting for spill /dev/disk/by-id/x");
+
+	ok(fabs(cli_row_ratio(z) - 4.0) < 1e-9, "ratio = DATA/COMPR");
+	ok(cli_row_ratio(u) < 0, "no ratio without numbers");
+
+	char *t = render(print_default, &rows);
+	ok(!strncmp(t, "NAME ", 5), "table starts with the header");
+	ok(strstr(t, "PRIO") && strstr(t, "STATE") && strstr(t, "SPILL"), "default columns");
+	ok(!strstr(t, "W-TEXT") && !strstr(t, "REASON"), "class writes and reason only with --all");
+	ok(strstr(t, "zram1") && strstr(t, "64M") && strstr(t, "4.00") && strstr(t, " 100 "),
+	   "zram row: name, size, ratio, priority");
+	int lines = 0;
+	for (char *p = t; *p; p++)
+		lines += *p == '\n';
+	is_int(lines, 3, "header + one line per row");
+	free(t);
+	t = render(print_all, &rows);
+	ok(strstr(t, "W-TEXT") && strstr(t, "REASON") && strstr(t, "waiting for spill"),
+	   "--all adds class writes and the reason");
+	free(t);
+
+	t = render(cli_table_json, &rows);
+	ok(!strncmp(t, "{\"devices\":[{\"name\":\"zram1\"", 27), "JSON starts with devices[0].name");
+	ok(strstr(t, "\"disksize\":67108864") && strstr(t, "\"prio\":100"), "numbers as numbers");
+	ok(strstr(t, "\"ratio\":4.0000"), "ratio number");
+	ok(strstr(t, "\"prio\":null") && strstr(t, "\"store\":null"), "missing numbers are null");
+	ok(strstr(t, "\"stack\":\"db \\\"x\\\"\""), "strings are escaped");
+	ok(strstr(t, "\"w_samefill\":null") && strstr(t, "\"reason\":"), "JSON has every column");
+	free(t);
+
+	t = render(cli_table_metrics, &rows);
+	ok(strstr(t, "# TYPE ztier_device_pages gauge\n"), "TYPE line");
+	ok(strstr(t, "ztier_device_pages{device=\"zram1\",kind=\"zram\",stack=\"fast\",tier=\"meta\"} 10\n"),
+	   "per-tier pages sample with labels");
+	ok(strstr(t, "ztier_device_swap_priority{device=\"zram1\",kind=\"zram\",stack=\"fast\"} 100\n"),
+	   "priority sample");
+	ok(strstr(t, "# TYPE ztier_device_class_writes_total counter"), "class writes are a counter");
+	ok(strstr(t, "state=\"waiting\"} 1"), "info metric carries the state");
+	ok(!strstr(t, "ztier_device_disksize_bytes{device=\"-\""), "no sample for a missing number");
+	int helps = 0;
+	for (char *p = t; (p = strstr(p, "# HELP ztier_device_pages ")); p++)
+		helps++;
+	is_int(helps, 1, "one HELP per metric even when four columns feed it");
+	free(t);
+	cli_rows_free(&rows);
+	return tap_done();
+}
