@@ -23,6 +23,7 @@
 #include "manager/daemon.h"
 
 #define IO_TIMEOUT_MS 2000
+#define DRAIN_MAX (1u << 20)
 
 int zd_ctl_listen(const char *path)
 {
@@ -191,6 +192,19 @@ static size_t read_request(int fd, char *buf, size_t cap)
 	return got;
 }
 
+/* After an oversized request: read (and drop) what the client still sends,
+ * up to a bound, so that it gets to read the error reply instead of EPIPE. */
+static void drain(int fd)
+{
+	char junk[4096];
+	size_t total = 0;
+	ssize_t n;
+
+	while (total < DRAIN_MAX && (n = read(fd, junk, sizeof(junk))) > 0 &&
+	       !memchr(junk, '\n', (size_t)n))
+		total += (size_t)n;
+}
+
 static void write_all(int fd, const char *p, size_t n)
 {
 	while (n) {
@@ -215,12 +229,16 @@ static void serve(struct zd_daemon *d, int fd)
 
 	if (!(r.f = open_memstream(&r.buf, &r.len)))
 		return;
+	/* Read first (bounded), answer after: a client that is still writing
+	 * would otherwise see EPIPE instead of the reply. */
+	size_t n = read_request(fd, buf, sizeof(buf));
+	if (n == sizeof(buf) && !memchr(buf, '\n', n))
+		drain(fd);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != 0) {
 		zd_log(ZD_WARN, "control: refused a client with uid %d (root only)",
 		       cl == sizeof(cred) ? (int)cred.uid : -1);
 		say(&r, "error permission denied: ztierd accepts requests from root only\n");
 	} else {
-		size_t n = read_request(fd, buf, sizeof(buf));
 		if (zd_request_parse(buf, n, &q, &why)) {
 			zd_log(ZD_WARN, "control: bad request (%zu bytes): %s", n, why);
 			say(&r, "error %s\n", why);

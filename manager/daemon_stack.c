@@ -134,7 +134,13 @@ static int use_destroy(struct zd_stack *s)
 	int err;
 
 	if (s->swap_on) {
-		if ((err = zd_swapoff(s->dev))) {
+		err = zd_swapoff(s->dev);
+		if (err == -EINVAL || err == -ENOENT) {
+			zd_log(ZD_WARN, "%s: %s was no longer swap (%s)", s->name, s->dev,
+			       strerror(-err));
+			err = 0;
+		}
+		if (err) {
 			snprintf(s->reason, sizeof(s->reason), "swapoff %s: %s%s", s->dev,
 				 strerror(-err), err == -ENOMEM ?
 				 " (no room in RAM or other swap for its pages)" : "");

@@ -1,0 +1,95 @@
+#!/bin/bash
+# tests/manager/ztierd.t — ztierd on the host's real zram (root): a zram-only
+# configuration builds a zram swap device at the declared priority, status and
+# metrics show it, the control socket refuses non-root clients, garbage and
+# oversized requests, reload applies a live change, down/up work, and SIGTERM
+# tears everything down (nothing of ours left in /proc/swaps or /sys/block).
+# On a kernel without ublk_drv the default policy costs one log line.
+cd "$(dirname "$0")/../.." || exit 1
+B=${ZTIER_BUILD:-build/release}/bin
+n=0 fail=0
+ok() { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fail=$((fail + 1)); fi; }
+diag() { sed 's/^/# /'; }
+
+[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (zram hot_add, swapon)"; exit 0; }
+[ -e /sys/class/zram-control/hot_add ] || { echo "1..0 # SKIP no zram-control in this kernel"; exit 0; }
+[ -x $B/ztierd ] && [ -x $B/ztierctl ] || { echo "1..0 # SKIP build ztierd/ztierctl first (make)"; exit 0; }
+command -v socat >/dev/null || { echo "1..0 # SKIP socat not installed"; exit 0; }
+
+T=$(mktemp -d /tmp/ztierd-t.XXXXXX)
+export ZTIER_SOCKET=$T/sock
+pid=""
+cleanup() {
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" && wait "$pid"
+	# Anything still named ztier-ztt in /proc/swaps is ours: undo it.
+	for d in $(awk 'NR > 1 {print $1}' /proc/swaps); do
+		[ "$(blkid -o value -s LABEL "$d" 2>/dev/null)" = ztier-ztt ] || continue
+		swapoff "$d"; id=${d#/dev/zram}
+		echo 1 >/sys/block/zram$id/reset; echo "$id" >/sys/class/zram-control/hot_remove
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+algo=$(tr -d '[]' </sys/block/zram0/comp_algorithm 2>/dev/null | tr ' ' '\n' | grep -m1 -x -e lz4 -e lzo-rle -e zstd)
+mkdir "$T/empty"
+cat >"$T/ztier.conf" <<CONF
+[ztierd]
+log-level = info
+[zram-swap ztt]
+size = 32M
+${algo:+algorithm = $algo}
+priority = 77
+memory-limit = 16M
+CONF
+
+wait_log() { # pattern: up to 20 s for the daemon's log to show it
+	for _ in $(seq 200); do grep -q "$1" "$T/log" && return 0; kill -0 "$pid" 2>/dev/null || return 1; sleep 0.1; done
+	return 1
+}
+
+echo "1..22"
+$B/ztierd --foreground --config "$T/ztier.conf" --policy-dir "$T/empty" --socket "$T/sock" 2>"$T/log" &
+pid=$!
+ok "ztierd starts and reports ready" 'wait_log "ready:"'
+dev=$(grep -o 'ztt: /dev/zram[0-9]*' "$T/log" | head -1 | cut -d' ' -f2)
+ok "it built a zram device ($dev)" '[ -n "$dev" ] && [ -b "$dev" ]'
+ok "swap on $dev at priority 77" 'awk -v d="$dev" "\$1 == d && \$5 == 77 {f=1} END {exit !f}" /proc/swaps'
+ok "the swap has our label" '[ "$(blkid -o value -s LABEL "$dev")" = ztier-ztt ]'
+ok "mem_limit written" '[ "$(cat /sys/block/${dev#/dev/}/mem_limit 2>/dev/null || echo 16777216)" = 16777216 ]'
+
+st=$($B/ztierctl status)
+echo "$st" | diag
+ok "status: one row for $dev, stack ztt, prio 77, state swap" \
+	'echo "$st" | awk -v n="${dev#/dev/}" "\$1 == n && \$3 == \"ztt\" && \$10 == 77 && \$11 == \"swap\" {f=1} END {exit !f}"'
+ok "status --json names the stack" '$B/ztierctl status --json | grep -q "\"name\":\"${dev#/dev/}\",\"tier\":\"zram\",\"stack\":\"ztt\""'
+ok "metrics: swap priority sample" '$B/ztierctl metrics | grep -qx "ztier_device_swap_priority{device=\"${dev#/dev/}\",kind=\"zram\",stack=\"ztt\"} 77"'
+
+ok "socket is mode 0600" '[ "$(stat -c %a "$T/sock")" = 600 ]'
+ok "non-root cannot connect (mode)" '! printf "status\n" | setpriv --reuid 65534 --regid 65534 --clear-groups socat - UNIX-CONNECT:$T/sock 2>/dev/null | grep -q .'
+chmod 0666 "$T/sock"; chmod 0755 "$T"
+r=$(printf 'status\n' | setpriv --reuid 65534 --regid 65534 --clear-groups socat - UNIX-CONNECT:$T/sock 2>&1)
+chmod 0600 "$T/sock"; chmod 0700 "$T"
+ok "non-root refused by SO_PEERCRED even when it can connect ($r)" '[[ $r == "error permission denied"* ]]'
+r=$(printf 'frobnicate\n' | socat - UNIX-CONNECT:$T/sock)
+ok "garbage gets an error reply ($r)" '[[ $r == "error unknown request" ]]'
+r=$(head -c 100000 /dev/zero | tr '\0' x | socat - UNIX-CONNECT:$T/sock 2>/dev/null | head -1)
+ok "oversized input gets an error reply ($r)" '[[ $r == "error request too long" ]]'
+r=$(printf '\x00\x01\xff\n' | socat - UNIX-CONNECT:$T/sock)
+ok "binary input gets an error reply ($r)" '[[ $r == error* ]]'
+ok "the daemon is still serving" 'printf "ping\n" | socat - UNIX-CONNECT:$T/sock | head -1 | grep -qx ok'
+
+sed -i 's/memory-limit = 16M/memory-limit = 8M/' "$T/ztier.conf"
+ok "ztierctl reload" '$B/ztierctl reload >/dev/null'
+ok "the memory limit changed live" 'wait_log "ztt: memory-limit applied live" && [ "$(cat /sys/block/${dev#/dev/}/mem_limit 2>/dev/null || echo 8388608)" = 8388608 ]'
+
+ok "ztierctl down ztt removes the swap" '$B/ztierctl down ztt && ! grep -q "^$dev " /proc/swaps'
+ok "ztierctl up ztt builds it again" '$B/ztierctl up && grep -q "^/dev/zram" /proc/swaps && wait_log "ztt: swap on"'
+dev=$(grep -o 'ztt: swap on /dev/zram[0-9]*' "$T/log" | tail -1 | awk '{print $4}')
+
+kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
+ok "SIGTERM: clean exit ($rc)" '[ $rc = 0 ]'
+ok "no swap of ours left" '! grep -q "^$dev " /proc/swaps'
+ok "$dev hot-removed" '[ ! -e /sys/block/${dev#/dev/} ]'
+diag <"$T/log"
+exit $((fail > 0))
