@@ -49,11 +49,13 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* The policy classify reports against: FILE when given, else the drop-ins
- * in the policy directory (ZTIER_POLICY_DIR, default SYSCONFDIR/ztier/
- * policy.d, *.conf in name order), else the built-in one.  Problems are
- * printed as FILE:LINE: message; returns 0, or -1 when the policy is
- * unusable.  *origin gets a short description ("built-in", a path). */
+/* The policy classify reports against: FILE when given, else the active
+ * policy: default.conf and its drop-ins default.conf.d/ *.conf from the
+ * first policy directory that has one (/run/ztier/policy.d, SYSCONFDIR/
+ * ztier/policy.d, DATADIR/ztier/policy.d, as ztierd reads them; only
+ * $ZTIER_POLICY_DIR when set), else the built-in one.  Problems are printed
+ * as FILE:LINE: message; returns 0, or -1 when the policy is unusable.
+ * *origin gets a short description ("built-in", a path). */
 int cli_policy_active(struct zt_policy *p, const char *file,
 		      char *origin, size_t len);
 

@@ -198,9 +198,10 @@ static int classify_usage(FILE *out)
 		"is classified as a zero-padded page.  With --pid, the resident\n"
 		"anonymous memory of the process is read (needs ptrace rights).\n\n"
 		"  -j, --json          print one JSON object\n"
-		"  -p, --policy FILE   use FILE instead of the active policy\n"
-		"                      (drop-ins in $ZTIER_POLICY_DIR or\n"
-		"                      " ZT_SYSCONFDIR "/ztier/policy.d, else built-in)\n"
+		"  -p, --policy FILE   use FILE instead of the active policy: default.conf\n"
+		"                      (and default.conf.d/) of /run/ztier/policy.d,\n"
+		"                      " ZT_SYSCONFDIR "/ztier/policy.d or\n"
+		"                      " ZT_DATADIR "/ztier/policy.d, else built-in\n"
 		"      --pid PID       read process PID instead of files\n"
 		"  -h, --help          show this help\n\n"
 		"Exit status: 0 success, 1 bad input or invalid policy, 2 usage error.\n");

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "manager/cli.h"
 
@@ -104,35 +105,68 @@ int cli_policy(int argc, char **argv)
 
 /* ---- the active policy -------------------------------------------------------- */
 
+#ifndef ZT_DATADIR
+#define ZT_DATADIR "/usr/share"
+#endif
+
 static int load_checked(struct zt_policy *p, const char *path)
 {
 	int n = zt_policy_load(p, path, NULL, NULL);
 	return n == 0 ? 0 : -1;
 }
 
+/* PATH, then its drop-ins PATH.d/ *.conf in name order, as ztierd reads a
+ * policy.  Returns 0 or -1 (problems printed). */
+static int load_with_dropins(struct zt_policy *p, const char *path,
+			     char *origin, size_t len)
+{
+	char pattern[ZT_PATH_MAX + 16];
+	glob_t g;
+	int bad = load_checked(p, path);
+
+	snprintf(origin, len, "%s", path);
+	snprintf(pattern, sizeof(pattern), "%s.d/*.conf", path);
+	if (glob(pattern, 0, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			bad |= load_checked(p, g.gl_pathv[i]);
+		snprintf(origin, len, "%s + %zu drop-in%s", path, g.gl_pathc,
+			 g.gl_pathc == 1 ? "" : "s");
+		globfree(&g);
+	}
+	return bad;
+}
+
+/*
+ * The active policy is the one named "default", from the policy directory
+ * with the highest precedence that has one (/run, then SYSCONFDIR, then
+ * DATADIR, as ztierd orders them; $ZTIER_POLICY_DIR alone when set), with
+ * its drop-ins; else the built-in policy.
+ */
 int cli_policy_active(struct zt_policy *p, const char *file,
 		      char *origin, size_t len)
 {
-	const char *dir = getenv("ZTIER_POLICY_DIR");
-	char pattern[ZT_PATH_MAX];
-	glob_t g;
+	const char *env = getenv("ZTIER_POLICY_DIR");
+	const char *dirs[] = {
+		env ? env : "/run/ztier/policy.d",
+		env ? NULL : ZT_SYSCONFDIR "/ztier/policy.d",
+		env ? NULL : ZT_DATADIR "/ztier/policy.d",
+	};
+	char path[ZT_PATH_MAX];
 	int bad = 0;
 
 	zt_policy_default(p);
+	snprintf(origin, len, "built-in");
 	if (file) {
 		snprintf(origin, len, "%s", file);
 		bad = load_checked(p, file);
-		return bad || zt_policy_validate(p, NULL, NULL) ? -1 : 0;
+	} else {
+		for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && dirs[i]; i++) {
+			snprintf(path, sizeof(path), "%s/default.conf", dirs[i]);
+			if (access(path, F_OK) == 0) {
+				bad = load_with_dropins(p, path, origin, len);
+				break;
+			}
+		}
 	}
-	if (!dir)
-		dir = ZT_SYSCONFDIR "/ztier/policy.d";
-	snprintf(pattern, sizeof(pattern), "%s/*.conf", dir);
-	snprintf(origin, len, "built-in");
-	if (glob(pattern, 0, NULL, &g) != 0)
-		return zt_policy_validate(p, NULL, NULL) ? -1 : 0;
-	for (size_t i = 0; i < g.gl_pathc; i++)
-		bad |= load_checked(p, g.gl_pathv[i]);
-	snprintf(origin, len, "%s%s", g.gl_pathv[0], g.gl_pathc > 1 ? " + drop-ins" : "");
-	globfree(&g);
 	return bad || zt_policy_validate(p, NULL, NULL) ? -1 : 0;
 }

@@ -50,7 +50,7 @@ like "$out" '^pages +19 ' "human output: pages"
 like "$out" '^zero pages +3 \(15\.8%\)' "human output: zero share"
 like "$out" '^mean entropy +[0-9.]+ bits/byte' "human output: mean entropy"
 like "$out" '^random +16 .*store \(raw\)' "human output: class -> tier and codec"
-like "$out" '^policy default \(built-in\)' "built-in policy without a policy directory"
+like "$out" '^policy [a-z.-]+ \(' "human output: the policy and where it comes from"
 
 # ---- policies -------------------------------------------------------------------
 cat >"$T/zram.conf" <<'CONF'
@@ -70,12 +70,21 @@ run classify --policy "$T/bad.conf" "$T/random"
 is "$rc" 1 "invalid --policy: exit 1"
 like "$err" "bad.conf:2: tier meta cannot take random pages" "invalid --policy: FILE:LINE"
 
-mkdir "$T/policy.d"
-printf '[policy]\nname = active\n' >"$T/policy.d/10-active.conf"
-printf '[text]\ncodec = lz4\n' >"$T/policy.d/20-dropin.conf"
+mkdir -p "$T/policy.d/default.conf.d" "$T/empty.d"
+printf '[policy]\nname = active\n[text]\ncodec = zstd:9\n' >"$T/policy.d/default.conf"
+printf '[text]\ncodec = zstd:2\n' >"$T/policy.d/default.conf.d/10-a.conf"
+printf '[text]\ncodec = lz4\n' >"$T/policy.d/default.conf.d/20-b.conf"
+printf '[policy]\nname = other\n' >"$T/policy.d/other.conf"
 ZTIER_POLICY_DIR="$T/policy.d" run classify --json "$T/text"
 like "$out" '"name":"active".*"text":\{"tier":"store","codec":"lz4"\}' \
-	"active policy: drop-ins in the policy directory, in order"
+	"active policy: default.conf, then its drop-ins in name order"
+like "$out" '"origin":"[^"]*default.conf \+ 2 drop-ins"' "active policy: origin shown"
+ZTIER_POLICY_DIR="$T/empty.d" run classify --json "$T/text"
+like "$out" '"name":"default","origin":"built-in"' "no default.conf: the built-in policy"
+printf '[random]\ntier = meta\n' >"$T/policy.d/default.conf.d/30-bad.conf"
+ZTIER_POLICY_DIR="$T/policy.d" run classify "$T/text"
+is "$rc:$err" "1:$T/policy.d/default.conf.d/30-bad.conf:2: tier meta cannot take random pages (meta holds only samefill pages)" \
+	"invalid active policy: exit 1 with FILE:LINE of the drop-in"
 
 # ---- a process -------------------------------------------------------------------
 run classify --json --pid $$
