@@ -1,0 +1,184 @@
+#!/bin/bash
+# tests/vm/manager.sh (guest, run by tests/vm/manager.t): ztierd end to end
+# in the VM (6.12 kernel with ublk_drv, udevd running, no systemd):
+#   - a mixed stack from ztier.conf + a policy: zram swap at priority 100
+#     above a ztier ublk swap at 50; stress-ng --vm --verify in a memory
+#     cgroup pushes pages into both; status shows pages per tier; down
+#     removes everything, up builds it again;
+#   - a policy whose spill device is absent waits; QMP hot-plug of an NVMe
+#     disk -> udev -> ztierd attaches it (ext4 on the ztier device) without
+#     any command; `udevadm test` shows our rules' properties; detach, then
+#     unplug; plug again, then surprise removal with data on it: reads of
+#     the lost pages fail with EIO, the rest of the device still reads;
+#   - the control socket: garbage and oversized input get error replies;
+#   - SIGTERM tears everything down.
+# Prints TAP; exit status 1 when a test failed.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:$PATH
+n=0 fail=0
+ok() { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fail=$((fail + 1)); fi; }
+diag() { sed 's/^/# /'; }
+skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+
+if [ "${ZTIER_INSTALL:-}" != ok ] || ! command -v ztierd >/dev/null; then
+	echo "1..0 # SKIP ztier is not installed in the guest (make install: ${ZTIER_INSTALL:-?})"
+	exit 0
+fi
+modprobe ublk_drv 2>/dev/null
+modprobe zram num_devices=0 2>/dev/null
+
+W=/tmp/zt
+mkdir -p $W/policy.d
+export ZTIER_SOCKET=/run/ztier/ztierd.sock
+SERIAL=ztier-spill1
+BYID=/dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_$SERIAL
+
+cat >$W/ztier.conf <<'CONF'
+[ztierd]
+log-level = debug
+[zram-swap fast]
+size = 128M
+algorithm = lz4
+priority = 100
+CONF
+cat >$W/policy.d/50-mixed.conf <<'CONF'
+[policy]
+name = mixed
+[samefill]
+tier = meta
+[text]
+tier = store
+codec = zstd:3
+[mixed]
+tier = store
+codec = lz4
+[random]
+tier = store
+codec = raw
+[device]
+size = 1G
+memory-limit = 512M
+[spill]
+target = none
+[swap]
+priority = 50
+discard = yes
+CONF
+cat >$W/policy.d/60-spilly.conf <<CONF
+[policy]
+name = spilly
+[samefill]
+tier = meta
+[text]
+tier = store
+codec = zstd:3
+[mixed]
+tier = store
+codec = lz4
+[random]
+tier = spill
+[device]
+size = 256M
+memory-limit = 128M
+[spill]
+target = nvme-QEMU_NVMe_Ctrl_$SERIAL
+[fs]
+type = ext4
+mount-point = /mnt/spilly
+CONF
+
+LOG=$W/ztierd.log
+wait_log() { # pattern [seconds]: the daemon's log shows it
+	local i
+	for ((i = 0; i < ${2:-30} * 10; i++)); do
+		grep -q -- "$1" $LOG && return 0
+		sleep 0.1
+	done
+	return 1
+}
+swap_prio() { swapon --noheadings --show=NAME,PRIO | awk -v d="$1" '$1 == d {print $2}'; }
+row() { ztierctl status | awk -v s="$1" '$3 == s'; }   # status row of stack $1
+col() { # stack column: value of a status --json key for that stack's row
+	ztierctl status --json | tr '{' '\n' | grep "\"stack\":\"$1\"" | grep -o "\"$2\":[^,}]*" | cut -d: -f2 | tr -d '"'
+}
+
+echo "1..27"
+ztierd --foreground --config $W/ztier.conf --policy-dir $W/policy.d 2>$LOG &
+zpid=$!
+ok "ztierd starts and reports ready" 'wait_log "ready:" 60'
+zdev=$(grep -o 'fast: swap on /dev/zram[0-9]*' $LOG | awk '{print $4}')
+udev=$(grep -o 'mixed: swap on /dev/ublkb[0-9]*' $LOG | awk '{print $4}')
+swapon --show | diag
+ok "swapon lists zram $zdev at priority 100" '[ -n "$zdev" ] && [ "$(swap_prio $zdev)" = 100 ]'
+ok "swapon lists ztier $udev at priority 50" '[ -n "$udev" ] && [ "$(swap_prio $udev)" = 50 ]'
+ok "spilly waits for its spill device" 'wait_log "spilly: waiting for spill" 1 && row spilly | grep -q waiting'
+ok "generated rules name the spill target" 'grep -q "SYMLINK==\"disk/by-id/nvme-QEMU_NVMe_Ctrl_$SERIAL\"" /run/udev/rules.d/61-ztier-spill.rules'
+
+# --- memory pressure: 200M cgroup, 600M of verified pages ------------------
+mkdir -p /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null
+echo +memory >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+mkdir -p /sys/fs/cgroup/hog && echo 200M >/sys/fs/cgroup/hog/memory.max && echo 0 >/sys/fs/cgroup/hog/memory.swap.max 2>/dev/null
+echo max >/sys/fs/cgroup/hog/memory.swap.max 2>/dev/null
+(echo $BASHPID >/sys/fs/cgroup/hog/cgroup.procs && exec stress-ng --vm 1 --vm-bytes 600M --vm-keep --verify -t 25s --metrics-brief) >$W/stress.out 2>&1
+rc=$?
+diag <$W/stress.out
+ok "stress-ng --vm --verify passes under pressure (rc $rc)" '[ $rc = 0 ] && ! grep -qi "fail\|error" $W/stress.out'
+ztierctl status | diag
+zused=$(awk -v d="$zdev" '$1 == d {print $4}' /proc/swaps)
+ok "pages went to zram ($zused KiB used at the end)" '[ "$(col fast data)" -gt 0 ] 2>/dev/null || [ "${zused:-0}" -gt 0 ]'
+ok "pages went to ztier (store $(col mixed store), meta $(col mixed meta) pages)" \
+	'[ "$(col mixed writes)" != 0 ] && [ $(( $(col mixed store) + $(col mixed meta) + $(ztierctl status --json | grep -o "\"w_mixed\":[0-9]*" | head -1 | cut -d: -f2) )) -gt 0 ]'
+ok "status --json per-class writes for ztier" 'ztierctl status --json | grep -q "\"stack\":\"mixed\".*\"w_mixed\":[1-9]"'
+ok "metrics: ztier pages per tier" 'ztierctl metrics | grep -q "^ztier_device_pages{device=\"${udev#/dev/}\",kind=\"ztier\",stack=\"mixed\",tier=\"store\"} "'
+
+ok "ztierctl down: everything removed" 'ztierctl down >/dev/null && [ -z "$(swapon --noheadings)" ] && ! ls /sys/block | grep -q "^ublkb\|^zram"'
+ok "ztierctl up: built again" 'ztierctl up >/dev/null; wait_log "ready:" && [ "$(swapon --noheadings | wc -l)" = 2 ]'
+
+# --- hot-plug ------------------------------------------------------------------
+node=$(vm-hotplug add $SERIAL 512M)
+ok "hot-plugged NVMe $node has $BYID" '[ -n "$node" ] && [ -L "$BYID" ]'
+ls -l /dev/disk/by-id/ | grep -i spill | diag
+ok "ztierd attached it without a command (ext4 on /mnt/spilly)" 'wait_log "spilly: spill .* appeared" 30 && wait_log "spilly: .* mounted on /mnt/spilly" 60 && mountpoint -q /mnt/spilly'
+udevadm test --action=add /sys/block/${node#/dev/} >$W/udevtest 2>&1
+grep -E "ZTIER|SYSTEMD_WANTS|UDISKS|TAG" $W/udevtest | diag
+ok "udevadm test: ZTIER_SPILL and SYSTEMD_WANTS=ztier-attach@${node#/dev/}.service" \
+	'grep -q "ZTIER_SPILL=" $W/udevtest && grep -q "SYSTEMD_WANTS=.*ztier-attach@${node#/dev/}.service" $W/udevtest'
+sdev=$(grep -o 'spilly: /dev/ublkb[0-9]*' $LOG | tail -1 | awk '{print $2}')
+udevadm test --action=add /sys/block/${sdev#/dev/} >$W/udevtest2 2>&1
+ok "udevadm test on $sdev: UDISKS_IGNORE=1" 'grep -q "UDISKS_IGNORE=1" $W/udevtest2'
+
+ok "ztierctl detach: the stack goes, the device stays" 'ztierctl detach $BYID && ! mountpoint -q /mnt/spilly && row spilly | grep -q waiting'
+ok "unplug after detach; ztierd notes it" 'vm-hotplug del $SERIAL && wait_log "detached spill .* is gone" 10'
+
+node=$(vm-hotplug add $SERIAL 512M)
+ok "plugged again: attached again" 'wait_log "spilly: spill .* appeared" 30 && sleep 0 && for i in $(seq 300); do mountpoint -q /mnt/spilly && break; sleep 0.1; done; mountpoint -q /mnt/spilly'
+head -c 32M /dev/urandom >$W/random
+seq 1 400000 >/mnt/spilly/text
+cp $W/random /mnt/spilly/random
+sync; echo 3 >/proc/sys/vm/drop_caches
+ztierctl status --all | diag
+ok "random pages are on the spill device ($(col spilly spill) pages)" '[ "$(col spilly spill)" -gt 4000 ]'
+vm-hotplug del $SERIAL
+ok "surprise removal is logged; the stack is degraded" 'wait_log "removed while in use" 10 && row spilly | grep -q degraded'
+echo 3 >/proc/sys/vm/drop_caches
+dd if=/mnt/spilly/random of=/dev/null bs=1M iflag=direct 2>$W/dd.err; rc=$?
+diag <$W/dd.err
+ok "reading the lost pages fails with an I/O error" '[ $rc != 0 ] && grep -qi "input/output error" $W/dd.err'
+ok "the pages in RAM tiers still read back" 'seq 1 400000 | cmp -s - /mnt/spilly/text'
+ok "the other stacks keep working" '[ "$(swapon --noheadings | wc -l)" = 2 ]'
+
+# --- control socket ------------------------------------------------------------------
+r=$(printf 'frobnicate\n' | socat - UNIX-CONNECT:$ZTIER_SOCKET)
+ok "garbage request: error reply ($r)" '[[ $r == error* ]]'
+r=$(head -c 70000 /dev/zero | tr '\0' x | socat - UNIX-CONNECT:$ZTIER_SOCKET 2>/dev/null | head -1)
+ok "oversized request: error reply ($r)" '[[ $r == "error request too long" ]]'
+if command -v setpriv >/dev/null; then
+	r=$(printf 'status\n' | setpriv --reuid 65534 --regid 65534 --clear-groups socat - UNIX-CONNECT:$ZTIER_SOCKET 2>&1)
+	ok "non-root refused" '[[ $r != ok* ]]'
+else
+	skip "no setpriv in the guest (tested on the host: tests/manager/ztierd.t)"
+fi
+
+kill -TERM $zpid; wait $zpid; rc=$?
+ok "SIGTERM: everything torn down (rc $rc)" '[ -z "$(swapon --noheadings)" ] && ! ls /sys/block | grep -q "^ublkb\|^zram" && ! mountpoint -q /mnt/spilly'
+diag <$LOG
+exit $((fail > 0))
