@@ -17,11 +17,6 @@
  * line, so a pass touches 16 of the page's 64 lines: at swap-out the page
  * is usually not in cache, and these fetches are much of the cost.
  *
- * zt_entropy_estimate takes both passes (n = 512).  zt_classify takes the
- * first, and the second only when the one-pass estimate is within
- * ZT_SAMPLE_REFINE bits/byte of a threshold: most pages are far from both
- * thresholds and cost half, and pages near one get the 512-byte accuracy.
- *
  * A plug-in entropy from n bytes is biased low by about (K-1)/(2 n ln 2)
  * bits, K being the number of distinct bytes (Miller-Madow).  The exact page
  * entropy is itself a plug-in value over 4096 bytes, so the estimate is
@@ -37,9 +32,9 @@
  * 256 buckets reading c log2 c from a table indexed by count.
  *
  * Tolerance against zt_entropy_exact, tested in tests/policy/t_entropy.c and
- * documented in ztier.policy(5): with 512 bytes every test page is within
- * 0.8 bits/byte, the mean error within 0.15 and RMS within 0.2 per page
- * family; one 256-byte pass stays within ZT_SAMPLE_REFINE (1.25).
+ * documented in ztier.policy(5): every test page within 0.8 bits/byte, the
+ * mean error within 0.15 and RMS within 0.2 per page family.  One 256-byte
+ * pass alone measured errors up to 1.1 bits/byte.
  */
 #include <math.h>
 #include <pthread.h>

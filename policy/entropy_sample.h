@@ -3,10 +3,8 @@
  * and zt_classify (see entropy.c for the design).
  *
  * The sample is taken in two passes of 256 bytes each (16 chunks of 16
- * bytes, one per 256-byte stripe; the second pass takes the other half of
- * every stripe).  zt_classify stops after the first pass when its estimate
- * is more than ZT_SAMPLE_REFINE bits/byte from every threshold, and adds
- * the second pass otherwise; zt_entropy_estimate always takes both.
+ * bytes, one per 256-byte stripe, at different slots in the two passes);
+ * zt_classify and zt_entropy_estimate take both.
  */
 #ifndef ZT_POLICY_ENTROPY_SAMPLE_H
 #define ZT_POLICY_ENTROPY_SAMPLE_H
@@ -18,11 +16,6 @@
 #define ZT_SAMPLE_CHUNKS  (ZT_PAGE_SIZE / ZT_SAMPLE_STRIPE)          /* 16 */
 #define ZT_SAMPLE_PASS    (ZT_SAMPLE_CHUNKS * ZT_SAMPLE_CHUNK)      /* 256 */
 #define ZT_SAMPLE_BYTES   (2 * ZT_SAMPLE_PASS)                      /* 512 */
-/* Bits/byte: larger than any error of the one-pass estimate we measured
- * (tests/policy/t_entropy.c checks it), so a one-pass page farther than
- * this from a threshold is on the same side as its exact entropy. */
-#define ZT_SAMPLE_REFINE  1.25f
-
 #define ZT_SAMPLE_NHIST 4
 
 struct zt_sample {

@@ -3,9 +3,7 @@
  *
  * The tolerance (also in ztier.policy(5)): on every page family below the
  * estimate is within MAX_ERR bits/byte of zt_entropy_exact, its mean error
- * within MEAN_ERR and its RMS error within RMS_ERR; the classifier's
- * one-pass (256-byte) estimate is within ZT_SAMPLE_REFINE, so a page it
- * does not refine is on the right side of every threshold.  Class-boundary tests:
+ * within MEAN_ERR and its RMS error within RMS_ERR.  Class-boundary tests:
  * a page whose exact entropy is more than MAX_ERR from a threshold must be
  * classified as the exact value would classify it (never a disagreement);
  * pages closer to the boundary are reported, not required.
@@ -17,7 +15,6 @@
 #include <string.h>
 
 #include "policy/policy.h"
-#include "policy/entropy_sample.h"
 #include "tests/tap.h"
 
 #define MAX_ERR  0.80
@@ -104,29 +101,13 @@ static const struct family families[] = {
 
 struct errs {
 	double max, sum, sq;
-	double one_pass_max;    /* the first 256-byte pass alone */
 	int n;
 };
-
-static double one_pass_estimate(const unsigned char *page)
-{
-	struct zt_sample s;
-	struct zt_sample_stats st;
-
-	zt_sample_begin(&s);
-	zt_sample_add(&s, page, 0);
-	zt_sample_stats(&s, &st);
-	return st.entropy;
-}
 
 static void add_err(struct errs *e, const unsigned char *page)
 {
 	double exact = zt_entropy_exact(page, ZT_PAGE_SIZE);
 	double d = zt_entropy_estimate(page) - exact;
-	double d1 = one_pass_estimate(page) - exact;
-
-	if (fabs(d1) > fabs(e->one_pass_max))
-		e->one_pass_max = d1;
 	if (fabs(d) > fabs(e->max))
 		e->max = d;
 	e->sum += d;
@@ -138,12 +119,10 @@ static void check_errs(const char *name, const struct errs *e)
 {
 	double mean = e->sum / e->n, rms = sqrt(e->sq / e->n);
 
-	tap_diag("%-28s %5d pages: max %+.3f mean %+.3f rms %.3f; one pass max %+.3f",
-		 name, e->n, e->max, mean, rms, e->one_pass_max);
+	tap_diag("%-28s %5d pages: max %+.3f mean %+.3f rms %.3f bits/byte",
+		 name, e->n, e->max, mean, rms);
 	ok(fabs(e->max) <= MAX_ERR && fabs(mean) <= MEAN_ERR && rms <= RMS_ERR,
 	   "%s: estimate within tolerance of exact", name);
-	ok(fabs(e->one_pass_max) <= ZT_SAMPLE_REFINE,
-	   "%s: one-pass estimate within the refine margin (%.2f)", name, ZT_SAMPLE_REFINE);
 }
 
 /* Pages of real files: binaries and text, whatever this machine has. */
