@@ -16,10 +16,6 @@
 
 #include "manager/cli.h"
 
-#ifndef ZT_SYSCONFDIR
-#define ZT_SYSCONFDIR "/etc"
-#endif
-
 static int check_usage(FILE *out)
 {
 	fprintf(out, "Usage: ztierctl policy check [--quiet] FILE...\n\n"
@@ -104,10 +100,6 @@ int cli_policy(int argc, char **argv)
 }
 
 /* ---- the active policy -------------------------------------------------------- */
-
-#ifndef ZT_DATADIR
-#define ZT_DATADIR "/usr/share"
-#endif
 
 static int load_checked(struct zt_policy *p, const char *path)
 {
