@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "policy/policy.h"
+#include "policy/report.h"
 #include "policy/policy_keys.h"
 
 struct load_ctx {
@@ -43,14 +44,6 @@ struct load_ctx {
 	bool section_ok;        /* false: unknown section, its keys are skipped */
 	int use_line[2];        /* line of [swap] and of [fs] in this file     */
 };
-
-static void print_report(void *ctx, const char *file, int line, const char *msg)
-{
-	if (line > 0)
-		fprintf(stderr, "%s:%d: %s\n", file, line, msg);
-	else
-		fprintf(stderr, "%s: %s\n", file, msg);
-}
 
 __attribute__((format(printf, 3, 4)))
 static void problem(struct load_ctx *c, int line, const char *fmt, ...)
@@ -236,7 +229,7 @@ int zt_policy_load(struct zt_policy *p, const char *path,
 {
 	struct load_ctx c = {
 		.p = p, .file = path, .file_idx = p->nfiles,
-		.report = report ? report : print_report, .report_ctx = ctx,
+		.report = report ? report : zt_policy_print_report, .report_ctx = ctx,
 		.section_ok = true,
 	};
 	int err;

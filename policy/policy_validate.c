@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "policy/policy.h"
+#include "policy/report.h"
 
 struct check {
 	const struct zt_policy *p;
@@ -21,14 +22,6 @@ struct check {
 	void *ctx;
 	int problems;
 };
-
-static void print_report(void *ctx, const char *file, int line, const char *msg)
-{
-	if (line > 0)
-		fprintf(stderr, "%s:%d: %s\n", file, line, msg);
-	else
-		fprintf(stderr, "%s: %s\n", file, msg);
-}
 
 __attribute__((format(printf, 3, 4)))
 static void problem(struct check *c, int key, const char *fmt, ...)
@@ -118,7 +111,7 @@ static void check_use(struct check *c)
 int zt_policy_validate(const struct zt_policy *p, zt_policy_report_fn report,
 		       void *ctx)
 {
-	struct check c = { p, report ? report : print_report, ctx, 0 };
+	struct check c = { p, report ? report : zt_policy_print_report, ctx, 0 };
 	const struct zt_thresholds *t = &p->thresholds;
 
 	for (int cls = 0; cls < ZT_CLASS_COUNT; cls++)
