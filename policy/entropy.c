@@ -37,7 +37,6 @@
  * pass alone measured errors up to 1.1 bits/byte.
  */
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "policy/policy.h"
@@ -64,9 +63,9 @@ double zt_entropy_exact(const void *buf, size_t len)
 
 /* c log2 c for every count a sample can hold. */
 static float clogc[ZT_SAMPLE_BYTES + 1];
-static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
-
-static void tables_init(void)
+/* Filled when the program loads (entropy.o is linked in whenever the
+ * classifier is), so the per-page path has no "initialised yet?" check. */
+__attribute__((constructor)) static void tables_init(void)
 {
 	for (int c = 1; c <= (int)ZT_SAMPLE_BYTES; c++)
 		clogc[c] = (float)(c * log2((double)c));
@@ -187,7 +186,6 @@ void zt_sample_stats(const struct zt_sample *s, struct zt_sample_stats *st)
 	float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
 	const float n = (float)s->n;
 
-	pthread_once(&tables_once, tables_init);
 	merge(s, count, &bs);
 	for (int b = 0; b < 256; b += 4) {
 		s0 += clogc[count[b]];
@@ -196,7 +194,8 @@ void zt_sample_stats(const struct zt_sample *s, struct zt_sample_stats *st)
 		s3 += clogc[count[b + 3]];
 	}
 	/* H = log2 n - (1/n) sum c log2 c, then the bias shift */
-	float h = log2f(n) - (s0 + s1 + s2 + s3) / n;
+	float log2n = (float)(31 - __builtin_clz(s->n));    /* n is 256 or 512 */
+	float h = log2n - (s0 + s1 + s2 + s3) / n;
 	h += bias_shift(n, (float)bs.seen, (float)bs.ones, (float)bs.twos);
 	st->entropy = h < 0 ? 0 : h > 8 ? 8 : h;
 	st->distinct = bs.seen;
