@@ -121,7 +121,9 @@ install: all
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
 	$(if $(MAN8),install -m 0644 $(MAN8) $(DESTDIR)$(PREFIX)/share/man/man8/)
 	$(if $(MAN5),install -m 0644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/)
-	install -m 0644 policy/examples/*.conf $(DESTDIR)$(PREFIX)/share/ztier/policy.d/
+	install -d $(DESTDIR)$(PREFIX)/share/ztier/examples
+	install -m 0644 policy/examples/default.conf $(DESTDIR)$(PREFIX)/share/ztier/policy.d/
+	install -m 0644 policy/examples/*.conf $(DESTDIR)$(PREFIX)/share/ztier/examples/
 	$(INSTALL_EXTRA)
 
 clean:
