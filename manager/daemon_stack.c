@@ -61,9 +61,13 @@ static int zram_build(struct zd_stack *s)
 {
 	const struct zd_zswap *z = &s->zswap;
 	struct zg_dev dev = { .id = -1 };
+	struct zg_module mod;
 	char msg[512];
 	int err;
 
+	/* Built in, already loaded or loaded now; num_devices=0: no idle zram0. */
+	if ((err = zg_module_load("zram", "num_devices=0", &mod)) < 0)
+		return step_failed(s, "zram module", err, zg_module_message(&mod, msg, sizeof(msg)));
 	if ((err = zg_hot_add(&dev)) < 0)
 		return step_failed(s, "zram hot_add", err, zg_strerror(&dev.err, msg, sizeof(msg)));
 	s->zram_id = dev.id;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/swap.h>
 #include <sys/wait.h>
 
@@ -64,13 +65,21 @@ int zd_swapoff(const char *dev)
 	return swapoff(dev) ? -errno : 0;
 }
 
+/* mkfs.TYPE with its own "force, quiet" flags (the device is new: nothing
+ * on it to protect), then mount, creating the mount point if needed. */
 int zd_mkfs_mount(const char *dev, const char *type, const char *dir)
 {
-	char *argv[] = { "mkfs", "-t", (char *)type, "-q", (char *)dev, NULL };
-	int err = zd_run(argv);
+	char prog[32];
+	const char *force = !strncmp(type, "ext", 3) ? "-F" : !strcmp(type, "xfs") ? "-f" : NULL;
+	int err;
 
-	if (err)
+	snprintf(prog, sizeof(prog), "mkfs.%s", type);
+	char *argv[] = { prog, "-q", (char *)(force ? force : dev), (char *)(force ? dev : NULL),
+			 NULL };
+	if ((err = zd_run(argv)))
 		return err;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
 	return mount(dev, dir, type, 0, NULL) ? -errno : 0;
 }
 
