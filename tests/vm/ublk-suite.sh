@@ -113,12 +113,12 @@ check "del" del "$id"
 group "discard gives memory back"
 check "add" add --policy /tmp/tiered.conf
 check "write 32M of text-like data" fio --name=w --filename="$dev" --allow_file_create=0 \
-	--ioengine=io_uring --direct=1 --rw=write --bs=1M --size=32M $(fio_data text) --do_verify=0 --output=/tmp/fio.out
+	--ioengine=io_uring --direct=1 --rw=write --bs=1M --size=32M --refill_buffers --buffer_compress_percentage=75 --output=/tmp/fio.out
 check "store holds the pages" wait_stat "$id" store_pages -ge 8000
 mem_before=$(get "$id" mem_used)
 echo "# store pages $(get "$id" store_pages), mem_used $mem_before"
 check "write 16M of random data at 64M (to spill)" fio --name=w --filename="$dev" --allow_file_create=0 \
-	--ioengine=io_uring --direct=1 --rw=write --bs=1M --offset=64M --size=16M $(fio_data random) --do_verify=0 --output=/tmp/fio.out
+	--ioengine=io_uring --direct=1 --rw=write --bs=1M --offset=64M --size=16M --refill_buffers --output=/tmp/fio.out
 check "spill holds the pages" wait_stat "$id" spill_used -ge 4000
 check "blkdiscard" blkdiscard "$dev"
 check "store pages back to 0" wait_stat "$id" store_pages -eq 0

@@ -1,0 +1,130 @@
+#!/bin/bash
+# tests/vm/bench.sh: `make vm-bench` — ztier's ublk device against kernel
+# zram (lz4) and against ztier's no-store "null" target (the ublk plumbing
+# alone), in one VM boot (run by tests/vm/run, which prints our output).
+#
+# For each data class (zero, text-like, mixed, random) the device is first
+# filled with that data, then fio runs 4K randread and randwrite at QD32 and
+# 1 MiB sequential read and write (QD4), each for $RUNTIME seconds, on 1 and
+# 2 ublk queues.  zram has no queues: its figures are measured once and used
+# for both rows.  The null target stores nothing (reads return zeros), so it
+# is measured once per job and queue count and is the same for every class.
+# Prints one table: IOPS for 4K jobs, MiB/s for 1M jobs, and the ratios
+# ztier/zram and ztier/null.  Every number is measured in this boot.
+set -u
+# add ARGS: create a ztier device, set $id and $dev; del ID
+add() {
+	local out
+	out=$(ztier-ublk add "$@") || return 1
+	id=$(printf '%s\n' "$out" | sed -n 's/^dev id \([0-9]*\): .*/\1/p')
+	dev=/dev/ublkb$id
+	[ -b "$dev" ]
+}
+del() { ztier-ublk del "$1"; }
+RUNTIME=${RUNTIME:-5}
+AREA=128M
+modprobe ublk_drv && modprobe zram num_devices=0 || exit 1
+
+# ztier: same-filled pages in the page table, everything else compressed
+# with lz4 in the store (random pages kept raw), like zram with lz4.
+cat >/tmp/bench.conf <<'EOF'
+[policy]
+name = bench
+[samefill]
+tier = meta
+[text]
+tier = store
+codec = lz4
+[mixed]
+tier = store
+codec = lz4
+[random]
+tier = store
+codec = raw
+[device]
+size = 512M
+memory-limit = 1G
+EOF
+
+jobs=(randread randwrite read write)
+job_flags() { # job -> fio flags
+	case $1 in
+	randread)  echo "--rw=randread --bs=4k --iodepth=32" ;;
+	randwrite) echo "--rw=randwrite --bs=4k --iodepth=32" ;;
+	read)      echo "--rw=read --bs=1M --iodepth=4" ;;
+	write)     echo "--rw=write --bs=1M --iodepth=4" ;;
+	esac
+}
+data_flags() { # class -> buffer contents flags (no verify: speed only)
+	case $1 in
+	zero)   echo "--zero_buffers" ;;
+	text)   echo "--refill_buffers --buffer_compress_percentage=75" ;;
+	mixed)  echo "--refill_buffers --buffer_compress_percentage=40" ;;
+	random) echo "--refill_buffers" ;;
+	esac
+}
+# measure DEV JOB CLASS -> IOPS (4K jobs) or MiB/s (1M jobs)
+measure() {
+	local out f
+	# shellcheck disable=SC2046
+	out=$(fio --name=b --filename="$1" --allow_file_create=0 --ioengine=io_uring --direct=1 \
+		--size=$AREA --time_based --runtime="$RUNTIME" --norandommap --randrepeat=0 \
+		$(job_flags "$2") $(data_flags "$3") --output-format=terse --terse-version=3) || { echo 0; return; }
+	case $2 in
+	randread)  f=8 ;;  randwrite) f=49 ;;
+	read)      f=7 ;;  write)     f=48 ;;
+	esac
+	out=$(printf '%s\n' "$out" | tail -n 1 | cut -d';' -f$f)
+	case $2 in read | write) echo $((${out%.*} / 1024)) ;; *) echo "${out%.*}" ;; esac
+}
+fill() { # DEV CLASS: write the whole area once with that data
+	# shellcheck disable=SC2046
+	fio --name=fill --filename="$1" --allow_file_create=0 --ioengine=io_uring --direct=1 \
+		--rw=write --bs=1M --iodepth=4 --size=$AREA $(data_flags "$2") --output=/dev/null
+}
+declare -A R   # R[device,queues,class,job] = figure
+
+bench_zram() {
+	local z cls job
+	z=$(cat /sys/class/zram-control/hot_add) || return 1
+	echo lz4 >"/sys/block/zram$z/comp_algorithm"
+	echo 512M >"/sys/block/zram$z/disksize"
+	echo none >"/sys/block/zram$z/queue/scheduler" 2>/dev/null
+	for cls in zero text mixed random; do
+		fill "/dev/zram$z" "$cls"
+		for job in "${jobs[@]}"; do R[zram,1,$cls,$job]=$(measure "/dev/zram$z" "$job" "$cls"); done
+	done
+	echo "$z" >/sys/class/zram-control/hot_remove
+}
+bench_ublk() { # target queues
+	local t=$1 q=$2 cls job classes=(zero text mixed random)
+	add --policy /tmp/bench.conf --target "$t" --queues "$q" >/dev/null || return 1
+	echo none >"/sys/block/ublkb$id/queue/scheduler" 2>/dev/null
+	[ "$t" = null ] && classes=(zero)
+	for cls in "${classes[@]}"; do
+		fill "$dev" "$cls"
+		for job in "${jobs[@]}"; do R[$t,$q,$cls,$job]=$(measure "$dev" "$job" "$cls"); done
+	done
+	del "$id"
+}
+ratio() { # a b -> a/b with 2 decimals, or - when b is 0
+	[ "${2:-0}" -gt 0 ] 2>/dev/null || { echo -; return; }
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'
+}
+
+t0=$SECONDS
+bench_zram
+for q in 1 2; do bench_ublk null "$q"; bench_ublk tiered "$q"; done
+echo "# vm-bench: $(nproc) vCPUs, $(($(sed -n 's/MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo) / 1024)) MiB," \
+	"kernel $(uname -r), fio ${RUNTIME}s per figure over $AREA, measured in $((SECONDS - t0)) s"
+echo "# 4K jobs: IOPS (QD32); 1M jobs: MiB/s (QD4).  null stores nothing: same figure for every class."
+printf '%-7s %-2s %-10s %9s %9s %9s %11s %11s\n' data q job ztier zram null ztier/zram ztier/null
+for cls in zero text mixed random; do
+	for q in 1 2; do
+		for job in "${jobs[@]}"; do
+			z=${R[tiered,$q,$cls,$job]:-0} k=${R[zram,1,$cls,$job]:-0} u=${R[null,$q,zero,$job]:-0}
+			printf '%-7s %-2s %-10s %9s %9s %9s %11s %11s\n' "$cls" "$q" "$job" "$z" "$k" "$u" \
+				"$(ratio "$z" "$k")" "$(ratio "$z" "$u")"
+		done
+	done
+done
