@@ -87,7 +87,7 @@ static void zram_row(struct cli_rows *rows, int id)
 	strcpy(r->tier, "zram");
 	snprintf(path, sizeof(path), "/sys/block/zram%d/disksize", id);
 	r->disksize = read_u64(path);
-	if (zg_algorithms(&dev, &al) == 0 && al.active >= 0)
+	if (zg_algorithms(&dev, &al) >= 0 && al.active >= 0)
 		snprintf(r->algorithm, sizeof(r->algorithm), "%s", al.name[al.active]);
 	if (zg_read_stats(&dev, &st) == 0 && st.mm.present) {
 		r->data = (int64_t)st.mm.orig_data_size;

@@ -179,15 +179,18 @@ void zd_udev_stop(struct zd_daemon *d)
 
 /* ---- generated rules ------------------------------------------------------ */
 
+/* Two lines per target: mark the device with the stack's name, then (unless
+ * 60-ztier.rules already did, by serial or label convention) hand it over. */
 static void rule_for(FILE *f, const struct zd_stack *s)
 {
 	const char *t = s->spill + 5;          /* after "/dev/" */
 	const char *slash = strchr(t, '/');
 
 	fprintf(f, "# %s\nACTION!=\"remove\", SUBSYSTEM==\"block\", %s==\"%s\", "
-		"ENV{ZTIER_SPILL}=\"%s\", ENV{UDISKS_IGNORE}=\"1\", TAG+=\"systemd\", "
-		"ENV{SYSTEMD_WANTS}+=\"ztier-attach@%%k.service\"\n",
-		s->name, slash ? "SYMLINK" : "KERNEL", t, s->name);
+		"ENV{ZTIER_STACK}=\"%s\"\n", s->name, slash ? "SYMLINK" : "KERNEL", t, s->name);
+	fprintf(f, "ENV{ZTIER_STACK}==\"%s\", ENV{ZTIER_SPILL}!=\"?*\", ENV{ZTIER_SPILL}=\"%s\", "
+		"ENV{UDISKS_IGNORE}=\"1\", TAG+=\"systemd\", "
+		"ENV{SYSTEMD_WANTS}+=\"ztier-attach@%%k.service\"\n", s->name, s->name);
 }
 
 void zd_udev_write_rules(struct zd_daemon *d)
