@@ -23,7 +23,7 @@ cleanup() {
 	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" && wait "$pid"
 	# Anything still named ztier-ztt in /proc/swaps is ours: undo it.
 	for d in $(awk 'NR > 1 {print $1}' /proc/swaps); do
-		[ "$(blkid -o value -s LABEL "$d" 2>/dev/null)" = ztier-ztt ] || continue
+		case $(blkid -o value -s LABEL "$d" 2>/dev/null) in ztier-ztt | ztier-ztt2) ;; *) continue ;; esac
 		swapoff "$d"; id=${d#/dev/zram}
 		echo 1 >/sys/block/zram$id/reset; echo "$id" >/sys/class/zram-control/hot_remove
 	done
@@ -48,7 +48,7 @@ wait_log() { # pattern: up to 20 s for the daemon's log to show it
 	return 1
 }
 
-echo "1..22"
+echo "1..24"
 $B/ztierd --foreground --config "$T/ztier.conf" --policy-dir "$T/empty" --socket "$T/sock" 2>"$T/log" &
 pid=$!
 ok "ztierd starts and reports ready" 'wait_log "ready:"'
@@ -82,6 +82,13 @@ ok "the daemon is still serving" 'printf "ping\n" | socat - UNIX-CONNECT:$T/sock
 sed -i 's/memory-limit = 16M/memory-limit = 8M/' "$T/ztier.conf"
 ok "ztierctl reload" '$B/ztierctl reload >/dev/null'
 ok "the memory limit changed live" 'wait_log "ztt: memory-limit applied live" && [ "$(cat /sys/block/${dev#/dev/}/mem_limit 2>/dev/null || echo 8388608)" = 8388608 ]'
+
+printf '[zram-swap ztt2]\nsize = 16M\npriority = 7\n' >>"$T/ztier.conf"
+kill -HUP "$pid"
+ok "SIGHUP: a new [zram-swap] section is built" 'wait_log "ztt2: swap on" && awk "\$5 == 7 {f=1} END {exit !f}" /proc/swaps'
+dev2=$(grep -o 'ztt2: swap on /dev/zram[0-9]*' "$T/log" | awk '{print $4}')
+sed -i '/\[zram-swap ztt2\]/,$d' "$T/ztier.conf"
+ok "reload: a section removed is torn down" '$B/ztierctl reload >/dev/null && wait_log "ztt2: no longer configured" && ! grep -q "^$dev2 " /proc/swaps && [ ! -e /sys/block/${dev2#/dev/} ]'
 
 ok "ztierctl down ztt removes the swap" '$B/ztierctl down ztt && ! grep -q "^$dev " /proc/swaps'
 ok "ztierctl up ztt builds it again" '$B/ztierctl up && grep -q "^/dev/zram" /proc/swaps && wait_log "ztt: swap on"'
