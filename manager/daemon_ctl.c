@@ -131,7 +131,7 @@ static void do_request(struct zd_daemon *d, const struct zd_request *q, struct r
 	zd_log(ZD_DEBUG, "request: %s %s", zd_verb_name(q->verb), q->arg);
 	switch (q->verb) {
 	case ZD_REQ_PING:
-		say(r, "ok\nztierd %s\n", ZT_VERSION);
+		say(r, "ok\nztierd %s pid %d\n", ZT_VERSION, (int)getpid());
 		break;
 	case ZD_REQ_STATUS:
 		status_lines(d, r);
