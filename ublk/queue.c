@@ -210,11 +210,13 @@ static void handle_cqe(struct ztu_queue *q, const struct io_uring_cqe *cqe)
 		return;
 	}
 	q->cmd_inflight--;
-	if (cqe->res == UBLK_IO_RES_OK && !q->stopping) {
+	if (cqe->res == UBLK_IO_RES_OK) {         /* a request: always serve it */
 		count_request(q, tag);
 		q->dev->ops->queue_io(q, tag);
 	} else if (cqe->res < 0) {
 		q->stopping = true;               /* ABORT, or a command refused */
+		if (cqe->res != UBLK_IO_RES_ABORT && !q->err)
+			q->err = cqe->res;
 	}
 }
 

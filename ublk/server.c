@@ -250,6 +250,15 @@ static void teardown(struct ztu_dev *d, bool added, bool stop_dev, bool del_dev)
 	ztu_ctrl_close(d);
 }
 
+/* After the queues ended: the first real error one of them hit, or 0. */
+static int queue_error(struct ztu_dev *d)
+{
+	for (unsigned i = 0; i < d->nr_queues; i++)
+		if (d->q[i].err)
+			return d->q[i].err;
+	return 0;
+}
+
 static int open_control(struct ztu_dev *d, char *msg, size_t len)
 {
 	uint64_t features = 0;
@@ -302,8 +311,11 @@ static int run(struct ztu_dev *d, ztu_ready_fn ready, void *ctx, int sfd)
 	}
 	ready(ctx, d->dev_id, 0, NULL);
 	by_signal = serve(d, sfd);
-	teardown(d, true, by_signal, by_signal);
-	return 0;
+	ret = queue_error(d);
+	/* Stopped by `del` (ABORT): it sends DEL_DEV once we are gone.  By a
+	 * signal or a queue failure: nobody else will, so we do. */
+	teardown(d, true, by_signal || ret, by_signal || ret);
+	return ret;
 }
 
 int ztu_server_run(const struct ztu_config *cfg, ztu_ready_fn ready, void *ctx)

@@ -15,7 +15,7 @@
 
 #include "ublk/tiered.h"
 
-#define PT_PREALLOC   (2u << 20)
+#define PT_PREALLOC   (16u << 20)
 #define FILL_CAPACITY 4096u
 
 static int say(char *msg, size_t len, const char *what, int err)
@@ -24,13 +24,17 @@ static int say(char *msg, size_t len, const char *what, int err)
 	return err;
 }
 
-/* Map some leaves up front, never more than the device can use (the table
- * refuses a reservation beyond its maximum). */
+/* Map the whole table up front for devices up to 8 GiB (16 MiB of blocks,
+ * 8 bytes per device page), a 16 MiB head start for bigger ones: growing it
+ * means mmap on the I/O path, and a queue thread (PF_MEMALLOC_NOIO) that
+ * must allocate under swap pressure can livelock.  Never more than the
+ * table can use (it refuses a reservation beyond its maximum). */
 static size_t pt_prealloc(uint64_t size)
 {
-	uint64_t leaves = (size / ZT_PAGE_SIZE + 511) / 512;
+	uint64_t pages = size / ZT_PAGE_SIZE;
+	uint64_t blocks = (pages + 511) / 512 + (pages + (1u << 18) - 1) / (1u << 18);
 
-	return leaves * ZT_PAGE_SIZE < PT_PREALLOC ? (size_t)leaves * ZT_PAGE_SIZE : PT_PREALLOC;
+	return blocks * ZT_PAGE_SIZE < PT_PREALLOC ? (size_t)blocks * ZT_PAGE_SIZE : PT_PREALLOC;
 }
 
 int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)

@@ -1,0 +1,54 @@
+#!/bin/bash
+# tests/vm/ublk-swap.sh: guest half of tests/vm/ublk-swap.t (512 MiB guest).
+# A ztier device as the only swap, and a memory hog larger than the guest's
+# RAM that verifies what it reads back (stress-ng --vm --verify).  Without
+# the server's swap-safety (mlockall, IO_FLUSHER) this hangs: the server's
+# own pages get swapped out to itself.  A hung task is reported on the
+# console after 15 s instead of looking like slowness.
+set -u
+. /mnt/add/ublk-lib.sh
+echo 15 >/proc/sys/kernel/hung_task_timeout_secs
+check "modprobe ublk_drv" modprobe ublk_drv
+# Pages other than same-filled ones go to the NVMe spill, not the store: the
+# store commits memory on the I/O path, and under this pressure a queue
+# thread with PF_MEMALLOC_NOIO cannot get it (NOIO reclaim neither writes to
+# swap nor invokes the OOM killer): measured, the guest livelocked for 10
+# minutes.  Store-backed swap needs a preallocated store reserve first.
+cat >/tmp/swap.conf <<'EOF'
+[policy]
+name = swap
+[samefill]
+tier = meta
+[text]
+tier = spill
+[mixed]
+tier = spill
+[random]
+tier = spill
+[device]
+size = 1G
+memory-limit = 16M
+queues = 1
+depth = 32
+[spill]
+target = /dev/nvme0n1
+EOF
+group "swap on a ztier device"
+check "add (depth 32, spill on NVMe)" add --policy /tmp/swap.conf
+check "mkswap" mkswap "$dev"
+check "swapon" swapon -p 100 "$dev"
+free -m | sed 's/^/# /'
+ram_mb=$(($(sed -n 's/MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo) / 1024))
+hog_mb=$((ram_mb + ram_mb / 4))
+t0=$SECONDS
+check "stress-ng --vm ${hog_mb}M --verify (RAM ${ram_mb}M)" \
+	timeout 400 stress-ng --vm 1 --vm-bytes "${hog_mb}M" --vm-keep --verify -t 60 --metrics-brief
+echo "# stress-ng took $((SECONDS - t0)) s"
+stats "$id" | sed 's/^/# /'
+check "pages went through the device (writes > 1000)" test "$(get "$id" writes)" -gt 1000
+check "no request failed" test "$(get "$id" errors)" = 0
+t0=$SECONDS
+check "swapoff (reads every swapped page back)" timeout 300 swapoff "$dev"
+echo "# swapoff took $((SECONDS - t0)) s"
+check "del" del "$id"
+finish
