@@ -178,9 +178,16 @@ int zd_reload(struct zd_daemon *d)
 
 	zd_log(ZD_INFO, "reloading the configuration");
 	problems = zd_config_read(d, true);
+	if (problems)
+		zd_log(ZD_WARN, "reload: %d problem(s) in the configuration: running stacks are "
+		       "kept even if they seem removed", problems);
 	for (unsigned i = d->nstacks; i-- > 0;) {
 		if (!d->stacks[i].removed)
 			continue;
+		if (problems) {
+			d->stacks[i].removed = false;
+			continue;
+		}
 		if (zd_stack_down(d, &d->stacks[i]) == 0) {
 			zd_log(ZD_INFO, "%s: no longer configured: removed", d->stacks[i].name);
 			forget(d, i);

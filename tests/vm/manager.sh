@@ -104,7 +104,7 @@ col() { # stack column: value of a status --json key for that stack's row
 	ztierctl status --json | tr '{' '\n' | grep "\"stack\":\"$1\"" | grep -o "\"$2\":[^,}]*" | cut -d: -f2 | tr -d '"'
 }
 
-echo "1..29"
+echo "1..30"
 ztierd --foreground --config $W/ztier.conf --policy-dir $W/policy.d 2>$LOG &
 zpid=$!
 ok "ztierd starts and reports ready" 'wait_log "ready:" 60'
@@ -183,6 +183,8 @@ ok "udevadm test: ZTIER_SPILL and SYSTEMD_WANTS=ztier-attach@${node#/dev/}.servi
 sdev=$(grep -o 'spilly: /dev/ublkb[0-9]*' $LOG | tail -1 | awk '{print $2}')
 udevadm test --action=add /sys/block/${sdev#/dev/} >$W/udevtest2 2>&1
 ok "udevadm test on $sdev: UDISKS_IGNORE=1" 'grep -q "UDISKS_IGNORE=1" $W/udevtest2'
+udevadm test --action=change /sys/block/${zdev#/dev/} >$W/udevtest3 2>&1
+ok "udevadm test on $zdev (label ztier-fast): UDISKS_IGNORE=1, ZTIER_DEVICE=zram" 'grep -q "UDISKS_IGNORE=1" $W/udevtest3 && grep -q "ZTIER_DEVICE=zram" $W/udevtest3'
 
 ok "ztierctl detach: the stack goes, the device stays" 'ztierctl detach $BYID && ! mounted /mnt/spilly && row spilly | grep -q waiting'
 ok "unplug after detach; ztierd notes it" 'vm-hotplug del $SERIAL && wait_log "detached spill .* is gone" 10'
