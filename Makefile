@@ -15,6 +15,7 @@
 VARIANT ?= release
 PREFIX  ?= /usr/local
 DESTDIR ?=
+SYSCONFDIR ?= /etc
 O       := build/$(VARIANT)
 
 CC      ?= cc
@@ -28,7 +29,7 @@ CFLAGS_asan    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 LDFLAGS_asan   := -fsanitize=address,undefined
 
 CPPFLAGS := -I. -D_GNU_SOURCE -DZT_VERSION=\"$(shell cat VERSION)\" \
-            -DZT_SYSCONFDIR=\"$(if $(filter /usr,$(PREFIX)),,$(PREFIX))/etc\" \
+            -DZT_SYSCONFDIR=\"$(SYSCONFDIR)\" \
             -DZT_DATADIR=\"$(PREFIX)/share\"
 CFLAGS   := -std=c11 $(WARN) $(CFLAGS_$(VARIANT)) -MMD -MP \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -54,7 +55,7 @@ MAN5     :=
 include policy/module.mk zramctl-glue/module.mk ublk/module.mk manager/module.mk \
         tests/module.mk
 
-.PHONY: all deps test unit-test host-test vm-test bench vm-bench vm-run install clean
+.PHONY: run all deps test unit-test host-test vm-test bench vm-bench vm-run install clean
 all: $(PROGS)
 
 deps:
@@ -130,3 +131,8 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' -type f 2>/dev/null)
+
+# The main job: ztierd in the foreground with the shipped settings.
+run: all
+	$(O)/bin/ztierd --foreground --config manager/ztier.conf \
+		--policy policy/examples/default.conf
