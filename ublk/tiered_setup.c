@@ -15,7 +15,8 @@
 
 #include "ublk/tiered.h"
 
-#define PT_PREALLOC   (16u << 20)
+#define PT_PREALLOC      (2u << 20)
+#define PT_PREALLOC_SWAP (16u << 20)
 #define FILL_CAPACITY 4096u
 
 static int say(char *msg, size_t len, const char *what, int err)
@@ -24,17 +25,19 @@ static int say(char *msg, size_t len, const char *what, int err)
 	return err;
 }
 
-/* Map the whole table up front for devices up to 8 GiB (16 MiB of blocks,
- * 8 bytes per device page), a 16 MiB head start for bigger ones: growing it
- * means mmap on the I/O path, and a queue thread (PF_MEMALLOC_NOIO) that
- * must allocate under swap pressure can livelock.  Never more than the
- * table can use (it refuses a reservation beyond its maximum). */
-static size_t pt_prealloc(uint64_t size)
+/* For swap, map the whole table up front for devices up to 8 GiB (16 MiB
+ * of blocks, 8 bytes per device page) and a 16 MiB head start for bigger
+ * ones: growing it means mmap on the I/O path, and a queue thread
+ * (PF_MEMALLOC_NOIO) that must allocate under swap pressure can livelock.
+ * Otherwise metadata grows with the pages stored, from a 2 MiB start.
+ * Never more than the table can use (it refuses a bigger reservation). */
+static size_t pt_prealloc(uint64_t size, bool swap)
 {
 	uint64_t pages = size / ZT_PAGE_SIZE;
 	uint64_t blocks = (pages + 511) / 512 + (pages + (1u << 18) - 1) / (1u << 18);
+	size_t cap = swap ? PT_PREALLOC_SWAP : PT_PREALLOC;
 
-	return blocks * ZT_PAGE_SIZE < PT_PREALLOC ? (size_t)blocks * ZT_PAGE_SIZE : PT_PREALLOC;
+	return blocks * ZT_PAGE_SIZE < cap ? (size_t)blocks * ZT_PAGE_SIZE : cap;
 }
 
 int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
@@ -47,7 +50,8 @@ int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 		return say(msg, len, "tiers", -ENOMEM);
 	d->tgt = t;
 	t->policy = &d->cfg.policy;
-	t->pt = zu_pt_create(c->size / ZT_PAGE_SIZE, pt_prealloc(c->size));
+	t->pt = zu_pt_create(c->size / ZT_PAGE_SIZE,
+			      pt_prealloc(c->size, c->policy.use.use == ZT_USE_SWAP));
 	if (!t->pt)
 		return say(msg, len, "page table", -errno);
 	t->fills = zu_fills_create(FILL_CAPACITY);

@@ -12,6 +12,9 @@
 # Prints one table: IOPS for 4K jobs, MiB/s for 1M jobs, and the ratios
 # ztier/zram and ztier/null.  Every number is measured in this boot.
 set -u
+# When run through tests/vm/ublk-vmargs.sh the build tree's binary and its
+# libraries are in /mnt/add: a fallback should the guest's install be partial.
+export PATH=$PATH:/mnt/add LD_LIBRARY_PATH=/mnt/add
 # add ARGS: create a ztier device, set $id and $dev; del ID
 add() {
 	local out
@@ -69,7 +72,7 @@ measure() {
 	# shellcheck disable=SC2046
 	out=$(fio --name=b --filename="$1" --allow_file_create=0 --ioengine=io_uring --direct=1 \
 		--size=$AREA --time_based --runtime="$RUNTIME" --norandommap --randrepeat=0 \
-		$(job_flags "$2") $(data_flags "$3") --output-format=terse --terse-version=3) || { echo 0; return; }
+		$(job_flags "$2") $(data_flags "$3") --output-format=terse --terse-version=3 --eta=never) || { echo 0; return; }
 	case $2 in
 	randread)  f=8 ;;  randwrite) f=49 ;;
 	read)      f=7 ;;  write)     f=48 ;;
@@ -80,7 +83,7 @@ measure() {
 fill() { # DEV CLASS: write the whole area once with that data
 	# shellcheck disable=SC2046
 	fio --name=fill --filename="$1" --allow_file_create=0 --ioengine=io_uring --direct=1 \
-		--rw=write --bs=1M --iodepth=4 --size=$AREA $(data_flags "$2") --output=/dev/null
+		--rw=write --bs=1M --iodepth=4 --size=$AREA $(data_flags "$2") --output=/dev/null --eta=never
 }
 declare -A R   # R[device,queues,class,job] = figure
 
@@ -89,7 +92,7 @@ bench_zram() {
 	z=$(cat /sys/class/zram-control/hot_add) || return 1
 	echo lz4 >"/sys/block/zram$z/comp_algorithm"
 	echo 512M >"/sys/block/zram$z/disksize"
-	echo none >"/sys/block/zram$z/queue/scheduler" 2>/dev/null
+	echo none 2>/dev/null >"/sys/block/zram$z/queue/scheduler"
 	for cls in zero text mixed random; do
 		fill "/dev/zram$z" "$cls"
 		for job in "${jobs[@]}"; do R[zram,1,$cls,$job]=$(measure "/dev/zram$z" "$job" "$cls"); done
@@ -99,7 +102,7 @@ bench_zram() {
 bench_ublk() { # target queues
 	local t=$1 q=$2 cls job classes=(zero text mixed random)
 	add --policy /tmp/bench.conf --target "$t" --queues "$q" >/dev/null || return 1
-	echo none >"/sys/block/ublkb$id/queue/scheduler" 2>/dev/null
+	echo none 2>/dev/null >"/sys/block/ublkb$id/queue/scheduler"
 	[ "$t" = null ] && classes=(zero)
 	for cls in "${classes[@]}"; do
 		fill "$dev" "$cls"
