@@ -149,6 +149,28 @@ static void issue(struct ztu_queue *q, unsigned tag, unsigned i, int op, uint64_
 	tq->tags[tag].pending++;
 }
 
+/* Entries that carry their whole page (empty, or an inline fill word) need
+ * no lock to read: there is no location that could be freed under us, and
+ * a racing write may show either its old or its new data anyway. */
+static bool read_inline(struct tq *tq, const struct span *s)
+{
+	uint64_t e = zu_pt_peek(tq->tc.t->pt, s->pgno), word;
+
+	if (zu_pte_is_empty(e))
+		word = 0;
+	else if (zu_pte_tier(e) == ZT_TIER_META && !(zu_pte_payload(e) & ZU_FILL_TABLE_BIT))
+		word = zu_fill_word(NULL, zu_pte_payload(e));
+	else
+		return false;
+	if (s->len == ZT_PAGE_SIZE) {
+		zu_fill_page(s->buf, word);
+	} else {
+		zu_fill_page(tq->bounce, word);
+		memcpy(s->buf, (char *)tq->bounce + s->off, s->len);
+	}
+	return true;
+}
+
 static int read_page(struct ztu_queue *q, unsigned tag, unsigned i, const struct span *s)
 {
 	struct tq *tq = q->tgt;
@@ -156,7 +178,11 @@ static int read_page(struct ztu_queue *q, unsigned tag, unsigned i, const struct
 	const struct ztu_tier_ops *ops;
 	uint64_t e;
 	off_t off;
-	int ret = zu_pt_lock(tq->tc.t->pt, s->pgno, ZU_PT_NOCREATE, &e);
+	int ret;
+
+	if (read_inline(tq, s))
+		return 0;
+	ret = zu_pt_lock(tq->tc.t->pt, s->pgno, ZU_PT_NOCREATE, &e);
 
 	if (ret == -ENOENT || (!ret && zu_pte_is_empty(e))) {
 		if (!ret)

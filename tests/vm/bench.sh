@@ -25,6 +25,7 @@ add() {
 }
 del() { ztier-ublk del "$1"; }
 RUNTIME=${RUNTIME:-5}
+CLASSES=(${BENCH_CLASSES:-zero text mixed random})   # subsets for quick looks
 AREA=128M
 modprobe ublk_drv && modprobe zram num_devices=0 || exit 1
 
@@ -49,7 +50,7 @@ size = 512M
 memory-limit = 1G
 EOF
 
-jobs=(randread randwrite read write)
+jobs=(${BENCH_JOBS:-randread randwrite read write})
 job_flags() { # job -> fio flags
 	case $1 in
 	randread)  echo "--rw=randread --bs=4k --iodepth=32" ;;
@@ -93,14 +94,14 @@ bench_zram() {
 	echo lz4 >"/sys/block/zram$z/comp_algorithm"
 	echo 512M >"/sys/block/zram$z/disksize"
 	echo none 2>/dev/null >"/sys/block/zram$z/queue/scheduler"
-	for cls in zero text mixed random; do
+	for cls in "${CLASSES[@]}"; do
 		fill "/dev/zram$z" "$cls"
 		for job in "${jobs[@]}"; do R[zram,1,$cls,$job]=$(measure "/dev/zram$z" "$job" "$cls"); done
 	done
 	echo "$z" >/sys/class/zram-control/hot_remove
 }
 bench_ublk() { # target queues
-	local t=$1 q=$2 cls job classes=(zero text mixed random)
+	local t=$1 q=$2 cls job classes=("${CLASSES[@]}")
 	add --policy /tmp/bench.conf --target "$t" --queues "$q" >/dev/null || return 1
 	echo none 2>/dev/null >"/sys/block/ublkb$id/queue/scheduler"
 	[ "$t" = null ] && classes=(zero)
@@ -122,7 +123,7 @@ echo "# vm-bench: $(nproc) vCPUs, $(($(sed -n 's/MemTotal: *\([0-9]*\).*/\1/p' /
 	"kernel $(uname -r), fio ${RUNTIME}s per figure over $AREA, measured in $((SECONDS - t0)) s"
 echo "# 4K jobs: IOPS (QD32); 1M jobs: MiB/s (QD4).  null stores nothing: same figure for every class."
 printf '%-7s %-2s %-10s %9s %9s %9s %11s %11s\n' data q job ztier zram null ztier/zram ztier/null
-for cls in zero text mixed random; do
+for cls in "${CLASSES[@]}"; do
 	for q in 1 2; do
 		for job in "${jobs[@]}"; do
 			z=${R[tiered,$q,$cls,$job]:-0} k=${R[zram,1,$cls,$job]:-0} u=${R[null,$q,zero,$job]:-0}
