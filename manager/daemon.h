@@ -160,6 +160,7 @@ struct zd_stack {
 	pid_t server_pid;             /* 0 none                                 */
 	int pidfd;                    /* -1 none                                */
 	char dev[64];                 /* /dev/zramN, /dev/ublkbN                */
+	dev_t rdev;                   /* its device number (swapoff if deleted) */
 	bool swap_on;
 	bool mounted;
 };
@@ -198,7 +199,8 @@ const char *zd_kind_name(enum zd_kind k);
 
 int zd_mkswap(const char *dev, const char *label);                 /* 0 / -errno */
 int zd_swapon(const char *dev, int priority, bool discard);
-int zd_swapoff(const char *dev);
+int zd_swapoff(const char *dev, dev_t rdev);   /* rdev: when the node is gone */
+dev_t zd_rdev(const char *dev);                /* 0 if not a block device */
 int zd_mkfs_mount(const char *dev, const char *type, const char *dir);
 int zd_umount(const char *dir);
 /* Run argv, stdout/stderr to ours; 0 when it exits 0, else -EIO / -errno. */

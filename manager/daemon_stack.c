@@ -128,6 +128,7 @@ static int use_build(struct zd_stack *s, enum zt_use use, int prio, bool discard
 	if ((err = zd_swapon(s->dev, prio, discard)))
 		return step_failed(s, "swapon", err, NULL);
 	s->swap_on = true;
+	s->rdev = zd_rdev(s->dev);
 	zd_log(ZD_INFO, "%s: swap on %s, priority %d%s", s->name, s->dev, prio,
 	       discard ? ", discard" : "");
 	return 0;
@@ -138,8 +139,8 @@ static int use_destroy(struct zd_stack *s)
 	int err;
 
 	if (s->swap_on) {
-		err = zd_swapoff(s->dev);
-		if (err == -EINVAL || err == -ENOENT) {
+		err = zd_swapoff(s->dev, s->rdev);
+		if (err == -EINVAL) {
 			zd_log(ZD_WARN, "%s: %s was no longer swap (%s)", s->name, s->dev,
 			       strerror(-err));
 			err = 0;
@@ -147,7 +148,10 @@ static int use_destroy(struct zd_stack *s)
 		if (err) {
 			snprintf(s->reason, sizeof(s->reason), "swapoff %s: %s%s", s->dev,
 				 strerror(-err), err == -ENOMEM ?
-				 " (no room in RAM or other swap for its pages)" : "");
+				 " (no room in RAM or other swap for its pages)" :
+				 err == -ENXIO || err == -ENODEV ?
+				 " (the kernel deleted the disk when its server died: this swap "
+				 "area cannot be turned off until reboot)" : "");
 			zd_log(ZD_ERR, "%s: %s", s->name, s->reason);
 			return err == -ENOMEM ? -EBUSY : err;
 		}

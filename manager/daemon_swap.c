@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/swap.h>
 #include <sys/wait.h>
 
@@ -60,9 +61,36 @@ int zd_swapon(const char *dev, int priority, bool discard)
 	return swapon(dev, flags) ? -errno : 0;
 }
 
-int zd_swapoff(const char *dev)
+/* swapoff(2) takes a path.  When the node is gone while the swap is still
+ * active (a ublk disk whose server died is deleted by the kernel, and
+ * /proc/swaps shows "/dev/ublkbN (deleted)"), a temporary node with the
+ * same device number lets us name it: otherwise the swap would pin the disk
+ * forever and DEL_DEV would wait for it. */
+int zd_swapoff(const char *dev, dev_t rdev)
 {
-	return swapoff(dev) ? -errno : 0;
+	char tmp[64];
+	int err;
+
+	if (swapoff(dev) == 0)
+		return 0;
+	err = -errno;
+	if (err != -ENOENT || !rdev)
+		return err;
+	snprintf(tmp, sizeof(tmp), "/run/ztier/swapoff-%u-%u", major(rdev), minor(rdev));
+	mkdir("/run/ztier", 0755);
+	unlink(tmp);
+	if (mknod(tmp, S_IFBLK | 0600, rdev) < 0)
+		return err;
+	err = swapoff(tmp) ? -errno : 0;
+	unlink(tmp);
+	return err;
+}
+
+dev_t zd_rdev(const char *dev)
+{
+	struct stat st;
+
+	return stat(dev, &st) == 0 && S_ISBLK(st.st_mode) ? st.st_rdev : 0;
 }
 
 /* mkfs.TYPE with its own "force, quiet" flags (the device is new: nothing

@@ -104,7 +104,7 @@ col() { # stack column: value of a status --json key for that stack's row
 	ztierctl status --json | tr '{' '\n' | grep "\"stack\":\"$1\"" | grep -o "\"$2\":[^,}]*" | cut -d: -f2 | tr -d '"'
 }
 
-echo "1..30"
+echo "1..33"
 ztierd --foreground --config $W/ztier.conf --policy-dir $W/policy.d 2>$LOG &
 zpid=$!
 ok "ztierd starts and reports ready" 'wait_log "ready:" 60'
@@ -218,6 +218,19 @@ if command -v setpriv >/dev/null; then
 else
 	skip "no setpriv in the guest (tested on the host: tests/manager/ztierd.t)"
 fi
+
+# --- add/del, and a server that dies ---------------------------------------------
+# extra: a small ztier device with ext4 on it.  A server that dies makes the
+# kernel delete its disk; a file system can still be unmounted then (a swap
+# area could not: swapoff must open the disk), so this is the stack to kill.
+sed -e 's/^name = mixed/name = extra/' -e 's/^size = 1G/size = 64M/' -e '/^\[swap\]/,$d' \
+    $W/policy.d/50-mixed.conf >$W/extra.conf
+printf '[fs]\ntype = ext4\nmount-point = /mnt/extra\n' >>$W/extra.conf
+ok "ztierctl add FILE builds one more stack" 'ztierctl add $W/extra.conf && mounted /mnt/extra'
+spid=$(grep -o 'extra: /dev/ublkb[0-9]* live, server pid [0-9]*' $LOG | tail -1 | awk '{print $NF}')
+kill -KILL "$spid"
+ok "a server that dies (pid $spid, SIGKILL) is reported and its stack degraded" 'wait_log "extra: .* ublk server died" 10 && row extra | grep -q degraded'
+ok "ztierctl del NAME removes it" 'ztierctl del extra && ! mounted /mnt/extra && ! row extra | grep -q .'
 
 kill -TERM $zpid; wait $zpid; rc=$?
 ok "SIGTERM: everything torn down (rc $rc)" '[ -z "$(swapon --noheadings)" ] && ! ls /sys/block | grep -q "^ublkb\|^zram" && ! mounted /mnt/spilly && ! mounted /mnt/surprise'
