@@ -40,6 +40,15 @@ int zd_ctl_listen(const char *path)
 		*slash = '\0';
 		mkdir(dir, 0755);
 	}
+	/* A socket someone answers on belongs to a running ztierd: keep off. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+		close(fd);
+		return -EADDRINUSE;
+	}
+	close(fd);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;

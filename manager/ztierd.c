@@ -297,7 +297,9 @@ static int start(struct zd_daemon *d)
 	}
 	watch(d, d->sigfd);
 	if ((d->lfd = zd_ctl_listen(d->conf.socket)) < 0) {
-		zd_log(ZD_ERR, "control socket %s: %s", d->conf.socket, strerror(-d->lfd));
+		zd_log(ZD_ERR, "control socket %s: %s", d->conf.socket, d->lfd == -EADDRINUSE ?
+		       "another ztierd answers there; not starting a second one" :
+		       strerror(-d->lfd));
 		return -1;
 	}
 	watch(d, d->lfd);
@@ -362,10 +364,8 @@ int main(int argc, char **argv)
 	d.opt_level = o.level;
 	if (!o.foreground)
 		background(&notify);
-	if (start(&d)) {
-		stop(&d);
-		return 1;
-	}
+	if (start(&d))
+		return 1;       /* nothing was built yet: nothing to undo */
 	if (notify >= 0) {
 		if (write(notify, "r", 1) < 0) { /* parent gone */ }
 		close(notify);
