@@ -113,7 +113,8 @@ static void fold(struct ztu_stats *o, const struct ztu_stats_shm *s)
 	o->spill_slots_total = ztu_ctr_get(&s->spill_total);
 }
 
-int ztu_stats_read(int dev_id, struct ztu_stats *out)
+/* Map dev_id's stats file read-only; 0 or negative errno. */
+static int stats_map(int dev_id, const struct ztu_stats_shm **out)
 {
 	char path[128];
 	const struct ztu_stats_shm *s;
@@ -136,8 +137,36 @@ int ztu_stats_read(int dev_id, struct ztu_stats *out)
 		ret = -EPROTO;
 	else if (kill(s->pid, 0) < 0 && errno == ESRCH)
 		ret = -ESRCH;
+	if (ret)
+		munmap((void *)s, sizeof(*s));
 	else
-		fold(out, s);
-	munmap((void *)s, sizeof(*s));
+		*out = s;
 	return ret;
+}
+
+int ztu_stats_read(int dev_id, struct ztu_stats *out)
+{
+	const struct ztu_stats_shm *s;
+	int ret = stats_map(dev_id, &s);
+
+	if (ret)
+		return ret;
+	fold(out, s);
+	munmap((void *)s, sizeof(*s));
+	return 0;
+}
+
+int ztu_stats_read_zram(int dev_id, struct ztu_zram_info *out)
+{
+	const struct ztu_stats_shm *s;
+	int ret = stats_map(dev_id, &s);
+
+	if (ret)
+		return ret;
+	out->id = (int)ztu_ctr_get(&s->zram_id1) - 1;
+	out->slots_used = (uint64_t)ztu_ctr_get(&s->zram_used);
+	out->slots_total = (uint64_t)ztu_ctr_get(&s->zram_total);
+	out->fallbacks = (uint64_t)ztu_ctr_get(&s->zram_fallbacks);
+	munmap((void *)s, sizeof(*s));
+	return 0;
 }

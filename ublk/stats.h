@@ -19,7 +19,7 @@
 #include "ublk/ztublk.h"
 
 #define ZTU_STATS_MAGIC   0x7a747562u   /* "ztub" */
-#define ZTU_STATS_VERSION 1u
+#define ZTU_STATS_VERSION 2u
 
 typedef _Atomic int64_t ztu_ctr;
 
@@ -39,6 +39,9 @@ struct ztu_stats_shm {
 	uint32_t nr_queues;
 	ztu_ctr mem_used, mem_limit, spill_used, spill_total;
 	struct ztu_qstats q[ZTU_MAX_QUEUES];
+	/* the zram tier (tier_zram.c): kernel device id + 1 (0: none), its
+	 * slots (main thread) and writes sent to the fallback (any queue). */
+	ztu_ctr zram_id1, zram_used, zram_total, zram_fallbacks;
 };
 
 static inline void ztu_ctr_add(ztu_ctr *c, int64_t n)
@@ -54,6 +57,13 @@ static inline int64_t ztu_ctr_get(const ztu_ctr *c)
 {
 	return atomic_load_explicit(c, memory_order_relaxed);
 }
+
+/* The zram tier's figures from a server's stats file (id -1: no tier). */
+struct ztu_zram_info {
+	int id;
+	uint64_t slots_used, slots_total, fallbacks;
+};
+int ztu_stats_read_zram(int dev_id, struct ztu_zram_info *out);
 
 /* Create (server) and remove the stats file for dev_id. */
 struct ztu_stats_shm *ztu_stats_create(int dev_id, int *err);

@@ -7,7 +7,16 @@
  *   READ   lock the entry (no leaf: the page was never written: zeros), then
  *          meta/store pages are copied out under the lock (a slot is never
  *          freed under a reader) and block-tier pages are read by io_uring
- *          straight into the request buffer.
+ *          straight into the request buffer.  The entry is unlocked during
+ *          that read, so another queue may rewrite or discard the page and
+ *          its slot be freed and reused by another page: when the read
+ *          completes the entry is checked again and the page is read anew
+ *          unless it is unchanged.  Every block-tier entry carries a 20-bit
+ *          tag (pagetable.h, zu_pte_slot_tagged) that is new for each write
+ *          (qid in the low 4 bits, so queues never collide; one queue must
+ *          wrap 2^16 writes during one read to fool it), so even a slot that
+ *          comes back to the same page is noticed.  The tiers see entries
+ *          without the tag (loc()).
  *   WRITE  classify (policy/policy.h), put into rule.tier or rule.fallback,
  *          then swap the entry under its lock and free the old location:
  *          every write invalidates the previous copy, wherever it was, so a
@@ -19,7 +28,11 @@
  *          one page must both land); if the page lives on a block tier this
  *          rare path uses pread/pwrite instead of the ring.
  *   DISCARD / WRITE_ZEROES of whole pages: the entry becomes empty and the
- *          location is freed (memory goes back: store chunks are released).
+ *          location is freed (memory goes back: store chunks are released,
+ *          a zram slot is discarded so the kernel frees it too).
+ *   zram full (its mem_limit: the kernel fails the write) or out of slots:
+ *          the page goes to its class's fallback, like any full tier; the
+ *          failed slot is freed.
  *   FLUSH  nothing to do: completed writes are in RAM or on the device.
  *
  * Async pages are counted per tag; a tag completes when its last page is
@@ -34,6 +47,7 @@
 #include <string.h>
 
 
+#include "ublk/tier_zram.h"
 #include "ublk/tiered.h"
 
 enum { OP_READ = 1, OP_WRITE = 2 };
@@ -70,10 +84,37 @@ static unsigned span_pages(const struct ublksrv_io_desc *iod)
 
 /* ---- entries: swap in a new location, free the old ----------------------- */
 
-/* Free a location that no entry names (yet or any more). */
+static bool is_blk(enum zt_tier t)
+{
+	return t == ZT_TIER_ZRAM || t == ZT_TIER_SPILL;
+}
+
+/* The location an entry names, as the tiers know it (without the tag). */
+static uint64_t loc(uint64_t e)
+{
+	enum zt_tier t = zu_pte_tier(e);
+
+	return is_blk(t) ? zu_pte_slot(t, zu_pte_slot_nr(e)) : e;
+}
+
+/* A new block-tier entry gets a tag no earlier write of this queue used. */
+static uint64_t tagged(struct tq *tq, uint64_t e)
+{
+	enum zt_tier t = zu_pte_tier(e);
+
+	if (!is_blk(t))
+		return e;
+	tq->tc.wtag += ZTU_MAX_QUEUES;
+	return zu_pte_slot_tagged(t, zu_pte_slot_nr(e), tq->tc.wtag);
+}
+
+/* Free a location that no entry names (yet or any more).  A zram slot is
+ * discarded first (before anyone can allocate it again). */
 static void free_loc(struct tq *tq, uint64_t e)
 {
-	ztu_tier_ops(zu_pte_tier(e))->drop(&tq->tc, e);
+	if (zu_pte_tier(e) == ZT_TIER_ZRAM)
+		ztu_zram_discard(tq->tc.t, zu_pte_slot_nr(e));
+	ztu_tier_ops(zu_pte_tier(e))->drop(&tq->tc, loc(e));
 }
 
 /* Free the location an entry named until now. */
@@ -106,8 +147,10 @@ static int publish(struct tq *tq, uint64_t pgno, uint64_t e)
 	return 0;
 }
 
-/* Put a page into its class's tier, else the fallback. */
-static int place(struct tq *tq, const void *page, uint64_t *e)
+/* Put a page into its class's tier, else the fallback.  failed: the tier
+ * that just failed to write this page (zram full), so only the fallback of
+ * a class whose tier that is may take it; ZT_TIER_NONE for a new write. */
+static int place_from(struct tq *tq, const void *page, enum zt_tier failed, uint64_t *e)
 {
 	const struct zt_policy *p = tq->tc.t->policy;
 	struct zt_page_class cls;
@@ -115,21 +158,50 @@ static int place(struct tq *tq, const void *page, uint64_t *e)
 	int ret = -ENOSPC;
 
 	zt_classify(page, &p->thresholds, &cls);
-	ztu_ctr_add(&tq->tc.st->class_writes[cls.cls], 1);
 	r = &p->rule[cls.cls];
-	for (int k = 0; k < 2; k++) {
+	if (failed == ZT_TIER_NONE)
+		ztu_ctr_add(&tq->tc.st->class_writes[cls.cls], 1);
+	else if (r->tier != failed)
+		return -EIO;
+	for (int k = failed == ZT_TIER_NONE ? 0 : 1; k < 2; k++) {
 		enum zt_tier t = k ? r->fallback : r->tier;
 		bool last = k == 1 || r->fallback == ZT_TIER_NONE;
 
-		if (t == ZT_TIER_NONE || !ztu_tier_ops(t))
+		if (t == ZT_TIER_NONE || t == failed || !ztu_tier_ops(t))
 			break;
 		ret = ztu_tier_ops(t)->put(&tq->tc, t, page, &cls, &r->codec, last, e);
+		if (!ret)
+			*e = tagged(tq, *e);
+		if (!ret && failed != ZT_TIER_NONE)
+			atomic_fetch_add_explicit(&tq->tc.t->zram_fallbacks, 1, memory_order_relaxed);
 		if (ret != -ENOSPC && ret != -E2BIG)
 			return ret;
 	}
 	if (ret == -ENOSPC)
 		ztu_ctr_add(&tq->tc.st->enospc, 1);
 	return ret == -E2BIG ? -EIO : ret;
+}
+
+/* Place a page and write it now (the read-modify-write path); a zram write
+ * the kernel refuses (full) goes to the fallback, as on the async path. */
+static int place_sync(struct tq *tq, const void *page, uint64_t *e)
+{
+	enum zt_tier failed = ZT_TIER_NONE;
+
+	for (;;) {
+		const struct ztu_tier_ops *ops;
+		int ret = place_from(tq, page, failed, e);
+
+		if (ret)
+			return ret;
+		ops = ztu_tier_ops(zu_pte_tier(*e));
+		if (!ops->write_sync || !(ret = ops->write_sync(&tq->tc, loc(*e), page)))
+			return 0;
+		free_loc(tq, *e);
+		if (zu_pte_tier(*e) != ZT_TIER_ZRAM || failed != ZT_TIER_NONE)
+			return ret;
+		failed = ZT_TIER_ZRAM;
+	}
 }
 
 /* ---- one page of each kind ------------------------------------------------- */
@@ -139,7 +211,7 @@ static void issue(struct ztu_queue *q, unsigned tag, unsigned i, int op, uint64_
 {
 	struct tq *tq = q->tgt;
 	off_t off;
-	int fd = ztu_tier_ops(zu_pte_tier(e))->io_fd(&tq->tc, e, &off);
+	int fd = ztu_tier_ops(zu_pte_tier(e))->io_fd(&tq->tc, loc(e), &off);
 	struct io_uring_sqe *sqe = ztu_tgt_sqe(q, tag, (unsigned)op, i);
 
 	if (op == OP_READ)
@@ -193,28 +265,31 @@ static int read_page(struct ztu_queue *q, unsigned tag, unsigned i, const struct
 	if (ret)
 		return ret;
 	ops = ztu_tier_ops(zu_pte_tier(e));
-	if (full && ops->io_fd(&tq->tc, e, &off) >= 0) {
+	if (full && ops->io_fd(&tq->tc, loc(e), &off) >= 0) {
 		zu_pt_unlock(tq->tc.t->pt, s->pgno, e);
+		tq->new_entry[(size_t)tag * tq->max_pages + i] = e;   /* read_check */
 		issue(q, tag, i, OP_READ, e, s->buf);
 		return 0;
 	}
-	ret = ops->get(&tq->tc, e, full ? s->buf : tq->bounce);
+	ret = ops->get(&tq->tc, loc(e), full ? s->buf : tq->bounce);
 	zu_pt_unlock(tq->tc.t->pt, s->pgno, e);
 	if (!ret && !full)
 		memcpy(s->buf, (char *)tq->bounce + s->off, s->len);
 	return ret;
 }
 
-static int write_full(struct ztu_queue *q, unsigned tag, unsigned i, const struct span *s)
+/* failed: see place_from (a retry after the zram tier refused the page). */
+static int write_full(struct ztu_queue *q, unsigned tag, unsigned i, const struct span *s,
+		      enum zt_tier failed)
 {
 	struct tq *tq = q->tgt;
 	uint64_t e;
 	off_t off;
-	int ret = place(tq, s->buf, &e);
+	int ret = place_from(tq, s->buf, failed, &e);
 
 	if (ret)
 		return ret;
-	if (ztu_tier_ops(zu_pte_tier(e))->io_fd(&tq->tc, e, &off) >= 0) {
+	if (ztu_tier_ops(zu_pte_tier(e))->io_fd(&tq->tc, loc(e), &off) >= 0) {
 		tq->new_entry[(size_t)tag * tq->max_pages + i] = e;
 		issue(q, tag, i, OP_WRITE, e, s->buf);
 		return 0;
@@ -225,7 +300,6 @@ static int write_full(struct ztu_queue *q, unsigned tag, unsigned i, const struc
 /* Read-modify-write of part of a page (src NULL: zeros), under its lock. */
 static int write_partial(struct tq *tq, const struct span *s, const void *src)
 {
-	const struct ztu_tier_ops *ops;
 	uint64_t old, e = ZU_PTE_EMPTY;
 	int ret = zu_pt_lock(tq->tc.t->pt, s->pgno, src ? 0 : ZU_PT_NOCREATE, &old);
 
@@ -236,16 +310,13 @@ static int write_partial(struct tq *tq, const struct span *s, const void *src)
 	if (zu_pte_is_empty(old))
 		memset(tq->bounce, 0, ZT_PAGE_SIZE);
 	else
-		ret = ztu_tier_ops(zu_pte_tier(old))->get(&tq->tc, old, tq->bounce);
+		ret = ztu_tier_ops(zu_pte_tier(old))->get(&tq->tc, loc(old), tq->bounce);
 	if (!ret && (src || !zu_pte_is_empty(old))) {
 		if (src)
 			memcpy((char *)tq->bounce + s->off, src, s->len);
 		else
 			memset((char *)tq->bounce + s->off, 0, s->len);
-		ret = place(tq, tq->bounce, &e);
-		ops = ret ? NULL : ztu_tier_ops(zu_pte_tier(e));
-		if (ops && ops->write_sync && (ret = ops->write_sync(&tq->tc, e, tq->bounce)))
-			free_loc(tq, e);
+		ret = place_sync(tq, tq->bounce, &e);
 	}
 	if (ret || (zu_pte_is_empty(old) && !src)) {
 		zu_pt_unlock(tq->tc.t->pt, s->pgno, old);
@@ -283,7 +354,7 @@ static int do_page(struct ztu_queue *q, unsigned tag, unsigned i)
 		return read_page(q, tag, i, &s);
 	case UBLK_IO_OP_WRITE:
 		if (s.len == ZT_PAGE_SIZE)
-			return write_full(q, tag, i, &s);
+			return write_full(q, tag, i, &s, ZT_TIER_NONE);
 		return write_partial(tq, &s, s.buf);
 	default:                                   /* DISCARD, WRITE_ZEROES */
 		return discard_page(tq, &s);
@@ -349,6 +420,43 @@ static void tiered_queue_io(struct ztu_queue *q, unsigned tag)
 	run_tag(q, tag);
 }
 
+/* An async read is good only if the entry still names what was read: the
+ * slot may have been freed and reused meanwhile.  Else read it again. */
+static int read_check(struct ztu_queue *q, unsigned tag, unsigned i, int err)
+{
+	struct tq *tq = q->tgt;
+	uint64_t was = tq->new_entry[(size_t)tag * tq->max_pages + i], cur;
+	struct span s;
+	int ret;
+
+	page_span(ztu_iod(q, tag), ztu_buf(q, tag), i, &s);
+	ret = zu_pt_lock(tq->tc.t->pt, s.pgno, ZU_PT_NOCREATE, &cur);
+	if (ret == -ENOENT)
+		cur = ZU_PTE_EMPTY;
+	else if (ret)
+		return ret;
+	else
+		zu_pt_unlock(tq->tc.t->pt, s.pgno, cur);
+	return cur == was ? err : read_page(q, tag, i, &s);
+}
+
+/* An async write is on the device: publish it.  A zram write the kernel
+ * refused (mem_limit) goes to the class's fallback instead. */
+static int write_done(struct ztu_queue *q, unsigned tag, unsigned i, int err)
+{
+	struct tq *tq = q->tgt;
+	uint64_t e = tq->new_entry[(size_t)tag * tq->max_pages + i];
+	struct span s;
+
+	page_span(ztu_iod(q, tag), ztu_buf(q, tag), i, &s);
+	if (!err)
+		return publish(tq, s.pgno, e);
+	free_loc(tq, e);
+	if (zu_pte_tier(e) != ZT_TIER_ZRAM)
+		return err;
+	return write_full(q, tag, i, &s, ZT_TIER_ZRAM);
+}
+
 static void tiered_io_done(struct ztu_queue *q, unsigned tag, const struct io_uring_cqe *cqe)
 {
 	struct tq *tq = q->tgt;
@@ -356,17 +464,10 @@ static void tiered_io_done(struct ztu_queue *q, unsigned tag, const struct io_ur
 	unsigned i = ztu_udata_arg(cqe->user_data);
 	int err = cqe->res == ZT_PAGE_SIZE ? 0 : cqe->res < 0 ? cqe->res : -EIO;
 
-	if (ztu_udata_op(cqe->user_data) == OP_WRITE) {
-		uint64_t e = tq->new_entry[(size_t)tag * tq->max_pages + i];
-		struct span s;
-
-		page_span(ztu_iod(q, tag), ztu_buf(q, tag), i, &s);
-		if (err)
-			free_loc(tq, e);
-		else {
-			err = publish(tq, s.pgno, e);
-		}
-	}
+	if (ztu_udata_op(cqe->user_data) == OP_WRITE)
+		err = write_done(q, tag, i, err);
+	else
+		err = read_check(q, tag, i, err);
 	if (err && !ts->err)
 		ts->err = err;
 	ts->pending--;

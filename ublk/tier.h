@@ -36,6 +36,7 @@
 #include "ublk/store.h"
 
 struct ztu_blk;                  /* a block tier instance (tier_blk.c) */
+struct ztu_zram;                 /* the zram tier's kernel device (tier_zram.c) */
 
 /* Device-wide: shared by every queue. */
 struct ztu_tiers {
@@ -43,6 +44,9 @@ struct ztu_tiers {
 	struct zu_fills *fills;
 	struct zu_store *store;
 	struct ztu_blk *blk[ZT_TIER_COUNT];   /* [SPILL], [ZRAM] or NULL */
+	struct ztu_zram *zram;                /* owns blk[ZRAM]'s device  */
+	ztu_ctr zram_fallbacks;               /* failed zram writes placed
+	                                         in the fallback (atomic) */
 	const struct zt_policy *policy;
 };
 
@@ -53,6 +57,7 @@ struct ztu_tier_ctx {
 	uint64_t cursor;
 	struct ztu_qstats *st;
 	void *scratch;               /* one page, 4 KiB aligned */
+	uint32_t wtag;               /* block-tier entry tags: qid, += 16 */
 };
 
 struct ztu_tier_ops {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ublk/tier_zram.h"
 #include "ublk/tiered.h"
 
 #define PT_PREALLOC      (2u << 20)
@@ -68,6 +69,8 @@ int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 		if (ret)
 			return ret;
 	}
+	if (ztu_zram_wanted(&c->policy))
+		return ztu_zram_create(t, &c->policy, msg, len);
 	return 0;
 }
 
@@ -77,6 +80,7 @@ void ztu_tiered_deinit(struct ztu_dev *d)
 
 	if (!t)
 		return;
+	ztu_zram_destroy(t);
 	for (int i = 0; i < ZT_TIER_COUNT; i++)
 		ztu_blk_close(t->blk[i]);
 	if (t->store)
@@ -124,6 +128,7 @@ int ztu_tiered_queue_init(struct ztu_queue *q)
 	tq->tc.t = t;
 	tq->tc.st = q->st;
 	tq->tc.cursor = spill_total * q->qid / d->info.nr_hw_queues;
+	tq->tc.wtag = q->qid;
 	tq->max_pages = d->cfg.io_buf_bytes / ZT_PAGE_SIZE + 1;
 	tq->rsize = q->depth;
 	tq->tags = calloc(q->depth, sizeof(*tq->tags));
@@ -168,4 +173,8 @@ void ztu_tiered_publish(struct ztu_dev *d)
 	}
 	ztu_ctr_set(&d->shm->spill_used, (int64_t)ztu_blk_used(t->blk[ZT_TIER_SPILL]));
 	ztu_ctr_set(&d->shm->spill_total, (int64_t)ztu_blk_total(t->blk[ZT_TIER_SPILL]));
+	ztu_ctr_set(&d->shm->zram_id1, ztu_zram_id(t) + 1);
+	ztu_ctr_set(&d->shm->zram_used, (int64_t)ztu_blk_used(t->blk[ZT_TIER_ZRAM]));
+	ztu_ctr_set(&d->shm->zram_total, (int64_t)ztu_blk_total(t->blk[ZT_TIER_ZRAM]));
+	ztu_ctr_set(&d->shm->zram_fallbacks, ztu_ctr_get(&t->zram_fallbacks));
 }
