@@ -1,0 +1,226 @@
+#!/bin/bash
+# tests/vm/zram-suite.sh: guest half of tests/vm/zram.t (one boot).  Prints
+# TAP.  The zram tier of the ztier ublk device on the real kernel: libkmod
+# loads zram and ublk_drv; the server creates and configures its own zram
+# device from the policy and removes it again (also when configuring fails);
+# the fio crc32c verify matrix with text pages in zram; overwrite and discard
+# give zram's memory back (mm_stat); zram full (slots or mem_limit) sends the
+# page to the fallback; no stale read when a page's slot is reused during a
+# read (2 queues).  Helpers come from ublk-lib.sh (sourced, not copied).
+set -u
+. /mnt/add/ublk-lib.sh
+
+loaded() { grep -q "^$1 " /proc/modules; }
+zram_devs() { ls -d /sys/block/zram* 2>/dev/null | wc -l; }
+no_devices() { [ -z "$(ztier-ublk list)" ] && [ "$(zram_devs)" = 0 ]; }
+
+# zstats ID: key=value lines from the "zram" line of `ztier-ublk list`:
+#   zram /dev/zramN slots U/T fallbacks F pages P orig_bytes B ... mem_ratio R
+zstats() {
+	ztier-ublk list | awk -v id="$1:" '
+	$1 == "dev" && $2 == "id" { cur = ($3 == id) }
+	!cur || $1 != "zram" { next }
+	{ print "zdev=" $2; split($4, a, "/"); print "zslots=" a[1]; print "ztotal=" a[2]
+	  print "zfallbacks=" $6; for (k = 7; k < NF; k += 2) print "z_" $k "=" $(k + 1) }'
+}
+zget() { zstats "$1" | sed -n "s/^$2=//p"; }
+wait_z() { # ID KEY OP VALUE (up to 5 s; the server publishes every 200 ms)
+	local i v
+	for i in $(seq 50); do
+		v=$(zget "$1" "$2")
+		[ -n "$v" ] && test "$v" "$3" "$4" && return 0
+		sleep 0.1
+	done
+	echo "$2 = $v, wanted $3 $4"
+	zstats "$1"
+	return 1
+}
+show() { echo "# $(ztier-ublk list | grep -E '^\s+(pages|zram)' | tr -s '\t\n' '  ')"; }
+
+write_zram_policies() {
+	cat >/tmp/zram.conf <<-'EOF'
+	[policy]
+	name = zram-suite
+	[samefill]
+	tier = meta
+	[text]
+	tier = zram
+	fallback = store
+	codec = lz4
+	[mixed]
+	tier = store
+	codec = lz4
+	fallback = zram
+	[random]
+	tier = store
+	codec = raw
+	[device]
+	size = 128M
+	memory-limit = 96M
+	[zram]
+	algorithm = lz4
+	size = 128M
+	EOF
+	# 1024 slots: the rest of the text pages goes to the store
+	awk '/^\[/ { z = $0 == "[zram]" } z && /^size/ { $0 = "size = 4M" } { print }' \
+		/tmp/zram.conf >/tmp/zram-slots.conf
+	# room for every page but 1 MiB of zram memory: the kernel refuses writes
+	awk '/^\[zram\]/ { print; print "memory-limit = 1M"; next } { print }' /tmp/zram.conf >/tmp/zram-mem.conf
+	# no fallback: a full zram fails the write
+	awk '/^\[text\]/ { t = 1 } /^\[mixed\]/ { t = 0 } t && /^(fallback|codec)/ { next }
+	     /^\[/ { z = $0 == "[zram]" } z && /^size/ { $0 = "size = 4M" } { print }' \
+		/tmp/zram.conf >/tmp/zram-nofb.conf
+	sed 's/^algorithm = lz4$/algorithm = 842/' /tmp/zram.conf >/tmp/zram-badalg.conf
+}
+write_zram_policies
+
+# ---------------------------------------------------------------------------
+group "modules through libkmod"
+if loaded zram || loaded ublk_drv; then
+	echo "ok $((n += 1)) - zram and ublk_drv loaded by libkmod # SKIP already loaded at boot"
+else
+	check "zramctl-glue's t_module (libkmod) loads zram and ublk_drv" /mnt/add/t_module.t
+	check "both are in /proc/modules" eval "loaded zram && loaded ublk_drv"
+	check "num_devices=0: no zram device made" test "$(zram_devs)" = 0
+fi
+modprobe ublk_drv
+check "rmmod zram (the server must load it itself)" rmmod zram
+check "add with a zram tier loads zram" add --policy /tmp/zram.conf
+check "zram is loaded, one zram device (ours)" eval "loaded zram && test \$(zram_devs) = 1"
+zdev=$(zget "$id" zdev)
+zsys=/sys/block/${zdev#/dev/}
+check "list names the zram device ($zdev)" test -b "$zdev"
+check "configured from the policy: lz4, disksize 128M" eval \
+	"grep -q '\[lz4\]' $zsys/comp_algorithm && test \$(cat $zsys/disksize) = $((128 << 20))"
+check "zram slots: 32768" test "$(zget "$id" ztotal)" = 32768
+json_zram() {
+	local j
+	j=$(ztier-ublk list --json) && echo "$j" &&
+		[[ $j == *"\"zram\":{\"device\":\"$zdev\""* && $j == *'"mem_used":'* && $j == *'"ratio":'* ]]
+}
+check "list --json has the zram tier with mm_stat figures" json_zram
+pid=$(get "$id" pid)
+check "del" del "$id"
+check "zram device reset and removed" eval "! test -e $zsys && ! kill -0 $pid 2>/dev/null && no_devices"
+check "unknown algorithm: one line naming it and the kernel's list" eval \
+	"out=\$(ztier-ublk add --policy /tmp/zram-badalg.conf 2>&1); rc=\$?; echo \"\$out\";
+	 [ \$rc = 1 ] && [ \$(printf '%s\n' \"\$out\" | wc -l) = 1 ] && [[ \$out == *842*lz4* ]]"
+check "nothing half-created after the failure" no_devices
+
+# ---------------------------------------------------------------------------
+# bs 4k and 64k x iodepth 1 and 32 x text-like and mixed, on 1 and 2 queues;
+# the cells overwrite each other's pages with another class.
+group "fio verify matrix, text pages in zram"
+matrix() { # queues
+	local q=$1 bs qd cls
+	check "add: text -> zram, $q queue(s)" add --policy /tmp/zram.conf --queues "$q"
+	for bs in 4k 64k; do
+		for qd in 1 32; do
+			for cls in text mixed; do
+				check "fio randrw bs=$bs iodepth=$qd $cls, $q queue(s)" \
+					fio_verify "$dev" randrw "$bs" "$qd" "$cls" 4M
+			done
+		done
+	done
+	check "zram held text pages" test "$(get "$id" pages_zram)" -gt 0
+	check "no request failed" test "$(get "$id" errors)" = 0
+	show
+	check "del" del "$id"
+}
+matrix 1
+matrix 2
+check "no zram device left" no_devices
+
+# ---------------------------------------------------------------------------
+group "overwrite and discard free zram memory"
+check "add" add --policy /tmp/zram.conf
+check "write 32M of text-like data" fio --name=w --filename="$dev" --allow_file_create=0 \
+	--ioengine=io_uring --direct=1 --rw=write --bs=1M --size=32M --refill_buffers \
+	--buffer_compress_percentage=75 --output=/tmp/fio.out
+check "zram holds ~32M (mm_stat orig_data_size)" wait_z "$id" z_orig_bytes -ge $((30 << 20))
+used=$(zget "$id" z_mem_used)
+show
+check "zram pages = ztier's zram pages = slots used" eval \
+	"test \$(zget $id z_pages) = \$(get $id pages_zram) && test \$(zget $id zslots) = \$(get $id pages_zram)"
+check "overwrite with zeros (meta tier)" dd if=/dev/zero of="$dev" bs=1M count=32 oflag=direct status=none
+check "orig_data_size back to 0" wait_z "$id" z_orig_bytes -eq 0
+check "mem_used dropped (< 1/4 of $used)" wait_z "$id" z_mem_used -lt $((used / 4))
+check "slots freed" wait_z "$id" zslots -eq 0
+check "write 32M of text-like data again" fio --name=w --filename="$dev" --allow_file_create=0 \
+	--ioengine=io_uring --direct=1 --rw=write --bs=1M --size=32M --refill_buffers \
+	--buffer_compress_percentage=75 --output=/tmp/fio.out
+check "zram holds it" wait_z "$id" z_orig_bytes -ge $((30 << 20))
+check "blkdiscard" blkdiscard "$dev"
+check "orig_data_size back to 0 after discard" wait_z "$id" z_orig_bytes -eq 0
+check "mem_used dropped after discard" wait_z "$id" z_mem_used -lt $((used / 4))
+show
+check "discarded range reads as zeros" cmp -n 32M "$dev" /dev/zero
+check "del" del "$id"
+
+# ---------------------------------------------------------------------------
+group "zram full -> fallback"
+check "add: zram of 1024 slots, fallback store" add --policy /tmp/zram-slots.conf
+check "16M text with verify goes on" fio_verify "$dev" randwrite 4k 32 text 16M
+check "zram slots all used" wait_z "$id" zslots -eq 1024
+check "the store took the rest" wait_stat "$id" store_pages -gt 2000
+show
+check "no request failed" test "$(get "$id" errors)" = 0
+check "del" del "$id"
+
+check "add: zram mem_limit 1M, fallback store" add --policy /tmp/zram-mem.conf
+check "16M text with verify goes on" fio_verify "$dev" randwrite 4k 32 text 16M
+check "pages the kernel refused went to the fallback" wait_z "$id" zfallbacks -gt 0
+check "the store holds them" wait_stat "$id" store_pages -gt 0
+check "refused slots were freed (slots used = zram pages)" eval \
+	"sleep 0.3; zstats $id; stats $id | grep pages_zram; test \$(zget $id zslots) = \$(get $id pages_zram)"
+check "zram within its limit" test "$(zget "$id" z_mem_used)" -le $((1 << 20))
+show
+check "no request failed" test "$(get "$id" errors)" = 0
+check "del" del "$id"
+
+check "add: zram of 1024 slots, no fallback" add --policy /tmp/zram-nofb.conf
+enospc_write() {
+	fio --name=w --filename="$dev" --allow_file_create=0 --ioengine=io_uring --direct=1 \
+		--rw=write --bs=1M --size=8M --refill_buffers --buffer_compress_percentage=75 \
+		--output=/tmp/fio.out && return 1
+	grep -i 'error' /tmp/fio.out | head -3
+}
+check "writing 8M of text into 4M of zram fails" enospc_write
+check "server counted the refused writes" wait_stat "$id" enospc -gt 0
+check "del" del "$id"
+
+# ---------------------------------------------------------------------------
+# A page rewritten with the same data over and over (each write takes a new
+# slot and frees the old one) while another queue reads it: every read must
+# return that data.  A third writer keeps taking the freed slots with other
+# data, so a read of a freed slot would return zeros (discard) or its data.
+group "no stale read while a slot is reused (2 queues)"
+check "add (2 queues)" add --policy /tmp/zram.conf --queues 2
+seq 1 2000000 | head -c 4M >/tmp/same
+check "write the page set" dd if=/tmp/same of="$dev" bs=1M oflag=direct status=none
+rewrite() { while :; do dd if=/tmp/same of="$dev" bs=64k oflag=direct status=none || return 1; done; }
+taskset -c 1 bash -c "$(declare -f rewrite); dev=$dev; rewrite" &
+rw_pid=$!
+taskset -c 1 fio --name=churn --filename="$dev" --allow_file_create=0 --ioengine=io_uring \
+	--direct=1 --rw=randwrite --bs=4k --iodepth=16 --offset=16M --size=32M --refill_buffers \
+	--buffer_compress_percentage=75 --time_based --runtime=15 --output=/tmp/churn.out &
+churn_pid=$!
+reads_ok() {
+	local k bad=0
+	for k in $(seq 150); do
+		taskset -c 0 dd if="$dev" bs=1M count=4 iflag=direct status=none | cmp -s - /tmp/same ||
+			bad=$((bad + 1))
+	done
+	echo "$bad of 150 reads of 4M differed"
+	[ $bad = 0 ]
+}
+check "150 reads of the rewritten pages all return their data" reads_ok
+kill "$rw_pid" 2>/dev/null
+wait "$churn_pid"
+wait "$rw_pid" 2>/dev/null
+show
+check "no request failed" test "$(get "$id" errors)" = 0
+check "del" del "$id"
+check "no device left" no_devices
+
+finish
