@@ -193,8 +193,15 @@ int ztu_dev_info(int dev_id, struct ztu_dev_info *out)
 	if (ret < 0)
 		return ret;
 	ret = ztu_ctrl_get_info(&d, dev_id, &info);
-	if (ret >= 0)
+	if (ret >= 0) {
+		struct ublk_params p = { .len = sizeof(p) };
+
 		info_from_kernel(out, &info);
+		out->size = 0;
+		if (ztu_ctrl_cmd(&d, UBLK_U_CMD_GET_PARAMS, dev_id, (uintptr_t)&p,
+				 sizeof(p), 0) >= 0 && (p.types & UBLK_PARAM_TYPE_BASIC))
+			out->size = p.basic.dev_sectors << 9;
+	}
 	ztu_ctrl_close(&d);
 	return ret < 0 ? ret : 0;
 }

@@ -42,8 +42,7 @@ static void print_stats_text(FILE *o, const struct ztu_stats *s)
 static void print_text(FILE *o, const struct ztu_dev_info *i, const struct ztu_stats *s)
 {
 	fprintf(o, "dev id %d: nr_hw_queues %u queue_depth %u block size 512 dev_capacity %llu\n",
-		i->dev_id, i->queues, i->depth,
-		(unsigned long long)(s ? s->size >> 9 : 0));
+		i->dev_id, i->queues, i->depth, (unsigned long long)(i->size >> 9));
 	fprintf(o, "\tmax rq size %u daemon pid %d flags 0x%llx state %s\n",
 		i->max_io_buf_bytes, i->pid, (unsigned long long)i->flags,
 		ztu_state_name(i->state));
@@ -81,9 +80,11 @@ static void print_json(FILE *o, const struct ztu_dev_info *i, const struct ztu_s
 		       bool first)
 {
 	fprintf(o, "%s{\"id\":%d,\"node\":\"/dev/ublkb%d\",\"state\":\"%s\",\"pid\":%d,"
-		"\"queues\":%u,\"depth\":%u,\"max_io_buf_bytes\":%u,\"flags\":%llu",
+		"\"queues\":%u,\"depth\":%u,\"max_io_buf_bytes\":%u,\"flags\":%llu,"
+		"\"capacity\":%llu",
 		first ? "" : ",", i->dev_id, i->dev_id, ztu_state_name(i->state), i->pid,
-		i->queues, i->depth, i->max_io_buf_bytes, (unsigned long long)i->flags);
+		i->queues, i->depth, i->max_io_buf_bytes, (unsigned long long)i->flags,
+		(unsigned long long)i->size);
 	if (s)
 		print_json_stats(o, s);
 	fputs("}", o);

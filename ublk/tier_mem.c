@@ -13,6 +13,12 @@
  * page so that it goes to the fallback tier; when the store is the last tier
  * to try, the page is kept raw instead.  -ENOSPC is the memory limit.  The
  * entry records the codec, so a policy change never misreads old pages.
+ *
+ * Known limit (measured in the VM): the store commits a 256 KiB chunk on the
+ * I/O path when a size class has no room.  Under swap pressure a queue
+ * thread (PF_MEMALLOC_NOIO: its reclaim neither writes to swap nor invokes
+ * the OOM killer) can then spin in reclaim for good.  Swap on the store
+ * needs a committed reserve refilled off the I/O path (see the report).
  */
 #include <errno.h>
 #include <string.h>

@@ -74,6 +74,7 @@ struct ztu_dev_info {
 	uint32_t max_io_buf_bytes;
 	int pid;                      /* server pid                            */
 	uint64_t flags;               /* negotiated UBLK_F_*                   */
+	uint64_t size;                /* bytes (GET_PARAMS; 0 if none set)     */
 };
 
 bool ztu_control_present(void);

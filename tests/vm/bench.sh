@@ -3,14 +3,15 @@
 # zram (lz4) and against ztier's no-store "null" target (the ublk plumbing
 # alone), in one VM boot (run by tests/vm/run, which prints our output).
 #
-# For each data class (zero, text-like, mixed, random) the device is first
+# For each data class (zero, text-like, mixed, random) the devices are first
 # filled with that data, then fio runs 4K randread and randwrite at QD32 and
 # 1 MiB sequential read and write (QD4), each for $RUNTIME seconds, on 1 and
-# 2 ublk queues.  zram has no queues: its figures are measured once and used
-# for both rows.  The null target stores nothing (reads return zeros), so it
-# is measured once per job and queue count and is the same for every class.
+# 2 ublk queues.  The three devices exist together and the three figures of
+# a row are measured back to back, so a shared host's load drifts little
+# between them.  The null target stores nothing (reads return zeros).
 # Prints one table: IOPS for 4K jobs, MiB/s for 1M jobs, and the ratios
-# ztier/zram and ztier/null.  Every number is measured in this boot.
+# ztier/zram and ztier/null.  Every number is measured in this boot; under
+# TCG compare only within a row.
 set -u
 # When run through tests/vm/ublk-vmargs.sh the build tree's binary and its
 # libraries are in /mnt/add: a fallback should the guest's install be partial.
@@ -24,7 +25,7 @@ add() {
 	[ -b "$dev" ]
 }
 del() { ztier-ublk del "$1"; }
-RUNTIME=${RUNTIME:-5}
+RUNTIME=${RUNTIME:-4}
 CLASSES=(${BENCH_CLASSES:-zero text mixed random})   # subsets for quick looks
 AREA=128M
 modprobe ublk_drv && modprobe zram num_devices=0 || exit 1
@@ -88,28 +89,41 @@ fill() { # DEV CLASS: write the whole area once with that data
 }
 declare -A R   # R[device,queues,class,job] = figure
 
-bench_zram() {
-	local z cls job
+# The machine running the VM may be shared: to compare under the same load,
+# all three devices exist at once and each figure of a row is measured back
+# to back (zram, null, ztier), class by class, job by job.
+zram_dev=""
+zram_up() {
+	local z
 	z=$(cat /sys/class/zram-control/hot_add) || return 1
 	echo lz4 >"/sys/block/zram$z/comp_algorithm"
 	echo 512M >"/sys/block/zram$z/disksize"
 	echo none 2>/dev/null >"/sys/block/zram$z/queue/scheduler"
-	for cls in "${CLASSES[@]}"; do
-		fill "/dev/zram$z" "$cls"
-		for job in "${jobs[@]}"; do R[zram,1,$cls,$job]=$(measure "/dev/zram$z" "$job" "$cls"); done
-	done
-	echo "$z" >/sys/class/zram-control/hot_remove
+	zram_dev=/dev/zram$z
 }
-bench_ublk() { # target queues
-	local t=$1 q=$2 cls job classes=("${CLASSES[@]}")
-	add --policy /tmp/bench.conf --target "$t" --queues "$q" >/dev/null || return 1
+zram_down() { echo "${zram_dev#/dev/zram}" >/sys/class/zram-control/hot_remove; }
+ublk_up() { # target queues -> prints the node
+	add --policy /tmp/bench.conf --target "$1" --queues "$2" >/dev/null || return 1
 	echo none 2>/dev/null >"/sys/block/ublkb$id/queue/scheduler"
-	[ "$t" = null ] && classes=(zero)
-	for cls in "${classes[@]}"; do
-		fill "$dev" "$cls"
-		for job in "${jobs[@]}"; do R[$t,$q,$cls,$job]=$(measure "$dev" "$job" "$cls"); done
+	echo "$id $dev"
+}
+bench_queues() { # queues
+	local q=$1 n t cls job null_id null_dev t_id t_dev
+	read -r null_id null_dev < <(ublk_up null "$q") || return 1
+	read -r t_id t_dev < <(ublk_up tiered "$q") || return 1
+	zram_up || return 1
+	for cls in "${CLASSES[@]}"; do
+		fill "$zram_dev" "$cls"
+		fill "$t_dev" "$cls"
+		for job in "${jobs[@]}"; do
+			R[zram,$q,$cls,$job]=$(measure "$zram_dev" "$job" "$cls")
+			R[null,$q,$cls,$job]=$(measure "$null_dev" "$job" "$cls")
+			R[tiered,$q,$cls,$job]=$(measure "$t_dev" "$job" "$cls")
+		done
 	done
-	del "$id"
+	zram_down
+	del "$t_id"
+	del "$null_id"
 }
 ratio() { # a b -> a/b with 2 decimals, or - when b is 0
 	[ "${2:-0}" -gt 0 ] 2>/dev/null || { echo -; return; }
@@ -117,16 +131,15 @@ ratio() { # a b -> a/b with 2 decimals, or - when b is 0
 }
 
 t0=$SECONDS
-bench_zram
-for q in 1 2; do bench_ublk null "$q"; bench_ublk tiered "$q"; done
+for q in 1 2; do bench_queues "$q"; done
 echo "# vm-bench: $(nproc) vCPUs, $(($(sed -n 's/MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo) / 1024)) MiB," \
 	"kernel $(uname -r), fio ${RUNTIME}s per figure over $AREA, measured in $((SECONDS - t0)) s"
-echo "# 4K jobs: IOPS (QD32); 1M jobs: MiB/s (QD4).  null stores nothing: same figure for every class."
+echo "# 4K jobs: IOPS (QD32); 1M jobs: MiB/s (QD4).  zram is measured again next to each ublk row (it has no queues)."
 printf '%-7s %-2s %-10s %9s %9s %9s %11s %11s\n' data q job ztier zram null ztier/zram ztier/null
 for cls in "${CLASSES[@]}"; do
 	for q in 1 2; do
 		for job in "${jobs[@]}"; do
-			z=${R[tiered,$q,$cls,$job]:-0} k=${R[zram,1,$cls,$job]:-0} u=${R[null,$q,zero,$job]:-0}
+			z=${R[tiered,$q,$cls,$job]:-0} k=${R[zram,$q,$cls,$job]:-0} u=${R[null,$q,$cls,$job]:-0}
 			printf '%-7s %-2s %-10s %9s %9s %9s %11s %11s\n' "$cls" "$q" "$job" "$z" "$k" "$u" \
 				"$(ratio "$z" "$k")" "$(ratio "$z" "$u")"
 		done

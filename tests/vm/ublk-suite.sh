@@ -102,6 +102,13 @@ check "every tier held pages during the matrix (meta store spill)" \
 group "ext4"
 tree=/usr/lib/modules
 check "add (2 queues)" add --policy /tmp/tiered.conf --queues 2
+json_ok() { # list --json: one array, this device LIVE with its capacity and stats
+	local j
+	j=$(ztier-ublk list --json) && echo "$j" &&
+		[[ $j == '[{"id":'*'}]' ]] &&
+		[[ $j == *'"state":"LIVE"'* && $j == *'"capacity":268435456'* && $j == *'"pages":{"meta":'* ]]
+}
+check "list --json" json_ok
 check "mkfs.ext4" mkfs.ext4 -q -F "$dev"
 mkdir -p /mnt/fs
 check "mount, copy $tree, umount" eval "mount $dev /mnt/fs && cp -a $tree /mnt/fs/tree && umount /mnt/fs"
