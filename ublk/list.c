@@ -5,11 +5,14 @@
  * in kublk's two-line format, then the server's statistics from its shared
  * file when it has one (a device whose server is gone shows only the kernel
  * line).  --json prints the same as one array, one object per device.
+ * A device with a zram tier also shows that kernel device's own mm_stat
+ * (tier_zram.c), read live from sysfs.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "ublk/tier_zram.h"
 #include "ublk/ztublk.h"
 
 #define MAX_DEVS 256
@@ -46,8 +49,10 @@ static void print_text(FILE *o, const struct ztu_dev_info *i, const struct ztu_s
 	fprintf(o, "\tmax rq size %u daemon pid %d flags 0x%llx state %s\n",
 		i->max_io_buf_bytes, i->pid, (unsigned long long)i->flags,
 		ztu_state_name(i->state));
-	if (s)
+	if (s) {
 		print_stats_text(o, s);
+		ztu_zram_print(o, i->dev_id, false);
+	}
 }
 
 static void print_json_stats(FILE *o, const struct ztu_stats *s)
@@ -85,8 +90,10 @@ static void print_json(FILE *o, const struct ztu_dev_info *i, const struct ztu_s
 		first ? "" : ",", i->dev_id, i->dev_id, ztu_state_name(i->state), i->pid,
 		i->queues, i->depth, i->max_io_buf_bytes, (unsigned long long)i->flags,
 		(unsigned long long)i->size);
-	if (s)
+	if (s) {
 		print_json_stats(o, s);
+		ztu_zram_print(o, i->dev_id, true);
+	}
 	fputs("}", o);
 }
 
