@@ -93,6 +93,8 @@ static int parse_factor(const char **sp, uint32_t *out)
 	return 0;
 }
 
+#define ZT_RAM_FACTOR_MAX 1024u
+
 /* "ram", "ram/D", "ram*N", "ram*N/D" (s points past "ram"). */
 static int parse_ram(const char *s, struct zt_size *out)
 {
@@ -112,6 +114,12 @@ static int parse_ram(const char *s, struct zt_size *out)
 		return err;
 	if (*s)
 		return -EINVAL;
+	/* A size is memory or swap for this machine: more than ZT_RAM_FACTOR_MAX
+	 * times its RAM is a typo, and bounding the factors keeps every
+	 * resolved size far from overflow. */
+	if (num > ZT_RAM_FACTOR_MAX * den || num > ZT_RAM_FACTOR_MAX ||
+	    den > ZT_RAM_FACTOR_MAX)
+		return -ERANGE;
 	*out = (struct zt_size){ .ram_num = num, .ram_den = den };
 	return 0;
 }

@@ -65,6 +65,10 @@ int main(void)
 	fails("ram/0", -ERANGE);
 	fails("ram*0", -ERANGE);
 	fails("ram/99999999999", -ERANGE);
+	fails("ram*4294967295", -ERANGE);   /* would resolve past 16 EiB */
+	fails("ram*2048", -ERANGE);         /* over 1024 x RAM: a typo */
+	fails("ram/2048", -ERANGE);
+	parses("ram*1024", 0, 1024, 1);
 	fails("16E", -ERANGE);
 	fails("17179869184G", -ERANGE);
 	fails("99999999999999999999", -ERANGE);
