@@ -195,8 +195,11 @@ static int ztier_build(struct zd_daemon *d, struct zd_stack *s)
 		return 0;
 	}
 	why[0] = '\0';
-	if ((err = zd_server_start(d, s, why, sizeof(why))))
+	if ((err = zd_server_start(d, s, why, sizeof(why)))) {
+		if (s->pidfd >= 0)
+			zd_watch_pidfd(d, s);     /* a server that would not die */
 		return step_failed(s, "ublk server", err, why);
+	}
 	zd_watch_pidfd(d, s);
 	zd_log(ZD_INFO, "%s: %s live, server pid %d, policy %s%s%s", s->name, s->dev,
 	       (int)s->server_pid, s->policy->source, s->spill[0] ? ", spill " : "", s->spill);

@@ -27,6 +27,8 @@
 #include "ublk/ztublk.h"
 
 #define START_TIMEOUT_MS 60000
+#define EXIT_TIMEOUT_MS  10000     /* a stopped server exits within this   */
+#define KILL_TIMEOUT_MS  2000      /* and after SIGKILL within this        */
 
 static void report_to_pipe(void *ctx, int dev_id, int err, const char *msg)
 {
@@ -110,10 +112,36 @@ static int spawn(const struct ztu_config *cfg, pid_t *pid, int *rfd)
 	return 0;
 }
 
-static void reap(pid_t pid)
+/* Wait (bounded) for our child pid to exit and reap it: poll its pidfd when
+ * there is one, else check every 50 ms.  0 when reaped, -ETIMEDOUT when it
+ * still runs.  Never blocks past ms: a server stuck in the kernel must not
+ * hang the daemon's loop. */
+static int reap_within(pid_t pid, int pidfd, int ms)
 {
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	for (int waited = 0;; waited += 50) {
+		pid_t r = waitpid(pid, NULL, WNOHANG);
+		if (r == pid || (r < 0 && errno == ECHILD))
+			return 0;
+		if (waited >= ms)
+			return -ETIMEDOUT;
+		if (pidfd >= 0) {
+			if (poll(&p, 1, ms - waited) < 0 && errno != EINTR)
+				return -errno;
+			waited = ms - 50;     /* one more waitpid, then give up */
+		} else {
+			poll(NULL, 0, 50);
+		}
+	}
+}
+
+/* Stop a child that must go now: SIGKILL, bounded reap.  -ETIMEDOUT when
+ * even that did not end it (stuck in the kernel): it stays ours. */
+static int kill_and_reap(pid_t pid, int pidfd)
+{
+	kill(pid, SIGKILL);
+	return reap_within(pid, pidfd, KILL_TIMEOUT_MS);
 }
 
 static int started(struct zd_stack *s, pid_t pid, const char *line, char *why, size_t len)
@@ -123,7 +151,10 @@ static int started(struct zd_stack *s, pid_t pid, const char *line, char *why, s
 	if (sscanf(line, "LIVE %d", &id) != 1) {
 		snprintf(why, len, "%s", strncmp(line, "ERR ", 4) == 0 ? line + 4
 			 : "server exited during startup");
-		reap(pid);
+		if (reap_within(pid, -1, EXIT_TIMEOUT_MS) && kill_and_reap(pid, -1)) {
+			s->server_pid = pid;          /* stuck: cleanup pending */
+			s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		}
 		return -EIO;
 	}
 	s->ublk_id = id;
@@ -131,6 +162,28 @@ static int started(struct zd_stack *s, pid_t pid, const char *line, char *why, s
 	s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	snprintf(s->dev, sizeof(s->dev), "/dev/ublkb%d", id);
 	return 0;
+}
+
+/* The server did not report in time.  It may block SIGTERM until it serves,
+ * so SIGKILL, and reap through the pidfd with a bounded poll; one that still
+ * lives is recorded in the stack (server_pid, pidfd: the loop reaps it when
+ * it goes) so that the stack's cleanup is known to be pending. */
+static int no_report(struct zd_stack *s, pid_t pid, int err, char *why, size_t len)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (kill_and_reap(pid, pidfd) == 0) {
+		snprintf(why, len, "no report from server pid %d: %s (killed)", (int)pid,
+			 strerror(-err));
+		if (pidfd >= 0)
+			close(pidfd);
+		return err;
+	}
+	snprintf(why, len, "no report from server pid %d: %s; it does not exit even "
+		 "after SIGKILL", (int)pid, strerror(-err));
+	s->server_pid = pid;
+	s->pidfd = pidfd;
+	return err;
 }
 
 int zd_server_start(struct zd_daemon *d, struct zd_stack *s, char *why, size_t len)
@@ -155,12 +208,8 @@ int zd_server_start(struct zd_daemon *d, struct zd_stack *s, char *why, size_t l
 	}
 	err = read_report(rfd, line, sizeof(line));
 	close(rfd);
-	if (err) {
-		snprintf(why, len, "no report from server pid %d: %s", (int)pid, strerror(-err));
-		kill(pid, SIGTERM);
-		reap(pid);
-		return err;
-	}
+	if (err)
+		return no_report(s, pid, err, why, len);
 	(void)d;
 	return started(s, pid, line, why, len);
 }
@@ -175,9 +224,14 @@ int zd_server_stop(struct zd_stack *s)
 			err = 0;
 	}
 	if (s->server_pid > 0) {
-		if (err)
-			kill(s->server_pid, SIGTERM);
-		reap(s->server_pid);
+		/* After DEL_DEV the server ends by itself; else (or if it does
+		 * not) it is killed: either way the wait is bounded. */
+		if ((err || reap_within(s->server_pid, s->pidfd, EXIT_TIMEOUT_MS)) &&
+		    kill_and_reap(s->server_pid, s->pidfd)) {
+			zd_log(ZD_ERR, "%s: server pid %d does not exit even after SIGKILL",
+			       s->name, (int)s->server_pid);
+			return err ? err : -EBUSY;
+		}
 	}
 	if (s->pidfd >= 0)
 		close(s->pidfd);
