@@ -167,6 +167,7 @@ int ztu_stats_read_zram(int dev_id, struct ztu_zram_info *out)
 	out->slots_used = (uint64_t)ztu_ctr_get(&s->zram_used);
 	out->slots_total = (uint64_t)ztu_ctr_get(&s->zram_total);
 	out->fallbacks = (uint64_t)ztu_ctr_get(&s->zram_fallbacks);
+	out->rereads = (uint64_t)ztu_ctr_get(&s->rereads);
 	munmap((void *)s, sizeof(*s));
 	return 0;
 }

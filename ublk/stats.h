@@ -40,8 +40,9 @@ struct ztu_stats_shm {
 	ztu_ctr mem_used, mem_limit, spill_used, spill_total;
 	struct ztu_qstats q[ZTU_MAX_QUEUES];
 	/* the zram tier (tier_zram.c): kernel device id + 1 (0: none), its
-	 * slots (main thread) and writes sent to the fallback (any queue). */
-	ztu_ctr zram_id1, zram_used, zram_total, zram_fallbacks;
+	 * slots (main thread) and writes sent to the fallback (any queue);
+	 * async block-tier reads redone because the page changed under them. */
+	ztu_ctr zram_id1, zram_used, zram_total, zram_fallbacks, rereads;
 };
 
 static inline void ztu_ctr_add(ztu_ctr *c, int64_t n)
@@ -61,7 +62,7 @@ static inline int64_t ztu_ctr_get(const ztu_ctr *c)
 /* The zram tier's figures from a server's stats file (id -1: no tier). */
 struct ztu_zram_info {
 	int id;
-	uint64_t slots_used, slots_total, fallbacks;
+	uint64_t slots_used, slots_total, fallbacks, rereads;
 };
 int ztu_stats_read_zram(int dev_id, struct ztu_zram_info *out);
 

@@ -437,7 +437,10 @@ static int read_check(struct ztu_queue *q, unsigned tag, unsigned i, int err)
 		return ret;
 	else
 		zu_pt_unlock(tq->tc.t->pt, s.pgno, cur);
-	return cur == was ? err : read_page(q, tag, i, &s);
+	if (cur == was)
+		return err;
+	atomic_fetch_add_explicit(&tq->tc.t->rereads, 1, memory_order_relaxed);
+	return read_page(q, tag, i, &s);
 }
 
 /* An async write is on the device: publish it.  A zram write the kernel

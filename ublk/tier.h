@@ -47,6 +47,8 @@ struct ztu_tiers {
 	struct ztu_zram *zram;                /* owns blk[ZRAM]'s device  */
 	ztu_ctr zram_fallbacks;               /* failed zram writes placed
 	                                         in the fallback (atomic) */
+	ztu_ctr rereads;                      /* async block-tier reads redone:
+	                                         the page changed meanwhile */
 	const struct zt_policy *policy;
 };
 

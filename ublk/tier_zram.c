@@ -187,13 +187,13 @@ void ztu_zram_print(FILE *o, int dev_id, bool json)
 	mm = zg_attach(&dev, zi.id) == 0 && zg_read_stats(&dev, &st) == 0 && st.mm.present;
 	if (json)
 		fprintf(o, ",\"zram\":{\"device\":\"/dev/zram%d\",\"slots_used\":%llu,"
-			"\"slots_total\":%llu,\"fallbacks\":%llu", zi.id,
+			"\"slots_total\":%llu,\"fallbacks\":%llu,\"rereads\":%llu", zi.id,
 			(unsigned long long)zi.slots_used, (unsigned long long)zi.slots_total,
-			(unsigned long long)zi.fallbacks);
+			(unsigned long long)zi.fallbacks, (unsigned long long)zi.rereads);
 	else
-		fprintf(o, "\tzram /dev/zram%d slots %llu/%llu fallbacks %llu", zi.id,
+		fprintf(o, "\tzram /dev/zram%d slots %llu/%llu fallbacks %llu rereads %llu", zi.id,
 			(unsigned long long)zi.slots_used, (unsigned long long)zi.slots_total,
-			(unsigned long long)zi.fallbacks);
+			(unsigned long long)zi.fallbacks, (unsigned long long)zi.rereads);
 	if (mm)
 		print_mm(o, &st.mm, json);
 	fputs(json ? "}" : "\n", o);

@@ -177,4 +177,5 @@ void ztu_tiered_publish(struct ztu_dev *d)
 	ztu_ctr_set(&d->shm->zram_used, (int64_t)ztu_blk_used(t->blk[ZT_TIER_ZRAM]));
 	ztu_ctr_set(&d->shm->zram_total, (int64_t)ztu_blk_total(t->blk[ZT_TIER_ZRAM]));
 	ztu_ctr_set(&d->shm->zram_fallbacks, ztu_ctr_get(&t->zram_fallbacks));
+	ztu_ctr_set(&d->shm->rereads, ztu_ctr_get(&t->rereads));
 }
