@@ -145,3 +145,4 @@ for cls in "${CLASSES[@]}"; do
 		done
 	done
 done
+if [ -f /mnt/add/bench-zram.sh ]; then RUNTIME=$RUNTIME bash /mnt/add/bench-zram.sh; else echo "# text-heavy zram run skipped: run with --add tests/vm/bench-zram.sh"; fi
