@@ -75,7 +75,7 @@ static void use_state(struct cli_row *r, const char *fallback)
 
 static void zram_row(struct cli_rows *rows, int id)
 {
-	struct zg_dev dev;
+	struct zg_dev dev = { .id = -1 };   /* zeroed: busy_timeout_ms = default */
 	struct zg_stats st;
 	struct zg_algorithms al;
 	char path[64];

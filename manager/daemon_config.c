@@ -219,7 +219,7 @@ static bool same_policy(const struct zt_policy *a, const struct zt_policy *b)
 
 static void update_zram(struct zd_stack *s, const struct zd_zswap *z)
 {
-	struct zg_dev dev;
+	struct zg_dev dev = { .id = -1 };   /* zeroed: busy_timeout_ms = default */
 
 	if (memcmp(&s->zswap.mem_limit, &z->mem_limit, sizeof(z->mem_limit)) && s->zram_id >= 0 &&
 	    zg_attach(&dev, s->zram_id) == 0 &&

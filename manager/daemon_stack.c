@@ -87,7 +87,7 @@ static int zram_build(struct zd_stack *s)
 
 static int zram_destroy(struct zd_stack *s)
 {
-	struct zg_dev dev;
+	struct zg_dev dev = { .id = -1 };   /* zeroed: busy_timeout_ms = default */
 	char msg[512];
 	int err;
 
@@ -96,8 +96,9 @@ static int zram_destroy(struct zd_stack *s)
 	if ((err = zg_attach(&dev, s->zram_id)) == 0 && (err = zg_reset(&dev)) == 0)
 		err = zg_hot_remove(&dev);
 	if (err && err != -ENOENT && err != -ENODEV) {
-		zd_log(ZD_ERR, "%s: zram%d: removing failed: %s", s->name, s->zram_id,
-		       zg_strerror(&dev.err, msg, sizeof(msg)));
+		snprintf(s->reason, sizeof(s->reason), "removing zram%d: %s", s->zram_id,
+			 zg_strerror(&dev.err, msg, sizeof(msg)));
+		zd_log(ZD_ERR, "%s: %s", s->name, s->reason);
 		return err;
 	}
 	zd_log(ZD_INFO, "%s: zram%d removed", s->name, s->zram_id);
@@ -217,7 +218,10 @@ int zd_stack_down(struct zd_daemon *d, struct zd_stack *s)
 		return err;
 	if (s->kind == ZD_KIND_ZTIER && (s->ublk_id >= 0 || s->server_pid > 0)) {
 		if ((err = zd_server_stop(s))) {
-			zd_log(ZD_ERR, "%s: stopping %s failed: %s", s->name, s->dev, strerror(-err));
+			snprintf(s->reason, sizeof(s->reason), "stopping %s (server pid %d): %s",
+				 s->dev[0] ? s->dev : "its server", (int)s->server_pid,
+				 strerror(-err));
+			zd_log(ZD_ERR, "%s: %s", s->name, s->reason);
 			return err;
 		}
 		zd_log(ZD_INFO, "%s: %s stopped", s->name, s->dev);
@@ -230,10 +234,21 @@ int zd_stack_down(struct zd_daemon *d, struct zd_stack *s)
 	return 0;
 }
 
+/* Anything of an earlier build still there?  Building over it would leak
+ * it (ids, pidfd and device name are overwritten). */
+static bool leftovers(const struct zd_stack *s)
+{
+	return s->zram_id >= 0 || s->ublk_id >= 0 || s->server_pid > 0 || s->pidfd >= 0 ||
+	       s->swap_on || s->mounted;
+}
+
 static int build(struct zd_daemon *d, struct zd_stack *s)
 {
 	int err;
 
+	if (leftovers(s))
+		return step_failed(s, "build", -EBUSY, "cleanup pending: an earlier build "
+				   "is not fully undone ('ztierctl down' retries)");
 	if (s->kind == ZD_KIND_ZRAM) {
 		if ((err = zram_build(s)))
 			return err;
@@ -246,6 +261,20 @@ static int build(struct zd_daemon *d, struct zd_stack *s)
 			 p->use.mount_point);
 }
 
+/* The undo failed: what is left stays recorded in the stack, which is
+ * degraded until 'ztierctl down NAME' manages to remove it; it is never
+ * built again on top of it. */
+static int cleanup_pending(struct zd_stack *s, const char *what, int err)
+{
+	char undo[sizeof(s->reason)];
+
+	memcpy(undo, s->reason, sizeof(undo));
+	snprintf(s->reason, sizeof(s->reason), "%.100s; cleanup pending: %.120s", what, undo);
+	zd_log(ZD_ERR, "%s: %s", s->name, s->reason);
+	s->state = ZD_ST_DEGRADED;
+	return err;
+}
+
 int zd_stack_up(struct zd_daemon *d, struct zd_stack *s)
 {
 	int err;
@@ -254,6 +283,9 @@ int zd_stack_up(struct zd_daemon *d, struct zd_stack *s)
 		return 0;
 	if (s->kind == ZD_KIND_ZTIER && !s->policy)
 		return -EINVAL;           /* invalid policy: reason already set */
+	/* A FAILED stack may hold what a failed undo left: try again first. */
+	if (leftovers(s) && (err = zd_stack_down(d, s)))
+		return cleanup_pending(s, "not built again", err);
 	s->state = ZD_ST_DOWN;
 	s->reason[0] = '\0';
 	err = build(d, s);
@@ -262,7 +294,8 @@ int zd_stack_up(struct zd_daemon *d, struct zd_stack *s)
 	if (err) {
 		char reason[sizeof(s->reason)];
 		memcpy(reason, s->reason, sizeof(reason));
-		zd_stack_down(d, s);      /* undo the steps that were done */
+		if (zd_stack_down(d, s))  /* undo the steps that were done */
+			return cleanup_pending(s, reason, err);
 		memcpy(s->reason, reason, sizeof(reason));
 		s->state = ZD_ST_FAILED;
 		return err;

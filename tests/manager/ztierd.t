@@ -4,6 +4,8 @@
 # metrics show it, the control socket refuses non-root clients, garbage and
 # oversized requests, reload applies a live change, down/up work, and SIGTERM
 # tears everything down (nothing of ours left in /proc/swaps or /sys/block).
+# A failed build whose undo fails (a held-open device) is "degraded: cleanup
+# pending", never rebuilt on top, and `down` retries the cleanup.
 # On a kernel without ublk_drv the default policy costs one log line.
 cd "$(dirname "$0")/../.." || exit 1
 B=${ZTIER_BUILD:-build/release}/bin
@@ -20,6 +22,7 @@ T=$(mktemp -d /tmp/ztierd-t.XXXXXX)
 export ZTIER_SOCKET=$T/sock
 pid=""
 cleanup() {
+	[ -s "$T/holder" ] && kill "$(cat "$T/holder")" 2>/dev/null
 	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" && wait "$pid"
 	# Anything still named ztier-ztt in /proc/swaps is ours: undo it.
 	for d in $(awk 'NR > 1 {print $1}' /proc/swaps); do
@@ -48,8 +51,24 @@ wait_log() { # pattern: up to 20 s for the daemon's log to show it
 	return 1
 }
 
-echo "1..24"
-$B/ztierd --foreground --config "$T/ztier.conf" --policy-dir "$T/empty" --socket "$T/sock" 2>"$T/log" &
+# A mkswap that fails while $T/fail-mkswap exists, leaving the device held
+# open (so the rollback's zram reset fails with EBUSY); else the real one.
+mkdir "$T/bin"
+cat >"$T/bin/mkswap" <<SH
+#!/bin/bash
+if [ -e "$T/fail-mkswap" ]; then
+	exec 3<"\${@: -1}" || exit 2     # open before exiting: no race
+	sleep 60 >/dev/null 2>&1 &
+	echo \$! >"$T/holder"
+	exit 1
+fi
+exec $(command -v mkswap) "\$@"
+SH
+chmod +x "$T/bin/mkswap"
+raw() { printf '%s\n' "$1" | socat - UNIX-CONNECT:$T/sock; }
+
+echo "1..28"
+PATH=$T/bin:$PATH $B/ztierd --foreground --config "$T/ztier.conf" --policy-dir "$T/empty" --socket "$T/sock" 2>"$T/log" &
 pid=$!
 ok "ztierd starts and reports ready" 'wait_log "ready:"'
 dev=$(grep -o 'ztt: /dev/zram[0-9]*' "$T/log" | head -1 | cut -d' ' -f2)
@@ -92,6 +111,21 @@ ok "reload: a section removed is torn down" '$B/ztierctl reload >/dev/null && wa
 
 ok "ztierctl down ztt removes the swap" '$B/ztierctl down ztt && ! grep -q "^$dev " /proc/swaps'
 ok "ztierctl up ztt builds it again" '$B/ztierctl up && grep -q "^/dev/zram" /proc/swaps && wait_log "ztt: swap on"'
+dev=$(grep -o 'ztt: swap on /dev/zram[0-9]*' "$T/log" | tail -1 | awk '{print $4}')
+
+# A failed build whose undo fails too: the stack says so and is not rebuilt
+# on top of what is left (that would leak the zram device).
+$B/ztierctl down ztt >/dev/null; touch "$T/fail-mkswap"
+$B/ztierctl up ztt >/dev/null 2>&1
+ok "failed mkswap + failed undo: degraded, cleanup pending" 'raw status | grep "^ztt	" | grep -q "	degraded	.*cleanup pending"'
+leak=$(grep -o 'ztt: /dev/zram[0-9]*:' "$T/log" | tail -1 | cut -d' ' -f2 | tr -d :)
+nlog=$(grep -c 'ztt: /dev/zram' "$T/log")
+$B/ztierctl up ztt >/dev/null 2>&1
+ok "up again builds nothing on top of $leak" '[ -b "$leak" ] && [ "$(grep -c "ztt: /dev/zram" "$T/log")" = "$nlog" ]'
+kill "$(cat "$T/holder")"; : >"$T/holder"; sleep 0.2
+ok "down retries the cleanup: $leak is removed" '$B/ztierctl down ztt >/dev/null && [ ! -e "/sys/block/${leak#/dev/}" ] && raw status | grep -q "^ztt.zram.down"'
+rm "$T/fail-mkswap"
+ok "up builds it afresh" '$B/ztierctl up ztt >/dev/null && raw status | grep -q "^ztt.zram.up"'
 dev=$(grep -o 'ztt: swap on /dev/zram[0-9]*' "$T/log" | tail -1 | awk '{print $4}')
 
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
