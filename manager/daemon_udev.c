@@ -256,6 +256,14 @@ int zd_attach(struct zd_daemon *d, const char *dev, char *msg, size_t len)
 		snprintf(msg, len, "%s: already attached to %s (%s)", dev, s->name, s->dev);
 		return 0;
 	}
+	/* A degraded stack still has its device (and maybe its swap): building
+	 * again would put a second device beside it and lose track of the
+	 * first.  Taking it down is a decision for the user (swapoff). */
+	if (s->state == ZD_ST_DEGRADED) {
+		snprintf(msg, len, "%s: %s is degraded (%.200s): take it down first "
+			 "('ztierctl down %s')", dev, s->name, s->reason, s->name);
+		return -EBUSY;
+	}
 	zd_log(ZD_INFO, "%s: attach %s requested", s->name, dev);
 	if (s->state != ZD_ST_WAITING)
 		s->state = ZD_ST_DOWN;

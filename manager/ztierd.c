@@ -269,6 +269,11 @@ static void loop(struct zd_daemon *d)
 			else if ((s = stack_by_pidfd(d, fd))) {
 				epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
 				zd_server_died(d, s);
+			} else {
+				/* No stack owns it (any more): a level-triggered
+				 * fd left registered would spin the loop. */
+				zd_log(ZD_WARN, "epoll: fd %d belongs to no stack; dropped", fd);
+				epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
 			}
 		}
 	}

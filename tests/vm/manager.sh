@@ -104,7 +104,7 @@ col() { # stack column: value of a status --json key for that stack's row
 	ztierctl status --json | tr '{' '\n' | grep "\"stack\":\"$1\"" | grep -o "\"$2\":[^,}]*" | cut -d: -f2 | tr -d '"'
 }
 
-echo "1..33"
+echo "1..35"
 ztierd --foreground --config $W/ztier.conf --policy-dir $W/policy.d 2>$LOG &
 zpid=$!
 ok "ztierd starts and reports ready" 'wait_log "ready:" 60'
@@ -206,6 +206,10 @@ diag <$W/dd.err
 ok "reading the lost pages fails with an I/O error" '[ $rc != 0 ] && grep -qi "input/output error" $W/dd.err'
 ok "the pages in RAM tiers still read back" 'seq 1 400000 | cmp -s - /mnt/surprise/text'
 ok "the other stacks keep working" '[ "$(swapon --noheadings | wc -l)" = 2 ]'
+nlive=$(grep -c 'surprise: /dev/ublkb[0-9]* live' $LOG)
+r=$(ztierctl attach /dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_ztier-spill2 2>&1); echo "# $r"
+ok "attach on the degraded stack is refused, nothing built beside it" \
+	'[[ $r == *"take it down first"* ]] && [ "$(grep -c "surprise: /dev/ublkb[0-9]* live" $LOG)" = $nlive ] && row surprise | grep -q degraded'
 
 # --- control socket ------------------------------------------------------------------
 r=$(printf 'frobnicate\n' | socat - UNIX-CONNECT:$ZTIER_SOCKET)
@@ -230,6 +234,9 @@ ok "ztierctl add FILE builds one more stack" 'ztierctl add $W/extra.conf && moun
 spid=$(grep -o 'extra: /dev/ublkb[0-9]* live, server pid [0-9]*' $LOG | tail -1 | awk '{print $NF}')
 kill -KILL "$spid"
 ok "a server that dies (pid $spid, SIGKILL) is reported and its stack degraded" 'wait_log "extra: .* ublk server died" 10 && row extra | grep -q degraded'
+cpu() { awk '{print $14 + $15}' /proc/$zpid/stat; }   # ztierd's CPU ticks
+c0=$(cpu); sleep 2; c1=$(cpu)
+ok "ztierd idles after that ($((c1 - c0)) ticks of CPU in 2 s)" '[ $((c1 - c0)) -lt 20 ]'
 ok "ztierctl del NAME removes it" 'ztierctl del extra && ! mounted /mnt/extra && ! row extra | grep -q .'
 
 kill -TERM $zpid; wait $zpid; rc=$?
