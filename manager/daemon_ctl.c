@@ -5,12 +5,15 @@
  * SO_PEERCRED must say uid 0: the file mode stops other users, the credential
  * check also stops a root-owned fd passed to one.  One request per
  * connection (daemon_request.c parses it); the reply's first line is "ok" or
- * "error REASON", then the output.  Reads and writes have a short timeout,
- * so a stuck client delays the loop by at most that; a bad request is an
- * error reply, never an exit.
+ * "error REASON", then the output.  The connection is non-blocking and
+ * reading the request (and draining an oversized one) shares ONE deadline
+ * (IO_TIMEOUT_MS, clock_gettime), as does writing the reply: a client that
+ * trickles bytes delays the loop by at most that, not by a timeout per
+ * read.  A bad request is an error reply, never an exit.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "manager/daemon.h"
@@ -174,24 +178,52 @@ static void do_request(struct zd_daemon *d, const struct zd_request *q, struct r
 
 /* ---- one connection ------------------------------------------------------------------ */
 
-static void set_timeouts(int fd)
+static long long now_ms(void)
 {
-	struct timeval tv = { .tv_sec = IO_TIMEOUT_MS / 1000,
-			      .tv_usec = (IO_TIMEOUT_MS % 1000) * 1000 };
+	struct timespec t;
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* Read until a newline, EOF, or ZD_REQUEST_MAX bytes. */
-static size_t read_request(int fd, char *buf, size_t cap)
+/* Wait until fd is ready for events or the deadline passes: true if ready. */
+static bool ready_by(int fd, short events, long long deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	for (;;) {
+		long long left = deadline - now_ms();
+		if (left <= 0)
+			return false;
+		int r = poll(&p, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		return r > 0;
+	}
+}
+
+/* One read of the non-blocking fd, waiting until the deadline at most.
+ * > 0 bytes, 0 at EOF, -1 on error or when the deadline passed. */
+static ssize_t read_by(int fd, void *buf, size_t cap, long long deadline)
+{
+	for (;;) {
+		ssize_t n = read(fd, buf, cap);
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if ((errno != EAGAIN && errno != EWOULDBLOCK) || !ready_by(fd, POLLIN, deadline))
+			return -1;
+	}
+}
+
+/* Read until a newline, EOF, ZD_REQUEST_MAX bytes or the deadline. */
+static size_t read_request(int fd, char *buf, size_t cap, long long deadline)
 {
 	size_t got = 0;
 
 	while (got < cap) {
-		ssize_t n = read(fd, buf + got, cap - got);
-		if (n < 0 && errno == EINTR)
-			continue;
+		ssize_t n = read_by(fd, buf + got, cap - got, deadline);
 		if (n <= 0)
 			break;
 		got += (size_t)n;
@@ -202,23 +234,29 @@ static size_t read_request(int fd, char *buf, size_t cap)
 }
 
 /* After an oversized request: read (and drop) what the client still sends,
- * up to a bound, so that it gets to read the error reply instead of EPIPE. */
-static void drain(int fd)
+ * up to a bound and the same deadline, so that it gets to read the error
+ * reply instead of EPIPE. */
+static void drain(int fd, long long deadline)
 {
 	char junk[4096];
 	size_t total = 0;
 	ssize_t n;
 
-	while (total < DRAIN_MAX && (n = read(fd, junk, sizeof(junk))) > 0 &&
+	while (total < DRAIN_MAX && (n = read_by(fd, junk, sizeof(junk), deadline)) > 0 &&
 	       !memchr(junk, '\n', (size_t)n))
 		total += (size_t)n;
 }
 
 static void write_all(int fd, const char *p, size_t n)
 {
+	long long deadline = now_ms() + IO_TIMEOUT_MS;
+
 	while (n) {
 		ssize_t w = write(fd, p, n);
 		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+		    ready_by(fd, POLLOUT, deadline))
 			continue;
 		if (w <= 0)
 			return;
@@ -240,9 +278,10 @@ static void serve(struct zd_daemon *d, int fd)
 		return;
 	/* Read first (bounded), answer after: a client that is still writing
 	 * would otherwise see EPIPE instead of the reply. */
-	size_t n = read_request(fd, buf, sizeof(buf));
+	long long deadline = now_ms() + IO_TIMEOUT_MS;
+	size_t n = read_request(fd, buf, sizeof(buf), deadline);
 	if (n == sizeof(buf) && !memchr(buf, '\n', n))
-		drain(fd);
+		drain(fd, deadline);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != 0) {
 		zd_log(ZD_WARN, "control: refused a client with uid %d (root only)",
 		       cl == sizeof(cred) ? (int)cred.uid : -1);
@@ -264,8 +303,7 @@ void zd_ctl_accept(struct zd_daemon *d)
 {
 	int fd;
 
-	while ((fd = accept4(d->lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		set_timeouts(fd);
+	while ((fd = accept4(d->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
 		serve(d, fd);
 		shutdown(fd, SHUT_WR);
 		close(fd);

@@ -2,7 +2,7 @@
 # tests/manager/ztierd.t — ztierd on the host's real zram (root): a zram-only
 # configuration builds a zram swap device at the declared priority, status and
 # metrics show it, the control socket refuses non-root clients, garbage and
-# oversized requests, reload applies a live change, down/up work, and SIGTERM
+# oversized requests and trickling clients (one deadline), reload applies a live change, down/up work, and SIGTERM
 # tears everything down (nothing of ours left in /proc/swaps or /sys/block).
 # A failed build whose undo fails (a held-open device) is "degraded: cleanup
 # pending", never rebuilt on top, and `down` retries the cleanup.
@@ -67,7 +67,7 @@ SH
 chmod +x "$T/bin/mkswap"
 raw() { printf '%s\n' "$1" | socat - UNIX-CONNECT:$T/sock; }
 
-echo "1..28"
+echo "1..29"
 PATH=$T/bin:$PATH $B/ztierd --foreground --config "$T/ztier.conf" --policy-dir "$T/empty" --socket "$T/sock" 2>"$T/log" &
 pid=$!
 ok "ztierd starts and reports ready" 'wait_log "ready:"'
@@ -97,6 +97,14 @@ ok "oversized input gets an error reply ($r)" '[[ $r == "error request too long"
 r=$(printf '\x00\x01\xff\n' | socat - UNIX-CONNECT:$T/sock)
 ok "binary input gets an error reply ($r)" '[[ $r == error* ]]'
 ok "the daemon is still serving" 'printf "ping\n" | socat - UNIX-CONNECT:$T/sock | head -1 | grep -qx ok'
+# A client that trickles one byte per second for 6 s: one 2 s deadline for
+# the whole request, so a ping sent right after it is answered within ~2 s.
+(for _ in 1 2 3 4 5 6; do printf x; sleep 1; done) | socat - UNIX-CONNECT:$T/sock >"$T/slow" 2>&1 &
+slow=$!; sleep 0.3
+t0=$(date +%s%N); r=$(printf "ping\n" | socat -t 10 - UNIX-CONNECT:$T/sock | head -1); t1=$(date +%s%N)
+ms=$(( (t1 - t0) / 1000000 )); echo "# reply: $r"
+ok "a trickling client holds the loop at most ~2 s (ping answered in $ms ms)" '[ "$r" = ok ] && [ $ms -lt 3500 ]'
+wait $slow
 
 sed -i 's/memory-limit = 16M/memory-limit = 8M/' "$T/ztier.conf"
 ok "ztierctl reload" '$B/ztierctl reload >/dev/null'
