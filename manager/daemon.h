@@ -150,9 +150,16 @@ struct zd_stack {
 	                                 until the device goes away            */
 
 	/* configuration */
-	struct zd_zswap zswap;        /* ZD_KIND_ZRAM                           */
-	struct zt_policy *policy;     /* ZD_KIND_ZTIER (heap: it is large)      */
+	struct zd_zswap zswap;        /* ZD_KIND_ZRAM (read only when built)    */
+	struct zt_policy *policy;     /* ZD_KIND_ZTIER (heap: it is large); of
+	                                 an UP/DEGRADED stack: the one in force */
 	char spill[ZT_PATH_MAX];      /* resolved spill path, "" = none         */
+	/* A reload while the stack is built does not replace its policy: the
+	 * new one waits here and is applied at the next up (NULL with
+	 * has_pending: the new policy is invalid, pending_reason says why). */
+	bool has_pending;
+	struct zt_policy *pending;
+	char pending_reason[256];
 
 	/* what was built (undone in reverse) */
 	int zram_id;                  /* -1 none                                */
@@ -163,6 +170,8 @@ struct zd_stack {
 	dev_t rdev;                   /* its device number (swapoff if deleted) */
 	bool swap_on;
 	bool mounted;
+	int prio;                     /* swap priority in force (swap_on)       */
+	char mnt[ZT_PATH_MAX];        /* where it is mounted (mounted)          */
 };
 
 struct zd_daemon {
@@ -188,6 +197,10 @@ struct zd_daemon {
 int zd_config_read(struct zd_daemon *d, bool reload);
 
 int zd_stack_up(struct zd_daemon *d, struct zd_stack *s);   /* 0 or -errno */
+/* "/dev/disk/by-id/NAME", an absolute path or "" from a policy's target. */
+void zd_spill_path(const struct zt_policy *p, char *out, size_t len);
+/* Free a stack's policies (in force and pending). */
+void zd_stack_free(struct zd_stack *s);
 /* Tear down in reverse.  -EBUSY (with s->reason) when swapoff cannot move the
  * pages back (no room): the stack stays up. */
 int zd_stack_down(struct zd_daemon *d, struct zd_stack *s);

@@ -113,7 +113,7 @@ static struct zt_policy *load_policy(const struct zd_conf *c, const char *path,
 	return p;
 }
 
-static void spill_path(const struct zt_policy *p, char *out, size_t len)
+void zd_spill_path(const struct zt_policy *p, char *out, size_t len)
 {
 	const char *t = p->spill.target;
 
@@ -174,7 +174,7 @@ static void want_policy(struct wanted *w, const struct zd_conf *c, const char *p
 		return;
 	}
 	s->policy = p;
-	spill_path(p, s->spill, sizeof(s->spill));
+	zd_spill_path(p, s->spill, sizeof(s->spill));
 }
 
 static int collect(struct zd_daemon *d, const struct zd_conf *c, struct wanted *w)
@@ -234,24 +234,42 @@ static void update_zram(struct zd_stack *s, const struct zd_zswap *z)
 	s->zswap = *z;
 }
 
+/* A built stack keeps the policy it was built with (teardown needs its
+ * mount point, status shows what is in force); the new one is pending. */
+static void set_pending(struct zd_stack *s, struct zd_stack *n)
+{
+	free(s->pending);
+	s->pending = NULL;
+	s->has_pending = !same_policy(s->policy, n->policy);
+	if (!s->has_pending) {
+		free(n->policy);
+		n->policy = NULL;
+		return;
+	}
+	s->pending = n->policy;
+	n->policy = NULL;
+	snprintf(s->pending_reason, sizeof(s->pending_reason), "%s", n->reason);
+	zd_log(ZD_WARN, "%s: policy changed%s; the running stack keeps the old one until "
+	       "'ztierctl down %s; ztierctl up %s'", s->name, s->pending ? "" :
+	       " (the new one is invalid)", s->name, s->name);
+}
+
 static void update_ztier(struct zd_stack *s, struct zd_stack *n)
 {
-	bool up = s->state == ZD_ST_UP || s->state == ZD_ST_DEGRADED;
-
-	if (up && !same_policy(s->policy, n->policy))
-		zd_log(ZD_WARN, "%s: policy changed; the running server keeps the old one "
-		       "until 'ztierctl down %s; ztierctl up %s'", s->name, s->name, s->name);
+	if (s->state == ZD_ST_UP || s->state == ZD_ST_DEGRADED)
+		return set_pending(s, n);
+	free(s->pending);
+	s->pending = NULL;
+	s->has_pending = false;
 	free(s->policy);
 	s->policy = n->policy;
 	n->policy = NULL;
-	if (!up) {
-		snprintf(s->spill, sizeof(s->spill), "%s", n->spill);
-		if (!s->policy) {
-			s->state = n->state;
-			memcpy(s->reason, n->reason, sizeof(s->reason));
-		} else if (s->state == ZD_ST_FAILED) {
-			s->state = ZD_ST_DOWN;
-		}
+	snprintf(s->spill, sizeof(s->spill), "%s", n->spill);
+	if (!s->policy) {
+		s->state = n->state;
+		memcpy(s->reason, n->reason, sizeof(s->reason));
+	} else if (s->state == ZD_ST_FAILED) {
+		s->state = ZD_ST_DOWN;
 	}
 }
 
@@ -328,7 +346,7 @@ int zd_add_policy(struct zd_daemon *d, const char *path, char *msg, size_t len)
 	s->zram_id = s->ublk_id = s->pidfd = -1;
 	s->policy = p;
 	s->added = true;
-	spill_path(p, s->spill, sizeof(s->spill));
+	zd_spill_path(p, s->spill, sizeof(s->spill));
 	zd_log(ZD_INFO, "%s: added from %s", s->name, path);
 	zd_udev_write_rules(d);
 	int err = zd_stack_up(d, s);

@@ -100,12 +100,14 @@ static void status_lines(struct zd_daemon *d, struct reply *r)
 	say(r, "ok\n");
 	for (unsigned i = 0; i < d->nstacks; i++) {
 		const struct zd_stack *s = &d->stacks[i];
-		int prio = s->kind == ZD_KIND_ZRAM ? s->zswap.priority
+		/* what is in force: a reload does not change a built stack */
+		int prio = s->swap_on ? s->prio : s->kind == ZD_KIND_ZRAM ? s->zswap.priority
 			   : s->policy ? s->policy->use.priority : -1;
 		say(r, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", s->name, zd_kind_name(s->kind),
 		    zd_state_name(s->state), s->dev[0] ? s->dev : "-",
 		    s->spill[0] ? s->spill : "-", prio, (int)s->server_pid,
-		    s->reason[0] ? s->reason : "-");
+		    s->reason[0] ? s->reason : s->has_pending ?
+		    "reloaded policy pending: down + up applies it" : "-");
 	}
 }
 

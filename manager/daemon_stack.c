@@ -118,6 +118,7 @@ static int use_build(struct zd_stack *s, enum zt_use use, int prio, bool discard
 		if ((err = zd_mkfs_mount(s->dev, fs_type, mnt)))
 			return step_failed(s, "mkfs+mount", err, NULL);
 		s->mounted = true;
+		snprintf(s->mnt, sizeof(s->mnt), "%s", mnt);
 		zd_log(ZD_INFO, "%s: %s mounted on %s (%s)", s->name, s->dev, mnt, fs_type);
 		return 0;
 	}
@@ -129,6 +130,7 @@ static int use_build(struct zd_stack *s, enum zt_use use, int prio, bool discard
 	if ((err = zd_swapon(s->dev, prio, discard)))
 		return step_failed(s, "swapon", err, NULL);
 	s->swap_on = true;
+	s->prio = prio;
 	s->rdev = zd_rdev(s->dev);
 	zd_log(ZD_INFO, "%s: swap on %s, priority %d%s", s->name, s->dev, prio,
 	       discard ? ", discard" : "");
@@ -160,13 +162,14 @@ static int use_destroy(struct zd_stack *s)
 		zd_log(ZD_INFO, "%s: swap off %s", s->name, s->dev);
 	}
 	if (s->mounted) {
-		const char *mnt = s->policy ? s->policy->use.mount_point : "";
-		if ((err = zd_umount(mnt))) {
-			snprintf(s->reason, sizeof(s->reason), "umount %.200s: %s", mnt, strerror(-err));
+		if ((err = zd_umount(s->mnt))) {       /* where it was mounted */
+			snprintf(s->reason, sizeof(s->reason), "umount %.200s: %s", s->mnt,
+				 strerror(-err));
 			zd_log(ZD_ERR, "%s: %s", s->name, s->reason);
 			return err;
 		}
 		s->mounted = false;
+		s->mnt[0] = '\0';
 	}
 	return 0;
 }
@@ -261,6 +264,33 @@ static int build(struct zd_daemon *d, struct zd_stack *s)
 			 p->use.mount_point);
 }
 
+/* A policy reloaded while the stack was built takes effect now. */
+static void apply_pending(struct zd_stack *s)
+{
+	if (!s->has_pending)
+		return;
+	free(s->policy);
+	s->policy = s->pending;
+	s->pending = NULL;
+	s->has_pending = false;
+	if (s->policy) {
+		zd_spill_path(s->policy, s->spill, sizeof(s->spill));
+		zd_log(ZD_INFO, "%s: the reloaded policy is now in force", s->name);
+	} else {
+		s->spill[0] = '\0';
+		s->state = ZD_ST_FAILED;
+		snprintf(s->reason, sizeof(s->reason), "%s", s->pending_reason);
+	}
+}
+
+void zd_stack_free(struct zd_stack *s)
+{
+	free(s->policy);
+	free(s->pending);
+	s->policy = s->pending = NULL;
+	s->has_pending = false;
+}
+
 /* The undo failed: what is left stays recorded in the stack, which is
  * degraded until 'ztierctl down NAME' manages to remove it; it is never
  * built again on top of it. */
@@ -281,6 +311,7 @@ int zd_stack_up(struct zd_daemon *d, struct zd_stack *s)
 
 	if (s->state == ZD_ST_UP || s->state == ZD_ST_DEGRADED)
 		return 0;
+	apply_pending(s);
 	if (s->kind == ZD_KIND_ZTIER && !s->policy)
 		return -EINVAL;           /* invalid policy: reason already set */
 	/* A FAILED stack may hold what a failed undo left: try again first. */

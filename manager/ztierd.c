@@ -147,7 +147,7 @@ static int all_down(struct zd_daemon *d)
 
 static void forget(struct zd_daemon *d, unsigned i)
 {
-	free(d->stacks[i].policy);
+	zd_stack_free(&d->stacks[i]);
 	memmove(&d->stacks[i], &d->stacks[i + 1], (d->nstacks - i - 1) * sizeof(d->stacks[0]));
 	d->nstacks--;
 }
@@ -330,7 +330,7 @@ static int stop(struct zd_daemon *d)
 	unlink(ZD_RULES_PATH);
 	zd_udev_stop(d);
 	for (unsigned i = 0; i < d->nstacks; i++)
-		free(d->stacks[i].policy);
+		zd_stack_free(&d->stacks[i]);
 	zd_log(ZD_INFO, left ? "stopped; %d stack(s) could not be taken down" : "stopped", left);
 	return left ? 1 : 0;
 }

@@ -67,7 +67,7 @@ SH
 chmod +x "$T/bin/mkswap"
 raw() { printf '%s\n' "$1" | socat - UNIX-CONNECT:$T/sock; }
 
-echo "1..29"
+echo "1..31"
 PATH=$T/bin:$PATH $B/ztierd --foreground --config "$T/ztier.conf" --policy-dir "$T/empty" --socket "$T/sock" 2>"$T/log" &
 pid=$!
 ok "ztierd starts and reports ready" 'wait_log "ready:"'
@@ -109,6 +109,14 @@ wait $slow
 sed -i 's/memory-limit = 16M/memory-limit = 8M/' "$T/ztier.conf"
 ok "ztierctl reload" '$B/ztierctl reload >/dev/null'
 ok "the memory limit changed live" 'wait_log "ztt: memory-limit applied live" && [ "$(cat /sys/block/${dev#/dev/}/mem_limit 2>/dev/null || echo 8388608)" = 8388608 ]'
+
+sed -i 's/priority = 77/priority = 88/' "$T/ztier.conf"
+$B/ztierctl reload >/dev/null
+ok "reload: a built stack keeps its priority in force (status 77, swap 77)" \
+	'raw status | grep "^ztt	" | cut -f6 | grep -qx 77 && awk -v d="$dev" "\$1 == d && \$5 == 77 {f=1} END {exit !f}" /proc/swaps'
+ok "down + up applies the reloaded priority (88)" \
+	'$B/ztierctl down ztt && $B/ztierctl up ztt && raw status | grep "^ztt	" | cut -f6 | grep -qx 88'
+dev=$(grep -o 'ztt: swap on /dev/zram[0-9]*' "$T/log" | tail -1 | awk '{print $4}')
 
 printf '[zram-swap ztt2]\nsize = 16M\npriority = 7\n' >>"$T/ztier.conf"
 kill -HUP "$pid"

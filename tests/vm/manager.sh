@@ -104,7 +104,7 @@ col() { # stack column: value of a status --json key for that stack's row
 	ztierctl status --json | tr '{' '\n' | grep "\"stack\":\"$1\"" | grep -o "\"$2\":[^,}]*" | cut -d: -f2 | tr -d '"'
 }
 
-echo "1..35"
+echo "1..36"
 ztierd --foreground --config $W/ztier.conf --policy-dir $W/policy.d 2>$LOG &
 zpid=$!
 ok "ztierd starts and reports ready" 'wait_log "ready:" 60'
@@ -211,6 +211,10 @@ r=$(ztierctl attach /dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_ztier-spill2 2>&1); echo
 ok "attach on the degraded stack is refused, nothing built beside it" \
 	'[[ $r == *"take it down first"* ]] && [ "$(grep -c "surprise: /dev/ublkb[0-9]* live" $LOG)" = $nlive ] && row surprise | grep -q degraded'
 
+sed -i 's|/mnt/surprise|/mnt/elsewhere|' $W/policy.d/61-surprise.conf
+ok "reload with a new mount point: the built stack keeps its own (pending)" \
+	'ztierctl reload >/dev/null && wait_log "surprise: policy changed" 5 && mounted /mnt/surprise && ! mounted /mnt/elsewhere'
+
 # --- control socket ------------------------------------------------------------------
 r=$(printf 'frobnicate\n' | socat - UNIX-CONNECT:$ZTIER_SOCKET)
 ok "garbage request: error reply ($r)" '[[ $r == error* ]]'
@@ -240,6 +244,6 @@ ok "ztierd idles after that ($((c1 - c0)) ticks of CPU in 2 s)" '[ $((c1 - c0)) 
 ok "ztierctl del NAME removes it" 'ztierctl del extra && ! mounted /mnt/extra && ! row extra | grep -q .'
 
 kill -TERM $zpid; wait $zpid; rc=$?
-ok "SIGTERM: everything torn down (rc $rc)" '[ -z "$(swapon --noheadings)" ] && ! ls /sys/block | grep -q "^ublkb\|^zram" && ! mounted /mnt/spilly && ! mounted /mnt/surprise'
+ok "SIGTERM: everything torn down (rc $rc; /mnt/surprise too, though reloaded)" '[ -z "$(swapon --noheadings)" ] && ! ls /sys/block | grep -q "^ublkb\|^zram" && ! mounted /mnt/spilly && ! mounted /mnt/surprise'
 diag <$LOG
 exit $((fail > 0))
