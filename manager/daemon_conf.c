@@ -17,7 +17,9 @@
  * Plain zram swap lives here rather than in a policy: a policy describes one
  * ztier device (its classes, tiers, codecs), while a zram swap device has
  * none of that; it is the zram-generator [zramN] section of ztier.  libinih
- * parses; a counting reader gives each problem its FILE:LINE.
+ * parses, fed by the policy files' line reader (policy/ini_reader.c): whole
+ * lines, no continuations, sections seen here, FILE:LINE for every problem
+ * the same way as for a policy.
  */
 #include <errno.h>
 #include <ini.h>
@@ -41,11 +43,21 @@ void zd_conf_default(struct zd_conf *c)
 
 struct conf_ctx {
 	struct zd_conf *c;
-	FILE *f;
+	struct zt_ini_reader rd;
 	const char *path;
-	int line, problems;
+	int problems;
 	bool dirs_given;
+	bool section_seen;
+	char section[ZT_NAME_MAX + 16];  /* "" before the first / after a bad one */
 };
+
+static void report(void *ctx, int line, const char *msg)
+{
+	struct conf_ctx *x = ctx;
+
+	zd_log(ZD_ERR, "%s:%d: %s", x->path, line, msg);
+	x->problems++;
+}
 
 static void problem(struct conf_ctx *x, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -57,18 +69,7 @@ static void problem(struct conf_ctx *x, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	zd_log(ZD_ERR, "%s:%d: %s", x->path, x->line, msg);
-	x->problems++;
-}
-
-static char *read_line(char *str, int num, void *stream)
-{
-	struct conf_ctx *x = stream;
-	char *r = fgets(str, num, x->f);
-
-	if (r)
-		x->line++;
-	return r;
+	report(x, x->rd.line, msg);
 }
 
 static int parse_bool(const char *v, bool *out)
@@ -135,7 +136,7 @@ static struct zd_zswap *zswap_for(struct conf_ctx *x, const char *name)
 	snprintf(z->name, sizeof(z->name), "%s", name);
 	z->priority = -1;
 	z->discard = true;
-	z->line = x->line;
+	z->line = x->rd.line;
 	return z;
 }
 
@@ -171,16 +172,37 @@ static void zswap_key(struct conf_ctx *x, const char *name, const char *k, const
 	}
 }
 
+/* A section header: known ones become current; keys of others are skipped
+ * (the header is the one problem reported). */
+static void on_section(void *ctx, const char *name)
+{
+	struct conf_ctx *x = ctx;
+
+	x->section[0] = '\0';
+	x->section_seen = true;
+	if (!name)
+		return;
+	if (strcmp(name, "ztierd") && strncmp(name, "zram-swap ", 10))
+		return problem(x, "unknown section [%s] (expected [ztierd] or [zram-swap NAME])",
+			       name);
+	if (strlen(name) >= sizeof(x->section))
+		return problem(x, "[%.40s...]: name too long", name);
+	snprintf(x->section, sizeof(x->section), "%s", name);
+	if (name[0] == 'z' && name[1] == 'r')
+		zswap_for(x, name + 10);      /* declared even without keys */
+}
+
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct conf_ctx *x = user;
 
-	if (!strcmp(section, "ztierd"))
+	(void)section;                        /* always "": the reader keeps it */
+	if (!strcmp(x->section, "ztierd"))
 		daemon_key(x, name, value);
-	else if (!strncmp(section, "zram-swap ", 10))
-		zswap_key(x, section + 10, name, value);
-	else
-		problem(x, "unknown section [%s] (expected [ztierd] or [zram-swap NAME])", section);
+	else if (!strncmp(x->section, "zram-swap ", 10))
+		zswap_key(x, x->section + 10, name, value);
+	else if (x->rd.line > 0 && !x->section_seen)
+		problem(x, "key '%s' outside any section", name);
 	return 1;
 }
 
@@ -189,20 +211,22 @@ int zd_conf_load(struct zd_conf *c, const char *path)
 	struct conf_ctx x = { .c = c, .path = path };
 	int r;
 
-	x.f = fopen(path, "re");
-	if (!x.f)
+	x.rd = (struct zt_ini_reader){ .section = on_section, .problem = report, .ctx = &x };
+	x.rd.f = fopen(path, "re");
+	if (!x.rd.f)
 		return -errno;
 	snprintf(c->path, sizeof(c->path), "%s", path);
-	r = ini_parse_stream(read_line, &x, on_key, &x);
-	fclose(x.f);
-	if (r > 0) {
-		x.line = r;
-		problem(&x, "syntax error");
-	}
+	r = ini_parse_stream(zt_ini_read_line, &x.rd, on_key, &x);
+	zt_ini_reader_free(&x.rd);
+	fclose(x.rd.f);
+	if (r > 0)
+		report(&x, r, "syntax error");
 	for (unsigned i = 0; i < c->nzswap; i++)
-		if (!zt_size_is_set(&c->zswap[i].size)) {
-			x.line = c->zswap[i].line;
-			problem(&x, "[zram-swap %s] needs a size", c->zswap[i].name);
+		if (!zt_size_is_set(&c->zswap[i].size))
+		{
+			char msg[ZT_NAME_MAX + 32];
+			snprintf(msg, sizeof(msg), "[zram-swap %s] needs a size", c->zswap[i].name);
+			report(&x, c->zswap[i].line, msg);
 		}
 	return x.problems;
 }

@@ -220,4 +220,25 @@ int zt_policy_validate(const struct zt_policy *p, zt_policy_report_fn report,
 /* Can this tier hold pages of this class?  (meta holds only SAMEFILL.) */
 bool zt_tier_accepts(enum zt_tier t, enum zt_class c);
 
+/* ==== shared INI line reader (policy/ini_reader.c) ==========================
+ * Added by the manager helper for ztier.conf (manager/daemon_conf.c); the
+ * same rules as policy_load.c's reader.  Fenced: nothing above depends on it. */
+#include <stdio.h>
+struct zt_ini_reader {
+	FILE *f;
+	int line;                        /* the current line, 1-based        */
+	/* "[name]" (trimmed), or NULL for a header without ']' (reported) */
+	void (*section)(void *ctx, const char *name);
+	void (*problem)(void *ctx, int line, const char *msg);
+	void *ctx;
+	char *buf;                       /* getline's buffer                 */
+	size_t cap;
+};
+/* ini_reader for ini_parse_stream(zt_ini_read_line, &reader, handler, ...):
+ * whole lines (getline), no continuations, comments and sections handled
+ * here; inih sees only "key = value" lines (so its section is always ""). */
+char *zt_ini_read_line(char *str, int num, void *stream);
+void zt_ini_reader_free(struct zt_ini_reader *r);
+/* ==== end of the shared INI line reader ==================================== */
+
 #endif

@@ -1,6 +1,8 @@
 /*
  * t_conf.c — ztier.conf parsing (manager/daemon_conf.c): [ztierd] keys,
- * [zram-swap NAME] devices, defaults, FILE:LINE problems.
+ * [zram-swap NAME] devices, defaults, FILE:LINE problems; the shared line
+ * reader (policy/ini_reader.c): long lines are one line, indented lines are
+ * not continuations, every problem has its line.
  */
 #include <unistd.h>
 
@@ -24,6 +26,57 @@ static int load(const char *text, struct zd_conf *c)
 	unlink(path);
 	strcpy(path, "/tmp/t_conf.XXXXXX");
 	return n;
+}
+
+/* load() with stderr (the daemon's log) captured into log. */
+static int load_log(const char *text, struct zd_conf *c, char *log, size_t len)
+{
+	FILE *t = tmpfile();
+	int saved = dup(2), n;
+
+	fflush(stderr);
+	dup2(fileno(t), 2);
+	n = load(text, c);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(t);
+	len = fread(log, 1, len - 1, t);
+	log[len] = '\0';
+	fclose(t);
+	return n;
+}
+
+static void reader_tests(struct zd_conf *c)
+{
+	char text[1024], log[2048], dir[400];
+
+	memset(dir, 'a', 300);
+	dir[0] = '/';
+	dir[300] = '\0';
+	snprintf(text, sizeof(text), "[ztierd]\npolicy-dir = %s\nsocket = /tmp/s2\n", dir);
+	is_int(load_log(text, c, log, sizeof(log)), 1, "a 313-character line: one problem");
+	ok(strstr(log, ":2: line too long") != NULL, "reported on its own line 2");
+	is_str(c->socket, "/tmp/s2", "not split: the next line is still read");
+
+	is_int(load_log("[zram-swap x]\nsize = 1G\n   priority = 5\n\tdiscard = no\n", c,
+			log, sizeof(log)), 0, "indented lines are keys, not continuations");
+	is_int(c->zswap[0].priority, 5, "indented priority read");
+	ok(!c->zswap[0].discard, "tab-indented discard read");
+	is_int(c->zswap[0].size.bytes, 1 << 30, "size unaffected by the next line");
+
+	is_int(load_log("[ztierd]\n# note\nlog-level = debug   # why\n\nfrob\n", c, log,
+			sizeof(log)), 1, "trailing comment ok; a line without '=' is a problem");
+	ok(strstr(log, ":5: expected 'key = value'") != NULL, "at line 5");
+	is_int(c->level, ZD_DEBUG, "value without its comment");
+
+	is_int(load_log("socket = /x\n[ztierd]\n", c, log, sizeof(log)), 1,
+	       "key outside any section");
+	ok(strstr(log, ":1: key 'socket' outside any section") != NULL, "at line 1");
+	is_int(load_log("[bogus]\nk = v\nj = w\n[zram-swap y]\n", c, log, sizeof(log)), 2,
+	       "unknown section reported once, not per key; an empty device needs a size");
+	ok(strstr(log, ":1: unknown section [bogus]") && strstr(log, ":4: [zram-swap y] needs a size"),
+	   "lines 1 and 4");
 }
 
 int main(void)
@@ -61,5 +114,6 @@ int main(void)
 	is_int(load("[ztierd\n", &c), 1, "syntax error");
 	zd_conf_default(&c);
 	is_int(zd_conf_load(&c, "/nonexistent/ztier.conf"), -ENOENT, "missing file: -ENOENT");
+	reader_tests(&c);
 	return tap_done();
 }

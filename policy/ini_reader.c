@@ -1,0 +1,116 @@
+/*
+ * ini_reader.c — the line reader that policy files and ztier.conf share.
+ *
+ * Added for manager/daemon_conf.c (ztier.conf), following the reader in
+ * policy_load.c (read_line/check_line), so both files report problems the
+ * same way; policy_load.c can move onto it (one reader, not two).
+ *
+ * libinih is fed through ini_parse_stream(zt_ini_read_line, reader, ...).
+ * The reader counts lines (a handler runs while its line is current, so
+ * r->line is the key's line: FILE:LINE without INI_HANDLER_LINENO), and
+ * hands inih only well-formed "key = value" lines:
+ *   - getline, so a long line is never split in two; one longer than inih's
+ *     buffer is reported and skipped;
+ *   - leading blanks stripped: an indented line is never an inih
+ *     "continuation" of the previous value;
+ *   - "#"/";" comment lines and "#" comments after a blank dropped;
+ *   - "[name]" lines go to r->section (trimmed name), never to inih, which
+ *     would not report a section without keys;
+ *   - a UTF-8 byte order mark on line 1 is skipped.
+ * Every problem goes to r->problem with its line; reading goes on.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/policy.h"
+
+static void trim_end(char *s)
+{
+	for (char *e = s + strlen(s); e > s && isspace((unsigned char)e[-1]); )
+		*--e = 0;
+}
+
+/* Cut a "#" comment that follows a blank, and trailing blanks. */
+static void cut_comment(char *s)
+{
+	for (char *h = strchr(s, '#'); h; h = strchr(h + 1, '#')) {
+		if (h > s && isspace((unsigned char)h[-1])) {
+			*h = 0;
+			break;
+		}
+	}
+	trim_end(s);
+}
+
+static void bad(struct zt_ini_reader *r, const char *fmt, int n)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), fmt, n);
+	r->problem(r->ctx, r->line, msg);
+}
+
+static void section_line(struct zt_ini_reader *r, char *s)
+{
+	char *end = strchr(s, ']');
+
+	if (!end) {
+		r->problem(r->ctx, r->line, "expected ']' to close the section name");
+		r->section(r->ctx, NULL);
+		return;
+	}
+	*end = 0;
+	while (isspace((unsigned char)*s))
+		s++;
+	trim_end(s);
+	r->section(r->ctx, s);
+}
+
+/* The line for inih, or "" to have it skip this one. */
+static const char *check(struct zt_ini_reader *r, char *s, int max)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '#' || *s == ';')
+		return "";
+	cut_comment(s);
+	if (!*s)
+		return "";
+	if ((int)strlen(s) > max) {
+		bad(r, "line too long (more than %d characters)", max);
+		return "";
+	}
+	if (*s == '[') {
+		section_line(r, s + 1);
+		return "";
+	}
+	if (!strpbrk(s, "=:")) {
+		r->problem(r->ctx, r->line, "expected 'key = value'");
+		return "";
+	}
+	return s;
+}
+
+char *zt_ini_read_line(char *str, int num, void *stream)
+{
+	struct zt_ini_reader *r = stream;
+	ssize_t n = getline(&r->buf, &r->cap, r->f);
+
+	if (n < 0)
+		return NULL;
+	char *s = r->buf;
+	if (++r->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+		s += 3;
+	s[strcspn(s, "\r\n")] = 0;
+	snprintf(str, (size_t)num, "%s\n", check(r, s, num - 2));
+	return str;
+}
+
+void zt_ini_reader_free(struct zt_ini_reader *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+	r->cap = 0;
+}
