@@ -19,8 +19,9 @@
  *                      compress worse than 3/4 of a page go to the fallback,
  *                      or raw into the store when there is none.
  * spill (tier_blk.c)   a block device or file, 4 KiB slots, O_DIRECT.
- * zram  (tier_blk.c)   the same code on a kernel zram device: the seam for
- *                      the zram tier (next issue) is one more instance.
+ * zram  (tier_blk.c)   the same code on a kernel zram device that the ztier
+ *                      device creates and removes (tier_zram.c); freed zram
+ *                      slots are discarded so the kernel frees their memory.
  */
 #ifndef ZT_UBLK_TIER_H
 #define ZT_UBLK_TIER_H

@@ -26,8 +26,8 @@ zstats() {
 }
 zget() { zstats "$1" | sed -n "s/^$2=//p"; }
 wait_z() { # ID KEY OP VALUE (up to 5 s; the server publishes every 200 ms)
-	local i v
-	for i in $(seq 50); do
+	local v
+	for _ in $(seq 50); do
 		v=$(zget "$1" "$2")
 		[ -n "$v" ] && test "$v" "$3" "$4" && return 0
 		sleep 0.1
