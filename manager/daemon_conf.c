@@ -72,28 +72,6 @@ static void problem(struct conf_ctx *x, const char *fmt, ...)
 	report(x, x->rd.line, msg);
 }
 
-static int parse_bool(const char *v, bool *out)
-{
-	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on"))
-		*out = true;
-	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off"))
-		*out = false;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static int parse_prio(const char *v, int *out)
-{
-	char *end;
-	long p = strtol(v, &end, 10);
-
-	if (end == v || *end || p < -1 || p > 32767)
-		return -EINVAL;
-	*out = (int)p;
-	return 0;
-}
-
 static void daemon_key(struct conf_ctx *x, const char *k, const char *v)
 {
 	struct zd_conf *c = x->c;
@@ -143,6 +121,7 @@ static struct zd_zswap *zswap_for(struct conf_ctx *x, const char *name)
 static void zswap_key(struct conf_ctx *x, const char *name, const char *k, const char *v)
 {
 	struct zd_zswap *z = zswap_for(x, name);
+	char msg[400];
 
 	if (!z)
 		return;
@@ -150,8 +129,8 @@ static void zswap_key(struct conf_ctx *x, const char *name, const char *k, const
 		if (zt_size_parse(v, &z->size) || !zt_size_is_set(&z->size))
 			problem(x, "size '%s': expected e.g. 512M, 4G or ram/4", v);
 	} else if (!strcmp(k, "memory-limit")) {
-		if (strcmp(v, "none") && zt_size_parse(v, &z->mem_limit))
-			problem(x, "memory-limit '%s': expected a size or none", v);
+		if (zt_value_mem_limit(k, v, &z->mem_limit, msg, sizeof(msg)))
+			problem(x, "%s", msg);
 	} else if (!strcmp(k, "algorithm")) {
 		if (strlen(v) >= sizeof(z->algorithm) || strchr(v, ' '))
 			return problem(x, "algorithm '%s': one kernel algorithm name", v);
@@ -161,11 +140,11 @@ static void zswap_key(struct conf_ctx *x, const char *name, const char *k, const
 			return problem(x, "params too long");
 		snprintf(z->params, sizeof(z->params), "%s", v);
 	} else if (!strcmp(k, "priority")) {
-		if (parse_prio(v, &z->priority))
-			problem(x, "priority '%s': expected -1 or 0..32767", v);
+		if (zt_value_priority(k, v, &z->priority, msg, sizeof(msg)))
+			problem(x, "%s", msg);
 	} else if (!strcmp(k, "discard")) {
-		if (parse_bool(v, &z->discard))
-			problem(x, "discard '%s': expected yes or no", v);
+		if (zt_value_bool(k, v, &z->discard, msg, sizeof(msg)))
+			problem(x, "%s", msg);
 	} else {
 		problem(x, "unknown key '%s' in [zram-swap %s] (expected size, algorithm, "
 			"params, memory-limit, priority, discard)", k, name);

@@ -241,4 +241,13 @@ char *zt_ini_read_line(char *str, int num, void *stream);
 void zt_ini_reader_free(struct zt_ini_reader *r);
 /* ==== end of the shared INI line reader ==================================== */
 
+/* ==== shared value parsers (policy/values.c) ================================
+ * Added by the manager helper for ztier.conf's [zram-swap] keys; the rules
+ * and messages of policy_keys.c's discard/priority/memory-limit.  Fenced. */
+int zt_value_bool(const char *key, const char *v, bool *out, char *msg, size_t len);
+int zt_value_priority(const char *key, const char *v, int *out, char *msg, size_t len);
+int zt_value_mem_limit(const char *key, const char *v, struct zt_size *out,
+		       char *msg, size_t len);
+/* ==== end of the shared value parsers ======================================= */
+
 #endif

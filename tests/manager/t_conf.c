@@ -115,5 +115,17 @@ int main(void)
 	zd_conf_default(&c);
 	is_int(zd_conf_load(&c, "/nonexistent/ztier.conf"), -ENOENT, "missing file: -ENOENT");
 	reader_tests(&c);
+
+	/* values parsed as in a policy (policy/values.c) */
+	is_int(load("[zram-swap x]\nsize = 1G\nmemory-limit = ram*3/2\n", &c), 1,
+	       "memory-limit above RAM: out of range, as in a policy");
+	is_int(load("[zram-swap x]\nsize = 1G\nmemory-limit = ram/2\n", &c), 0, "ram/2 is fine");
+	is_int(c.zswap[0].mem_limit.ram_den, 2, "ram/2 kept");
+	is_int(load("[zram-swap x]\nsize = 1G\nmemory-limit = none\ndiscard = off\n"
+		    "priority = -1\n", &c), 0, "none, off, -1");
+	ok(!zt_size_is_set(&c.zswap[0].mem_limit) && !c.zswap[0].discard &&
+	   c.zswap[0].priority == -1, "read as no limit, no discard, default priority");
+	is_int(load("[zram-swap x]\nsize = 1G\ndiscard = maybe\npriority = -2\n"
+		    "priority = 1x\n", &c), 3, "bad switch and priorities");
 	return tap_done();
 }

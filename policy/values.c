@@ -1,0 +1,69 @@
+/*
+ * values.c — one parser per kind of value that policy files and ztier.conf
+ * share: yes/no switches, swap priorities, memory limits.
+ *
+ * Added for manager/daemon_conf.c ([zram-swap] discard, priority and
+ * memory-limit), with the rules and messages of policy_keys.c's
+ * set_discard/set_priority/set_mem_limit, so that both files accept the same
+ * words and say the same thing about a bad one; policy_keys.c can call these
+ * instead of its own copies.  Each returns 0, or -1 with msg filled.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/policy.h"
+
+#define FAIL(...) (snprintf(msg, len, __VA_ARGS__), -1)
+
+int zt_value_bool(const char *key, const char *v, bool *out, char *msg, size_t len)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1", NULL };
+	static const char *const no[] = { "no", "false", "off", "0", NULL };
+
+	for (int i = 0; yes[i]; i++) {
+		if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
+			*out = strcmp(v, yes[i]) == 0;
+			return 0;
+		}
+	}
+	return FAIL("bad value '%s' for %s: expected yes or no", v, key);
+}
+
+int zt_value_priority(const char *key, const char *v, int *out, char *msg, size_t len)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (end == v || *end || errno)
+		return FAIL("bad value '%s' for %s: expected an integer", v, key);
+	if (n < -1 || n > 32767)
+		return FAIL("%s %s out of range (-1 to 32767)", key, v);
+	*out = (int)n;
+	return 0;
+}
+
+/* "none" (no limit) or a size; a fraction of RAM above all of it cannot
+ * limit anything, so it is out of range. */
+int zt_value_mem_limit(const char *key, const char *v, struct zt_size *out,
+		       char *msg, size_t len)
+{
+	struct zt_size s;
+	int err;
+
+	if (strcmp(v, "none") == 0) {
+		*out = (struct zt_size){ 0 };
+		return 0;
+	}
+	if ((err = zt_size_parse(v, &s)) == -ERANGE)
+		return FAIL("%s '%s' out of range", key, v);
+	if (err)
+		return FAIL("bad size '%s' for %s: expected e.g. 4G, 512M, 4096 or ram/4", v, key);
+	if (s.ram_den && s.ram_num > s.ram_den)
+		return FAIL("%s %s out of range (at most ram)", key, v);
+	*out = s;
+	return 0;
+}
