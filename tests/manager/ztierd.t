@@ -67,7 +67,7 @@ SH
 chmod +x "$T/bin/mkswap"
 raw() { printf '%s\n' "$1" | socat - UNIX-CONNECT:$T/sock; }
 
-echo "1..31"
+echo "1..32"
 PATH=$T/bin:$PATH $B/ztierd --foreground --config "$T/ztier.conf" --policy-dir "$T/empty" --socket "$T/sock" 2>"$T/log" &
 pid=$!
 ok "ztierd starts and reports ready" 'wait_log "ready:"'
@@ -143,6 +143,11 @@ ok "down retries the cleanup: $leak is removed" '$B/ztierctl down ztt >/dev/null
 rm "$T/fail-mkswap"
 ok "up builds it afresh" '$B/ztierctl up ztt >/dev/null && raw status | grep -q "^ztt.zram.up"'
 dev=$(grep -o 'ztt: swap on /dev/zram[0-9]*' "$T/log" | tail -1 | awk '{print $4}')
+
+# A spill target that would bend the generated udev rule is a FILE:LINE error.
+printf '[policy]\nname = badt\n[spill]\ntarget = /dev/disk/by-id/x"y\n' >"$T/bad.conf"
+r=$(raw "add $T/bad.conf" | head -1)
+ok "add: a '\"' in the spill target is refused ($r)" '[[ $r == error* ]] && wait_log "$T/bad.conf:4: bad spill target"'
 
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
 ok "SIGTERM: clean exit ($rc)" '[ $rc = 0 ]'
