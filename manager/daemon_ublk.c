@@ -216,17 +216,19 @@ int zd_server_start(struct zd_daemon *d, struct zd_stack *s, char *why, size_t l
 
 int zd_server_stop(struct zd_stack *s)
 {
+	bool deleted = false;
 	int err = 0;
 
 	if (s->ublk_id >= 0) {
 		err = ztu_dev_del(s->ublk_id);
 		if (err == -ENOENT || err == -ENODEV)
 			err = 0;
+		deleted = !err;
 	}
 	if (s->server_pid > 0) {
-		/* After DEL_DEV the server ends by itself; else (or if it does
-		 * not) it is killed: either way the wait is bounded. */
-		if ((err || reap_within(s->server_pid, s->pidfd, EXIT_TIMEOUT_MS)) &&
+		/* After DEL_DEV the server ends by itself; else (never live, or
+		 * it does not end) it is killed: either way the wait is bounded. */
+		if ((!deleted || reap_within(s->server_pid, s->pidfd, EXIT_TIMEOUT_MS)) &&
 		    kill_and_reap(s->server_pid, s->pidfd)) {
 			zd_log(ZD_ERR, "%s: server pid %d does not exit even after SIGKILL",
 			       s->name, (int)s->server_pid);
