@@ -32,7 +32,8 @@
  *          a zram slot is discarded so the kernel frees it too).
  *   zram full (its mem_limit: the kernel fails the write) or out of slots:
  *          the page goes to its class's fallback, like any full tier; the
- *          failed slot is freed.
+ *          failed slot is freed.  After a refusal new pages skip zram until
+ *          one of its slots is freed (no compress-and-fail per page).
  *   FLUSH  nothing to do: completed writes are in RAM or on the device.
  *
  * Async pages are counted per tag; a tag completes when its last page is
@@ -169,6 +170,10 @@ static int place_from(struct tq *tq, const void *page, enum zt_tier failed, uint
 
 		if (t == ZT_TIER_NONE || t == failed || !ztu_tier_ops(t))
 			break;
+		if (t == ZT_TIER_ZRAM && ztu_zram_full(tq->tc.t)) {
+			failed = ZT_TIER_ZRAM;           /* a fallback, counted */
+			continue;
+		}
 		ret = ztu_tier_ops(t)->put(&tq->tc, t, page, &cls, &r->codec, last, e);
 		if (!ret)
 			*e = tagged(tq, *e);
@@ -200,6 +205,7 @@ static int place_sync(struct tq *tq, const void *page, uint64_t *e)
 		free_loc(tq, *e);
 		if (zu_pte_tier(*e) != ZT_TIER_ZRAM || failed != ZT_TIER_NONE)
 			return ret;
+		ztu_zram_mark_full(tq->tc.t);
 		failed = ZT_TIER_ZRAM;
 	}
 }
@@ -457,6 +463,7 @@ static int write_done(struct ztu_queue *q, unsigned tag, unsigned i, int err)
 	free_loc(tq, e);
 	if (zu_pte_tier(e) != ZT_TIER_ZRAM)
 		return err;
+	ztu_zram_mark_full(tq->tc.t);
 	return write_full(q, tag, i, &s, ZT_TIER_ZRAM);
 }
 

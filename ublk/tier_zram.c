@@ -24,6 +24,7 @@
  *   - list: the kernel's own mm_stat figures next to ztier's counters.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@
 struct ztu_zram {
 	struct zg_dev dev;
 	int fd;                 /* for BLKDISCARD (the data fd is tier_blk's) */
+	atomic_bool full;       /* the kernel refused a write; no free since */
 };
 
 bool ztu_zram_wanted(const struct zt_policy *p)
@@ -136,8 +138,22 @@ void ztu_zram_discard(struct ztu_tiers *t, uint64_t slot)
 {
 	uint64_t range[2] = { slot * ZT_PAGE_SIZE, ZT_PAGE_SIZE };
 
-	if (t->zram && t->zram->fd >= 0)
-		(void)ioctl(t->zram->fd, BLKDISCARD, range);   /* best effort */
+	if (!t->zram || t->zram->fd < 0)
+		return;
+	(void)ioctl(t->zram->fd, BLKDISCARD, range);   /* best effort */
+	if (atomic_load_explicit(&t->zram->full, memory_order_relaxed))
+		atomic_store_explicit(&t->zram->full, false, memory_order_relaxed);
+}
+
+void ztu_zram_mark_full(struct ztu_tiers *t)
+{
+	if (t->zram)
+		atomic_store_explicit(&t->zram->full, true, memory_order_relaxed);
+}
+
+bool ztu_zram_full(const struct ztu_tiers *t)
+{
+	return t->zram && atomic_load_explicit(&t->zram->full, memory_order_relaxed);
 }
 
 int ztu_zram_id(const struct ztu_tiers *t)

@@ -26,8 +26,15 @@ int ztu_zram_create(struct ztu_tiers *t, const struct zt_policy *p, char *msg, s
 /* Close the tier, reset and hot_remove the device.  NULL-safe. */
 void ztu_zram_destroy(struct ztu_tiers *t);
 
-/* Discard one slot: zram frees its compressed copy now. */
+/* Discard one slot: zram frees its compressed copy now (and may take a
+ * page again: clears the full mark). */
 void ztu_zram_discard(struct ztu_tiers *t, uint64_t slot);
+
+/* The kernel refused a write (mem_limit): new pages skip zram, straight to
+ * the fallback, until a zram slot is freed.  Saves a compression and a
+ * failed write per page while zram stays full. */
+void ztu_zram_mark_full(struct ztu_tiers *t);
+bool ztu_zram_full(const struct ztu_tiers *t);
 
 /* The kernel device id (N of /dev/zramN), or -1. */
 int ztu_zram_id(const struct ztu_tiers *t);

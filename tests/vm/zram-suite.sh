@@ -199,7 +199,8 @@ group "no stale read while a slot is reused (2 queues)"
 check "add (2 queues)" add --policy /tmp/zram.conf --queues 2
 seq 1 2000000 | head -c 4194304 >/tmp/same
 check "write the page set" dd if=/tmp/same of="$dev" bs=1M oflag=direct status=none
-rewrite() { while :; do dd if=/tmp/same of="$dev" bs=64k oflag=direct status=none || return 1; done; }
+rm -f /tmp/stop
+rewrite() { while [ ! -e /tmp/stop ]; do dd if=/tmp/same of="$dev" bs=64k oflag=direct status=none || return 1; done; }
 taskset -c 1 bash -c "$(declare -f rewrite); dev=$dev; rewrite" &
 rw_pid=$!
 taskset -c 1 fio --name=churn --filename="$dev" --allow_file_create=0 --ioengine=io_uring \
@@ -219,9 +220,9 @@ reads_ok() { # read the 4M back while the churn runs (at least 20 times)
 check "reads of the rewritten pages all return their data" reads_ok
 sed -n "s/^\([0-9]* of [0-9]* reads.*\)/# \1/p" "$log"
 echo "# reads redone because the page changed under them: $(zget "$id" zrereads)"
-kill "$rw_pid" 2>/dev/null
+touch /tmp/stop
 wait "$churn_pid"
-wait "$rw_pid" 2>/dev/null
+check "the rewriter ended without an error" wait "$rw_pid"
 show
 check "no request failed" test "$(get "$id" errors)" = 0
 check "del" del "$id"
