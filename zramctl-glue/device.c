@@ -31,7 +31,7 @@
 int zg_attach(struct zg_dev *dev, int id)
 {
 	char path[64];
-	dev->id = id;
+	*dev = (struct zg_dev){ .id = id };   /* a fresh handle: no stale fields */
 	zg_clear_err(dev);
 	snprintf(path, sizeof(path), ZG_SYS_BLOCK "/zram%d", id);
 	if (access(path, F_OK) == 0)
@@ -44,7 +44,7 @@ int zg_attach(struct zg_dev *dev, int id)
 int zg_hot_add(struct zg_dev *dev)
 {
 	char buf[32];
-	dev->id = -1;
+	*dev = (struct zg_dev){ .id = -1 };   /* a fresh handle: no stale fields */
 	zg_clear_err(dev);
 	int r = zg_ctl_read(dev, -1, "hot_add", buf, sizeof(buf));
 	if (r == -EACCES || r == -EPERM)

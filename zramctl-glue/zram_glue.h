@@ -56,6 +56,9 @@ struct zg_dev {
 	struct zg_err err;    /* context of the last failure */
 };
 
+/* zg_attach and zg_hot_add initialise every field of *dev (an uninitialised
+ * struct is fine); set busy_timeout_ms after them to change the bound. */
+
 /* Attach to an existing zramN (checks /sys/block/zramN exists). */
 int zg_attach(struct zg_dev *dev, int id);
 
