@@ -161,21 +161,9 @@ static int set_device_size(struct zt_policy *p, int cls, const char *v, char *ms
 	return set_size(&p->device.size, "size", v, false, msg, len);
 }
 
-/* A memory limit above all of RAM cannot limit anything: out of range. */
 static int set_mem_limit(struct zt_size *dst, const char *v, char *msg, size_t len)
 {
-	struct zt_size s;
-
-	if (strcmp(v, "none") == 0) {
-		*dst = (struct zt_size){ 0 };
-		return 0;
-	}
-	if (set_size(&s, "memory-limit", v, true, msg, len))
-		return -1;
-	if (s.ram_den && s.ram_num > s.ram_den)
-		return FAIL("memory-limit %s out of range (at most ram)", v);
-	*dst = s;
-	return 0;
+	return zt_value_mem_limit("memory-limit", v, dst, msg, len);
 }
 
 static int set_device_mem_limit(struct zt_policy *p, int cls, const char *v, char *msg, size_t len)
@@ -257,6 +245,11 @@ static int set_target(struct zt_policy *p, int cls, const char *v, char *msg, si
 	if (v[0] != '/' && (strchr(v, '/') || strcmp(v, ".") == 0 || strcmp(v, "..") == 0))
 		return FAIL("bad spill target '%s': expected none, an absolute path "
 			    "(/dev/..., a file) or a /dev/disk/by-id name", v);
+	/* ztierd writes the target into a udev rule: quotes, backslashes and
+	 * glob characters would change what the rule matches. */
+	if (strpbrk(v, "\"\\*?[\n"))
+		return FAIL("bad spill target '%s': '\"', '\\', '*', '?' and '[' are not "
+			    "allowed", v);
 	return copy_string(p->spill.target, sizeof(p->spill.target), "target", v, msg, len);
 }
 
@@ -269,30 +262,12 @@ static int set_spill_size(struct zt_policy *p, int cls, const char *v, char *msg
 
 static int set_priority(struct zt_policy *p, int cls, const char *v, char *msg, size_t len)
 {
-	long n;
-	int err = set_long(&n, "priority", v, -1, 32767, msg, len);
-
-	if (!err)
-		p->use.priority = (int)n;
-	return err;
+	return zt_value_priority("priority", v, &p->use.priority, msg, len);
 }
 
 static int set_discard(struct zt_policy *p, int cls, const char *v, char *msg, size_t len)
 {
-	static const char *const yes[] = { "yes", "true", "on", "1", NULL };
-	static const char *const no[] = { "no", "false", "off", "0", NULL };
-
-	for (int i = 0; yes[i]; i++) {
-		if (strcmp(v, yes[i]) == 0) {
-			p->use.discard = true;
-			return 0;
-		}
-		if (strcmp(v, no[i]) == 0) {
-			p->use.discard = false;
-			return 0;
-		}
-	}
-	return FAIL("bad value '%s' for discard: expected yes or no", v);
+	return zt_value_bool("discard", v, &p->use.discard, msg, len);
 }
 
 static int set_fs_type(struct zt_policy *p, int cls, const char *v, char *msg, size_t len)

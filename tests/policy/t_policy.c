@@ -146,6 +146,9 @@ static void test_error_kinds(void)
 		  "spill file without size");
 	one_error("[spill]\ntarget = relative/path\n", "t.conf:2: bad spill target 'relative/path'",
 		  "relative spill path");
+	one_error("[spill]\ntarget = /dev/disk/by-id/nvme-*\n",
+		  "t.conf:2: bad spill target '/dev/disk/by-id/nvme-*': '\"', '\\', '*', '?' and '[' are not allowed",
+		  "glob in a spill target (it goes into a udev rule)");
 	one_error("[random]\ntier = zram\ncodec = lz4\n[zram]\nsize = 1G\n",
 		  "t.conf:3: [random] codec applies only to the store tier", "codec without store");
 	one_error("[zram]\nalgorithm = gzip\n", "t.conf:2: unknown zram algorithm 'gzip'",
