@@ -1,9 +1,8 @@
 /*
  * ini_reader.c — the line reader that policy files and ztier.conf share.
  *
- * Added for manager/daemon_conf.c (ztier.conf), following the reader in
- * policy_load.c (read_line/check_line), so both files report problems the
- * same way; policy_load.c can move onto it (one reader, not two).
+ * Policy files (policy_load.c) and ztier.conf (manager/daemon_conf.c) are
+ * both read through it, so both report problems the same way.
  *
  * libinih is fed through ini_parse_stream(zt_ini_read_line, reader, ...).
  * The reader counts lines (a handler runs while its line is current, so

@@ -221,8 +221,7 @@ int zt_policy_validate(const struct zt_policy *p, zt_policy_report_fn report,
 bool zt_tier_accepts(enum zt_tier t, enum zt_class c);
 
 /* ==== shared INI line reader (policy/ini_reader.c) ==========================
- * Added by the manager helper for ztier.conf (manager/daemon_conf.c); the
- * same rules as policy_load.c's reader.  Fenced: nothing above depends on it. */
+ * Reads policy files (policy_load.c) and ztier.conf (manager/daemon_conf.c). */
 #include <stdio.h>
 struct zt_ini_reader {
 	FILE *f;

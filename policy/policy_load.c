@@ -4,19 +4,14 @@
  * libinih parses "key = value" lines and calls a handler per key, but
  * Debian builds it without INI_HANDLER_LINENO, it reports only the first
  * syntax error, and it never tells the handler about a section with no keys.
- * So we feed it through our own line reader (ini_parse_stream): the reader
- * counts lines (the handler runs while its line is current, so ctx->line is
- * the key's line), checks each line's shape and each section name itself,
- * and passes inih only well-formed lines.  The reader also:
- *   - strips leading blanks, so an indented line is never an inih
- *     "continuation" of the previous value;
- *   - strips "#" comments that follow a blank ("size = 4G  # why");
- *   - rejects lines longer than inih's buffer instead of letting inih split
- *     them into two lines.
+ * So we feed it through the shared line reader (ini_reader.c), which counts
+ * lines (the handler runs while its line is current, so the reader's line is
+ * the key's line), checks each line's shape, hands section headers to
+ * enter_section() here and passes inih only well-formed "key = value" lines
+ * (no continuations, comments cut, long lines reported, not split).
  * Every problem is reported and counted; parsing goes on so that one run
  * shows all of them.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -33,10 +28,7 @@ struct load_ctx {
 	struct zt_policy *p;
 	const char *file;
 	unsigned file_idx;
-	FILE *f;
-	char *buf;
-	size_t cap;
-	int line;
+	struct zt_ini_reader rd;  /* the file, and the line being read        */
 	zt_policy_report_fn report;
 	void *report_ctx;
 	int problems;
@@ -64,33 +56,27 @@ static void enter_use_section(struct load_ctx *c, bool fs)
 	int other = c->use_line[!fs];
 
 	if (other) {
-		problem(c, c->line, "[%s] conflicts with [%s] on line %d: the device "
+		problem(c, c->rd.line, "[%s] conflicts with [%s] on line %d: the device "
 			"is either swap or a file system", fs ? "fs" : "swap",
 			fs ? "swap" : "fs", other);
 		return;
 	}
-	c->use_line[fs] = c->line;
+	c->use_line[fs] = c->rd.line;
 	c->p->use.use = fs ? ZT_USE_FS : ZT_USE_SWAP;
-	c->p->origin[ZT_KEY_USE] = (struct zt_origin){ c->file_idx, c->line };
+	c->p->origin[ZT_KEY_USE] = (struct zt_origin){ c->file_idx, c->rd.line };
 }
 
-static void enter_section(struct load_ctx *c, char *s)
+/* A "[name]" header (name trimmed), or NULL for one without ']'. */
+static void enter_section(void *ctx, const char *s)
 {
-	char *end = strchr(s, ']');
+	struct load_ctx *c = ctx;
 
 	c->section_ok = false;
 	snprintf(c->section, sizeof(c->section), "?");
-	if (!end) {
-		problem(c, c->line, "expected ']' to close the section name");
-		return;
-	}
-	*end = 0;
-	while (isspace((unsigned char)*s))
-		s++;
-	for (char *e = s + strlen(s); e > s && isspace((unsigned char)e[-1]); )
-		*--e = 0;
+	if (!s)
+		return;         /* the reader reported the missing ']' */
 	if (!zt_section_known(s)) {
-		problem(c, c->line, "unknown section [%s] (expected policy, classify, "
+		problem(c, c->rd.line, "unknown section [%s] (expected policy, classify, "
 			"samefill, text, mixed, random, device, zram, spill, swap or fs)", s);
 		return;
 	}
@@ -100,57 +86,9 @@ static void enter_section(struct load_ctx *c, char *s)
 		enter_use_section(c, strcmp(s, "fs") == 0);
 }
 
-/* Cut a "#" comment that follows a blank, and trailing blanks. */
-static void strip_comment(char *s)
+static void reader_problem(void *ctx, int line, const char *msg)
 {
-	for (char *h = strchr(s, '#'); h; h = strchr(h + 1, '#')) {
-		if (h > s && isspace((unsigned char)h[-1])) {
-			*h = 0;
-			break;
-		}
-	}
-	for (char *e = s + strlen(s); e > s && isspace((unsigned char)e[-1]); )
-		*--e = 0;
-}
-
-/* Returns the line to hand to inih, or "" to have it skip this line. */
-static const char *check_line(struct load_ctx *c, char *s, int max)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	if (*s == '#' || *s == ';')
-		return "";
-	strip_comment(s);
-	if (!*s)
-		return "";
-	if ((int)strlen(s) > max) {
-		problem(c, c->line, "line too long (more than %d characters)", max);
-		return "";
-	}
-	if (*s == '[') {
-		enter_section(c, s + 1);
-		return "";
-	}
-	if (!strpbrk(s, "=:")) {
-		problem(c, c->line, "expected 'key = value'");
-		return "";
-	}
-	return s;
-}
-
-static char *read_line(char *str, int num, void *stream)
-{
-	struct load_ctx *c = stream;
-	ssize_t n = getline(&c->buf, &c->cap, c->f);
-
-	if (n < 0)
-		return NULL;
-	char *s = c->buf;
-	if (++c->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
-		s += 3;         /* UTF-8 byte order mark */
-	s[strcspn(s, "\r\n")] = 0;
-	snprintf(str, (size_t)num, "%s\n", check_line(c, s, num - 2));
-	return str;
+	problem(ctx, line, "%s", msg);
 }
 
 static int on_key(void *user, const char *section, const char *name, const char *value)
@@ -161,29 +99,29 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	if (!c->section_ok)
 		return 1;       /* unknown section: reported once, at its header */
 	if (!c->section[0]) {
-		problem(c, c->line, "key '%s' outside any section", name);
+		problem(c, c->rd.line, "key '%s' outside any section", name);
 		return 1;
 	}
 	const struct zt_key_def *k = zt_key_find(c->section, name);
 	if (!k) {
 		char keys[256];
 		zt_key_list(c->section, keys, sizeof(keys));
-		problem(c, c->line, "unknown key '%s' in [%s] (expected %s)",
+		problem(c, c->rd.line, "unknown key '%s' in [%s] (expected %s)",
 			name, c->section, keys);
 		return 1;
 	}
 	if (!*value) {
-		problem(c, c->line, "empty value for '%s'", name);
+		problem(c, c->rd.line, "empty value for '%s'", name);
 		return 1;
 	}
 	int cls = zt_class_from_name(c->section);
 	if (k->set(c->p, cls, value, msg, sizeof(msg))) {
-		problem(c, c->line, "%s", msg);
+		problem(c, c->rd.line, "%s", msg);
 		return 1;
 	}
 	if (k->key >= 0)
 		c->p->origin[k->key + (cls >= 0 ? cls : 0)] =
-			(struct zt_origin){ c->file_idx, c->line };
+			(struct zt_origin){ c->file_idx, c->rd.line };
 	return 1;
 }
 
@@ -238,19 +176,21 @@ int zt_policy_load(struct zt_policy *p, const char *path,
 		problem(&c, 0, "too many policy files (at most %d)", ZT_POLICY_FILES_MAX);
 		return -E2BIG;
 	}
-	c.f = open_policy(&c, &err);
-	if (!c.f)
+	c.rd = (struct zt_ini_reader){ .section = enter_section,
+				       .problem = reader_problem, .ctx = &c };
+	c.rd.f = open_policy(&c, &err);
+	if (!c.rd.f)
 		return err;
 	snprintf(p->files[p->nfiles++], ZT_PATH_MAX, "%s", path);
 	snprintf(p->source, sizeof(p->source), "%s", path);
 	if (c.file_idx == 0)
 		name_from_path(p, path);
-	ini_parse_stream(read_line, &c, on_key, &c);
-	if (ferror(c.f)) {
+	ini_parse_stream(zt_ini_read_line, &c.rd, on_key, &c);
+	if (ferror(c.rd.f)) {
 		problem(&c, 0, "read error: %s", strerror(errno));
 		err = -EIO;
 	}
-	free(c.buf);
-	fclose(c.f);
+	zt_ini_reader_free(&c.rd);
+	fclose(c.rd.f);
 	return err ? err : c.problems;
 }
