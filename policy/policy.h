@@ -241,8 +241,9 @@ void zt_ini_reader_free(struct zt_ini_reader *r);
 /* ==== end of the shared INI line reader ==================================== */
 
 /* ==== shared value parsers (policy/values.c) ================================
- * Added by the manager helper for ztier.conf's [zram-swap] keys; the rules
- * and messages of policy_keys.c's discard/priority/memory-limit.  Fenced. */
+ * Values that policy files and ztier.conf's [zram-swap] share: one parser
+ * each, so both accept the same words and report the same messages.
+ * Each returns 0, or -1 with msg filled. */
 int zt_value_bool(const char *key, const char *v, bool *out, char *msg, size_t len);
 int zt_value_priority(const char *key, const char *v, int *out, char *msg, size_t len);
 int zt_value_mem_limit(const char *key, const char *v, struct zt_size *out,

@@ -2,11 +2,9 @@
  * values.c — one parser per kind of value that policy files and ztier.conf
  * share: yes/no switches, swap priorities, memory limits.
  *
- * Added for manager/daemon_conf.c ([zram-swap] discard, priority and
- * memory-limit), with the rules and messages of policy_keys.c's
- * set_discard/set_priority/set_mem_limit, so that both files accept the same
- * words and say the same thing about a bad one; policy_keys.c can call these
- * instead of its own copies.  Each returns 0, or -1 with msg filled.
+ * Policy files (policy_keys.c) and ztier.conf's [zram-swap] sections
+ * (manager/daemon_conf.c) both call these, so both accept the same words and
+ * say the same thing about a bad one.  Each returns 0, or -1 with msg filled.
  */
 #include <errno.h>
 #include <stdio.h>
