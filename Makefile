@@ -111,7 +111,7 @@ bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 
 vm-bench: all
-	tests/vm/run tests/vm/bench.sh
+	tests/vm/run --add tests/vm/bench-zram.sh tests/vm/bench.sh
 
 vm-run: all
 	tests/vm/run tests/vm/demo.sh
