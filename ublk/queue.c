@@ -129,7 +129,7 @@ static int setup_ring(struct ztu_queue *q)
 	};
 	int fd = q->dev->cdev_fd, ret;
 
-	q->tgt_budget = q->depth * 2 < 256 ? 256 : q->depth * 2;
+	q->tgt_budget = ZTU_TGT_BUDGET;
 	p.cq_entries = q->depth + q->tgt_budget + 1;
 	ret = io_uring_queue_init_params(q->depth * 2, &q->ring, &p);
 	if (ret < 0)

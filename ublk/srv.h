@@ -24,6 +24,13 @@
 
 #define ZTU_TGT_BIT (1ULL << 63)
 
+/* Backend SQEs a queue keeps in flight at most: io_uring's per-ring cache
+ * of read/write state holds 128 entries (IO_ALLOC_CACHE_MAX), so once the
+ * target warmed it (tiered_setup.c) backend I/O never makes the kernel
+ * allocate in our PF_MEMALLOC_NOIO thread, which under swap pressure can
+ * spin in reclaim for good (seen in the VM). */
+#define ZTU_TGT_BUDGET 128u
+
 static inline uint64_t ztu_udata(unsigned tag, unsigned op, uint32_t arg, bool tgt)
 {
 	return (uint64_t)tag | ((uint64_t)(op & 0xff) << 16) |

@@ -115,6 +115,34 @@ static void *page_alloc(void)
 	return p;
 }
 
+/* Fill the ring's cache of read/write state now, while memory is easy to
+ * get: ZTU_TGT_BUDGET reads in flight at once of the first block-tier page
+ * (into the still unused tag buffers); they are recycled into the cache. */
+static int warm_ring(struct ztu_queue *q, int fd)
+{
+	struct io_uring_cqe *cqe;
+	unsigned n = ZTU_TGT_BUDGET, i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
+
+		if (!sqe && io_uring_submit(&q->ring) >= 0)   /* SQ full: no waiting, */
+			sqe = io_uring_get_sqe(&q->ring);        /* so all stay in flight */
+		if (!sqe)
+			break;
+		io_uring_prep_read(sqe, fd, q->bufs + (size_t)i * ZT_PAGE_SIZE, ZT_PAGE_SIZE, 0);
+		sqe->user_data = 0;
+	}
+	ret = io_uring_submit_and_wait(&q->ring, i);
+	for (n = 0; n < i && ret >= 0; n++) {
+		ret = io_uring_wait_cqe(&q->ring, &cqe);
+		if (!ret)
+			io_uring_cqe_seen(&q->ring, cqe);
+	}
+	return ret < 0 ? ret : 0;
+}
+
 int ztu_tiered_queue_init(struct ztu_queue *q)
 {
 	struct ztu_dev *d = q->dev;
@@ -140,6 +168,11 @@ int ztu_tiered_queue_init(struct ztu_queue *q)
 	if (!tq->tags || !tq->new_entry || !tq->resume || !tq->bounce ||
 	    !tq->tc.scratch || !tq->tc.codec)
 		return -ENOMEM;
+	for (int i = 0; i < ZT_TIER_COUNT; i++)
+		if (t->blk[i]) {
+			off_t off;
+			return warm_ring(q, ztu_tier_blk.io_fd(&tq->tc, zu_pte_slot(i, 0), &off));
+		}
 	return 0;
 }
 
