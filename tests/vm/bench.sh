@@ -146,3 +146,10 @@ for cls in "${CLASSES[@]}"; do
 	done
 done
 if [ -f /mnt/add/bench-zram.sh ]; then RUNTIME=$RUNTIME bash /mnt/add/bench-zram.sh; else echo "# text-heavy zram run skipped: run with --add tests/vm/bench-zram.sh"; fi
+
+# The zram tier's own table (text-heavy data), same boot: make vm-bench adds
+# tests/vm/bench-zram.sh.
+if [ -r /mnt/add/bench-zram.sh ]; then
+	echo
+	bash /mnt/add/bench-zram.sh
+fi
