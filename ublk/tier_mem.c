@@ -4,9 +4,11 @@
  *
  * meta keeps no data at all: the entry's payload is the fill code
  * (fillvals.h), so a zero page costs its 8-byte entry and nothing else.  Only
- * SAMEFILL pages are accepted; a rare fill word that does not fit the small
- * table comes back -ENOSPC and goes to the policy's fallback (the store
- * compresses it to a few bytes).
+ * SAMEFILL pages are accepted.  A rare fill word that does not fit the small
+ * table goes to the store, lz4-compressed to a few dozen bytes, whatever the
+ * policy's fallback: "the fill table is full" is meta's own limit, not one a
+ * policy should have to plan for (without this, a workload with more than a
+ * few thousand distinct fill words got write errors).
  *
  * store compresses with the class's codec (the queue's own context: no
  * allocation) and refuses, with -E2BIG, a page that does not fit in 3/4 of a
@@ -25,6 +27,10 @@
 
 #include "ublk/tier.h"
 
+static int store_put(struct ztu_tier_ctx *c, enum zt_tier tier, const void *page,
+		     const struct zt_page_class *cls, const struct zt_codec *codec, bool last,
+		     uint64_t *entry);
+
 /* ---- meta ---------------------------------------------------------------- */
 
 static int meta_put(struct ztu_tier_ctx *c, enum zt_tier tier, const void *page, const struct zt_page_class *cls,
@@ -36,6 +42,10 @@ static int meta_put(struct ztu_tier_ctx *c, enum zt_tier tier, const void *page,
 	if (cls->cls != ZT_CLASS_SAMEFILL)
 		return -E2BIG;
 	ret = zu_fill_get(c->t->fills, cls->fill, &code);
+	if (ret == -ENOSPC) {
+		static const struct zt_codec lz4 = { ZT_CODEC_LZ4, 0 };
+		return store_put(c, ZT_TIER_STORE, page, cls, &lz4, true, entry);
+	}
 	if (ret)
 		return ret;
 	*entry = zu_pte_meta(code);

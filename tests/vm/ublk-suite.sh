@@ -138,6 +138,16 @@ check "write-zeroes (blkdiscard -z) then zeros" eval \
 check "del" del "$id"
 
 # ---------------------------------------------------------------------------
+group "more fill words than meta holds"
+printf '[device]\nsize = 64M\nmemory-limit = 16M\n' >/tmp/fills.conf
+check "add: default rules (samefill -> meta, no fallback)" add --policy /tmp/fills.conf
+check "write 5000 pages, each its own fill word" dd if=/mnt/add/fills.bin of="$dev" bs=1M oflag=direct status=none
+check "read back equal" cmp -n $((5000 * 4096)) /mnt/add/fills.bin "$dev"
+check "meta full: the rest went to the store" wait_stat "$id" store_pages -ge 900
+echo "# pages meta $(get "$id" pages_meta), store $(get "$id" store_pages)"
+check "del" del "$id"
+
+# ---------------------------------------------------------------------------
 group "memory limit"
 check "add: 1M store, random pages raw, no fallback" add --policy /tmp/limit.conf
 enospc_write() {
