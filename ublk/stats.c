@@ -111,10 +111,12 @@ static void fold(struct ztu_stats *o, const struct ztu_stats_shm *s)
 	o->mem_limit = ztu_ctr_get(&s->mem_limit);
 	o->spill_slots_used = ztu_ctr_get(&s->spill_used);
 	o->spill_slots_total = ztu_ctr_get(&s->spill_total);
+	o->zram_id = (int)ztu_ctr_get(&s->zram_id1) - 1;
 }
 
-/* Map dev_id's stats file read-only; 0 or negative errno. */
-static int stats_map(int dev_id, const struct ztu_stats_shm **out)
+/* Map dev_id's stats file read-only; 0 or negative errno (-ESRCH: its
+ * server is gone, unless dead_ok). */
+static int stats_map(int dev_id, const struct ztu_stats_shm **out, bool dead_ok)
 {
 	char path[128];
 	const struct ztu_stats_shm *s;
@@ -135,7 +137,7 @@ static int stats_map(int dev_id, const struct ztu_stats_shm **out)
 		return -errno;
 	if (s->magic != ZTU_STATS_MAGIC || s->version != ZTU_STATS_VERSION)
 		ret = -EPROTO;
-	else if (kill(s->pid, 0) < 0 && errno == ESRCH)
+	else if (!dead_ok && kill(s->pid, 0) < 0 && errno == ESRCH)
 		ret = -ESRCH;
 	if (ret)
 		munmap((void *)s, sizeof(*s));
@@ -147,7 +149,7 @@ static int stats_map(int dev_id, const struct ztu_stats_shm **out)
 int ztu_stats_read(int dev_id, struct ztu_stats *out)
 {
 	const struct ztu_stats_shm *s;
-	int ret = stats_map(dev_id, &s);
+	int ret = stats_map(dev_id, &s, false);
 
 	if (ret)
 		return ret;
@@ -159,7 +161,7 @@ int ztu_stats_read(int dev_id, struct ztu_stats *out)
 int ztu_stats_read_zram(int dev_id, struct ztu_zram_info *out)
 {
 	const struct ztu_stats_shm *s;
-	int ret = stats_map(dev_id, &s);
+	int ret = stats_map(dev_id, &s, false);
 
 	if (ret)
 		return ret;
@@ -170,4 +172,20 @@ int ztu_stats_read_zram(int dev_id, struct ztu_zram_info *out)
 	out->rereads = (uint64_t)ztu_ctr_get(&s->rereads);
 	munmap((void *)s, sizeof(*s));
 	return 0;
+}
+
+/* A clean teardown removes the stats file before the zram tier, so a file
+ * whose server is dead and that still names a zram device means the server
+ * was killed before it could remove its tier. */
+int ztu_stats_orphan_zram(int dev_id)
+{
+	const struct ztu_stats_shm *s;
+	int id = -1;
+
+	if (stats_map(dev_id, &s, true))
+		return -1;
+	if (kill(s->pid, 0) < 0 && errno == ESRCH)
+		id = (int)ztu_ctr_get(&s->zram_id1) - 1;
+	munmap((void *)s, sizeof(*s));
+	return id;
 }

@@ -65,6 +65,9 @@ struct ztu_zram_info {
 	uint64_t slots_used, slots_total, fallbacks, rereads;
 };
 int ztu_stats_read_zram(int dev_id, struct ztu_zram_info *out);
+/* The zram id a dead server's stats file still names (it was killed before
+ * removing its tier), or -1. */
+int ztu_stats_orphan_zram(int dev_id);
 
 /* Create (server) and remove the stats file for dev_id. */
 struct ztu_stats_shm *ztu_stats_create(int dev_id, int *err);
