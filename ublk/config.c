@@ -51,6 +51,26 @@ static int bad(char *msg, size_t len, const char *fmt, unsigned long long v)
 	return -EINVAL;
 }
 
+/* The per-tag buffers are locked (mlockall) and the server is exempt from
+ * the OOM killer, so they must stay a small part of RAM: at most 1 GiB and
+ * at most RAM/8 (queues x depth x buffer size). */
+static bool buffers_too_big(const struct ztu_config *cfg, char *msg, size_t len)
+{
+	const struct zt_size eighth = { .ram_num = 1, .ram_den = 8 };
+	uint64_t bytes = (uint64_t)cfg->queues * cfg->depth * cfg->io_buf_bytes;
+	uint64_t cap = zt_size_resolve(&eighth, 0);
+
+	if (!cap || cap > (UINT64_C(1) << 30))
+		cap = UINT64_C(1) << 30;
+	if (bytes <= cap)
+		return false;
+	snprintf(msg, len, "queues %u x depth %u x %u KiB buffers = %llu MiB of locked "
+		 "memory: at most %llu MiB (1 GiB and RAM/8); lower queues or depth",
+		 cfg->queues, cfg->depth, cfg->io_buf_bytes >> 10,
+		 (unsigned long long)(bytes >> 20), (unsigned long long)(cap >> 20));
+	return true;
+}
+
 int ztu_config_check(const struct ztu_config *cfg, char *msg, size_t len)
 {
 	if (cfg->size < ZT_PAGE_SIZE)
@@ -63,6 +83,8 @@ int ztu_config_check(const struct ztu_config *cfg, char *msg, size_t len)
 		return bad(msg, len, "queues %llu: must be 1 to 16", cfg->queues);
 	if (cfg->depth < 1 || cfg->depth > 4096)
 		return bad(msg, len, "depth %llu: must be 1 to 4096", cfg->depth);
+	if (buffers_too_big(cfg, msg, len))
+		return -EINVAL;
 	if (cfg->target == ZTU_TARGET_TIERED && cfg->mem_limit < (256u << 10))
 		return bad(msg, len, "memory limit %llu: must be at least 256K",
 			   (unsigned long long)cfg->mem_limit);
