@@ -156,13 +156,35 @@ static void ublk_row(struct cli_rows *rows, int id)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
 }
 
+/* A ztier device's own zram tier is not a device of its own: its row says
+ * whose tier it is ("tier of ublkbN") and carries that device's stack. */
+static void mark_zram_tier(struct cli_rows *rows, int ublk_id, const struct cli_row *owner)
+{
+	struct ztu_stats st;
+	char name[32];
+
+	if (ztu_stats_read(ublk_id, &st) != 0 || st.zram_id < 0)
+		return;
+	snprintf(name, sizeof(name), "zram%d", st.zram_id);
+	for (unsigned i = 0; i < rows->n; i++) {
+		struct cli_row *r = &rows->v[i];
+		if (strcmp(r->name, name))
+			continue;
+		snprintf(r->state, sizeof(r->state), "tier of ublkb%d", ublk_id);
+		snprintf(r->stack, sizeof(r->stack), "%s", owner->stack);
+	}
+}
+
 static void ublk_rows(struct cli_rows *rows)
 {
 	int ids[256];
 	int n = ztu_dev_list(ids, 256);
 
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		ublk_row(rows, ids[i]);
+		if (rows->n)
+			mark_zram_tier(rows, ids[i], &rows->v[rows->n - 1]);
+	}
 }
 
 /* ---- ztierd's view -------------------------------------------------------------- */

@@ -3,8 +3,9 @@
  *
  * One server process serves one /dev/ublkbN.  Its pages live where the policy
  * says: same-filled pages only in the page table (meta), compressible pages in
- * a userspace compressed store, incompressible ones on a spill device (NVMe
- * or file), later a kernel zram device.  The server core (control commands,
+ * a userspace compressed store or a kernel zram device the server creates
+ * for itself, incompressible ones on a spill device (NVMe or file).  The
+ * server core (control commands,
  * one thread + one io_uring per queue) knows nothing about tiers: a target
  * ("tiered" or the no-store "null" plumbing baseline) plugs in behind one ops
  * table, like the kernel's kublk selftest server.
@@ -103,6 +104,7 @@ struct ztu_stats {
 	uint64_t mem_used;            /* store memory in use (arenas)           */
 	uint64_t mem_limit;
 	uint64_t spill_slots_used, spill_slots_total;
+	int zram_id;                  /* N of the zram tier's /dev/zramN, or -1 */
 };
 
 int ztu_stats_read(int dev_id, struct ztu_stats *out);

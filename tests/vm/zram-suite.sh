@@ -92,6 +92,8 @@ check "list shows the zram tier: 32768 slots (stats refresh: 200 ms)" wait_z "$i
 zdev=$(zget "$id" zdev)
 zsys=/sys/block/${zdev#/dev/}
 check "list names the zram device ($zdev)" test -b "$zdev"
+check "ztierctl status: $zdev is the tier of ublkb$id, not a device of its own" eval \
+	"ztierctl status --json | grep -q '\"name\":\"${zdev#/dev/}\"[^}]*\"state\":\"tier of ublkb$id\"'"
 check "configured from the policy: lz4, disksize 128M" eval \
 	"grep -q '\[lz4\]' $zsys/comp_algorithm && test \$(cat $zsys/disksize) = $((128 << 20))"
 json_zram() {
@@ -226,6 +228,19 @@ check "the rewriter ended without an error" wait "$rw_pid"
 show
 check "no request failed" test "$(get "$id" errors)" = 0
 check "del" del "$id"
+check "no device left" no_devices
+
+# ---------------------------------------------------------------------------
+group "a killed server's zram tier goes with its device"
+check "add" add --policy /tmp/zram.conf
+check "zram tier published" wait_z "$id" ztotal -eq 32768
+check "write text-like data into zram" fio --name=w --filename="$dev" --allow_file_create=0 \
+	--ioengine=io_uring --direct=1 --rw=write --bs=1M --size=16M --refill_buffers \
+	--buffer_compress_percentage=75 --output=/tmp/fio.out
+pid=$(get "$id" pid)
+check "kill -9 the server ($pid)" kill -9 "$pid"
+check "del removes the device" del "$id"
+check "and its zram tier: no zram device left" test "$(zram_devs)" = 0
 check "no device left" no_devices
 
 finish
