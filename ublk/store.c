@@ -9,6 +9,9 @@
  *     committed chunks (under chunk_lock) always commits the lowest free
  *     chunk, so committed chunks stay packed and adjacent mappings merge
  *     into few VMAs.
+ *   - the spare stack: empty committed chunks, the reserve and freed
+ *     chunks alike (under chunk_lock).  In reserve mode put only pops it
+ *     and free only pushes it; the housekeeper thread maps and unmaps.
  *   - a class: its slot geometry, a list of partly used chunks (linked
  *     through the chunk headers by chunk number + 1) and its counters, all
  *     under the class mutex.  A chunk header and bitmap are only touched
@@ -20,7 +23,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "ublk/store.h"
 
@@ -30,6 +35,8 @@
 #define CHUNK_BITS    28
 #define DATA_ALIGN    64u
 #define SPARE_MAX     4               /* empty chunks kept committed      */
+#define HK_WAIT_S     1               /* housekeeper's bounded wait       */
+#define HK_STACK      (64u << 10)
 
 struct chunk_hdr {                    /* at the start of each chunk      */
 	uint32_t magic;
@@ -55,9 +62,14 @@ struct zu_store {
 	pthread_mutex_t chunk_lock;
 	uint64_t *committed;          /* bitmap of committed chunks      */
 	uint32_t low_free;            /* no free chunk below this        */
-	uint32_t spare[SPARE_MAX];    /* empty committed chunks to reuse */
-	uint32_t nspare;
-	_Atomic uint64_t ncommitted, released, enospc;
+	uint32_t *spare;              /* empty committed chunks: reserve */
+	uint32_t nspare;              /* and spares, one stack           */
+	uint32_t target, low;         /* reserve mode: refill to target  */
+	bool reserve_mode;            /* put never commits, free never unmaps */
+	bool hk_running, hk_stop;
+	pthread_cond_t hk_cond;       /* with chunk_lock: wakes the housekeeper */
+	pthread_t hk;
+	_Atomic uint64_t ncommitted, released, enospc, refilled;
 	struct sclass cls[ZU_STORE_NCLASSES];
 };
 
@@ -126,9 +138,10 @@ struct zu_store *zu_store_create(uint64_t mem_limit)
 		return NULL;
 	st->max_chunks = (uint32_t)n;
 	st->committed = calloc((n + 63) / 64, sizeof(uint64_t));
+	st->spare = calloc(n, sizeof(uint32_t));
 	st->base = mmap(NULL, n * ZU_STORE_CHUNK, PROT_NONE,
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (!st->committed || st->base == MAP_FAILED) {
+	if (!st->committed || !st->spare || st->base == MAP_FAILED) {
 		if (st->base == MAP_FAILED)
 			st->base = NULL;
 		zu_store_destroy(st);
@@ -136,6 +149,7 @@ struct zu_store *zu_store_create(uint64_t mem_limit)
 		return NULL;
 	}
 	pthread_mutex_init(&st->chunk_lock, NULL);
+	pthread_cond_init(&st->hk_cond, NULL);
 	for (i = 0; i < RAW_CLASS; i++)
 		init_class(&st->cls[i], (i + 1) * ZU_STORE_CLASS_STEP);
 	init_class(&st->cls[RAW_CLASS], ZT_PAGE_SIZE);
@@ -148,13 +162,22 @@ void zu_store_destroy(struct zu_store *st)
 
 	if (!st)
 		return;
+	if (st->hk_running) {
+		pthread_mutex_lock(&st->chunk_lock);
+		st->hk_stop = true;
+		pthread_cond_signal(&st->hk_cond);
+		pthread_mutex_unlock(&st->chunk_lock);
+		pthread_join(st->hk, NULL);
+	}
 	if (st->base) {
 		munmap(st->base, (size_t)st->max_chunks * ZU_STORE_CHUNK);
 		pthread_mutex_destroy(&st->chunk_lock);
+		pthread_cond_destroy(&st->hk_cond);
 		for (i = 0; i < ZU_STORE_NCLASSES; i++)
 			pthread_mutex_destroy(&st->cls[i].lock);
 	}
 	free(st->committed);
+	free(st->spare);
 	free(st);
 }
 
@@ -198,35 +221,74 @@ static void init_header(struct zu_store *st, uint32_t c, uint32_t ci)
 	h->cls = (uint16_t)ci;
 }
 
-/* Commit a chunk for class ci and write its header; -ENOSPC at the limit.
- * A spare (empty, still committed) chunk is reused first. */
+/* Empty chunks kept committed (reserve + spares) before unmapping more. */
+static uint32_t keep_max(const struct zu_store *st)
+{
+	return st->target > SPARE_MAX ? st->target : SPARE_MAX;
+}
+
+static bool can_grow(struct zu_store *st)
+{
+	return atomic_load_explicit(&st->ncommitted, memory_order_relaxed) < st->max_chunks;
+}
+
+/* Wake the housekeeper if it has something to do (chunk_lock held). */
+static void hk_wake_locked(struct zu_store *st)
+{
+	if (st->hk_running && ((st->nspare < st->low && can_grow(st)) ||
+			       st->nspare > keep_max(st)))
+		pthread_cond_signal(&st->hk_cond);
+}
+
+/* Map chunk c read-write and fault every page in; false on failure. */
+static bool map_chunk(struct zu_store *st, uint32_t c)
+{
+	volatile unsigned char *p = mmap(hdr(st, c), ZU_STORE_CHUNK, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0);
+	size_t off;
+
+	if (p == MAP_FAILED)
+		return false;
+	for (off = 0; off < ZU_STORE_CHUNK; off += ZT_PAGE_SIZE)
+		p[off] = 0;           /* a real page, not the shared zero page */
+	atomic_fetch_add_explicit(&st->ncommitted, 1, memory_order_relaxed);
+	return true;
+}
+
+/* A chunk for class ci, with its header written.  An empty committed chunk
+ * (reserve or spare) is used first.  In reserve mode that is the only
+ * source: -ENOSPC when it is empty, and the housekeeper is woken to refill;
+ * otherwise a new chunk is committed here (-ENOSPC at the limit). */
 static int commit_chunk(struct zu_store *st, uint32_t ci, uint32_t *out)
 {
 	uint32_t c;
-	void *p;
 
 	pthread_mutex_lock(&st->chunk_lock);
 	if (st->nspare) {
 		c = st->spare[--st->nspare];
+		if (st->reserve_mode)
+			hk_wake_locked(st);
 		pthread_mutex_unlock(&st->chunk_lock);
 		init_header(st, c, ci);
 		*out = c;
 		return 0;
 	}
+	if (st->reserve_mode) {
+		hk_wake_locked(st);
+		pthread_mutex_unlock(&st->chunk_lock);
+		return -ENOSPC;
+	}
 	c = claim_chunk_locked(st);
 	pthread_mutex_unlock(&st->chunk_lock);
 	if (c == st->max_chunks)
 		return -ENOSPC;
-	p = mmap(hdr(st, c), ZU_STORE_CHUNK, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0);
-	if (p == MAP_FAILED) {
+	if (!map_chunk(st, c)) {
 		pthread_mutex_lock(&st->chunk_lock);
 		unclaim_chunk_locked(st, c);
 		pthread_mutex_unlock(&st->chunk_lock);
 		return -ENOSPC;
 	}
 	init_header(st, c, ci);
-	atomic_fetch_add_explicit(&st->ncommitted, 1, memory_order_relaxed);
 	*out = c;
 	return 0;
 }
@@ -247,30 +309,35 @@ static bool unmap_chunk(struct zu_store *st, uint32_t c)
 	return true;
 }
 
-/* An emptied chunk: keep it as a spare if there is room, else unmap it.
- * Should the kernel refuse the unmap (only on VMA exhaustion), the chunk
- * stays committed, counted in arena_bytes and unused until destroy. */
+/* An emptied chunk goes on the spare stack.  In reserve mode always (the
+ * I/O path never maps or unmaps: the housekeeper trims the excess); else
+ * up to SPARE_MAX, and past that it is unmapped here.  Should the kernel
+ * refuse the unmap (only on VMA exhaustion), the chunk stays committed,
+ * counted in arena_bytes and unused until destroy. */
 static void release_chunk(struct zu_store *st, uint32_t c)
 {
 	bool keep;
 
 	pthread_mutex_lock(&st->chunk_lock);
-	keep = st->nspare < SPARE_MAX;
+	keep = st->reserve_mode || st->nspare < SPARE_MAX;
 	if (keep)
 		st->spare[st->nspare++] = c;
+	if (st->reserve_mode)
+		hk_wake_locked(st);
 	pthread_mutex_unlock(&st->chunk_lock);
 	if (!keep)
 		unmap_chunk(st, c);
 }
 
-int zu_store_trim(struct zu_store *st)
+/* Unmap spare chunks until at most n are left. */
+static int trim_to(struct zu_store *st, uint32_t n)
 {
 	uint32_t c;
 	int err = 0;
 
 	for (;;) {
 		pthread_mutex_lock(&st->chunk_lock);
-		if (!st->nspare) {
+		if (st->nspare <= n) {
 			pthread_mutex_unlock(&st->chunk_lock);
 			return err;
 		}
@@ -279,6 +346,124 @@ int zu_store_trim(struct zu_store *st)
 		if (!unmap_chunk(st, c))
 			err = -ENOMEM;   /* lost until destroy; counted in arena */
 	}
+}
+
+int zu_store_trim(struct zu_store *st)
+{
+	return trim_to(st, st->reserve_mode ? st->target : 0);
+}
+
+/* ---- the reserve ------------------------------------------------------------------------ */
+
+int zu_store_refill(struct zu_store *st)
+{
+	int n = 0;
+
+	for (;;) {
+		uint32_t c = st->max_chunks;
+
+		pthread_mutex_lock(&st->chunk_lock);
+		if (st->nspare < st->target)
+			c = claim_chunk_locked(st);
+		pthread_mutex_unlock(&st->chunk_lock);
+		if (c == st->max_chunks)
+			break;                /* full, or at the limit */
+		if (!map_chunk(st, c)) {
+			pthread_mutex_lock(&st->chunk_lock);
+			unclaim_chunk_locked(st, c);
+			pthread_mutex_unlock(&st->chunk_lock);
+			return n ? n : -ENOMEM;
+		}
+		pthread_mutex_lock(&st->chunk_lock);
+		st->spare[st->nspare++] = c;
+		pthread_mutex_unlock(&st->chunk_lock);
+		atomic_fetch_add_explicit(&st->refilled, 1, memory_order_relaxed);
+		n++;
+	}
+	trim_to(st, keep_max(st));
+	return n;
+}
+
+int zu_store_reserve(struct zu_store *st, uint32_t target, uint32_t low)
+{
+	int ret;
+
+	if (target == 0 || low > target)
+		return -EINVAL;
+	if (target > st->max_chunks)
+		target = st->max_chunks;
+	if (low > target)
+		low = target;
+	pthread_mutex_lock(&st->chunk_lock);
+	st->target = target;
+	st->low = low;
+	st->reserve_mode = true;
+	pthread_mutex_unlock(&st->chunk_lock);
+	ret = zu_store_refill(st);
+	return ret < 0 ? ret : 0;
+}
+
+static bool hk_has_work_locked(struct zu_store *st)
+{
+	return (st->nspare < st->low && can_grow(st)) || st->nspare > keep_max(st);
+}
+
+static void hk_wait_locked(struct zu_store *st)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += HK_WAIT_S;
+	pthread_cond_timedwait(&st->hk_cond, &st->chunk_lock, &t);
+}
+
+/* The housekeeper: sleeps on hk_cond until put/free signal that the
+ * reserve fell below the low-water mark (or spares piled up), then refills
+ * or trims with chunk_lock dropped: it may wait in reclaim while faulting
+ * a chunk in, and the queue threads never wait for it. */
+static void *housekeeper(void *arg)
+{
+	struct zu_store *st = arg;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_mutex_lock(&st->chunk_lock);
+	while (!st->hk_stop) {
+		int n;
+
+		if (!hk_has_work_locked(st)) {
+			hk_wait_locked(st);
+			continue;
+		}
+		pthread_mutex_unlock(&st->chunk_lock);
+		n = zu_store_refill(st);
+		pthread_mutex_lock(&st->chunk_lock);
+		if (n <= 0 && !st->hk_stop)
+			hk_wait_locked(st);   /* no progress: do not spin */
+	}
+	pthread_mutex_unlock(&st->chunk_lock);
+	return NULL;
+}
+
+int zu_store_housekeeper_start(struct zu_store *st)
+{
+	pthread_attr_t attr;
+	int ret;
+
+	if (!st->reserve_mode || st->hk_running)
+		return -EINVAL;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, HK_STACK);
+	ret = -pthread_create(&st->hk, &attr, housekeeper, st);
+	pthread_attr_destroy(&attr);
+	if (ret)
+		return ret;
+	pthread_setname_np(st->hk, "ztier-store");
+	pthread_mutex_lock(&st->chunk_lock);
+	st->hk_running = true;
+	pthread_mutex_unlock(&st->chunk_lock);
+	return 0;
 }
 
 /* ---- partial lists (class lock held) ---------------------------------------------------- */
@@ -437,7 +622,9 @@ void zu_store_stats(struct zu_store *st, struct zu_store_stats *out)
 	out->chunks_released = atomic_load(&st->released);
 	pthread_mutex_lock(&st->chunk_lock);
 	out->spare_bytes = (uint64_t)st->nspare * ZU_STORE_CHUNK;
+	out->reserve_target_bytes = (uint64_t)st->target * ZU_STORE_CHUNK;
 	pthread_mutex_unlock(&st->chunk_lock);
+	out->chunks_refilled = atomic_load(&st->refilled);
 	out->enospc = atomic_load(&st->enospc);
 }
 

@@ -28,7 +28,21 @@
  *
  * Limit: a chunk is committed only if committed chunks stay <= the limit;
  * otherwise put returns -ENOSPC and the caller applies the policy fallback.
- * The store never grows past it.  Compressed data longer than
+ * The store never grows past it; the reserve below counts toward it.
+ *
+ * Reserve (for a store on the swap path): committing a chunk means mmap and
+ * faulting 64 pages in, which under memory pressure can wait forever in a
+ * queue thread (PR_SET_IO_FLUSHER: its reclaim cannot write to swap, and
+ * the OOM killer does not pick it): the guest livelocked.  So after
+ * zu_store_reserve(st, target, low) put never commits: it takes empty
+ * chunks only from a reserve of committed, populated chunks, and returns
+ * -ENOSPC (the policy's fallback takes the page) when the reserve is empty.
+ * Free never unmaps either: emptied chunks go back to the same stack.  A
+ * housekeeper thread (zu_store_housekeeper_start; not a queue thread),
+ * woken by a condition variable from put/free when the reserve falls below
+ * low (or holds more than max(target, 4) chunks), refills it to target or
+ * unmaps the excess, holding no lock while it faults memory in.  Without
+ * a reserve (the default) put commits chunks itself, as before.  Compressed data longer than
  * ZU_STORE_MAX_COMPRESSED is -E2BIG: use zu_store_put_raw or another tier.
  *
  * Threads: one mutex per size class (taken for the slot bitmap, never during
@@ -38,7 +52,8 @@
  *
  * Memory back: when a chunk's last slot is freed the chunk is released
  * (mmap MAP_FIXED PROT_NONE over it: works on mlocked memory, where
- * MADV_DONTNEED does not), so discard returns memory to the OS.  Up to 4
+ * MADV_DONTNEED does not), so discard returns memory to the OS (in reserve
+ * mode the housekeeper does the unmapping).  Up to 4
  * emptied chunks (1 MiB) are kept as spares for the next class that needs
  * a chunk: without them a class hovering at 0/1 pages would mmap and unmap
  * on every put/free (measured: 48k releases in a 4-thread test).
@@ -88,9 +103,23 @@ static inline size_t zu_store_handle_len(uint64_t handle)
 
 void zu_store_free(struct zu_store *st, uint64_t handle);
 
-/* Unmap the spare chunks (at most 1 MiB) now, e.g. after a big discard.
+/* Unmap the spare chunks (at most 1 MiB) now, e.g. after a big discard;
+ * in reserve mode down to the reserve target.
  * 0, or -ENOMEM if the kernel refused an unmap. */
 int zu_store_trim(struct zu_store *st);
+
+/* Reserve mode: keep target empty chunks committed (capped at the limit),
+ * refill when fewer than low (<= target) are left; put then never commits.
+ * Fills the reserve now (call it before the I/O starts).
+ * 0, -EINVAL (target 0 or low > target), -ENOMEM (no chunk could be mapped). */
+int zu_store_reserve(struct zu_store *st, uint32_t target, uint32_t low);
+/* Commit chunks until the reserve holds target (or the limit is reached),
+ * then unmap spares beyond max(target, 4).  What the housekeeper runs; not
+ * for a queue thread.  Chunks committed, or -ENOMEM if none could be. */
+int zu_store_refill(struct zu_store *st);
+/* Start the housekeeper thread (after zu_store_reserve); zu_store_destroy
+ * stops it.  0, -EINVAL (no reserve or already started), -errno. */
+int zu_store_housekeeper_start(struct zu_store *st);
 
 struct zu_store_class_stats {
 	uint32_t size;                 /* slot size in bytes                    */
@@ -107,7 +136,10 @@ struct zu_store_stats {
 	uint64_t arena_bytes;          /* committed chunks * ZU_STORE_CHUNK     */
 	uint64_t limit_bytes;          /* the limit, rounded down to chunks     */
 	uint64_t meta_bytes;           /* the store's own malloc'd bookkeeping  */
-	uint64_t spare_bytes;          /* empty chunks kept for reuse (in arena) */
+	uint64_t spare_bytes;          /* empty chunks kept for reuse (in arena):
+	                                  the reserve and freed chunks       */
+	uint64_t reserve_target_bytes; /* reserve target, 0 without a reserve */
+	uint64_t chunks_refilled;      /* chunks committed by refills, total */
 	uint64_t chunks_released;      /* chunks given back to the OS, total    */
 	uint64_t enospc;               /* puts refused by the limit, total      */
 	struct zu_store_class_stats cls[ZU_STORE_NCLASSES];

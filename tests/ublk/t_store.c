@@ -3,7 +3,11 @@
  * 3/4-page rule, the memory limit (never exceeded, -ENOSPC, other classes
  * too), reuse of freed slots, chunks given back to the OS (checked in
  * /proc/self/statm as well as in the stats), overhead for real lz4 pages,
- * and four threads putting, checking and freeing at once.
+ * and four threads putting, checking and freeing at once.  Reserve mode:
+ * put (the I/O side) never commits a chunk (-ENOSPC with the arena
+ * unchanged when the reserve is empty), free never unmaps, a refill
+ * restores the reserve and never passes the limit, and the housekeeper
+ * thread refills and trims on its own.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -350,6 +354,114 @@ static void test_threads(void)
 	zu_store_destroy(st);
 }
 
+static uint64_t arena_chunks(struct zu_store *st)
+{
+	return zu_store_arena_bytes(st) / ZU_STORE_CHUNK;
+}
+
+static uint64_t spare_chunks(struct zu_store *st)
+{
+	struct zu_store_stats s;
+
+	zu_store_stats(st, &s);
+	return s.spare_bytes / ZU_STORE_CHUNK;
+}
+
+/* A 4 MiB store (16 chunks) with a reserve of 4, driven by hand. */
+static void test_reserve(void)
+{
+	struct zu_store *st = zu_store_create(4 * MIB);
+	unsigned char buf[ZT_PAGE_SIZE];
+	static uint64_t h[40000];
+	struct zu_store_stats s;
+	unsigned n = 0, i, k, bad = 0, over = 0;
+	uint64_t x;
+	int err;
+
+	pattern(buf, sizeof(buf), 7);
+	is_int(zu_store_reserve(st, 0, 0), -EINVAL, "reserve of 0 chunks: -EINVAL");
+	is_int(zu_store_reserve(st, 2, 3), -EINVAL, "low above target: -EINVAL");
+	is_int(zu_store_housekeeper_start(st), -EINVAL, "no housekeeper without a reserve");
+	is_int(zu_store_reserve(st, 4, 2), 0, "reserve 4 chunks");
+	zu_store_stats(st, &s);
+	ok(s.arena_bytes == 4 * ZU_STORE_CHUNK && s.spare_bytes == 4 * ZU_STORE_CHUNK &&
+	   s.reserve_target_bytes == 4 * ZU_STORE_CHUNK, "the reserve is committed up front");
+	for (k = 0; k < 4; k++)
+		is_int(zu_store_put(st, buf, 100 + 100 * k, &h[n++]), 0, "a new class takes a reserve chunk");
+	ok(arena_chunks(st) == 4 && spare_chunks(st) == 0, "reserve used up, nothing committed");
+	is_int(zu_store_put(st, buf, 600, &x), -ENOSPC, "reserve empty: put is -ENOSPC");
+	is_int(zu_store_put_raw(st, buf, &x), -ENOSPC, "raw too");
+	while ((err = zu_store_put(st, buf, 100, &h[n])) == 0 && n < 39999)
+		n++;
+	is_int(err, -ENOSPC, "a class whose chunk is full: -ENOSPC");
+	is_int(arena_chunks(st), 4, "the I/O side never committed a chunk");
+
+	is_int(zu_store_refill(st), 4, "refill commits 4 chunks");
+	ok(arena_chunks(st) == 8 && spare_chunks(st) == 4, "the reserve is back");
+	is_int(zu_store_put(st, buf, 600, &h[n]), 0, "a new class fits again");
+	n++;
+	/* Fill and refill until the limit: the arena never passes it. */
+	for (k = 0; k < 40 && n < 39000; k++) {
+		while (n < 39999 && zu_store_put(st, buf, 64 + 32 * (k % 90), &h[n]) == 0)
+			n++;
+		over += arena_chunks(st) > 16;
+		if (zu_store_refill(st) == 0 && spare_chunks(st) == 0)
+			break;
+	}
+	zu_store_stats(st, &s);
+	ok(over == 0 && s.arena_bytes == 4 * MIB, "refills stop at the limit (16 chunks)");
+	is_int(zu_store_refill(st), 0, "at the limit a refill commits nothing");
+	is_int(zu_store_put(st, buf, 3000, &x), -ENOSPC, "and put is -ENOSPC");
+	for (i = 0; i < n; i++)
+		bad += !holds(st, h[i], zu_store_handle_len(h[i]), 7);
+	is_int(bad, 0, "every page reads back");
+	for (i = 0; i < n; i++)
+		zu_store_free(st, h[i]);
+	zu_store_stats(st, &s);
+	ok(s.pages == 0 && s.arena_bytes == 4 * MIB && s.chunks_released == 0,
+	   "free never unmaps in reserve mode");
+	zu_store_refill(st);
+	zu_store_stats(st, &s);
+	ok(s.arena_bytes == 4 * ZU_STORE_CHUNK && s.spare_bytes == s.arena_bytes,
+	   "a refill trims the spares back to the reserve");
+	zu_store_destroy(st);
+}
+
+/* Wait up to 2 s for the housekeeper to bring the spares to want. */
+static bool spares_become(struct zu_store *st, uint64_t want)
+{
+	for (int i = 0; i < 2000; i++) {
+		if (spare_chunks(st) == want)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+static void test_housekeeper(void)
+{
+	struct zu_store *st = zu_store_create(4 * MIB);
+	unsigned char buf[ZT_PAGE_SIZE];
+	uint64_t h[8];
+	unsigned k, fails = 0;
+
+	pattern(buf, sizeof(buf), 9);
+	is_int(zu_store_reserve(st, 8, 4), 0, "reserve 8 chunks, refill below 4");
+	is_int(zu_store_housekeeper_start(st), 0, "start the housekeeper");
+	is_int(zu_store_housekeeper_start(st), -EINVAL, "only once");
+	for (k = 0; k < 5; k++)
+		fails += zu_store_put(st, buf, 100 + 100 * k, &h[k]) != 0;
+	is_int(fails, 0, "5 new classes from the reserve");
+	ok(spares_become(st, 8), "the housekeeper refilled the reserve to 8");
+	is_int(arena_chunks(st), 13, "5 used + 8 in reserve");
+	for (k = 0; k < 5; k++)
+		zu_store_free(st, h[k]);
+	ok(spares_become(st, 8) && arena_chunks(st) == 8,
+	   "emptied chunks: the housekeeper trims back to 8");
+	zu_store_destroy(st);
+	ok(1, "destroy stops the housekeeper");
+}
+
 int main(void)
 {
 	errno = 0;
@@ -359,5 +471,7 @@ int main(void)
 	test_release_rss();
 	test_overhead();
 	test_threads();
+	test_reserve();
+	test_housekeeper();
 	return tap_done();
 }
