@@ -9,20 +9,25 @@ set -u
 . /mnt/add/ublk-lib.sh
 echo 15 >/proc/sys/kernel/hung_task_timeout_secs
 check "modprobe ublk_drv" modprobe ublk_drv
-# Pages other than same-filled ones go to the NVMe spill, not the store: the
-# store commits memory on the I/O path, and under this pressure a queue
-# thread with PF_MEMALLOC_NOIO cannot get it (NOIO reclaim neither writes to
-# swap nor invokes the OOM killer): measured, the guest livelocked for 10
-# minutes.  Store-backed swap needs a preallocated store reserve first.
+# Text and mixed pages go to the compressed store, spill when it is full.
+# The store's queue-thread side never commits memory: it takes chunks from
+# a committed reserve that a housekeeper thread refills (ublk/store.h,
+# Reserve), and an empty reserve sends the page to the spill.  Committing
+# on the I/O path livelocked this guest for 10 minutes: a queue thread with
+# PF_MEMALLOC_NOIO neither writes to swap in reclaim nor gets OOM-killed.
 cat >/tmp/swap.conf <<'EOF'
 [policy]
 name = swap
 [samefill]
 tier = meta
 [text]
-tier = spill
+tier = store
+codec = lz4
+fallback = spill
 [mixed]
-tier = spill
+tier = store
+codec = lz4
+fallback = spill
 [random]
 tier = spill
 [device]
@@ -34,7 +39,7 @@ depth = 32
 target = /dev/nvme0n1
 EOF
 group "swap on a ztier device"
-check "add (depth 32, spill on NVMe)" add --policy /tmp/swap.conf
+check "add (depth 32, store 16M, spill on NVMe)" add --policy /tmp/swap.conf
 check "mkswap" mkswap "$dev"
 check "swapon" swapon -p 100 "$dev"
 free -m | sed 's/^/# /'
@@ -47,6 +52,7 @@ echo "# stress-ng took $((SECONDS - t0)) s"
 stats "$id" | sed 's/^/# /'
 check "pages went through the device (writes > 1000)" test "$(get "$id" writes)" -gt 1000
 check "no request failed" test "$(get "$id" errors)" = 0
+check "pages went to the store (pages_store > 0)" test "$(get "$id" pages_store)" -gt 0
 t0=$SECONDS
 check "swapoff (reads every swapped page back)" timeout 300 swapoff "$dev"
 echo "# swapoff took $((SECONDS - t0)) s"
