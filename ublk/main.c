@@ -185,77 +185,26 @@ static int build_config(int argc, char **argv, struct ztu_config *cfg)
 	return 0;
 }
 
-/* The server (child) tells the waiting parent: "LIVE id" or "ERR message". */
-static void ready_to_pipe(void *ctx, int dev_id, int err, const char *msg)
-{
-	int fd = *(int *)ctx;
-	char line[ZTU_MSG_MAX + 16];
-	int n;
-
-	if (err)
-		n = snprintf(line, sizeof(line), "ERR %s\n", msg && msg[0] ? msg : strerror(-err));
-	else
-		n = snprintf(line, sizeof(line), "LIVE %d\n", dev_id);
-	if (write(fd, line, (size_t)n) < 0) { /* the parent is gone: nothing to do */ }
-	close(fd);
-	*(int *)ctx = -1;
-}
-
-static void become_server(const struct ztu_config *cfg, int fd)
-{
-	int null = open("/dev/null", O_RDWR);
-
-	setsid();
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		close(null);
-	}
-	_exit(ztu_server_run(cfg, ready_to_pipe, &fd) ? 1 : 0);
-}
-
-static int wait_ready(int fd, pid_t child)
-{
-	char line[ZTU_MSG_MAX + 16] = "";
-	ssize_t n, got = 0;
-	int id;
-
-	while ((n = read(fd, line + got, sizeof(line) - 1 - (size_t)got)) > 0)
-		got += n;
-	close(fd);
-	line[got] = '\0';
-	line[strcspn(line, "\n")] = '\0';
-	if (sscanf(line, "LIVE %d", &id) == 1) {
-		printf("dev id %d: /dev/ublkb%d\n", id, id);
-		return 0;
-	}
-	waitpid(child, NULL, 0);
-	if (strncmp(line, "ERR ", 4) == 0)
-		return die("%s", line + 4);
-	return die("server exited during startup");
-}
-
 static int cmd_add(int argc, char **argv)
 {
 	static struct ztu_config cfg;
-	int p[2];
+	char msg[ZTU_MSG_MAX];
+	int rfd, id, ret;
 	pid_t pid;
 
 	if (build_config(argc, argv, &cfg))
 		return 1;
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return die("pipe: %s", strerror(errno));
-	fflush(stdout);
-	pid = fork();
+	pid = ztu_server_spawn(&cfg, false, &rfd);
 	if (pid < 0)
-		return die("fork: %s", strerror(errno));
-	if (pid == 0) {
-		close(p[0]);
-		become_server(&cfg, p[1]);
+		return die("fork: %s", strerror(-pid));
+	/* No bound here: START_DEV waits for the kernel, and Ctrl-C works. */
+	ret = ztu_server_wait_live(rfd, -1, &id, msg, sizeof(msg));
+	if (ret) {
+		waitpid(pid, NULL, 0);
+		return die("%s", msg);
 	}
-	close(p[1]);
-	return wait_ready(p[0], pid);
+	printf("dev id %d: /dev/ublkb%d\n", id, id);
+	return 0;
 }
 
 /* ---- del ------------------------------------------------------------------- */

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "policy/policy.h"
 
@@ -65,6 +66,15 @@ typedef void (*ztu_ready_fn)(void *ctx, int dev_id, int err, const char *msg);
  * another process, or SIGTERM/SIGINT to this one).  Returns 0 after a clean
  * stop, or a negative errno. */
 int ztu_server_run(const struct ztu_config *cfg, ztu_ready_fn ready, void *ctx);
+
+/* Run ztu_server_run() in a detached child (own session, stdin/stdout on
+ * /dev/null, stderr too unless keep_stderr, no inherited fds).  Returns the
+ * child's pid, *report_fd the pipe it reports on; or a negative errno. */
+pid_t ztu_server_spawn(const struct ztu_config *cfg, bool keep_stderr, int *report_fd);
+
+/* Read the child's report (closes report_fd): 0 and *dev_id once LIVE;
+ * -EIO with *msg the server's error; -ETIMEDOUT after timeout_ms. */
+int ztu_server_wait_live(int report_fd, int timeout_ms, int *dev_id, char *msg, size_t len);
 
 /* ---- control commands from any process ------------------------------------ */
 
