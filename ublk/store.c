@@ -257,9 +257,10 @@ static bool map_chunk(struct zu_store *st, uint32_t c)
 
 /* A chunk for class ci, with its header written.  An empty committed chunk
  * (reserve or spare) is used first.  In reserve mode that is the only
- * source: -ENOSPC when it is empty, and the housekeeper is woken to refill;
- * otherwise a new chunk is committed here (-ENOSPC at the limit). */
-static int commit_chunk(struct zu_store *st, uint32_t ci, uint32_t *out)
+ * source: -ENOSPC when it is empty, and the housekeeper is woken to refill,
+ * unless the caller has no other place for the page (may_commit); otherwise
+ * a new chunk is committed here (-ENOSPC at the limit). */
+static int commit_chunk(struct zu_store *st, uint32_t ci, bool may_commit, uint32_t *out)
 {
 	uint32_t c;
 
@@ -275,8 +276,10 @@ static int commit_chunk(struct zu_store *st, uint32_t ci, uint32_t *out)
 	}
 	if (st->reserve_mode) {
 		hk_wake_locked(st);
-		pthread_mutex_unlock(&st->chunk_lock);
-		return -ENOSPC;
+		if (!may_commit) {
+			pthread_mutex_unlock(&st->chunk_lock);
+			return -ENOSPC;
+		}
 	}
 	c = claim_chunk_locked(st);
 	pthread_mutex_unlock(&st->chunk_lock);
@@ -510,7 +513,8 @@ static uint32_t take_slot(struct zu_store *st, struct sclass *cl, uint32_t c)
 
 /* ---- put / get / free ------------------------------------------------------------------ */
 
-static int put(struct zu_store *st, const void *data, size_t len, uint64_t *handle)
+static int put(struct zu_store *st, const void *data, size_t len, bool may_commit,
+	       uint64_t *handle)
 {
 	uint32_t ci = class_of_len(len), c, slot;
 	struct sclass *cl = &st->cls[ci];
@@ -519,7 +523,7 @@ static int put(struct zu_store *st, const void *data, size_t len, uint64_t *hand
 	pthread_mutex_lock(&cl->lock);
 	if (!cl->partial) {
 		pthread_mutex_unlock(&cl->lock);
-		err = commit_chunk(st, ci, &c);
+		err = commit_chunk(st, ci, may_commit, &c);
 		pthread_mutex_lock(&cl->lock);
 		if (!err) {
 			cl->chunks++;
@@ -542,18 +546,34 @@ static int put(struct zu_store *st, const void *data, size_t len, uint64_t *hand
 	return 0;
 }
 
-int zu_store_put(struct zu_store *st, const void *data, size_t len, uint64_t *handle)
+static int put_compressed(struct zu_store *st, const void *data, size_t len,
+			  bool may_commit, uint64_t *handle)
 {
 	if (len == 0)
 		return -EINVAL;
 	if (len > ZU_STORE_MAX_COMPRESSED)
 		return -E2BIG;
-	return put(st, data, len, handle);
+	return put(st, data, len, may_commit, handle);
+}
+
+int zu_store_put(struct zu_store *st, const void *data, size_t len, uint64_t *handle)
+{
+	return put_compressed(st, data, len, false, handle);
 }
 
 int zu_store_put_raw(struct zu_store *st, const void *page, uint64_t *handle)
 {
-	return put(st, page, ZT_PAGE_SIZE, handle);
+	return put(st, page, ZT_PAGE_SIZE, false, handle);
+}
+
+int zu_store_put_last(struct zu_store *st, const void *data, size_t len, uint64_t *handle)
+{
+	return put_compressed(st, data, len, true, handle);
+}
+
+int zu_store_put_raw_last(struct zu_store *st, const void *page, uint64_t *handle)
+{
+	return put(st, page, ZT_PAGE_SIZE, true, handle);
 }
 
 const void *zu_store_data(struct zu_store *st, uint64_t handle, size_t *len)

@@ -92,6 +92,13 @@ void zu_store_destroy(struct zu_store *st);
 int zu_store_put(struct zu_store *st, const void *data, size_t len, uint64_t *handle);
 /* Store one uncompressed ZT_PAGE_SIZE page.  0, -ENOSPC. */
 int zu_store_put_raw(struct zu_store *st, const void *page, uint64_t *handle);
+/* The same, for a caller with no other place for the page (no fallback):
+ * in reserve mode an empty reserve does not refuse the page, a chunk is
+ * committed here as without a reserve (-ENOSPC only at the limit).  A
+ * transient empty reserve must not fail a write that has nowhere else to
+ * go; a swap device should give the store a fallback tier (spill). */
+int zu_store_put_last(struct zu_store *st, const void *data, size_t len, uint64_t *handle);
+int zu_store_put_raw_last(struct zu_store *st, const void *page, uint64_t *handle);
 
 /* Where a handle's bytes are, and how many (ZT_PAGE_SIZE for raw pages).
  * Valid until zu_store_free(handle). */

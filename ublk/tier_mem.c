@@ -16,11 +16,15 @@
  * to try, the page is kept raw instead.  -ENOSPC is the memory limit.  The
  * entry records the codec, so a policy change never misreads old pages.
  *
- * Known limit (measured in the VM): the store commits a 256 KiB chunk on the
- * I/O path when a size class has no room.  Under swap pressure a queue
- * thread (PF_MEMALLOC_NOIO: its reclaim neither writes to swap nor invokes
- * the OOM killer) can then spin in reclaim for good.  Swap on the store
- * needs a committed reserve refilled off the I/O path (see the report).
+ * Swap: committing a store chunk on the I/O path can wait in reclaim for
+ * good under swap pressure (a queue thread has PF_MEMALLOC_NOIO: its reclaim
+ * neither writes to swap nor invokes the OOM killer; the guest livelocked).
+ * So the server gives the store a reserve of committed chunks refilled by a
+ * housekeeper thread (store.h), and put takes only from it while the page
+ * has a fallback tier; the last tier a page can go to (last) may still
+ * commit a chunk itself, so a burst that outruns the refill never fails a
+ * write that has nowhere else to go.  Swap policies give the store a
+ * fallback (spill) and keep the I/O path free of commits.
  */
 #include <errno.h>
 #include <string.h>
@@ -84,10 +88,11 @@ static void count_store(struct ztu_tier_ctx *c, uint64_t handle, int sign)
 	ztu_ctr_add(&c->st->store_bytes, sign * (int64_t)zu_store_handle_len(handle));
 }
 
-static int store_raw(struct ztu_tier_ctx *c, const void *page, uint64_t *entry)
+static int store_raw(struct ztu_tier_ctx *c, const void *page, bool last, uint64_t *entry)
 {
 	uint64_t handle;
-	int ret = zu_store_put_raw(c->t->store, page, &handle);
+	int ret = last ? zu_store_put_raw_last(c->t->store, page, &handle)
+		       : zu_store_put_raw(c->t->store, page, &handle);
 
 	if (ret)
 		return ret;
@@ -106,13 +111,14 @@ static int store_put(struct ztu_tier_ctx *c, enum zt_tier tier, const void *page
 	if (!c->t->store)
 		return -ENOSPC;
 	if (codec->kind == ZT_CODEC_RAW)
-		return store_raw(c, page, entry);
+		return store_raw(c, page, last, entry);
 	len = zu_codec_compress(c->codec, codec, page, dst, ZU_STORE_MAX_COMPRESSED);
 	if (len == -E2BIG)
-		return last ? store_raw(c, page, entry) : -E2BIG;
+		return last ? store_raw(c, page, true, entry) : -E2BIG;
 	if (len < 0)
 		return len;
-	ret = zu_store_put(c->t->store, dst, (size_t)len, &handle);
+	ret = last ? zu_store_put_last(c->t->store, dst, (size_t)len, &handle)
+		   : zu_store_put(c->t->store, dst, (size_t)len, &handle);
 	if (ret)
 		return ret;
 	count_store(c, handle, 1);

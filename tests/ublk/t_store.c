@@ -395,8 +395,18 @@ static void test_reserve(void)
 		n++;
 	is_int(err, -ENOSPC, "a class whose chunk is full: -ENOSPC");
 	is_int(arena_chunks(st), 4, "the I/O side never committed a chunk");
+	/* A page with nowhere else to go is not refused for an empty reserve. */
+	is_int(zu_store_put_last(st, buf, 700, &h[n]), 0, "put_last with the reserve empty: 0");
+	n++;
+	is_int(zu_store_put_raw_last(st, buf, &h[n]), 0, "put_raw_last too");
+	n++;
+	is_int(arena_chunks(st), 6, "each committed its own chunk");
+	for (k = 0; k < 2; k++)
+		zu_store_free(st, h[--n]);
+	ok(arena_chunks(st) == 6 && spare_chunks(st) == 2, "freed, they stay as spares");
+	is_int(zu_store_trim(st), 0, "trim keeps the reserve-sized stack");
 
-	is_int(zu_store_refill(st), 4, "refill commits 4 chunks");
+	is_int(zu_store_refill(st), 2, "refill commits the 2 chunks the reserve lacks");
 	ok(arena_chunks(st) == 8 && spare_chunks(st) == 4, "the reserve is back");
 	is_int(zu_store_put(st, buf, 600, &h[n]), 0, "a new class fits again");
 	n++;
