@@ -5,12 +5,10 @@
  *                        server may be the swap device; its pages must never
  *                        be swapped out to itself, nor the OOM killer pick it
  *   GET_FEATURES         require ioctl-encoded commands
- *   target init          page table, store, spill file... before ADD_DEV, so
- *                        a bad spill path leaves nothing behind
- *   store housekeeping   the tiered target's store gets a committed reserve
- *                        of chunks and a housekeeper thread that refills it:
- *                        queue threads (IO_FLUSHER) must never fault a new
- *                        chunk in under memory pressure (store.h, Reserve)
+ *   target init          page table, store (with its reserve and the
+ *                        housekeeper thread that refills it), spill file...
+ *                        before ADD_DEV and before any queue thread, so a bad
+ *                        spill path leaves nothing behind
  *   ADD_DEV (id -1)      from here on every failure ends in DEL_DEV
  *   open /dev/ublkcN     waiting for the node with inotify, not a sleep
  *   queue threads        each fetches every tag and reports ready
@@ -36,12 +34,10 @@
 #include <unistd.h>
 
 #include "ublk/srv.h"
-#include "ublk/tier.h"
 
 #define CDEV_WAIT_MS   5000
 #define PUBLISH_MS     200
 #define THREAD_STACK   (256u << 10)
-#define RESERVE_CHUNKS 8u        /* store reserve: 2 MiB, refilled below 1 */
 
 static void say(char *msg, size_t len, const char *what, int err)
 {
@@ -64,24 +60,6 @@ static int protect_process(char *msg, size_t len)
 		close(fd);
 	}
 	return 0;
-}
-
-/* The store's reserve and its housekeeper thread, started from the main
- * thread before any queue thread exists.  zu_store_destroy (target deinit)
- * stops the thread. */
-static int start_store_housekeeping(struct ztu_dev *d, char *msg, size_t len)
-{
-	struct ztu_tiers *t = d->ops == &ztu_tgt_tiered ? d->tgt : NULL;
-	int ret;
-
-	if (!t || !t->store)
-		return 0;
-	ret = zu_store_reserve(t->store, RESERVE_CHUNKS, RESERVE_CHUNKS / 2);
-	if (!ret)
-		ret = zu_store_housekeeper_start(t->store);
-	if (ret)
-		say(msg, len, "store reserve", ret);
-	return ret;
 }
 
 static long ms_since(const struct timespec *t0)
@@ -315,8 +293,6 @@ static int run(struct ztu_dev *d, ztu_ready_fn ready, void *ctx, int sfd)
 		ret = open_control(d, msg, sizeof(msg));
 	if (!ret)
 		ret = d->ops->init(d, msg, sizeof(msg));
-	if (!ret)
-		ret = start_store_housekeeping(d, msg, sizeof(msg));
 	if (ret) {
 		teardown(d, false, false, false);
 		ready(ctx, -1, ret, msg);

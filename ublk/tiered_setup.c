@@ -3,7 +3,8 @@
  *
  * Device-wide (before ADD_DEV, so a bad spill path leaves nothing behind):
  * the page table (sparse, with a little pool mapped up front), the fill-word
- * table, the compressed store under the memory limit, and the block tiers.
+ * table, the compressed store under the memory limit (with its committed
+ * reserve and housekeeper thread), and the block tiers.
  * Per queue (in the queue thread, after PR_SET_IO_FLUSHER): its codec
  * context, per-tag state, the async-write slots, the parked-tag FIFO and the
  * bounce pages — everything the I/O path needs, so it never allocates.
@@ -19,6 +20,7 @@
 #define PT_PREALLOC      (2u << 20)
 #define PT_PREALLOC_SWAP (16u << 20)
 #define FILL_CAPACITY 4096u
+#define STORE_RESERVE_CHUNKS 8u   /* 2 MiB committed, refilled below half */
 
 static int say(char *msg, size_t len, const char *what, int err)
 {
@@ -62,6 +64,14 @@ int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 		t->store = zu_store_create(c->mem_limit);
 		if (!t->store)
 			return say(msg, len, "store (memory limit)", -errno);
+		/* Queue threads (IO_FLUSHER) must never fault a new chunk in under
+		 * memory pressure: a committed reserve, refilled by a housekeeper
+		 * thread started here, before any queue thread (store.h). */
+		ret = zu_store_reserve(t->store, STORE_RESERVE_CHUNKS, STORE_RESERVE_CHUNKS / 2);
+		if (!ret)
+			ret = zu_store_housekeeper_start(t->store);
+		if (ret)
+			return say(msg, len, "store reserve", ret);
 	}
 	if (c->spill_path[0]) {
 		ret = ztu_blk_open(&t->blk[ZT_TIER_SPILL], ZT_TIER_SPILL, c->spill_path,
