@@ -145,7 +145,7 @@ static int blk_put(struct ztu_tier_ctx *c, enum zt_tier tier, const void *page, 
 
 static int blk_io_fd(struct ztu_tier_ctx *c, uint64_t entry, off_t *off)
 {
-	*off = (off_t)(zu_pte_payload(entry) * ZT_PAGE_SIZE);
+	*off = (off_t)(zu_pte_slot_nr(entry) * ZT_PAGE_SIZE);
 	return blk_of(c, entry)->fd;
 }
 
@@ -178,7 +178,7 @@ static int blk_write_sync(struct ztu_tier_ctx *c, uint64_t entry, const void *pa
 
 static void blk_drop(struct ztu_tier_ctx *c, uint64_t entry)
 {
-	zu_slots_free(blk_of(c, entry)->slots, zu_pte_payload(entry));
+	zu_slots_free(blk_of(c, entry)->slots, zu_pte_slot_nr(entry));
 }
 
 const struct ztu_tier_ops ztu_tier_blk = {
