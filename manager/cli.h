@@ -19,14 +19,6 @@
 
 #include "policy/policy.h"
 
-/* Set by the Makefile from PREFIX; these only keep a lone compile working. */
-#ifndef ZT_SYSCONFDIR
-#define ZT_SYSCONFDIR "/etc"
-#endif
-#ifndef ZT_DATADIR
-#define ZT_DATADIR "/usr/share"
-#endif
-
 #define CLI_OK    0
 #define CLI_FAIL  1
 #define CLI_USAGE 2

@@ -34,13 +34,6 @@
 struct udev;
 struct udev_monitor;
 
-#ifndef ZT_SYSCONFDIR
-#define ZT_SYSCONFDIR "/etc"
-#endif
-#ifndef ZT_DATADIR
-#define ZT_DATADIR "/usr/share"
-#endif
-
 #define ZD_SOCKET_PATH   "/run/ztier/ztierd.sock"
 #define ZD_RULES_PATH    "/run/udev/rules.d/61-ztier-spill.rules"
 #define ZD_REQUEST_MAX   1024      /* bytes of one request line, newline included */
