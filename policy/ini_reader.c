@@ -15,10 +15,14 @@
  *   - "#"/";" comment lines and "#" comments after a blank dropped;
  *   - "[name]" lines go to r->section (trimmed name), never to inih, which
  *     would not report a section without keys;
- *   - a UTF-8 byte order mark on line 1 is skipped.
+ *   - a UTF-8 byte order mark on line 1 is skipped;
+ *   - a line holding a NUL or another control character (a tab aside, CR
+ *     only before the newline) is reported and skipped: getline's length,
+ *     not strlen, says where the line ends.
  * Every problem goes to r->problem with its line; reading goes on.
  */
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +96,33 @@ static const char *check(struct zt_ini_reader *r, char *s, int max)
 	return s;
 }
 
+/* Cut the line end ("\n", "\r\n", or none on the last line) off the n bytes
+ * of s; the rest must be text.  A NUL would make every C string function
+ * below see only the part before it (a file of zero bytes would read as
+ * empty and valid); another control character (a tab aside) is no part of
+ * a config either: a stray CR, an escape sequence.  False, reported, if
+ * the line holds one. */
+static bool text_line(struct zt_ini_reader *r, char *s, size_t n)
+{
+	if (n && s[n - 1] == '\n')
+		n--;
+	if (n && s[n - 1] == '\r')
+		n--;
+	s[n] = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == 0) {
+			r->problem(r->ctx, r->line, "line holds a NUL byte");
+			return false;
+		}
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			bad(r, "control character 0x%02x", c);
+			return false;
+		}
+	}
+	return true;
+}
+
 char *zt_ini_read_line(char *str, int num, void *stream)
 {
 	struct zt_ini_reader *r = stream;
@@ -100,10 +131,11 @@ char *zt_ini_read_line(char *str, int num, void *stream)
 	if (n < 0)
 		return NULL;
 	char *s = r->buf;
-	if (++r->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+	if (++r->line == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
 		s += 3;
-	s[strcspn(s, "\r\n")] = 0;
-	snprintf(str, (size_t)num, "%s\n", check(r, s, num - 2));
+		n -= 3;
+	}
+	snprintf(str, (size_t)num, "%s\n", text_line(r, s, (size_t)n) ? check(r, s, num - 2) : "");
 	return str;
 }
 

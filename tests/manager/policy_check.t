@@ -36,6 +36,14 @@ run policy check policy/examples/default.conf "$T/bad.conf"
 is "$rc" 1 "one bad file among good ones: exit 1"
 like "$out" 'default.conf: valid' "the good file is still reported"
 
+# Not text: refused, never read as the C string before the first NUL.
+head -c 4096 /dev/zero >"$T/zeros.conf"
+run policy check "$T/zeros.conf"
+is "$rc:$err" "1:$T/zeros.conf:1: line holds a NUL byte" "4096 zero bytes: invalid"
+printf '[device]\nsize = 64M\000garbage\n' >"$T/nul.conf"
+run policy check "$T/nul.conf"
+is "$rc:$err" "1:$T/nul.conf:2: line holds a NUL byte" "a NUL inside a value: invalid"
+
 run policy check "$T/missing.conf"
 is "$rc:$err" "1:$T/missing.conf: cannot read: No such file or directory" "missing file"
 

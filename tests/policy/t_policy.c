@@ -234,6 +234,62 @@ static void test_syntax(void)
 	is_str(p.name, "syntax", "name defaults to the file's base name");
 }
 
+/* Load len bytes (NULs included) as t.conf; returns zt_policy_load's result. */
+static int load_bytes(const char *text, size_t len, struct msgs *m)
+{
+	static struct zt_policy p;
+	char path[300];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/t.conf", dir);
+	f = fopen(path, "w");
+	if (!f || fwrite(text, 1, len, f) != len)
+		return -999;
+	fclose(f);
+	zt_policy_default(&p);
+	m->n = 0;
+	return zt_policy_load(&p, path, collect, m);
+}
+
+/* Exactly one problem, equal to want, for the len bytes of text. */
+static void bytes_error(const char *text, size_t len, const char *want, const char *what)
+{
+	struct msgs m;
+	int n = load_bytes(text, len, &m);
+
+	if (!ok(n == 1 && m.n == 1 && strcmp(m.text[0], want) == 0, "%s", what)) {
+		tap_diag("  want: %s (returns 1, got %d)", want, n);
+		for (int i = 0; i < m.n && i < MAX_MSGS; i++)
+			tap_diag("  got:  %s", m.text[i]);
+	}
+}
+
+/* A string literal and its length without the final NUL. */
+#define BYTES(s) s, sizeof(s) - 1
+
+/* A file that is not text is refused line by line, never read as the C
+ * string before its first NUL. */
+static void test_bad_bytes(void)
+{
+	static char zeros[4096];
+	struct msgs m;
+
+	bytes_error(zeros, sizeof(zeros), "t.conf:1: line holds a NUL byte",
+		    "4096 zero bytes: a NUL on line 1");
+	bytes_error(BYTES("[device]\nsize = 64M\0garbage\n"), "t.conf:2: line holds a NUL byte",
+		    "size = 64M\\0garbage: a NUL on line 2");
+	bytes_error(BYTES("# a\0b\n"), "t.conf:1: line holds a NUL byte", "a NUL in a comment too");
+	bytes_error(BYTES("[device]\nqueues = 2\a\n"), "t.conf:2: control character 0x07",
+		    "a BEL in a value");
+	bytes_error(BYTES("[device]\nqueues = 2\rdepth = 8\n"),
+		    "t.conf:2: control character 0x0d", "a CR that does not end the line");
+	bytes_error(BYTES("[device]\x7f\n"), "t.conf:1: control character 0x7f", "DEL");
+	bytes_error(BYTES("[device]\nqueues = 2\n\x1b[1m\n"), "t.conf:3: control character 0x1b",
+		    "an escape sequence on its own line");
+	is_int(load_bytes(BYTES("# caf\xc3\xa9\r\n[device]\r\nqueues\t=\t2\t\r\n"), &m), 0,
+	       "tabs, UTF-8 and CRLF are text");
+}
+
 static void test_values(void)
 {
 	struct zt_policy p;
@@ -342,6 +398,7 @@ int main(void)
 	test_many_errors();
 	test_unreadable();
 	test_syntax();
+	test_bad_bytes();
 	test_values();
 	test_dropins();
 	test_examples();
