@@ -20,7 +20,8 @@ static int check_usage(FILE *out)
 {
 	fprintf(out, "Usage: ztierctl policy check [--quiet] FILE...\n\n"
 		"Validate policy files (see ztier.policy(5)).  Every problem is\n"
-		"printed as FILE:LINE: message on stderr.\n\n"
+		"printed as FILE:LINE: message on stderr; what is valid but not\n"
+		"safe (e.g. as swap) as FILE:LINE: warning: message.\n\n"
 		"  -q, --quiet   print nothing for valid files\n"
 		"  -h, --help    show this help\n\n"
 		"Exit status: 0 all files valid, 1 a file is invalid or unreadable,\n"
@@ -41,6 +42,8 @@ static int check_one(const char *path, bool quiet)
 	int n = zt_policy_load(p, path, NULL, NULL);
 	if (n >= 0)
 		n += zt_policy_validate(p, NULL, NULL);
+	if (n == 0)
+		zt_policy_warnings(p, NULL, NULL);
 	if (n == 0 && !quiet)
 		printf("%s: valid (policy %s)\n", path, p->name);
 	free(p);

@@ -130,6 +130,13 @@ struct zt_class_rule {
 
 enum zt_use { ZT_USE_SWAP, ZT_USE_FS, ZT_USE_NONE };
 
+/* When the store's memory is committed ([device] memory-commit). */
+enum zt_commit {
+	ZT_COMMIT_AUTO,       /* upfront for swap, on-demand for a file system */
+	ZT_COMMIT_UPFRONT,    /* all of memory-limit at start, locked         */
+	ZT_COMMIT_ON_DEMAND,  /* chunk by chunk as pages arrive               */
+};
+
 /* Keys that zt_policy_validate checks against other keys.  The parser
  * records where each was last set (struct zt_origin) so that a cross-key
  * problem is still reported as FILE:LINE of the key that causes it. */
@@ -144,6 +151,7 @@ enum zt_policy_key {
 	ZT_KEY_SPILL_SIZE,
 	ZT_KEY_FS_TYPE,
 	ZT_KEY_FS_MOUNT_POINT,
+	ZT_KEY_MEMORY_COMMIT,
 	ZT_KEY_USE,                   /* the [swap] or [fs] section header   */
 	ZT_KEY_COUNT
 };
@@ -168,6 +176,7 @@ struct zt_policy {
 		struct zt_size mem_limit;     /* store memory limit              */
 		unsigned queues;              /* 1..16                           */
 		unsigned depth;               /* 1..4096, queue depth            */
+		enum zt_commit commit;        /* memory-commit                   */
 	} device;
 
 	struct {                                      /* [zram] (the zram tier) */
@@ -216,6 +225,15 @@ int zt_policy_load(struct zt_policy *p, const char *path,
  * used but no zram size).  Same reporting; returns the number of problems. */
 int zt_policy_validate(const struct zt_policy *p, zt_policy_report_fn report,
 		       void *ctx);
+
+/* What is valid but risky (e.g. not safe as swap), one report per warning
+ * with its message starting "warning: "; returns how many. */
+int zt_policy_warnings(const struct zt_policy *p, zt_policy_report_fn report, void *ctx);
+
+/* Is the store's memory committed at start?  memory-commit, and for auto:
+ * yes for a swap device (its I/O path must never allocate: reclaim would
+ * wait for swap-out to the device itself), no for a file system. */
+bool zt_policy_commits_upfront(const struct zt_policy *p);
 
 /* Can this tier hold pages of this class?  (meta holds only SAMEFILL.) */
 bool zt_tier_accepts(enum zt_tier t, enum zt_class c);

@@ -191,6 +191,17 @@ static int set_depth(struct zt_policy *p, int cls, const char *v, char *msg, siz
 	return err;
 }
 
+static int set_memory_commit(struct zt_policy *p, int cls, const char *v, char *msg, size_t len)
+{
+	if (strcmp(v, "upfront") == 0)
+		p->device.commit = ZT_COMMIT_UPFRONT;
+	else if (strcmp(v, "on-demand") == 0)
+		p->device.commit = ZT_COMMIT_ON_DEMAND;
+	else
+		return FAIL("bad memory-commit '%s' (expected upfront or on-demand)", v);
+	return 0;
+}
+
 /* ---- [zram] -------------------------------------------------------------------- */
 
 static int set_algorithm(struct zt_policy *p, int cls, const char *v, char *msg, size_t len)
@@ -304,6 +315,7 @@ const struct zt_key_def zt_key_defs[] = {
 	{ "device", "memory-limit", -1, set_device_mem_limit },
 	{ "device", "queues", -1, set_queues },
 	{ "device", "depth", -1, set_depth },
+	{ "device", "memory-commit", ZT_KEY_MEMORY_COMMIT, set_memory_commit },
 	{ "zram", "algorithm", -1, set_algorithm },
 	{ "zram", "params", -1, set_params },
 	{ "zram", "size", ZT_KEY_ZRAM_SIZE, set_zram_size },

@@ -5,7 +5,9 @@
  * we check the combinations: that each class's tier and fallback can hold
  * that class, that a tier that is used is also configured (zram needs a
  * size, spill a target, a file target a size), that the thresholds are in
- * order, and that a file system has a type and a mount point.  Each problem
+ * order, that a file system has a type and a mount point, and that a swap
+ * policy never makes the server allocate on its I/O path (refused for a
+ * declared [swap] policy; the rest are warnings, zt_policy_warnings).  Each problem
  * is reported at the line of the key that causes it (struct zt_origin), or
  * without a line when that key was left at its built-in default.
  */
@@ -21,6 +23,7 @@ struct check {
 	zt_policy_report_fn report;
 	void *ctx;
 	int problems;
+	bool warnings;                /* the warnings pass: report only those */
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -42,6 +45,17 @@ static void problem(struct check *c, int key, const char *fmt, ...)
 	c->report(c->ctx, file, o->line, msg);
 	c->problems++;
 }
+
+/* A problem in the validation pass, a warning (counted the same) in the
+ * warnings pass: each pass reports only its own kind. */
+#define warning(c, key, ...) do {                                           \
+		if ((c)->warnings)                                          \
+			problem(c, key, "warning: " __VA_ARGS__);           \
+	} while (0)
+#define refusal(c, key, ...) do {                                           \
+		if (!(c)->warnings)                                         \
+			problem(c, key, __VA_ARGS__);                       \
+	} while (0)
 
 static bool tier_used(const struct zt_policy *p, enum zt_tier t, int *key)
 {
@@ -108,10 +122,55 @@ static void check_use(struct check *c)
 		problem(c, ZT_KEY_USE, "[fs] needs a mount-point");
 }
 
+bool zt_policy_commits_upfront(const struct zt_policy *p)
+{
+	if (p->device.commit == ZT_COMMIT_AUTO)
+		return p->use.use == ZT_USE_SWAP;
+	return p->device.commit == ZT_COMMIT_UPFRONT;
+}
+
+/* A swap device's server must never allocate on the I/O path: under
+ * memory pressure its allocation waits for reclaim, and reclaim waits for
+ * swap-out to this very device.  What can still allocate there: */
+static void check_swap_safety(struct check *c)
+{
+	const struct zt_policy *p = c->p;
+	bool declared = p->origin[ZT_KEY_USE].line > 0;   /* a [swap] section */
+	int key;
+
+	if (p->use.use != ZT_USE_SWAP)
+		return;
+	if (!zt_policy_commits_upfront(p) && zt_size_is_set(&p->device.mem_limit)) {
+		if (declared)
+			refusal(c, ZT_KEY_MEMORY_COMMIT, "memory-commit = on-demand cannot "
+				"serve swap: the store would commit memory while the kernel "
+				"swaps out to it, and wait for reclaim that waits for this "
+				"device (use upfront, the default for swap)");
+		else
+			warning(c, ZT_KEY_MEMORY_COMMIT, "memory-commit = on-demand: not "
+				"safe as swap (the store commits memory on the I/O path); "
+				"use this device for a file system or a test only");
+	}
+	if (tier_used(p, ZT_TIER_SPILL, &key) && p->spill.target[0] == '/' &&
+	    strncmp(p->spill.target, "/dev/", 5))
+		warning(c, ZT_KEY_SPILL_TARGET, "spill target %s is a file: writes "
+			"into its unwritten (fallocated) blocks make the file system "
+			"allocate and journal while swap-out waits; a block device is "
+			"safer", p->spill.target);
+}
+
+int zt_policy_warnings(const struct zt_policy *p, zt_policy_report_fn report, void *ctx)
+{
+	struct check c = { p, report ? report : zt_policy_print_report, ctx, 0, true };
+
+	check_swap_safety(&c);
+	return c.problems;
+}
+
 int zt_policy_validate(const struct zt_policy *p, zt_policy_report_fn report,
 		       void *ctx)
 {
-	struct check c = { p, report ? report : zt_policy_print_report, ctx, 0 };
+	struct check c = { p, report ? report : zt_policy_print_report, ctx, 0, false };
 	const struct zt_thresholds *t = &p->thresholds;
 
 	for (int cls = 0; cls < ZT_CLASS_COUNT; cls++)
@@ -122,5 +181,6 @@ int zt_policy_validate(const struct zt_policy *p, zt_policy_report_fn report,
 			"random-entropy (%g)", t->text_entropy, t->random_entropy);
 	check_tiers_configured(&c);
 	check_use(&c);
+	check_swap_safety(&c);
 	return c.problems;
 }

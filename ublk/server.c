@@ -5,10 +5,10 @@
  *                        server may be the swap device; its pages must never
  *                        be swapped out to itself, nor the OOM killer pick it
  *   GET_FEATURES         require ioctl-encoded commands
- *   target init          page table, store (with its reserve and the
- *                        housekeeper thread that refills it), spill file...
- *                        before ADD_DEV and before any queue thread, so a bad
- *                        spill path leaves nothing behind
+ *   target init          page table, store (a swap device's committed whole),
+ *                        spill file... before ADD_DEV and before any queue
+ *                        thread, so a bad spill path leaves nothing behind
+ *   PR_SET_IO_FLUSHER    for the main thread and every thread started later
  *   ADD_DEV (id -1)      from here on every failure ends in DEL_DEV
  *   open /dev/ublkcN     waiting for the node with inotify, not a sleep
  *   queue threads        each fetches every tag and reports ready
@@ -28,7 +28,9 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <linux/prctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,6 +62,21 @@ static int protect_process(char *msg, size_t len)
 		close(fd);
 	}
 	return 0;
+}
+
+/* From here on no allocation of this thread, nor of any thread it starts
+ * (the flag is inherited), reclaims by doing I/O: once the device serves
+ * swap, such reclaim could write to the device itself and wait for us.
+ * Called after the target committed what it needs (upfront, under normal
+ * reclaim: nothing is swapped to us yet); queue threads and the store's
+ * housekeeper set it again themselves. */
+static int become_io_flusher(char *msg, size_t len)
+{
+	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) == 0 &&
+	    prctl(PR_GET_IO_FLUSHER, 0, 0, 0, 0) == 1)
+		return 0;
+	say(msg, len, "PR_SET_IO_FLUSHER (needs CAP_SYS_RESOURCE)", errno ? -errno : -EPERM);
+	return errno ? -errno : -EPERM;
 }
 
 static long ms_since(const struct timespec *t0)
@@ -293,6 +310,8 @@ static int run(struct ztu_dev *d, ztu_ready_fn ready, void *ctx, int sfd)
 		ret = open_control(d, msg, sizeof(msg));
 	if (!ret)
 		ret = d->ops->init(d, msg, sizeof(msg));
+	if (!ret)
+		ret = become_io_flusher(msg, sizeof(msg));
 	if (ret) {
 		teardown(d, false, false, false);
 		ready(ctx, -1, ret, msg);

@@ -24,7 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <linux/prctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "ublk/store.h"
@@ -391,7 +393,7 @@ int zu_store_reserve(struct zu_store *st, uint32_t target, uint32_t low)
 {
 	int ret;
 
-	if (target == 0 || low > target)
+	if (target == 0 || low > target || st->reserve_mode)
 		return -EINVAL;
 	if (target > st->max_chunks)
 		target = st->max_chunks;
@@ -404,6 +406,37 @@ int zu_store_reserve(struct zu_store *st, uint32_t target, uint32_t low)
 	pthread_mutex_unlock(&st->chunk_lock);
 	ret = zu_store_refill(st);
 	return ret < 0 ? ret : 0;
+}
+
+/* Commit the whole arena in one populated mapping (locked under the
+ * server's mlockall) and put every chunk on the spare stack, lowest on top:
+ * from here on put only pops and free only pushes, and nothing is ever
+ * mapped or unmapped again, so no housekeeper is needed. */
+int zu_store_commit_all(struct zu_store *st)
+{
+	size_t bytes = (size_t)st->max_chunks * ZU_STORE_CHUNK;
+	volatile unsigned char *p;
+
+	if (st->reserve_mode || atomic_load(&st->ncommitted))
+		return -EINVAL;
+	p = mmap(st->base, bytes, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	for (size_t off = 0; off < bytes; off += ZT_PAGE_SIZE)
+		p[off] = 0;           /* real pages, even without mlockall */
+	pthread_mutex_lock(&st->chunk_lock);
+	for (uint32_t c = 0; c < st->max_chunks; c++) {
+		st->committed[c / 64] |= UINT64_C(1) << (c % 64);
+		st->spare[st->nspare++] = st->max_chunks - 1 - c;
+	}
+	st->low_free = st->max_chunks;
+	st->target = st->max_chunks;
+	st->low = 0;
+	st->reserve_mode = true;
+	atomic_store(&st->ncommitted, st->max_chunks);
+	pthread_mutex_unlock(&st->chunk_lock);
+	return 0;
 }
 
 static bool hk_has_work_locked(struct zu_store *st)
@@ -431,6 +464,10 @@ static void *housekeeper(void *arg)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/* Its faults must never reclaim by writing to this very device: a
+	 * refill that swapped out to us would wait for a server that waits for
+	 * the refill (the deadlock of a swap store without upfront commit). */
+	prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0);
 	pthread_mutex_lock(&st->chunk_lock);
 	while (!st->hk_stop) {
 		int n;

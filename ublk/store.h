@@ -118,12 +118,20 @@ int zu_store_trim(struct zu_store *st);
 /* Reserve mode: keep target empty chunks committed (capped at the limit),
  * refill when fewer than low (<= target) are left; put then never commits.
  * Fills the reserve now (call it before the I/O starts).
- * 0, -EINVAL (target 0 or low > target), -ENOMEM (no chunk could be mapped). */
+ * 0, -EINVAL (target 0, low > target, or already set), -ENOMEM (no chunk
+ * could be mapped). */
 int zu_store_reserve(struct zu_store *st, uint32_t target, uint32_t low);
 /* Commit chunks until the reserve holds target (or the limit is reached),
  * then unmap spares beyond max(target, 4).  What the housekeeper runs; not
  * for a queue thread.  Chunks committed, or -ENOMEM if none could be. */
 int zu_store_refill(struct zu_store *st);
+/* Upfront commit (a store on the swap path): the whole limit committed
+ * now, in one populated mapping, and every chunk put in the reserve; put
+ * then never maps memory (an empty reserve means the limit is reached:
+ * -ENOSPC at once, also for put_last) and free never unmaps.  Call before
+ * any put; no housekeeper is needed.  0, -EINVAL (already in use), -errno
+ * of the mmap (ENOMEM/EAGAIN: the memory is not there to lock). */
+int zu_store_commit_all(struct zu_store *st);
 /* Start the housekeeper thread (after zu_store_reserve); zu_store_destroy
  * stops it.  0, -EINVAL (no reserve or already started), -errno. */
 int zu_store_housekeeper_start(struct zu_store *st);

@@ -2,9 +2,11 @@
  * tiered_setup.c — building and tearing down the tiered target.
  *
  * Device-wide (before ADD_DEV, so a bad spill path leaves nothing behind):
- * the page table (sparse, with a little pool mapped up front), the fill-word
- * table, the compressed store under the memory limit (with its committed
- * reserve and housekeeper thread), and the block tiers.
+ * the page table, the fill-word table, the compressed store under the
+ * memory limit, and the block tiers.  For a swap device (memory-commit
+ * upfront) the table and the store are committed whole here, before the
+ * server turns into an IO_FLUSHER; otherwise they grow on demand (the store
+ * from a reserve that its housekeeper thread refills).
  * Per queue (in the queue thread, after PR_SET_IO_FLUSHER): its codec
  * context, per-tag state, the async-write slots, the parked-tag FIFO and the
  * bounce pages — everything the I/O path needs, so it never allocates.
@@ -18,7 +20,6 @@
 #include "ublk/tiered.h"
 
 #define PT_PREALLOC      (2u << 20)
-#define PT_PREALLOC_SWAP (16u << 20)
 #define FILL_CAPACITY 4096u
 #define STORE_RESERVE_CHUNKS 8u   /* 2 MiB committed, refilled below half */
 
@@ -28,51 +29,69 @@ static int say(char *msg, size_t len, const char *what, int err)
 	return err;
 }
 
-/* For swap, map the whole table up front for devices up to 8 GiB (16 MiB
- * of blocks, 8 bytes per device page) and a 16 MiB head start for bigger
- * ones: growing it means mmap on the I/O path, and a queue thread
+/* With upfront commit (swap), map the whole table now: 8 bytes per device
+ * page plus a 4 KiB mid per GiB, 2 MiB per GiB of device (16 MiB for
+ * 8 GiB).  Growing it means mmap on the I/O path, and a queue thread
  * (PF_MEMALLOC_NOIO) that must allocate under swap pressure can livelock.
  * Otherwise metadata grows with the pages stored, from a 2 MiB start.
  * Never more than the table can use (it refuses a bigger reservation). */
-static size_t pt_prealloc(uint64_t size, bool swap)
+static size_t pt_prealloc(uint64_t size, bool upfront)
 {
 	uint64_t pages = size / ZT_PAGE_SIZE;
 	uint64_t blocks = (pages + 511) / 512 + (pages + (1u << 18) - 1) / (1u << 18);
-	size_t cap = swap ? PT_PREALLOC_SWAP : PT_PREALLOC;
 
-	return blocks * ZT_PAGE_SIZE < cap ? (size_t)blocks * ZT_PAGE_SIZE : cap;
+	if (upfront || blocks * ZT_PAGE_SIZE < PT_PREALLOC)
+		return (size_t)blocks * ZT_PAGE_SIZE;
+	return PT_PREALLOC;
+}
+
+/* Upfront (swap): the whole limit committed now, before the device exists;
+ * the I/O path then never allocates and a full store fails a write at
+ * once.  On demand (a file system): a small committed reserve, refilled by
+ * a housekeeper thread started here, before any queue thread (store.h). */
+static int store_init(struct ztu_tiers *t, uint64_t limit, bool upfront, char *msg,
+		      size_t len)
+{
+	int ret;
+
+	t->store = zu_store_create(limit);
+	if (!t->store)
+		return say(msg, len, "store (memory limit)", -errno);
+	if (upfront) {
+		ret = zu_store_commit_all(t->store);
+		if (ret) {
+			snprintf(msg, len, "store: cannot commit its memory-limit of %llu MiB "
+				 "upfront (memory-commit): %s", (unsigned long long)(limit >> 20),
+				 strerror(-ret));
+			return ret;
+		}
+		return 0;
+	}
+	ret = zu_store_reserve(t->store, STORE_RESERVE_CHUNKS, STORE_RESERVE_CHUNKS / 2);
+	if (!ret)
+		ret = zu_store_housekeeper_start(t->store);
+	return ret ? say(msg, len, "store reserve", ret) : 0;
 }
 
 int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 {
 	const struct ztu_config *c = &d->cfg;
 	struct ztu_tiers *t = calloc(1, sizeof(*t));
+	bool upfront = zt_policy_commits_upfront(&c->policy);
 	int ret;
 
 	if (!t)
 		return say(msg, len, "tiers", -ENOMEM);
 	d->tgt = t;
 	t->policy = &d->cfg.policy;
-	t->pt = zu_pt_create(c->size / ZT_PAGE_SIZE,
-			      pt_prealloc(c->size, c->policy.use.use == ZT_USE_SWAP));
+	t->pt = zu_pt_create(c->size / ZT_PAGE_SIZE, pt_prealloc(c->size, upfront));
 	if (!t->pt)
 		return say(msg, len, "page table", -errno);
 	t->fills = zu_fills_create(FILL_CAPACITY);
 	if (!t->fills)
 		return say(msg, len, "fill table", -ENOMEM);
-	if (c->mem_limit) {
-		t->store = zu_store_create(c->mem_limit);
-		if (!t->store)
-			return say(msg, len, "store (memory limit)", -errno);
-		/* Queue threads (IO_FLUSHER) must never fault a new chunk in under
-		 * memory pressure: a committed reserve, refilled by a housekeeper
-		 * thread started here, before any queue thread (store.h). */
-		ret = zu_store_reserve(t->store, STORE_RESERVE_CHUNKS, STORE_RESERVE_CHUNKS / 2);
-		if (!ret)
-			ret = zu_store_housekeeper_start(t->store);
-		if (ret)
-			return say(msg, len, "store reserve", ret);
-	}
+	if (c->mem_limit && (ret = store_init(t, c->mem_limit, upfront, msg, len)))
+		return ret;
 	if (c->spill_path[0]) {
 		ret = ztu_blk_open(&t->blk[ZT_TIER_SPILL], ZT_TIER_SPILL, c->spill_path,
 				   c->spill_size, msg, len);

@@ -472,6 +472,47 @@ static void test_housekeeper(void)
 	ok(1, "destroy stops the housekeeper");
 }
 
+/* Upfront commit (swap): everything committed at once, then no put ever
+ * maps memory, a full store refuses at once (also put_last), and a free
+ * gives the chunk back to the reserve, never to the kernel. */
+static void test_commit_all(void)
+{
+	struct zu_store *st = zu_store_create(4 * MIB);
+	struct zu_store_stats s;
+	unsigned char buf[ZT_PAGE_SIZE];
+	static uint64_t h[40000];
+	uint64_t x, rss0 = rss_bytes();
+	unsigned n = 0, i, bad = 0;
+	int err;
+
+	pattern(buf, sizeof(buf), 11);
+	is_int(zu_store_commit_all(st), 0, "commit the whole 4 MiB limit");
+	ok(rss_bytes() - rss0 >= 4 * MIB, "and it is resident (%" PRIu64 " KiB more)",
+	   (rss_bytes() - rss0) >> 10);
+	is_int(zu_store_commit_all(st), -EINVAL, "only once");
+	is_int(zu_store_reserve(st, 4, 2), -EINVAL, "no reserve on top of it");
+	zu_store_stats(st, &s);
+	ok(s.arena_bytes == 4 * MIB && s.spare_bytes == 4 * MIB, "all 16 chunks are spares");
+	while (n < 39999 && (err = zu_store_put(st, buf, 64 + 32 * (n % 8), &h[n])) == 0)
+		n++;
+	is_int(err, -ENOSPC, "filled to the limit: -ENOSPC");
+	is_int(zu_store_put_last(st, buf, 700, &x), -ENOSPC, "put_last: -ENOSPC at once");
+	is_int(zu_store_put_raw_last(st, buf, &x), -ENOSPC, "put_raw_last too");
+	is_int(zu_store_refill(st), 0, "a refill has nothing to commit");
+	for (i = 0; i < n; i++)
+		bad += !holds(st, h[i], zu_store_handle_len(h[i]), 11);
+	is_int(bad, 0, "every page reads back");
+	tap_diag("%u pages at the limit", n);
+	for (i = 0; i < n; i++)
+		zu_store_free(st, h[i]);
+	is_int(zu_store_trim(st), 0, "trim");
+	zu_store_stats(st, &s);
+	ok(s.pages == 0 && s.arena_bytes == 4 * MIB && s.spare_bytes == 4 * MIB &&
+	   s.chunks_released == 0, "freed chunks stay committed, nothing unmapped");
+	is_int(zu_store_put(st, buf, 3000, &x), 0, "and serve the next put");
+	zu_store_destroy(st);
+}
+
 int main(void)
 {
 	errno = 0;
@@ -483,5 +524,6 @@ int main(void)
 	test_threads();
 	test_reserve();
 	test_housekeeper();
+	test_commit_all();
 	return tap_done();
 }

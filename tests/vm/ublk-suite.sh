@@ -118,7 +118,13 @@ check "del" del "$id"
 
 # ---------------------------------------------------------------------------
 group "discard gives memory back"
-check "add" add --policy /tmp/tiered.conf
+# A swap device commits its whole store at start (memory-commit = upfront,
+# the default for swap): nothing to give back.  On demand it is given back.
+check "add (memory-commit upfront): the whole 128M limit is committed" add --policy /tmp/tiered.conf
+check "mem_used is the limit from the start" wait_stat "$id" mem_used -eq $((128 << 20))
+check "del" del "$id"
+sed '/^\[device\]/a memory-commit = on-demand' /tmp/tiered.conf >/tmp/tiered-od.conf
+check "add (memory-commit on-demand)" add --policy /tmp/tiered-od.conf
 check "write 32M of text-like data" fio --name=w --filename="$dev" --allow_file_create=0 \
 	--ioengine=io_uring --direct=1 --rw=write --bs=1M --size=32M --refill_buffers --buffer_compress_percentage=75 --output=/tmp/fio.out
 check "store holds the pages" wait_stat "$id" store_pages -ge 8000
