@@ -186,7 +186,9 @@ struct zd_daemon {
 
 /* Read ztier.conf and the policies into d->stacks (new stacks DOWN; a stack
  * that exists keeps its built state; live-changeable settings are applied,
- * the rest is logged as needing a restart).  Returns problems found. */
+ * the rest is logged as needing a restart).  Returns problems found; at
+ * start (!reload) a ztier.conf that cannot be read or has a problem is
+ * -EINVAL, with the problems logged and nothing read. */
 int zd_config_read(struct zd_daemon *d, bool reload);
 
 int zd_stack_up(struct zd_daemon *d, struct zd_stack *s);   /* 0 or -errno */

@@ -196,8 +196,13 @@ int zd_conf_load(struct zd_conf *c, const char *path)
 		return -errno;
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	r = ini_parse_stream(zt_ini_read_line, &x.rd, on_key, &x);
+	/* getline's error ends the file like EOF would: a directory opens
+	 * fine and reads as empty, so it must be asked for. */
+	int err = ferror(x.rd.f) ? (errno ? errno : EIO) : 0;
 	zt_ini_reader_free(&x.rd);
 	fclose(x.rd.f);
+	if (err)
+		return -err;
 	if (r > 0)
 		report(&x, r, "syntax error");
 	for (unsigned i = 0; i < c->nzswap; i++)

@@ -2,7 +2,8 @@
  * daemon_config.c — from files to the list of stacks, at start and on reload.
  *
  * ztier.conf: --config FILE, else SYSCONFDIR/ztier/ztier.conf, else the
- * shipped DATADIR/ztier/ztier.conf, else built-in defaults.  Policies: --policy
+ * shipped DATADIR/ztier/ztier.conf, else built-in defaults; at start, one
+ * that cannot be read or has a problem stops ztierd.  Policies: --policy
  * FILE alone, or every NAME.conf of the policy directories (daemon_dropin.c)
  * with its drop-ins NAME.conf.d/ *.conf from all of them, read in order on top
  * of the built-in defaults (zt_policy_load), then validated.  An invalid
@@ -32,27 +33,35 @@ static void log_problem(void *ctx, const char *file, int line, const char *msg)
 		zd_log(ZD_ERR, "%s: %s", file, msg);
 }
 
+/* --config, else the first of the search list that exists, else NULL. */
+static const char *conf_file(const struct zd_daemon *d)
+{
+	static const char *const candidates[] = { ZT_SYSCONFDIR "/ztier/ztier.conf",
+						  ZT_DATADIR "/ztier/ztier.conf" };
+
+	if (d->conf_path)
+		return d->conf_path;
+	for (size_t i = 0; i < 2; i++)
+		if (access(candidates[i], F_OK) == 0)
+			return candidates[i];
+	return NULL;
+}
+
+/* Problems found (a file that cannot be read is one); c->path names it. */
 static int read_conf(struct zd_daemon *d, struct zd_conf *c)
 {
-	const char *candidates[] = { ZT_SYSCONFDIR "/ztier/ztier.conf",
-				     ZT_DATADIR "/ztier/ztier.conf" };
+	const char *path = conf_file(d);
 	int n;
 
 	zd_conf_default(c);
-	if (d->conf_path) {
-		if ((n = zd_conf_load(c, d->conf_path)) < 0)
-			zd_log(ZD_ERR, "%s: %s", d->conf_path, strerror(-n));
-		return n < 0 ? 1 : n;
+	if (!path) {
+		zd_log(ZD_DEBUG, "no ztier.conf found: built-in defaults");
+		return 0;
 	}
-	for (size_t i = 0; i < 2; i++)
-		if (access(candidates[i], F_OK) == 0) {
-			n = zd_conf_load(c, candidates[i]);
-			if (n < 0)
-				zd_log(ZD_ERR, "%s: %s", candidates[i], strerror(-n));
-			return n < 0 ? 1 : n;
-		}
-	zd_log(ZD_DEBUG, "no ztier.conf found: built-in defaults");
-	return 0;
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	if ((n = zd_conf_load(c, path)) < 0)
+		zd_log(ZD_ERR, "%s: %s", path, strerror(-n));
+	return n < 0 ? 1 : n;
 }
 
 static void apply_overrides(struct zd_daemon *d, struct zd_conf *c)
@@ -331,6 +340,14 @@ int zd_config_read(struct zd_daemon *d, bool reload)
 		return 1;
 	}
 	problems = read_conf(d, c);
+	if (problems && !reload) {
+		/* At start nothing runs that a half-read file could keep
+		 * going: refuse, as ztierd(8) says (a reload goes on). */
+		zd_log(ZD_ERR, "%s: %d problem(s): not starting", c->path, problems);
+		free(w);
+		free(c);
+		return -EINVAL;
+	}
 	apply_overrides(d, c);
 	if (reload && strcmp(c->socket, d->conf.socket))
 		zd_log(ZD_WARN, "socket path changed: needs a restart of ztierd");

@@ -295,7 +295,8 @@ static int start(struct zd_daemon *d)
 {
 	int err;
 
-	zd_config_read(d, false);
+	if (zd_config_read(d, false) < 0)
+		return -1;              /* ztier.conf: its problems are logged */
 	if ((d->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 || (d->sigfd = signal_fd()) < 0) {
 		zd_log(ZD_ERR, "epoll/signalfd: %s", strerror(errno));
 		return -1;

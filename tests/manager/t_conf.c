@@ -79,6 +79,34 @@ static void reader_tests(struct zd_conf *c)
 	   "lines 1 and 4");
 }
 
+/* A ztier.conf that is not text: its bad line is a problem, at its line. */
+static void bad_bytes(struct zd_conf *c)
+{
+	static const char text[] = "[ztierd]\nlog-level = debug\0garbage\n";
+	char log[2048];
+	FILE *t = tmpfile();
+	int saved = dup(2), n, fd = mkstemp(path);
+
+	if (fd < 0 || write(fd, text, sizeof(text) - 1) != (ssize_t)sizeof(text) - 1)
+		tap_diag("cannot write %s", path);
+	close(fd);
+	fflush(stderr);
+	dup2(fileno(t), 2);
+	zd_conf_default(c);
+	n = zd_conf_load(c, path);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(t);
+	log[fread(log, 1, sizeof(log) - 1, t)] = '\0';
+	fclose(t);
+	unlink(path);
+	strcpy(path, "/tmp/t_conf.XXXXXX");
+	is_int(n, 1, "a NUL in a line: one problem");
+	ok(strstr(log, ":2: line holds a NUL byte") != NULL, "reported at line 2");
+	is_int(c->level, ZD_INFO, "the line is not read as 'log-level = debug'");
+}
+
 int main(void)
 {
 	static struct zd_conf c;
@@ -114,6 +142,8 @@ int main(void)
 	is_int(load("[ztierd\n", &c), 1, "syntax error");
 	zd_conf_default(&c);
 	is_int(zd_conf_load(&c, "/nonexistent/ztier.conf"), -ENOENT, "missing file: -ENOENT");
+	is_int(zd_conf_load(&c, "/tmp"), -EISDIR, "a directory: -EISDIR, not an empty file");
+	bad_bytes(&c);
 	reader_tests(&c);
 
 	/* values parsed as in a policy (policy/values.c) */
