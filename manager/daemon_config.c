@@ -243,11 +243,7 @@ static bool same_policy(const struct zt_policy *a, const struct zt_policy *b)
 {
 	if (!a || !b)
 		return a == b;
-	return !memcmp(&a->thresholds, &b->thresholds, sizeof(a->thresholds)) &&
-	       !memcmp(a->rule, b->rule, sizeof(a->rule)) &&
-	       !memcmp(&a->device, &b->device, sizeof(a->device)) &&
-	       !memcmp(&a->spill, &b->spill, sizeof(a->spill)) &&
-	       !memcmp(&a->use, &b->use, sizeof(a->use));
+	return zt_policy_same(a, b);
 }
 
 static void update_zram(struct zd_stack *s, const struct zd_zswap *z)

@@ -230,6 +230,11 @@ int zt_policy_validate(const struct zt_policy *p, zt_policy_report_fn report,
  * with its message starting "warning: "; returns how many. */
 int zt_policy_warnings(const struct zt_policy *p, zt_policy_report_fn report, void *ctx);
 
+/* Do a and b set the same things?  Every setting counts, in every section
+ * (a new field included without being listed); where each was set (files,
+ * lines) does not.  ztierd: a reload changed a running stack's policy. */
+bool zt_policy_same(const struct zt_policy *a, const struct zt_policy *b);
+
 /* Is the store's memory committed at start?  memory-commit, and for auto:
  * yes for a swap device (its I/O path must never allocate: reclaim would
  * wait for swap-out to the device itself), no for a file system. */
