@@ -176,11 +176,13 @@ static int use_destroy(struct zd_stack *s)
 
 /* ---- the ztier device --------------------------------------------------------- */
 
+/* The server never creates a device target (ztu_path_is_device): absent,
+ * the stack waits for udev rather than fail. */
 static bool spill_missing(const struct zd_stack *s)
 {
 	struct stat st;
 
-	return s->spill[0] && !strncmp(s->spill, "/dev/", 5) && stat(s->spill, &st) != 0;
+	return s->spill[0] && ztu_path_is_device(s->spill) && stat(s->spill, &st) != 0;
 }
 
 static int ztier_build(struct zd_daemon *d, struct zd_stack *s)

@@ -79,7 +79,8 @@ extern const struct ztu_tier_ops ztu_tier_meta, ztu_tier_store, ztu_tier_blk;
 const struct ztu_tier_ops *ztu_tier_ops(enum zt_tier t);
 
 /* tier_blk.c: open a spill/zram target; size 0: use the file's size.
- * Creates a regular file that does not exist yet (needs size). */
+ * Creates a regular file that does not exist yet (needs size), never one in
+ * /dev (ztu_path_is_device): there -ENOENT, "not present". */
 int ztu_blk_open(struct ztu_blk **out, enum zt_tier tier, const char *path,
 		 uint64_t size, char *msg, size_t len);
 void ztu_blk_close(struct ztu_blk *b);

@@ -16,10 +16,13 @@
  * Discard and overwrite free the slot.  A file that does not exist is created
  * with the requested size (fallocate: a sparse file could fail later with
  * ENOSPC in the middle of swap-out); a file system without O_DIRECT is used
- * buffered.
+ * buffered.  A target in /dev names a device and is never created, whatever
+ * the size: an absent one is "not present" (ENOENT; ztierd waits for it),
+ * and a regular file there (devtmpfs: RAM) is refused, not grown.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +49,32 @@ static int open_direct(const char *path, bool create)
 	return fd < 0 ? -errno : fd;
 }
 
-static int backing_size(int fd, uint64_t want, uint64_t *size)
+/* "/dev" or a path below it, however many '/' separate the names. */
+static bool in_dev(const char *p)
+{
+	if (*p != '/')
+		return false;
+	while (*p == '/')
+		p++;
+	return !strncmp(p, "dev", 3) && (p[3] == '/' || !p[3]);
+}
+
+bool ztu_path_is_device(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[ZT_PATH_MAX], real[PATH_MAX];
+
+	if (in_dev(path))
+		return true;
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	/* A directory that does not exist cannot take a new file anyway. */
+	return realpath(dir, real) && in_dev(real);
+}
+
+static int backing_size(int fd, bool device, uint64_t want, uint64_t *size)
 {
 	struct stat st;
 
@@ -54,6 +82,8 @@ static int backing_size(int fd, uint64_t want, uint64_t *size)
 		return -errno;
 	if (S_ISBLK(st.st_mode))
 		return ioctl(fd, BLKGETSIZE64, size) < 0 ? -errno : 0;
+	if (device)
+		return -ENOTBLK;      /* a file in /dev (devtmpfs): never grown */
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
 	if (want && (uint64_t)st.st_size < want) {
@@ -72,14 +102,15 @@ int ztu_blk_open(struct ztu_blk **out, enum zt_tier tier, const char *path,
 		 uint64_t size, char *msg, size_t len)
 {
 	struct ztu_blk *b = calloc(1, sizeof(*b));
+	bool device = ztu_path_is_device(path);
 	uint64_t bytes = 0;
 	int ret;
 
 	if (!b)
 		return -ENOMEM;
 	b->tier = tier;
-	b->fd = open_direct(path, size != 0);
-	ret = b->fd < 0 ? b->fd : backing_size(b->fd, size, &bytes);
+	b->fd = open_direct(path, size != 0 && !device);
+	ret = b->fd < 0 ? b->fd : backing_size(b->fd, device, size, &bytes);
 	if (!ret && bytes < ZT_PAGE_SIZE)
 		ret = -ENOSPC;
 	if (!ret) {
@@ -88,7 +119,8 @@ int ztu_blk_open(struct ztu_blk **out, enum zt_tier tier, const char *path,
 			ret = -errno;
 	}
 	if (ret) {
-		snprintf(msg, len, "%s %s: %s", zt_tier_name(tier), path, strerror(-ret));
+		snprintf(msg, len, "%s %s: %s%s", zt_tier_name(tier), path,
+			 device && ret == -ENOENT ? "not present: " : "", strerror(-ret));
 		ztu_blk_close(b);
 		return ret;
 	}

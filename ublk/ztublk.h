@@ -52,6 +52,11 @@ struct ztu_config {
 	uint64_t spill_size;          /* bytes for a file spill (0: file size) */
 };
 
+/* Does a spill target name a device: a path in /dev, by name or because its
+ * directory resolves there?  Such a target is opened, never created: absent,
+ * it is "not present" (ENOENT; ztierd looks first, and waits for it). */
+bool ztu_path_is_device(const char *path);
+
 /* Fill defaults from the policy (size, queues, depth, limits, spill). */
 void ztu_config_from_policy(struct ztu_config *cfg, const struct zt_policy *p);
 
