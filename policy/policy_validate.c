@@ -151,12 +151,30 @@ static void check_swap_safety(struct check *c)
 				"safe as swap (the store commits memory on the I/O path); "
 				"use this device for a file system or a test only");
 	}
-	if (tier_used(p, ZT_TIER_SPILL, &key) && p->spill.target[0] == '/' &&
-	    strncmp(p->spill.target, "/dev/", 5))
-		warning(c, ZT_KEY_SPILL_TARGET, "spill target %s is a file: writes "
-			"into its unwritten (fallocated) blocks make the file system "
-			"allocate and journal while swap-out waits; a block device is "
-			"safer", p->spill.target);
+	if (tier_used(p, ZT_TIER_ZRAM, &key)) {
+		if (declared)
+			refusal(c, key, "the zram tier cannot serve swap: a write into "
+				"kernel zram allocates memory (zsmalloc, GFP_NOIO) while the "
+				"kernel swaps out to this device, and under pressure that "
+				"allocation waits forever (use store; the stack's own zram "
+				"swap in ztier.conf is safe)");
+		else
+			warning(c, key, "the zram tier is not safe as swap (its writes "
+				"allocate kernel memory under pressure); use this device for "
+				"a file system or a test only");
+	}
+	if (zt_policy_commits_upfront(p) && tier_used(p, ZT_TIER_STORE, &key)) {
+		const struct zt_size *m = &p->device.mem_limit;
+
+		if (!zt_size_is_set(m))
+			refusal(c, key, "the store of a swap device commits its whole "
+				"memory-limit at start: [device] memory-limit none would "
+				"lock all of RAM (give it a size, e.g. ram/4)");
+		else if (m->ram_den && 2 * m->ram_num > m->ram_den)
+			refusal(c, key, "the store of a swap device commits its whole "
+				"memory-limit at start: [device] memory-limit above ram/2 "
+				"would lock most of RAM");
+	}
 }
 
 int zt_policy_warnings(const struct zt_policy *p, zt_policy_report_fn report, void *ctx)

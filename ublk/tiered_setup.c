@@ -45,6 +45,42 @@ static size_t pt_prealloc(uint64_t size, bool upfront)
 	return PT_PREALLOC;
 }
 
+/* MemAvailable in bytes, or UINT64_MAX when it cannot be read. */
+static uint64_t mem_available(void)
+{
+	unsigned long long kib = 0;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (!f)
+		return UINT64_MAX;
+	while (fgets(line, sizeof(line), f) && sscanf(line, "MemAvailable: %llu", &kib) != 1)
+		;
+	fclose(f);
+	return kib ? kib << 10 : UINT64_MAX;
+}
+
+static int commit_upfront(struct ztu_tiers *t, uint64_t limit, char *msg, size_t len)
+{
+	uint64_t avail = mem_available();
+	int ret;
+
+	/* Locking more than there is would only make the kernel kill others
+	 * (this server is OOM-exempt): refuse with the figures instead. */
+	if (limit > avail / 10 * 9) {
+		snprintf(msg, len, "store: memory-limit %llu MiB cannot be committed upfront "
+			 "(memory-commit, the default for swap): %llu MiB available",
+			 (unsigned long long)(limit >> 20), (unsigned long long)(avail >> 20));
+		return -ENOMEM;
+	}
+	ret = zu_store_commit_all(t->store);
+	if (ret)
+		snprintf(msg, len, "store: cannot commit its memory-limit of %llu MiB "
+			 "upfront (memory-commit): %s", (unsigned long long)(limit >> 20),
+			 strerror(-ret));
+	return ret;
+}
+
 /* Upfront (swap): the whole limit committed now, before the device exists;
  * the I/O path then never allocates and a full store fails a write at
  * once.  On demand (a file system): a small committed reserve, refilled by
@@ -57,16 +93,8 @@ static int store_init(struct ztu_tiers *t, uint64_t limit, bool upfront, char *m
 	t->store = zu_store_create(limit);
 	if (!t->store)
 		return say(msg, len, "store (memory limit)", -errno);
-	if (upfront) {
-		ret = zu_store_commit_all(t->store);
-		if (ret) {
-			snprintf(msg, len, "store: cannot commit its memory-limit of %llu MiB "
-				 "upfront (memory-commit): %s", (unsigned long long)(limit >> 20),
-				 strerror(-ret));
-			return ret;
-		}
-		return 0;
-	}
+	if (upfront)
+		return commit_upfront(t, limit, msg, len);
 	ret = zu_store_reserve(t->store, STORE_RESERVE_CHUNKS, STORE_RESERVE_CHUNKS / 2);
 	if (!ret)
 		ret = zu_store_housekeeper_start(t->store);
@@ -95,6 +123,8 @@ int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 	if (c->spill_path[0]) {
 		ret = ztu_blk_open(&t->blk[ZT_TIER_SPILL], ZT_TIER_SPILL, c->spill_path,
 				   c->spill_size, msg, len);
+		if (!ret && c->policy.use.use == ZT_USE_SWAP)
+			ret = ztu_blk_make_written(t->blk[ZT_TIER_SPILL], c->spill_path, msg, len);
 		if (ret)
 			return ret;
 	}

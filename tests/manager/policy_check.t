@@ -23,7 +23,7 @@ is "$rc" 1 "invalid file: exit 1"
 is "$out" "" "invalid file: nothing on stdout"
 is "$err" "$T/bad.conf:2: text-entropy 9 out of range (0 to 8 bits/byte)
 $T/bad.conf:6: unknown tier 'disk' (expected meta, store, zram, spill or none)
-$T/bad.conf:9: unknown key 'colour' in [device] (expected size, memory-limit, queues or depth)
+$T/bad.conf:9: unknown key 'colour' in [device] (expected size, memory-limit, queues, depth or memory-commit)
 $T/bad.conf:4: tier meta cannot take text pages (meta holds only samefill pages)" \
 	"every problem as FILE:LINE: message"
 

@@ -95,7 +95,7 @@ static void test_error_kinds(void)
 	one_error("[policy]\nname = x\n[bogus]\nkey = 1\nother = 2\n",
 		  "t.conf:3: unknown section [bogus]", "unknown section, reported once");
 	one_error("[device]\nsize = 4G\nsise = 4G\n",
-		  "t.conf:3: unknown key 'sise' in [device] (expected size, memory-limit, queues or depth)",
+		  "t.conf:3: unknown key 'sise' in [device] (expected size, memory-limit, queues, depth or memory-commit)",
 		  "unknown key, with the section's keys");
 	one_error("name = x\n[policy]\n", "t.conf:1: key 'name' outside any section",
 		  "key before any section");
@@ -290,6 +290,53 @@ static void test_bad_bytes(void)
 	       "tabs, UTF-8 and CRLF are text");
 }
 
+static int count_warnings(const char *text)
+{
+	struct zt_policy p;
+	struct msgs m = check("w.conf", text, &p);
+	struct msgs w = { 0 };
+
+	if (m.n)
+		return -1;
+	zt_policy_warnings(&p, collect, &w);
+	return w.n;
+}
+
+/* What would make a swap device's server allocate on its I/O path is
+ * refused for a declared [swap] policy and a warning otherwise. */
+static void test_swap_safety(void)
+{
+	struct zt_policy p;
+
+	one_error("[device]\nmemory-commit = on-demand\n[swap]\npriority = 5\n",
+		  "t.conf:2: memory-commit = on-demand cannot serve swap", "on-demand for [swap]: refused");
+	one_error("[device]\nmemory-limit = none\n[swap]\n",
+		  "t.conf:", "memory-limit none for swap (upfront): refused");
+	one_error("[device]\nmemory-limit = ram\n", "t.conf:",
+		  "memory-limit above ram/2 for swap (upfront): refused");
+	one_error("[mixed]\ntier = zram\n[zram]\nsize = 1G\n[swap]\n",
+		  "t.conf:2: the zram tier cannot serve swap", "the zram tier in a [swap] policy: refused");
+	is_int(count_warnings("[text]\ntier = store\nfallback = zram\n[zram]\nsize = 1G\n"), 1,
+	       "the zram tier without [swap]: valid, one warning");
+	is_int(count_warnings("[device]\nmemory-commit = on-demand\n"), 1,
+	       "on-demand without a [swap] section: valid, one warning");
+	is_int(count_warnings("[device]\nmemory-commit = on-demand\nmemory-limit = none\n"
+			      "[fs]\ntype = ext4\nmount-point = /x\n"), 0,
+	       "a file system grows its store on demand: no warning");
+	is_int(count_warnings("[random]\ntier = spill\n[spill]\ntarget = /var/x.img\nsize = 1G\n"), 0,
+	       "a spill file for swap: no warning (the server writes it once)");
+	is_int(count_warnings("[random]\ntier = spill\n[spill]\ntarget = /dev/sdz\n"), 0,
+	       "a spill device: no warning");
+	check("d.conf", "[swap]\n", &p);
+	ok(zt_policy_commits_upfront(&p), "swap commits upfront by default");
+	check("d.conf", "[fs]\ntype = ext4\nmount-point = /x\n", &p);
+	ok(!zt_policy_commits_upfront(&p), "a file system on demand");
+	check("d.conf", "[device]\nmemory-commit = upfront\n[fs]\ntype = ext4\nmount-point = /x\n", &p);
+	ok(zt_policy_commits_upfront(&p), "unless it says upfront");
+	one_error("[device]\nmemory-commit = later\n", "t.conf:2: bad memory-commit 'later'",
+		  "a bad memory-commit value");
+}
+
 static void test_values(void)
 {
 	struct zt_policy p;
@@ -300,8 +347,9 @@ static void test_values(void)
 		"[zram]\nalgorithm = zstd\nparams = level=3\nsize = ram/4\nmemory-limit = 1G\n"
 		"[spill]\ntarget = nvme-Samsung_SSD_980\n"
 		"[random]\ntier = spill\nfallback = store\n"
-		"[device]\nqueues = 4\ndepth = 256\nmemory-limit = none\n"
-		"[swap]\npriority = -1\ndiscard = no\n", &p);
+		"[device]\nqueues = 4\ndepth = 256\nmemory-limit = 2G\n"
+		"memory-commit = upfront\n"
+		"[fs]\ntype = xfs\nmount-point = /srv/scratch\n", &p);
 
 	is_int(m.n, 0, "a full policy is valid");
 	is_str(p.name, "vals", "name");
@@ -315,8 +363,13 @@ static void test_values(void)
 	is_int(p.zram.mem_limit.bytes, 1ull << 30, "zram memory limit");
 	is_str(p.spill.target, "nvme-Samsung_SSD_980", "by-id spill target");
 	ok(p.device.queues == 4 && p.device.depth == 256, "queues and depth");
-	ok(!zt_size_is_set(&p.device.mem_limit), "memory-limit none");
-	ok(p.use.use == ZT_USE_SWAP && p.use.priority == -1 && !p.use.discard, "swap settings");
+	ok(p.device.mem_limit.bytes == 2ull << 30 && p.device.commit == ZT_COMMIT_UPFRONT,
+	   "memory-limit 2G, committed upfront");
+	ok(p.use.use == ZT_USE_FS && !strcmp(p.use.fs_type, "xfs") &&
+	   !strcmp(p.use.mount_point, "/srv/scratch"), "fs settings");
+	m = check("swap.conf", "[swap]\npriority = -1\ndiscard = no\n", &p);
+	ok(m.n == 0 && p.use.use == ZT_USE_SWAP && p.use.priority == -1 && !p.use.discard,
+	   "swap settings");
 }
 
 static void test_dropins(void)
@@ -400,6 +453,7 @@ int main(void)
 	test_syntax();
 	test_bad_bytes();
 	test_values();
+	test_swap_safety();
 	test_dropins();
 	test_examples();
 
