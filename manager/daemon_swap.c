@@ -49,9 +49,40 @@ int zd_mkswap(const char *dev, const char *label)
 	return zd_run(argv);
 }
 
+/* Writeback throttling off for a swap disk (queue/wbt_lat_usec = 0), as
+ * advised for swap on ublk: wbt makes swap-out wait for earlier writes to
+ * complete, and under memory pressure kswapd and every reclaiming task
+ * queue up behind the disk's throttle while the server that would complete
+ * those writes may itself be waiting for memory.  A disk without wbt (zram
+ * is bio-based) has no such file, or a read-only one: nothing to do. */
+static void wbt_off(const char *dev)
+{
+	const char *name = strrchr(dev, '/');
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/block/%s/queue/wbt_lat_usec",
+		 name ? name + 1 : dev);
+	f = fopen(path, "we");
+	if (!f) {
+		if (errno != ENOENT && errno != EACCES)  /* EACCES: read-only, no wbt */
+			zd_log(ZD_WARN, "%s: %s", path, strerror(errno));
+		return;
+	}
+	bool failed = fputs("0", f) == EOF;
+
+	failed |= fclose(f) == EOF;      /* the sysfs write happens here */
+	if (failed)
+		zd_log(ZD_WARN, "%s: writeback throttling stays on: %s", dev, strerror(errno));
+	else
+		zd_log(ZD_DEBUG, "%s: writeback throttling off (wbt_lat_usec = 0)", dev);
+}
+
 int zd_swapon(const char *dev, int priority, bool discard)
 {
 	int flags = 0;
+
+	wbt_off(dev);
 
 	if (priority >= 0)
 		flags |= SWAP_FLAG_PREFER |
@@ -66,14 +97,57 @@ int zd_swapon(const char *dev, int priority, bool discard)
  * /proc/swaps shows "/dev/ublkbN (deleted)"), a temporary node with the
  * same device number lets us name it: otherwise the swap would pin the disk
  * forever and DEL_DEV would wait for it. */
+/* KiB of swap in use on path (/proc/swaps), or -1 when it is not listed. */
+static long long swap_used_kib(const char *path)
+{
+	char name[4096];
+	long long size, used;
+	FILE *f = fopen("/proc/swaps", "re");
+	long long found = -1;
+
+	if (!f)
+		return -1;
+	fscanf(f, "%*[^\n]\n");                         /* the header */
+	while (found < 0 && fscanf(f, "%4095s %*s %lld %lld %*[^\n]\n", name, &size,
+				   &used) == 3)
+		if (!strcmp(name, path))
+			found = used;
+	fclose(f);
+	return found;
+}
+
+/* swapoff(2), again after EINTR: the kernel gives up moving pages back when
+ * a signal is pending, and a large swap can take minutes.  Retried while
+ * each try brings pages back; three tries in a row that move nothing (a
+ * signal that never stops coming) end it with EINTR. */
+static int swapoff_retrying(const char *path)
+{
+	long long left = -1;
+	int idle = 0;
+
+	while (swapoff(path) < 0) {
+		long long now;
+
+		if (errno != EINTR)
+			return -errno;
+		now = swap_used_kib(path);
+		idle = now < 0 || (left >= 0 && now >= left) ? idle + 1 : 0;
+		if (idle >= 3)
+			return -EINTR;
+		zd_log(ZD_INFO, "%s: swapoff interrupted, %lld KiB left: again", path, now);
+		left = now;
+	}
+	return 0;
+}
+
 int zd_swapoff(const char *dev, dev_t rdev)
 {
 	char tmp[64];
 	int err;
 
-	if (swapoff(dev) == 0)
+	err = swapoff_retrying(dev);
+	if (err == 0)
 		return 0;
-	err = -errno;
 	if (err != -ENOENT || !rdev)
 		return err;
 	snprintf(tmp, sizeof(tmp), "/run/ztier/swapoff-%u-%u", major(rdev), minor(rdev));
@@ -81,7 +155,7 @@ int zd_swapoff(const char *dev, dev_t rdev)
 	unlink(tmp);
 	if (mknod(tmp, S_IFBLK | 0600, rdev) < 0)
 		return err;
-	err = swapoff(tmp) ? -errno : 0;
+	err = swapoff_retrying(tmp);
 	unlink(tmp);
 	return err;
 }
