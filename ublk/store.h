@@ -30,7 +30,15 @@
  * otherwise put returns -ENOSPC and the caller applies the policy fallback.
  * The store never grows past it; the reserve below counts toward it.
  *
- * Reserve (for a store on the swap path): committing a chunk means mmap and
+ * Upfront (a swap device, zu_store_commit_all): the whole limit is committed
+ * at start in one mapping and every chunk goes on the reserve stack; put
+ * only pops, free only pushes, nothing is mapped or unmapped again and no
+ * housekeeper runs.  A full store is -ENOSPC at once, put_last included: the
+ * kernel keeps the page and tries again later or elsewhere.  This is what a
+ * swap device needs: any allocation of its server under memory pressure can
+ * wait for reclaim, which waits for swap-out to this very device.
+ *
+ * Reserve (on demand, a file system): committing a chunk means mmap and
  * faulting 64 pages in, which under memory pressure can wait forever in a
  * queue thread (PR_SET_IO_FLUSHER: its reclaim cannot write to swap, and
  * the OOM killer does not pick it): the guest livelocked.  So after
