@@ -192,8 +192,6 @@ struct zd_daemon {
 int zd_config_read(struct zd_daemon *d, bool reload);
 
 int zd_stack_up(struct zd_daemon *d, struct zd_stack *s);   /* 0 or -errno */
-/* "/dev/disk/by-id/NAME", an absolute path or "" from a policy's target. */
-void zd_spill_path(const struct zt_policy *p, char *out, size_t len);
 /* Free a stack's policies (in force and pending). */
 void zd_stack_free(struct zd_stack *s);
 /* Tear down in reverse.  -EBUSY (with s->reason) when swapoff cannot move the

@@ -146,18 +146,6 @@ static struct zt_policy *load_policy(const struct zd_conf *c, const char *path,
 	return p;
 }
 
-void zd_spill_path(const struct zt_policy *p, char *out, size_t len)
-{
-	const char *t = p->spill.target;
-
-	if (!t[0] || !strcmp(t, "none"))
-		out[0] = '\0';
-	else if (t[0] == '/')
-		snprintf(out, len, "%s", t);
-	else
-		snprintf(out, len, "/dev/disk/by-id/%.4000s", t);
-}
-
 /* ---- the wanted list ------------------------------------------------------- */
 
 struct wanted {
@@ -207,7 +195,7 @@ static void want_policy(struct wanted *w, const struct zd_conf *c, const char *p
 		return;
 	}
 	s->policy = p;
-	zd_spill_path(p, s->spill, sizeof(s->spill));
+	zt_spill_path(p, s->spill, sizeof(s->spill));
 }
 
 static int collect(struct zd_daemon *d, const struct zd_conf *c, struct wanted *w)
@@ -383,7 +371,7 @@ int zd_add_policy(struct zd_daemon *d, const char *path, char *msg, size_t len)
 	s->zram_id = s->ublk_id = s->pidfd = -1;
 	s->policy = p;
 	s->added = true;
-	zd_spill_path(p, s->spill, sizeof(s->spill));
+	zt_spill_path(p, s->spill, sizeof(s->spill));
 	zd_log(ZD_INFO, "%s: added from %s", s->name, path);
 	zd_udev_write_rules(d);
 	int err = zd_stack_up(d, s);

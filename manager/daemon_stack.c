@@ -276,7 +276,7 @@ static void apply_pending(struct zd_stack *s)
 	s->pending = NULL;
 	s->has_pending = false;
 	if (s->policy) {
-		zd_spill_path(s->policy, s->spill, sizeof(s->spill));
+		zt_spill_path(s->policy, s->spill, sizeof(s->spill));
 		zd_log(ZD_INFO, "%s: the reloaded policy is now in force", s->name);
 	} else {
 		s->spill[0] = '\0';

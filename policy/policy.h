@@ -111,8 +111,10 @@ struct zt_size {
 };
 
 int zt_size_parse(const char *s, struct zt_size *out);   /* -EINVAL / -ERANGE */
-/* Resolve against this machine's RAM (ram_bytes = 0: read /proc/meminfo). */
+/* Resolve against ram_bytes (0: read /proc/meminfo now).  Resolve a whole
+ * configuration against one zt_ram_bytes(): RAM is read once. */
 uint64_t zt_size_resolve(const struct zt_size *s, uint64_t ram_bytes);
+uint64_t zt_ram_bytes(void);                /* MemTotal in bytes, 0 unknown */
 const char *zt_size_format(const struct zt_size *s, char *buf, size_t len);
 bool zt_size_is_set(const struct zt_size *s);
 
@@ -129,6 +131,16 @@ struct zt_class_rule {
 };
 
 enum zt_use { ZT_USE_SWAP, ZT_USE_FS, ZT_USE_NONE };
+
+/* A kernel zram device as written: a policy's [zram] (the zram tier) and a
+ * ztier.conf [zram-swap NAME] (a plain zram swap device) alike.  Sizes stay
+ * unresolved here; whoever creates the device resolves them once. */
+struct zt_zram_spec {
+	char algorithm[32];           /* kernel comp_algorithm name, "": default */
+	char params[128];             /* algorithm_params, e.g. level=3        */
+	struct zt_size size;          /* disksize                              */
+	struct zt_size mem_limit;     /* mem_limit (0: none)                   */
+};
 
 /* When the store's memory is committed ([device] memory-commit). */
 enum zt_commit {
@@ -179,12 +191,7 @@ struct zt_policy {
 		enum zt_commit commit;        /* memory-commit                   */
 	} device;
 
-	struct {                                      /* [zram] (the zram tier) */
-		char algorithm[32];           /* kernel comp_algorithm name      */
-		char params[128];             /* algorithm_params, e.g. level=3  */
-		struct zt_size size;          /* zram disksize                   */
-		struct zt_size mem_limit;     /* zram mem_limit (0: none)        */
-	} zram;
+	struct zt_zram_spec zram;                     /* [zram] (the zram tier) */
 
 	struct {                                      /* [spill]               */
 		char target[ZT_PATH_MAX];     /* /dev/..., by-id name or a file  */
@@ -239,6 +246,10 @@ bool zt_policy_same(const struct zt_policy *a, const struct zt_policy *b);
  * yes for a swap device (its I/O path must never allocate: reclaim would
  * wait for swap-out to the device itself), no for a file system. */
 bool zt_policy_commits_upfront(const struct zt_policy *p);
+
+/* The path a policy's [spill] target names: a path as written, a bare name
+ * under /dev/disk/by-id/, or "" for none.  Returns out. */
+const char *zt_spill_path(const struct zt_policy *p, char *out, size_t len);
 
 /* Can this tier hold pages of this class?  (meta holds only SAMEFILL.) */
 bool zt_tier_accepts(enum zt_tier t, enum zt_class c);

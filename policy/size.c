@@ -140,7 +140,7 @@ int zt_size_parse(const char *s, struct zt_size *out)
 	return parse_bytes(buf, out);
 }
 
-static uint64_t ram_total_bytes(void)
+uint64_t zt_ram_bytes(void)
 {
 	FILE *f = fopen("/proc/meminfo", "r");
 	char line[128];
@@ -160,7 +160,7 @@ uint64_t zt_size_resolve(const struct zt_size *s, uint64_t ram_bytes)
 	if (!s->ram_den)
 		return s->bytes;
 	if (!ram_bytes)
-		ram_bytes = ram_total_bytes();
+		ram_bytes = zt_ram_bytes();
 	unsigned __int128 v = (unsigned __int128)ram_bytes * s->ram_num / s->ram_den;
 	v -= v % ZT_PAGE_SIZE;          /* devices are sized in whole pages */
 	return v > UINT64_MAX ? UINT64_MAX : (uint64_t)v;

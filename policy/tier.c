@@ -94,3 +94,16 @@ const char *zt_codec_format(const struct zt_codec *c, char *buf, size_t len)
 	}
 	return buf;
 }
+
+const char *zt_spill_path(const struct zt_policy *p, char *out, size_t len)
+{
+	const char *t = p->spill.target;
+
+	if (!t[0] || strcmp(t, "none") == 0)
+		out[0] = '\0';
+	else if (t[0] == '/')
+		snprintf(out, len, "%s", t);
+	else
+		snprintf(out, len, "/dev/disk/by-id/%.4000s", t);
+	return out;
+}

@@ -1,49 +1,126 @@
 /*
- * config.c — a server's configuration from a policy, and its sanity checks.
+ * config.c — a server's configuration: resolved once from a policy, checked,
+ * saved and loaded.
  *
  * The policy gives the defaults (device size, queues, depth, memory limit,
- * spill target); command-line flags override them afterwards.  Sizes that
- * are RAM fractions are resolved here, on the machine that runs the server.
- * A memory limit of 0 ("none") still needs a bound for the store's address
- * range: all of RAM, which the store can never exceed anyway.
+ * zram tier, spill target); command-line flags override them afterwards.
+ * RAM fractions are resolved here, against one reading of MemTotal on the
+ * machine that runs the server; downstream (server, target, tiers) reads
+ * only bytes.  A memory limit of 0 ("none") still needs a bound for the
+ * store's address range: all of RAM, which the store can never exceed.
+ * The server takes only what it serves from the policy (name, thresholds,
+ * rules, whether it commits upfront and is swap): not its file names.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ublk/ztublk.h"
 
 #define IO_BUF_BYTES (512u << 10)
+#define CONFIG_MAGIC 0x7a746366u    /* "ztcf" */
 
-static void spill_from_policy(struct ztu_config *cfg, const struct zt_policy *p)
+static void zram_from_policy(struct ztu_zram_conf *z, const struct zt_zram_spec *s,
+			     uint64_t ram)
 {
-	const char *t = p->spill.target;
-
-	if (!t[0] || strcmp(t, "none") == 0)
-		return;
-	if (t[0] == '/')
-		snprintf(cfg->spill_path, sizeof(cfg->spill_path), "%s", t);
-	else
-		snprintf(cfg->spill_path, sizeof(cfg->spill_path), "/dev/disk/by-id/%.4000s", t);
-	cfg->spill_size = zt_size_resolve(&p->spill.size, 0);
+	snprintf(z->algorithm, sizeof(z->algorithm), "%s", s->algorithm);
+	snprintf(z->params, sizeof(z->params), "%s", s->params);
+	z->disksize = zt_size_resolve(&s->size, ram) & ~(uint64_t)(ZT_PAGE_SIZE - 1);
+	z->mem_limit = zt_size_resolve(&s->mem_limit, ram);
 }
 
 void ztu_config_from_policy(struct ztu_config *cfg, const struct zt_policy *p)
 {
+	uint64_t ram = zt_ram_bytes();
+
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->policy = *p;
+	snprintf(cfg->name, sizeof(cfg->name), "%s", p->name);
 	cfg->target = ZTU_TARGET_TIERED;
-	cfg->size = zt_size_resolve(&p->device.size, 0) & ~(uint64_t)(ZT_PAGE_SIZE - 1);
+	cfg->size = zt_size_resolve(&p->device.size, ram) & ~(uint64_t)(ZT_PAGE_SIZE - 1);
 	cfg->queues = p->device.queues ? p->device.queues : 1;
 	cfg->depth = p->device.depth ? p->device.depth : 128;
 	cfg->io_buf_bytes = IO_BUF_BYTES;
-	cfg->mem_limit = zt_size_resolve(&p->device.mem_limit, 0);
-	if (!cfg->mem_limit) {
-		struct zt_size ram = { .ram_num = 1, .ram_den = 1 };
-		cfg->mem_limit = zt_size_resolve(&ram, 0);
-	}
-	spill_from_policy(cfg, p);
+	cfg->mem_limit = zt_size_resolve(&p->device.mem_limit, ram);
+	if (!cfg->mem_limit)
+		cfg->mem_limit = ram & ~(uint64_t)(ZT_PAGE_SIZE - 1);
+	cfg->commit_upfront = zt_policy_commits_upfront(p);
+	cfg->swap = p->use.use == ZT_USE_SWAP;
+	cfg->thresholds = p->thresholds;
+	memcpy(cfg->rule, p->rule, sizeof(cfg->rule));
+	zram_from_policy(&cfg->zram, &p->zram, ram);
+	zt_spill_path(p, cfg->spill_path, sizeof(cfg->spill_path));
+	if (cfg->spill_path[0])
+		cfg->spill_size = zt_size_resolve(&p->spill.size, ram);
 }
+
+bool ztu_config_wants_zram(const struct ztu_config *cfg)
+{
+	for (int c = 0; c < ZT_CLASS_COUNT; c++)
+		if (cfg->rule[c].tier == ZT_TIER_ZRAM || cfg->rule[c].fallback == ZT_TIER_ZRAM)
+			return true;
+	return false;
+}
+
+/* ---- saved form: a header, then the struct as this build lays it out ---- */
+
+struct saved_header {
+	uint32_t magic, size;
+	char version[16];
+};
+
+static void header(struct saved_header *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->magic = CONFIG_MAGIC;
+	h->size = sizeof(struct ztu_config);
+	snprintf(h->version, sizeof(h->version), "%s", ZT_VERSION);
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	for (const char *p = buf; len;) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int ztu_config_save(int fd, const struct ztu_config *cfg)
+{
+	struct saved_header h;
+	int ret;
+
+	header(&h);
+	ret = write_all(fd, &h, sizeof(h));
+	return ret ? ret : write_all(fd, cfg, sizeof(*cfg));
+}
+
+/* The layout is this build's: a config saved by another version (or
+ * another size) is refused rather than misread. */
+int ztu_config_load(int fd, struct ztu_config *cfg)
+{
+	struct saved_header want, got;
+	ssize_t n;
+
+	header(&want);
+	n = read(fd, &got, sizeof(got));
+	if (n < 0)
+		return -errno;
+	if (n != (ssize_t)sizeof(got) || memcmp(&want, &got, sizeof(got)))
+		return -EPROTO;
+	n = read(fd, cfg, sizeof(*cfg));
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)sizeof(*cfg) ? 0 : -EPROTO;
+}
+
+/* ---- checks ------------------------------------------------------------ */
 
 static int bad(char *msg, size_t len, const char *fmt, unsigned long long v)
 {
@@ -56,9 +133,8 @@ static int bad(char *msg, size_t len, const char *fmt, unsigned long long v)
  * at most RAM/8 (queues x depth x buffer size). */
 static bool buffers_too_big(const struct ztu_config *cfg, char *msg, size_t len)
 {
-	const struct zt_size eighth = { .ram_num = 1, .ram_den = 8 };
 	uint64_t bytes = (uint64_t)cfg->queues * cfg->depth * cfg->io_buf_bytes;
-	uint64_t cap = zt_size_resolve(&eighth, 0);
+	uint64_t cap = zt_ram_bytes() / 8;
 
 	if (!cap || cap > (UINT64_C(1) << 30))
 		cap = UINT64_C(1) << 30;

@@ -88,7 +88,7 @@ static int parse_size(const char *s, uint64_t *out)
 
 	if (zt_size_parse(s, &z) < 0)
 		return die("bad size '%s'", s);
-	*out = zt_size_resolve(&z, 0);
+	*out = zt_size_resolve(&z, 0);     /* one size: one reading of RAM */
 	if (!*out)
 		return die("bad size '%s': must be more than 0", s);
 	return 0;
@@ -156,11 +156,6 @@ static int apply_flags(const struct add_args *a, struct ztu_config *cfg)
 		cfg->target = ZTU_TARGET_NULL;
 	else if (a->target && strcmp(a->target, "tiered") != 0)
 		return die("unknown target '%s' (tiered or null)", a->target);
-	if (a->spill) {
-		snprintf(cfg->spill_path, sizeof(cfg->spill_path), "%s", a->spill);
-		snprintf(cfg->policy.spill.target, sizeof(cfg->policy.spill.target), "%s",
-			 a->spill);
-	}
 	return 0;
 }
 
@@ -173,10 +168,14 @@ static int build_config(int argc, char **argv, struct ztu_config *cfg)
 
 	if (parse_add(argc, argv, &a) || load_policy(a.policy, &policy))
 		return 1;
+	/* --spill is the policy's [spill] target: validated and resolved
+	 * (a bare name is under /dev/disk/by-id) like one written there. */
+	if (a.spill)
+		snprintf(policy.spill.target, sizeof(policy.spill.target), "%s", a.spill);
 	ztu_config_from_policy(cfg, &policy);
 	if (apply_flags(&a, cfg))
 		return 1;
-	if (cfg->target == ZTU_TARGET_TIERED && zt_policy_validate(&cfg->policy, report_problem, &r))
+	if (cfg->target == ZTU_TARGET_TIERED && zt_policy_validate(&policy, report_problem, &r))
 		return 1;
 	if (ztu_config_check(cfg, msg, sizeof(msg)))
 		return die("%s", msg);

@@ -181,7 +181,7 @@ static void fill_shm(struct ztu_dev *d)
 	struct ztu_stats_shm *s = d->shm;
 
 	snprintf(s->target, sizeof(s->target), "%s", d->ops->name);
-	snprintf(s->policy, sizeof(s->policy), "%s", d->cfg.policy.name);
+	snprintf(s->policy, sizeof(s->policy), "%s", d->cfg.name);
 	s->size = d->cfg.size;
 	s->nr_queues = d->info.nr_hw_queues;
 	ztu_ctr_set(&s->mem_limit, (int64_t)d->cfg.mem_limit);

@@ -153,7 +153,7 @@ static int publish(struct tq *tq, uint64_t pgno, uint64_t e)
  * a class whose tier that is may take it; ZT_TIER_NONE for a new write. */
 static int place_from(struct tq *tq, const void *page, enum zt_tier failed, uint64_t *e)
 {
-	const struct zt_policy *p = tq->tc.t->policy;
+	const struct ztu_config *p = tq->tc.t->cfg;
 	struct zt_page_class cls;
 	const struct zt_class_rule *r;
 	int ret = -ENOSPC;

@@ -29,6 +29,7 @@
 #include <sys/types.h>
 
 #include "policy/policy.h"
+#include "ublk/ztublk.h"
 #include "ublk/codec.h"
 #include "ublk/fillvals.h"
 #include "ublk/pagetable.h"
@@ -50,7 +51,7 @@ struct ztu_tiers {
 	                                         in the fallback (atomic) */
 	ztu_ctr rereads;                      /* async block-tier reads redone:
 	                                         the page changed meanwhile */
-	const struct zt_policy *policy;
+	const struct ztu_config *cfg;         /* the server's, resolved   */
 };
 
 /* Per queue thread: its codec context, slot cursor and counters. */

@@ -42,14 +42,6 @@ struct ztu_zram {
 	atomic_bool full;       /* the kernel refused a write; no free since */
 };
 
-bool ztu_zram_wanted(const struct zt_policy *p)
-{
-	for (int c = 0; c < ZT_CLASS_COUNT; c++)
-		if (p->rule[c].tier == ZT_TIER_ZRAM || p->rule[c].fallback == ZT_TIER_ZRAM)
-			return true;
-	return false;
-}
-
 static int fail(char *msg, size_t len, struct zg_dev *dev, int err)
 {
 	char buf[512];
@@ -58,13 +50,14 @@ static int fail(char *msg, size_t len, struct zg_dev *dev, int err)
 	return err;
 }
 
-static int configure(struct ztu_zram *z, const struct zt_policy *p, char *msg, size_t len)
+static int configure(struct ztu_zram *z, const struct ztu_zram_conf *zc, char *msg,
+		     size_t len)
 {
 	struct zg_config cfg = {
-		.algorithm = p->zram.algorithm[0] ? p->zram.algorithm : NULL,
-		.algorithm_params = p->zram.params[0] ? p->zram.params : NULL,
-		.disksize = zt_size_resolve(&p->zram.size, 0) & ~(uint64_t)(ZT_PAGE_SIZE - 1),
-		.mem_limit = zt_size_resolve(&p->zram.mem_limit, 0),
+		.algorithm = zc->algorithm[0] ? zc->algorithm : NULL,
+		.algorithm_params = zc->params[0] ? zc->params : NULL,
+		.disksize = zc->disksize,
+		.mem_limit = zc->mem_limit,
 	};
 	int ret;
 
@@ -81,7 +74,8 @@ static int configure(struct ztu_zram *z, const struct zt_policy *p, char *msg, s
 	return 0;
 }
 
-int ztu_zram_create(struct ztu_tiers *t, const struct zt_policy *p, char *msg, size_t len)
+int ztu_zram_create(struct ztu_tiers *t, const struct ztu_zram_conf *zc, char *msg,
+		    size_t len)
 {
 	struct zg_module mod;
 	struct ztu_zram *z;
@@ -104,7 +98,7 @@ int ztu_zram_create(struct ztu_tiers *t, const struct zt_policy *p, char *msg, s
 		ztu_zram_destroy(t);
 		return ret;
 	}
-	ret = configure(z, p, msg, len);
+	ret = configure(z, zc, msg, len);
 	if (!ret)
 		ret = ztu_blk_open(&t->blk[ZT_TIER_ZRAM], ZT_TIER_ZRAM,
 				   zg_node_path(&z->dev, node, sizeof(node)), 0, msg, len);

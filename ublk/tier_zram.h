@@ -15,13 +15,11 @@
 
 #include "ublk/tier.h"
 
-/* Does any class (tier or fallback) go to zram? */
-bool ztu_zram_wanted(const struct zt_policy *p);
-
-/* Load zram (libkmod, num_devices=0), hot_add a device, apply the policy's
- * [zram] settings and open it as t->blk[ZT_TIER_ZRAM].  On failure nothing
+/* Load zram (libkmod, num_devices=0), hot_add a device, apply the config's
+ * zram settings and open it as t->blk[ZT_TIER_ZRAM].  On failure nothing
  * is left behind (device reset and removed) and *msg says what failed. */
-int ztu_zram_create(struct ztu_tiers *t, const struct zt_policy *p, char *msg, size_t len);
+int ztu_zram_create(struct ztu_tiers *t, const struct ztu_zram_conf *zc, char *msg,
+		    size_t len);
 
 /* Close the tier, reset and hot_remove the device.  NULL-safe. */
 void ztu_zram_destroy(struct ztu_tiers *t);

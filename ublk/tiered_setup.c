@@ -105,13 +105,13 @@ int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 {
 	const struct ztu_config *c = &d->cfg;
 	struct ztu_tiers *t = calloc(1, sizeof(*t));
-	bool upfront = zt_policy_commits_upfront(&c->policy);
+	bool upfront = c->commit_upfront;
 	int ret;
 
 	if (!t)
 		return say(msg, len, "tiers", -ENOMEM);
 	d->tgt = t;
-	t->policy = &d->cfg.policy;
+	t->cfg = &d->cfg;
 	t->pt = zu_pt_create(c->size / ZT_PAGE_SIZE, pt_prealloc(c->size, upfront));
 	if (!t->pt)
 		return say(msg, len, "page table", -errno);
@@ -123,13 +123,13 @@ int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 	if (c->spill_path[0]) {
 		ret = ztu_blk_open(&t->blk[ZT_TIER_SPILL], ZT_TIER_SPILL, c->spill_path,
 				   c->spill_size, msg, len);
-		if (!ret && c->policy.use.use == ZT_USE_SWAP)
+		if (!ret && c->swap)
 			ret = ztu_blk_make_written(t->blk[ZT_TIER_SPILL], c->spill_path, msg, len);
 		if (ret)
 			return ret;
 	}
-	if (ztu_zram_wanted(&c->policy))
-		return ztu_zram_create(t, &c->policy, msg, len);
+	if (ztu_config_wants_zram(c))
+		return ztu_zram_create(t, &c->zram, msg, len);
 	return 0;
 }
 
@@ -152,7 +152,7 @@ void ztu_tiered_deinit(struct ztu_dev *d)
 	d->tgt = NULL;
 }
 
-static int max_zstd_level(const struct zt_policy *p)
+static int max_zstd_level(const struct ztu_config *p)
 {
 	int max = 0;
 
@@ -223,7 +223,7 @@ int ztu_tiered_queue_init(struct ztu_queue *q)
 	tq->resume = calloc(q->depth, sizeof(*tq->resume));
 	tq->bounce = page_alloc();
 	tq->tc.scratch = page_alloc();
-	tq->tc.codec = zu_codec_ctx_create(max_zstd_level(t->policy));
+	tq->tc.codec = zu_codec_ctx_create(max_zstd_level(t->cfg));
 	if (!tq->tags || !tq->new_entry || !tq->resume || !tq->bounce ||
 	    !tq->tc.scratch || !tq->tc.codec)
 		return -ENOMEM;

@@ -39,15 +39,31 @@
 
 enum ztu_target_kind { ZTU_TARGET_TIERED, ZTU_TARGET_NULL };
 
-/* Everything a server needs; the CLI fills it from flags and the policy. */
+/* The zram tier as the server creates it: sizes resolved. */
+struct ztu_zram_conf {
+	char algorithm[32];           /* "": the kernel's default              */
+	char params[128];             /* algorithm_params, "": none            */
+	uint64_t disksize;            /* bytes (0: [zram] size unset)          */
+	uint64_t mem_limit;           /* bytes, 0: none                        */
+};
+
+/* Exactly what one server serves, resolved once (RAM fractions against one
+ * reading of MemTotal, on the machine that runs it): no policy, no file
+ * names, nothing to resolve again downstream.  Flat (no pointers), so it is
+ * written and read back whole (ztu_config_save/ztu_config_load). */
 struct ztu_config {
-	struct zt_policy policy;      /* loaded and validated                  */
+	char name[ZT_NAME_MAX];       /* the policy's name (list, stats)       */
 	enum ztu_target_kind target;
 	uint64_t size;                /* bytes, multiple of 4 KiB              */
 	unsigned queues;              /* 1..ZTU_MAX_QUEUES                     */
 	unsigned depth;               /* 1..4096                               */
 	uint32_t io_buf_bytes;        /* per-tag buffer (max request size)     */
-	uint64_t mem_limit;           /* store memory limit in bytes, 0: none  */
+	uint64_t mem_limit;           /* store memory limit in bytes           */
+	bool commit_upfront;          /* store and table committed at start    */
+	bool swap;                    /* the device becomes swap               */
+	struct zt_thresholds thresholds;
+	struct zt_class_rule rule[ZT_CLASS_COUNT];
+	struct ztu_zram_conf zram;    /* used when a rule names the zram tier  */
 	char spill_path[ZT_PATH_MAX]; /* "" = no spill tier                    */
 	uint64_t spill_size;          /* bytes for a file spill (0: file size) */
 };
@@ -57,11 +73,21 @@ struct ztu_config {
  * it is "not present" (ENOENT; ztierd looks first, and waits for it). */
 bool ztu_path_is_device(const char *path);
 
-/* Fill defaults from the policy (size, queues, depth, limits, spill). */
+/* Resolve a validated policy into *cfg (the only place a policy's sizes are
+ * resolved for a server); command-line flags may override fields after. */
 void ztu_config_from_policy(struct ztu_config *cfg, const struct zt_policy *p);
 
 /* Check a config before anything is created; on error *msg says why. */
 int ztu_config_check(const struct ztu_config *cfg, char *msg, size_t len);
+
+/* Does any class (tier or fallback) go to the zram tier? */
+bool ztu_config_wants_zram(const struct ztu_config *cfg);
+
+/* Write cfg to fd / read it back: a versioned image of the struct, for a
+ * server to be restarted with exactly what it served.  0 or -errno
+ * (-EPROTO: not a config of this version). */
+int ztu_config_save(int fd, const struct ztu_config *cfg);
+int ztu_config_load(int fd, struct ztu_config *cfg);
 
 /* Called once: dev_id >= 0 when the device is LIVE, or err < 0 and a message
  * when starting failed (the device was deleted again). */
