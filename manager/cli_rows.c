@@ -156,19 +156,20 @@ static void ublk_row(struct cli_rows *rows, int id)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
 }
 
-/* A ztier device's own zram tier is not a device of its own: its row says
- * whose tier it is ("tier of ublkbN") and carries that device's stack. */
+/* A device a ztier device's target made for itself (its zram tier) is not
+ * a device of its own: its row says whose tier it is ("tier of ublkbN") and
+ * carries that device's stack (ztu_dev_owned: the target names them). */
 static void mark_zram_tier(struct cli_rows *rows, int ublk_id, const struct cli_row *owner)
 {
-	struct ztu_stats st;
-	char name[32];
+	char names[4][ZTU_DEVNAME_MAX];
+	int n = ztu_dev_owned(ublk_id, names, 4);
 
-	if (ztu_stats_read(ublk_id, &st) != 0 || st.zram_id < 0)
-		return;
-	snprintf(name, sizeof(name), "zram%d", st.zram_id);
 	for (unsigned i = 0; i < rows->n; i++) {
 		struct cli_row *r = &rows->v[i];
-		if (strcmp(r->name, name))
+		bool owned = false;
+		for (int k = 0; k < n; k++)
+			owned |= strcmp(r->name, names[k]) == 0;
+		if (!owned)
 			continue;
 		snprintf(r->state, sizeof(r->state), "tier of ublkb%d", ublk_id);
 		snprintf(r->stack, sizeof(r->stack), "%s", owner->stack);

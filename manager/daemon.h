@@ -75,10 +75,7 @@ bool zd_is_masked(const char *path);
 
 struct zd_zswap {                /* [zram-swap NAME] in ztier.conf          */
 	char name[ZT_NAME_MAX];
-	struct zt_size size;          /* disksize (required)                    */
-	struct zt_size mem_limit;     /* 0: none                                */
-	char algorithm[32];           /* "" = the kernel's default              */
-	char params[128];
+	struct zt_zram_spec zram;     /* size required; mem_limit 0: none       */
 	int priority;                 /* -1: kernel default                     */
 	bool discard;
 	int line;                     /* for messages                           */

@@ -126,19 +126,19 @@ static void zswap_key(struct conf_ctx *x, const char *name, const char *k, const
 	if (!z)
 		return;
 	if (!strcmp(k, "size")) {
-		if (zt_size_parse(v, &z->size) || !zt_size_is_set(&z->size))
+		if (zt_size_parse(v, &z->zram.size) || !zt_size_is_set(&z->zram.size))
 			problem(x, "size '%s': expected e.g. 512M, 4G or ram/4", v);
 	} else if (!strcmp(k, "memory-limit")) {
-		if (zt_value_mem_limit(k, v, &z->mem_limit, msg, sizeof(msg)))
+		if (zt_value_mem_limit(k, v, &z->zram.mem_limit, msg, sizeof(msg)))
 			problem(x, "%s", msg);
 	} else if (!strcmp(k, "algorithm")) {
-		if (strlen(v) >= sizeof(z->algorithm) || strchr(v, ' '))
+		if (strlen(v) >= sizeof(z->zram.algorithm) || strchr(v, ' '))
 			return problem(x, "algorithm '%s': one kernel algorithm name", v);
-		snprintf(z->algorithm, sizeof(z->algorithm), "%s", v);
+		snprintf(z->zram.algorithm, sizeof(z->zram.algorithm), "%s", v);
 	} else if (!strcmp(k, "params")) {
-		if (strlen(v) >= sizeof(z->params))
+		if (strlen(v) >= sizeof(z->zram.params))
 			return problem(x, "params too long");
-		snprintf(z->params, sizeof(z->params), "%s", v);
+		snprintf(z->zram.params, sizeof(z->zram.params), "%s", v);
 	} else if (!strcmp(k, "priority")) {
 		if (zt_value_priority(k, v, &z->priority, msg, sizeof(msg)))
 			problem(x, "%s", msg);
@@ -206,7 +206,7 @@ int zd_conf_load(struct zd_conf *c, const char *path)
 	if (r > 0)
 		report(&x, r, "syntax error");
 	for (unsigned i = 0; i < c->nzswap; i++)
-		if (!zt_size_is_set(&c->zswap[i].size))
+		if (!zt_size_is_set(&c->zswap[i].zram.size))
 		{
 			char msg[ZT_NAME_MAX + 32];
 			snprintf(msg, sizeof(msg), "[zram-swap %s] needs a size", c->zswap[i].name);

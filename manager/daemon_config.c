@@ -238,12 +238,12 @@ static void update_zram(struct zd_stack *s, const struct zd_zswap *z)
 {
 	struct zg_dev dev = { .id = -1 };   /* zeroed: busy_timeout_ms = default */
 
-	if (memcmp(&s->zswap.mem_limit, &z->mem_limit, sizeof(z->mem_limit)) && s->zram_id >= 0 &&
-	    zg_attach(&dev, s->zram_id) == 0 &&
-	    zg_set_mem_limit(&dev, zt_size_resolve(&z->mem_limit, 0)) == 0)
+	if (memcmp(&s->zswap.zram.mem_limit, &z->zram.mem_limit, sizeof(z->zram.mem_limit)) &&
+	    s->zram_id >= 0 && zg_attach(&dev, s->zram_id) == 0 &&
+	    zg_set_mem_limit(&dev, zt_size_resolve(&z->zram.mem_limit, 0)) == 0)
 		zd_log(ZD_INFO, "%s: memory-limit applied live", s->name);
 	struct zd_zswap old = s->zswap;
-	old.mem_limit = z->mem_limit;
+	old.zram.mem_limit = z->zram.mem_limit;
 	old.line = z->line;
 	if (s->state == ZD_ST_UP && memcmp(&old, z, sizeof(old)))
 		zd_log(ZD_WARN, "%s: size, algorithm, priority or discard changed: needs "

@@ -4,8 +4,8 @@
  * A stack is either a plain zram swap device ([zram-swap NAME] in ztier.conf)
  * or a ztier ublk device (one policy).  Steps, in order:
  *
- *   zram:  hot_add -> configure (algorithm, params, disksize, mem_limit)
- *          -> mkswap -> swapon(priority, discard)
+ *   zram:  zg_create (module, hot_add, algorithm, params, disksize,
+ *          mem_limit; undone by itself on failure) -> mkswap -> swapon
  *   ztier: spill present? (else WAITING) -> server (fork, LIVE)
  *          -> mkswap + swapon | mkfs + mount | nothing
  *
@@ -60,28 +60,19 @@ static int step_failed(struct zd_stack *s, const char *step, int err, const char
 static int zram_build(struct zd_stack *s)
 {
 	const struct zd_zswap *z = &s->zswap;
-	struct zg_dev dev = { .id = -1 };
-	struct zg_module mod;
+	struct zg_dev dev;
+	struct zg_spec spec;
 	char msg[512];
 	int err;
 
-	/* Built in, already loaded or loaded now; num_devices=0: no idle zram0. */
-	if ((err = zg_module_load("zram", "num_devices=0", &mod)) < 0)
-		return step_failed(s, "zram module", err, zg_module_message(&mod, msg, sizeof(msg)));
-	if ((err = zg_hot_add(&dev)) < 0)
-		return step_failed(s, "zram hot_add", err, zg_strerror(&dev.err, msg, sizeof(msg)));
+	ztu_zram_resolve(&z->zram, zt_ram_bytes(), &spec);
+	if ((err = zg_create(&dev, &spec)))
+		return step_failed(s, "zram", err, zg_strerror(&dev.err, msg, sizeof(msg)));
 	s->zram_id = dev.id;
-	struct zg_config cfg = {
-		.algorithm = z->algorithm[0] ? z->algorithm : NULL,
-		.algorithm_params = z->params[0] ? z->params : NULL,
-		.disksize = zt_size_resolve(&z->size, 0) & ~(uint64_t)(ZT_PAGE_SIZE - 1),
-		.mem_limit = zt_size_resolve(&z->mem_limit, 0),
-	};
-	if ((err = zg_apply(&dev, &cfg)))
-		return step_failed(s, "zram configure", err, zg_strerror(&dev.err, msg, sizeof(msg)));
 	zg_node_path(&dev, s->dev, sizeof(s->dev));
 	zd_log(ZD_INFO, "%s: %s: %llu bytes, algorithm %s", s->name, s->dev,
-	       (unsigned long long)cfg.disksize, z->algorithm[0] ? z->algorithm : "(kernel default)");
+	       (unsigned long long)spec.disksize,
+	       spec.algorithm[0] ? spec.algorithm : "(kernel default)");
 	return 0;
 }
 
@@ -93,8 +84,8 @@ static int zram_destroy(struct zd_stack *s)
 
 	if (s->zram_id < 0)
 		return 0;
-	if ((err = zg_attach(&dev, s->zram_id)) == 0 && (err = zg_reset(&dev)) == 0)
-		err = zg_hot_remove(&dev);
+	if ((err = zg_attach(&dev, s->zram_id)) == 0)
+		err = zg_destroy(&dev);
 	if (err && err != -ENOENT && err != -ENODEV) {
 		snprintf(s->reason, sizeof(s->reason), "removing zram%d: %s", s->zram_id,
 			 zg_strerror(&dev.err, msg, sizeof(msg)));

@@ -21,8 +21,7 @@
 #define IO_BUF_BYTES (512u << 10)
 #define CONFIG_MAGIC 0x7a746366u    /* "ztcf" */
 
-static void zram_from_policy(struct ztu_zram_conf *z, const struct zt_zram_spec *s,
-			     uint64_t ram)
+void ztu_zram_resolve(const struct zt_zram_spec *s, uint64_t ram, struct zg_spec *z)
 {
 	snprintf(z->algorithm, sizeof(z->algorithm), "%s", s->algorithm);
 	snprintf(z->params, sizeof(z->params), "%s", s->params);
@@ -48,7 +47,7 @@ void ztu_config_from_policy(struct ztu_config *cfg, const struct zt_policy *p)
 	cfg->swap = p->use.use == ZT_USE_SWAP;
 	cfg->thresholds = p->thresholds;
 	memcpy(cfg->rule, p->rule, sizeof(cfg->rule));
-	zram_from_policy(&cfg->zram, &p->zram, ram);
+	ztu_zram_resolve(&p->zram, ram, &cfg->zram);
 	zt_spill_path(p, cfg->spill_path, sizeof(cfg->spill_path));
 	if (cfg->spill_path[0])
 		cfg->spill_size = zt_size_resolve(&p->spill.size, ram);

@@ -26,7 +26,6 @@
 #include <unistd.h>
 
 #include "ublk/srv.h"
-#include "zramctl-glue/zram_glue.h"
 
 #define DEL_WAIT_MS 60000
 
@@ -225,21 +224,6 @@ static int wait_pid_exit(int pid)
 	return ret == 0 ? -ETIMEDOUT : 0;
 }
 
-/* A server killed before its teardown leaves its kernel zram tier behind,
- * holding every page it had: remove it with the device. */
-static void remove_orphan_zram(int dev_id)
-{
-	struct zg_dev z;
-	int id = ztu_stats_orphan_zram(dev_id);
-	char buf[512];
-
-	if (id < 0 || zg_attach(&z, id))
-		return;
-	if (zg_reset(&z) || zg_hot_remove(&z))
-		fprintf(stderr, "ztier-ublk: zram tier of a dead server: %s\n",
-			zg_strerror(&z.err, buf, sizeof(buf)));
-}
-
 int ztu_dev_del(int dev_id)
 {
 	struct ztu_dev d = { .ctrl_fd = -1 };
@@ -261,7 +245,7 @@ int ztu_dev_del(int dev_id)
 	ret = wait_pid_exit(info.ublksrv_pid);
 	if (ret < 0)
 		goto out;
-	remove_orphan_zram(dev_id);
+	ztu_target_reap(dev_id);             /* what a killed server left */
 	ztu_stats_remove(dev_id, NULL);      /* before DEL_DEV frees the id */
 	ret = ztu_ctrl_cmd(&d, UBLK_U_CMD_DEL_DEV, dev_id, 0, 0, 0);
 out:

@@ -1,125 +1,129 @@
 /*
- * list.c — `ztier-ublk list`: every ublk device, from any process.
+ * list.c — a device's figures as sections of fields, for any process.
  *
- * The kernel's view (GET_DEV_INFO: queues, depth, state, server pid, flags)
- * in kublk's two-line format, then the server's statistics from its shared
- * file when it has one (a device whose server is gone shows only the kernel
- * line).  --json prints the same as one array, one object per device.
- * A device with a zram tier also shows that kernel device's own mm_stat
- * (tier_zram.c), read live from sysfs.
+ * What `ztier-ublk list` shows of a live device, as data: each figure is
+ * written once here (or in its target's sections hook) and rendered as
+ * text and as JSON by the one loop in the program (ublk/main.c), so the
+ * two outputs cannot drift.  The core's sections come from its stats file;
+ * a target adds its own (the tiered target: its zram tier, tier_zram.c).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "ublk/tier_zram.h"
-#include "ublk/ztublk.h"
+#include "ublk/srv.h"
 
-#define MAX_DEVS 256
-
-static void print_stats_text(FILE *o, const struct ztu_stats *s)
+static struct ztu_field *field(struct ztu_section *sec, const char *key,
+			       enum ztu_field_type type)
 {
-	fprintf(o, "\ttarget %s policy %s size %llu\n", s->target, s->policy,
-		(unsigned long long)s->size);
-	fprintf(o, "\tpages meta %lld store %lld zram %lld spill %lld\n",
-		(long long)s->pages[ZT_TIER_META], (long long)s->pages[ZT_TIER_STORE],
-		(long long)s->pages[ZT_TIER_ZRAM], (long long)s->pages[ZT_TIER_SPILL]);
-	fprintf(o, "\twrites samefill %llu text %llu mixed %llu random %llu\n",
-		(unsigned long long)s->class_writes[ZT_CLASS_SAMEFILL],
-		(unsigned long long)s->class_writes[ZT_CLASS_TEXT],
-		(unsigned long long)s->class_writes[ZT_CLASS_MIXED],
-		(unsigned long long)s->class_writes[ZT_CLASS_RANDOM]);
-	fprintf(o, "\tstore pages %llu bytes %llu mem_used %llu mem_limit %llu\n",
-		(unsigned long long)s->store_pages, (unsigned long long)s->store_bytes,
-		(unsigned long long)s->mem_used, (unsigned long long)s->mem_limit);
-	fprintf(o, "\tspill slots %llu/%llu\n", (unsigned long long)s->spill_slots_used,
-		(unsigned long long)s->spill_slots_total);
-	fprintf(o, "\trequests read %llu write %llu flush %llu discard %llu "
-		"write_zeroes %llu errors %llu enospc %llu\n",
-		(unsigned long long)s->reads, (unsigned long long)s->writes,
-		(unsigned long long)s->flushes, (unsigned long long)s->discards,
-		(unsigned long long)s->write_zeroes, (unsigned long long)s->errors,
-		(unsigned long long)s->enospc);
+	struct ztu_field *f;
+
+	if (sec->n == ZTU_FIELDS_MAX)
+		return NULL;
+	f = &sec->f[sec->n++];
+	memset(f, 0, sizeof(*f));
+	f->key = key;
+	f->type = type;
+	return f;
 }
 
-static void print_text(FILE *o, const struct ztu_dev_info *i, const struct ztu_stats *s)
+void ztu_field_num(struct ztu_section *sec, const char *key, int64_t v)
 {
-	fprintf(o, "dev id %d: nr_hw_queues %u queue_depth %u block size 512 dev_capacity %llu\n",
-		i->dev_id, i->queues, i->depth, (unsigned long long)(i->size >> 9));
-	fprintf(o, "\tmax rq size %u daemon pid %d flags 0x%llx state %s\n",
-		i->max_io_buf_bytes, i->pid, (unsigned long long)i->flags,
-		ztu_state_name(i->state));
-	if (s) {
-		print_stats_text(o, s);
-		ztu_zram_print(o, i->dev_id, false);
+	struct ztu_field *f = field(sec, key, ZTU_F_NUM);
+
+	if (f)
+		f->num = v;
+}
+
+void ztu_field_pair(struct ztu_section *sec, const char *key, int64_t a, int64_t b)
+{
+	struct ztu_field *f = field(sec, key, ZTU_F_PAIR);
+
+	if (f) {
+		f->num = a;
+		f->num2 = b;
 	}
 }
 
-static void print_json_stats(FILE *o, const struct ztu_stats *s)
+void ztu_field_ratio(struct ztu_section *sec, const char *key, double r)
 {
-	fprintf(o, ",\"target\":\"%s\",\"policy\":\"%s\",\"size\":%llu", s->target,
-		s->policy, (unsigned long long)s->size);
-	fprintf(o, ",\"pages\":{\"meta\":%lld,\"store\":%lld,\"zram\":%lld,\"spill\":%lld}",
-		(long long)s->pages[ZT_TIER_META], (long long)s->pages[ZT_TIER_STORE],
-		(long long)s->pages[ZT_TIER_ZRAM], (long long)s->pages[ZT_TIER_SPILL]);
-	fprintf(o, ",\"writes\":{\"samefill\":%llu,\"text\":%llu,\"mixed\":%llu,\"random\":%llu}",
-		(unsigned long long)s->class_writes[ZT_CLASS_SAMEFILL],
-		(unsigned long long)s->class_writes[ZT_CLASS_TEXT],
-		(unsigned long long)s->class_writes[ZT_CLASS_MIXED],
-		(unsigned long long)s->class_writes[ZT_CLASS_RANDOM]);
-	fprintf(o, ",\"store_pages\":%llu,\"store_bytes\":%llu,\"mem_used\":%llu,"
-		"\"mem_limit\":%llu,\"spill_slots_used\":%llu,\"spill_slots_total\":%llu",
-		(unsigned long long)s->store_pages, (unsigned long long)s->store_bytes,
-		(unsigned long long)s->mem_used, (unsigned long long)s->mem_limit,
-		(unsigned long long)s->spill_slots_used,
-		(unsigned long long)s->spill_slots_total);
-	fprintf(o, ",\"requests\":{\"read\":%llu,\"write\":%llu,\"flush\":%llu,"
-		"\"discard\":%llu,\"write_zeroes\":%llu,\"errors\":%llu,\"enospc\":%llu}",
-		(unsigned long long)s->reads, (unsigned long long)s->writes,
-		(unsigned long long)s->flushes, (unsigned long long)s->discards,
-		(unsigned long long)s->write_zeroes, (unsigned long long)s->errors,
-		(unsigned long long)s->enospc);
+	struct ztu_field *f = field(sec, key, ZTU_F_RATIO);
+
+	if (f)
+		f->ratio = r;
 }
 
-static void print_json(FILE *o, const struct ztu_dev_info *i, const struct ztu_stats *s,
-		       bool first)
+void ztu_field_text(struct ztu_section *sec, const char *key, const char *text, bool label)
 {
-	fprintf(o, "%s{\"id\":%d,\"node\":\"/dev/ublkb%d\",\"state\":\"%s\",\"pid\":%d,"
-		"\"queues\":%u,\"depth\":%u,\"max_io_buf_bytes\":%u,\"flags\":%llu,"
-		"\"capacity\":%llu",
-		first ? "" : ",", i->dev_id, i->dev_id, ztu_state_name(i->state), i->pid,
-		i->queues, i->depth, i->max_io_buf_bytes, (unsigned long long)i->flags,
-		(unsigned long long)i->size);
-	if (s) {
-		print_json_stats(o, s);
-		ztu_zram_print(o, i->dev_id, true);
-	}
-	fputs("}", o);
+	struct ztu_field *f = field(sec, key, label ? ZTU_F_LABEL : ZTU_F_TEXT);
+
+	if (f)
+		snprintf(f->text, sizeof(f->text), "%s", text);
 }
 
-int ztu_list_print(FILE *o, bool json)
+static struct ztu_section *section(struct ztu_section *out, unsigned *n, const char *name)
 {
-	int ids[MAX_DEVS], n = ztu_dev_list(ids, MAX_DEVS), shown = 0;
+	struct ztu_section *sec = &out[(*n)++];
 
-	if (n < 0)
-		return n;
-	if (json)
-		fputs("[", o);
-	for (int k = 0; k < n; k++) {
-		struct ztu_dev_info info;
-		struct ztu_stats st;
-		bool have;
+	sec->name = name;
+	sec->n = 0;
+	return sec;
+}
 
-		if (ztu_dev_info(ids[k], &info) < 0)
-			continue;
-		have = ztu_stats_read(ids[k], &st) == 0;
-		if (json)
-			print_json(o, &info, have ? &st : NULL, shown == 0);
-		else
-			print_text(o, &info, have ? &st : NULL);
-		shown++;
+/* The per-tier and per-class counters, named as policies name them. */
+static void counts(struct ztu_section *out, unsigned *n, const struct ztu_stats *s)
+{
+	struct ztu_section *sec = section(out, n, "pages");
+
+	for (int t = ZT_TIER_META; t < ZT_TIER_COUNT; t++)
+		ztu_field_num(sec, zt_tier_name((enum zt_tier)t), s->pages[t]);
+	sec = section(out, n, "writes");
+	for (int c = 0; c < ZT_CLASS_COUNT; c++)
+		ztu_field_num(sec, zt_class_name((enum zt_class)c), (int64_t)s->class_writes[c]);
+}
+
+static void core(struct ztu_section *out, unsigned *n, const struct ztu_stats *s)
+{
+	struct ztu_section *sec = section(out, n, "target");
+
+	ztu_field_text(sec, "name", s->target, true);
+	ztu_field_text(sec, "policy", s->policy, false);
+	ztu_field_num(sec, "size", (int64_t)s->size);
+	counts(out, n, s);
+	sec = section(out, n, "store");
+	ztu_field_num(sec, "pages", (int64_t)s->store_pages);
+	ztu_field_num(sec, "bytes", (int64_t)s->store_bytes);
+	ztu_field_num(sec, "mem_used", (int64_t)s->mem_used);
+	ztu_field_num(sec, "mem_limit", (int64_t)s->mem_limit);
+	sec = section(out, n, "spill");
+	ztu_field_pair(sec, "slots", (int64_t)s->spill_slots_used, (int64_t)s->spill_slots_total);
+	sec = section(out, n, "requests");
+	ztu_field_num(sec, "read", (int64_t)s->reads);
+	ztu_field_num(sec, "write", (int64_t)s->writes);
+	ztu_field_num(sec, "flush", (int64_t)s->flushes);
+	ztu_field_num(sec, "discard", (int64_t)s->discards);
+	ztu_field_num(sec, "write_zeroes", (int64_t)s->write_zeroes);
+	ztu_field_num(sec, "errors", (int64_t)s->errors);
+	ztu_field_num(sec, "enospc", (int64_t)s->enospc);
+}
+
+#define CORE_SECTIONS 6u
+
+int ztu_dev_sections(int dev_id, struct ztu_section *out, unsigned max)
+{
+	const struct ztu_stats_shm *shm;
+	struct ztu_stats st;
+	unsigned n = 0;
+	int ret;
+
+	if (max < CORE_SECTIONS)
+		return -ENOSPC;
+	if ((ret = ztu_stats_read(dev_id, &st)))
+		return ret;
+	core(out, &n, &st);
+	if (ztu_stats_map(dev_id, &shm, false) == 0) {
+		n += ztu_target_sections(shm, out + n, max - n);
+		ztu_stats_unmap(shm);
 	}
-	if (json)
-		fputs("]\n", o);
-	return 0;
+	return (int)n;
 }

@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ublk/cli_list.h"
 #include "ublk/ztublk.h"
 
 #define PROG "ztier-ublk"
@@ -246,7 +247,7 @@ static int cmd_list(int argc, char **argv)
 
 	if (argc > 2 || (argc == 2 && !json))
 		return usage();
-	ret = ztu_list_print(stdout, json);
+	ret = ztu_cli_list(stdout, json);
 	if (ret < 0)
 		return die("list: %s", strerror(-ret));
 	return 0;

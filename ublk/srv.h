@@ -57,9 +57,33 @@ struct ztu_target_ops {
 	void (*io_done)(struct ztu_queue *q, unsigned tag, const struct io_uring_cqe *cqe);
 	/* Called after each batch of completions (resume deferred work). */
 	void (*idle)(struct ztu_queue *q);
-	/* Refresh shared stats (server main thread, every few hundred ms). */
+	/* Refresh shared stats (server main thread, every few hundred ms);
+	 * the target's own figures go to shm->tgt, laid out as it likes. */
 	void (*publish)(struct ztu_dev *dev);
+
+	/* From any process, given the target's block of a server's stats
+	 * file (ztu_stats_shm.tgt) -- ublksrv's tgt_type, kublk's tgt_ops: */
+	/* The server died without its teardown: undo what the target made
+	 * outside the process (the tiered target: its kernel zram device). */
+	void (*reap)(const void *tgt_stats);
+	/* `list`: the target's own sections; how many it filled. */
+	unsigned (*sections)(const void *tgt_stats, struct ztu_section *out, unsigned max);
+	/* Block devices it made for itself ("zram3"); how many. */
+	int (*owned)(const void *tgt_stats, char names[][ZTU_DEVNAME_MAX], int max);
 };
+
+/* target.c: a target by name (as a stats file records it), or NULL. */
+const struct ztu_target_ops *ztu_target_find(const char *name);
+/* A dead server's target leftovers: reaped (ztu_dev_del). */
+void ztu_target_reap(int dev_id);
+/* list.c: the target's sections of a mapped stats file. */
+unsigned ztu_target_sections(const struct ztu_stats_shm *s, struct ztu_section *out,
+			     unsigned max);
+/* list.c: add a field to a section (ignored when it is full). */
+void ztu_field_num(struct ztu_section *sec, const char *key, int64_t v);
+void ztu_field_pair(struct ztu_section *sec, const char *key, int64_t a, int64_t b);
+void ztu_field_ratio(struct ztu_section *sec, const char *key, double r);
+void ztu_field_text(struct ztu_section *sec, const char *key, const char *text, bool label);
 
 extern const struct ztu_target_ops ztu_tgt_null;
 extern const struct ztu_target_ops ztu_tgt_tiered;

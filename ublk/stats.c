@@ -111,12 +111,14 @@ static void fold(struct ztu_stats *o, const struct ztu_stats_shm *s)
 	o->mem_limit = ztu_ctr_get(&s->mem_limit);
 	o->spill_slots_used = ztu_ctr_get(&s->spill_used);
 	o->spill_slots_total = ztu_ctr_get(&s->spill_total);
-	o->zram_id = (int)ztu_ctr_get(&s->zram_id1) - 1;
 }
 
-/* Map dev_id's stats file read-only; 0 or negative errno (-ESRCH: its
- * server is gone, unless dead_ok). */
-static int stats_map(int dev_id, const struct ztu_stats_shm **out, bool dead_ok)
+bool ztu_stats_dead(const struct ztu_stats_shm *s)
+{
+	return kill(s->pid, 0) < 0 && errno == ESRCH;
+}
+
+int ztu_stats_map(int dev_id, const struct ztu_stats_shm **out, bool dead_ok)
 {
 	char path[128];
 	const struct ztu_stats_shm *s;
@@ -137,55 +139,28 @@ static int stats_map(int dev_id, const struct ztu_stats_shm **out, bool dead_ok)
 		return -errno;
 	if (s->magic != ZTU_STATS_MAGIC || s->version != ZTU_STATS_VERSION)
 		ret = -EPROTO;
-	else if (!dead_ok && kill(s->pid, 0) < 0 && errno == ESRCH)
+	else if (!dead_ok && ztu_stats_dead(s))
 		ret = -ESRCH;
 	if (ret)
-		munmap((void *)s, sizeof(*s));
+		ztu_stats_unmap(s);
 	else
 		*out = s;
 	return ret;
 }
 
+void ztu_stats_unmap(const struct ztu_stats_shm *s)
+{
+	munmap((void *)s, sizeof(*s));
+}
+
 int ztu_stats_read(int dev_id, struct ztu_stats *out)
 {
 	const struct ztu_stats_shm *s;
-	int ret = stats_map(dev_id, &s, false);
+	int ret = ztu_stats_map(dev_id, &s, false);
 
 	if (ret)
 		return ret;
 	fold(out, s);
-	munmap((void *)s, sizeof(*s));
+	ztu_stats_unmap(s);
 	return 0;
-}
-
-int ztu_stats_read_zram(int dev_id, struct ztu_zram_info *out)
-{
-	const struct ztu_stats_shm *s;
-	int ret = stats_map(dev_id, &s, false);
-
-	if (ret)
-		return ret;
-	out->id = (int)ztu_ctr_get(&s->zram_id1) - 1;
-	out->slots_used = (uint64_t)ztu_ctr_get(&s->zram_used);
-	out->slots_total = (uint64_t)ztu_ctr_get(&s->zram_total);
-	out->fallbacks = (uint64_t)ztu_ctr_get(&s->zram_fallbacks);
-	out->rereads = (uint64_t)ztu_ctr_get(&s->rereads);
-	munmap((void *)s, sizeof(*s));
-	return 0;
-}
-
-/* A clean teardown removes the stats file before the zram tier, so a file
- * whose server is dead and that still names a zram device means the server
- * was killed before it could remove its tier. */
-int ztu_stats_orphan_zram(int dev_id)
-{
-	const struct ztu_stats_shm *s;
-	int id = -1;
-
-	if (stats_map(dev_id, &s, true))
-		return -1;
-	if (kill(s->pid, 0) < 0 && errno == ESRCH)
-		id = (int)ztu_ctr_get(&s->zram_id1) - 1;
-	munmap((void *)s, sizeof(*s));
-	return id;
 }

@@ -14,12 +14,14 @@
 #define ZT_UBLK_STATS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ublk/ztublk.h"
 
 #define ZTU_STATS_MAGIC   0x7a747562u   /* "ztub" */
-#define ZTU_STATS_VERSION 2u
+#define ZTU_STATS_VERSION 3u
+#define ZTU_TGT_STATS_MAX 256u          /* bytes the target owns in the file */
 
 typedef _Atomic int64_t ztu_ctr;
 
@@ -39,10 +41,10 @@ struct ztu_stats_shm {
 	uint32_t nr_queues;
 	ztu_ctr mem_used, mem_limit, spill_used, spill_total;
 	struct ztu_qstats q[ZTU_MAX_QUEUES];
-	/* the zram tier (tier_zram.c): kernel device id + 1 (0: none), its
-	 * slots (main thread) and writes sent to the fallback (any queue);
-	 * async block-tier reads redone because the page changed under them. */
-	ztu_ctr zram_id1, zram_used, zram_total, zram_fallbacks, rereads;
+	/* The target's own figures, laid out by the target (its publish hook
+	 * writes them; its reap/sections/owned hooks read them): the core
+	 * never looks inside. */
+	_Alignas(64) unsigned char tgt[ZTU_TGT_STATS_MAX];
 };
 
 static inline void ztu_ctr_add(ztu_ctr *c, int64_t n)
@@ -59,15 +61,12 @@ static inline int64_t ztu_ctr_get(const ztu_ctr *c)
 	return atomic_load_explicit(c, memory_order_relaxed);
 }
 
-/* The zram tier's figures from a server's stats file (id -1: no tier). */
-struct ztu_zram_info {
-	int id;
-	uint64_t slots_used, slots_total, fallbacks, rereads;
-};
-int ztu_stats_read_zram(int dev_id, struct ztu_zram_info *out);
-/* The zram id a dead server's stats file still names (it was killed before
- * removing its tier), or -1. */
-int ztu_stats_orphan_zram(int dev_id);
+/* Map dev_id's stats file read-only (ztu_stats_unmap after); 0 or -errno:
+ * -ESRCH when its server is gone, unless dead_ok. */
+int ztu_stats_map(int dev_id, const struct ztu_stats_shm **out, bool dead_ok);
+void ztu_stats_unmap(const struct ztu_stats_shm *s);
+/* Is the server that wrote s gone? */
+bool ztu_stats_dead(const struct ztu_stats_shm *s);
 
 /* Create (server) and remove the stats file for dev_id. */
 struct ztu_stats_shm *ztu_stats_create(int dev_id, int *err);

@@ -508,4 +508,7 @@ const struct ztu_target_ops ztu_tgt_tiered = {
 	.io_done = tiered_io_done,
 	.idle = tiered_idle,
 	.publish = ztu_tiered_publish,
+	.reap = ztu_zram_reap,
+	.sections = ztu_zram_sections,
+	.owned = ztu_zram_owned,
 };

@@ -14,8 +14,8 @@
  *   drop  free the location (after the entry stopped naming it).
  *   io_fd the fd and offset for async I/O; -1 for in-memory tiers.
  *
- * meta  (tier_meta.c)  same-filled pages: the fill code is the entry.
- * store (tier_store.c) compressed pages in the userspace store; pages that
+ * meta  (tier_mem.c)   same-filled pages: the fill code is the entry.
+ * store (tier_mem.c)   compressed pages in the userspace store; pages that
  *                      compress worse than 3/4 of a page go to the fallback,
  *                      or raw into the store when there is none.
  * spill (tier_blk.c)   a block device or file, 4 KiB slots, O_DIRECT.

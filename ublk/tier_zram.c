@@ -10,18 +10,19 @@
  * the kernel's own ([zram] mem-limit).
  *
  * This file owns what is zram-specific around that:
- *   - creation: zram loaded through libkmod with num_devices=0 (we never
- *     take a device someone else configured), hot_add, then the policy's
- *     algorithm, params, disksize and mem_limit in the kernel's order
- *     (zramctl-glue), and the node opened through ztu_blk_open.  Any failure
- *     resets and removes the device: nothing is left half-created.
+ *   - creation: zg_create (zramctl-glue: module, hot_add, the resolved
+ *     spec in the kernel's order, undone on failure), then the node opened
+ *     through ztu_blk_open.  Any failure resets and removes the device:
+ *     nothing is left half-created.
  *   - discard: a freed slot (overwrite, discard, a failed write) is
  *     discarded with BLKDISCARD so zram frees its compressed copy at once;
  *     otherwise the memory would stay used until the slot is rewritten.  The
  *     ioctl is synchronous but cheap on zram (it frees an in-memory object).
- *   - teardown: close both fds, reset, hot_remove (zramctl-glue waits out
- *     udev's probe lock).
- *   - list: the kernel's own mm_stat figures next to ztier's counters.
+ *   - teardown: close both fds, zg_destroy (reset, hot_remove; zramctl-glue
+ *     waits out udev's probe lock).
+ *   - the target's hooks for other processes: reap (a killed server's
+ *     device removed by `del`), list sections (the kernel's own mm_stat
+ *     figures next to ztier's counters), owned (ztierctl: "tier of").
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -32,6 +33,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "ublk/srv.h"
 #include "ublk/stats.h"
 #include "ublk/tier_zram.h"
 #include "zramctl-glue/zram_glue.h"
@@ -50,66 +52,41 @@ static int fail(char *msg, size_t len, struct zg_dev *dev, int err)
 	return err;
 }
 
-static int configure(struct ztu_zram *z, const struct ztu_zram_conf *zc, char *msg,
-		     size_t len)
+int ztu_zram_create(struct ztu_tiers *t, const struct zg_spec *spec, char *msg, size_t len)
 {
-	struct zg_config cfg = {
-		.algorithm = zc->algorithm[0] ? zc->algorithm : NULL,
-		.algorithm_params = zc->params[0] ? zc->params : NULL,
-		.disksize = zc->disksize,
-		.mem_limit = zc->mem_limit,
-	};
+	struct ztu_zram *z;
+	char node[64];
 	int ret;
 
-	if (cfg.disksize < ZT_PAGE_SIZE) {
+	if (spec->disksize < ZT_PAGE_SIZE) {
 		snprintf(msg, len, "zram tier: [zram] size is not set (a class goes to zram)");
 		return -EINVAL;
-	}
-	ret = zg_apply(&z->dev, &cfg);
-	if (ret)
-		return fail(msg, len, &z->dev, ret);
-	z->fd = zg_open_node(&z->dev, O_RDWR);
-	if (z->fd < 0)
-		return fail(msg, len, &z->dev, z->fd);
-	return 0;
-}
-
-int ztu_zram_create(struct ztu_tiers *t, const struct ztu_zram_conf *zc, char *msg,
-		    size_t len)
-{
-	struct zg_module mod;
-	struct ztu_zram *z;
-	char node[64], why[256];
-	int ret = zg_module_load("zram", "num_devices=0", &mod);
-
-	if (ret) {
-		snprintf(msg, len, "zram tier: %s", zg_module_message(&mod, why, sizeof(why)));
-		return ret;
 	}
 	z = calloc(1, sizeof(*z));
 	if (!z)
 		return -ENOMEM;
 	z->fd = -1;
-	z->dev.id = -1;
 	t->zram = z;
-	ret = zg_hot_add(&z->dev);
-	if (ret < 0) {
+	ret = zg_create(&z->dev, spec);
+	if (ret) {
 		fail(msg, len, &z->dev, ret);
-		ztu_zram_destroy(t);
+		ztu_zram_destroy(t);          /* retries an undo that failed */
 		return ret;
 	}
-	ret = configure(z, zc, msg, len);
-	if (!ret)
-		ret = ztu_blk_open(&t->blk[ZT_TIER_ZRAM], ZT_TIER_ZRAM,
-				   zg_node_path(&z->dev, node, sizeof(node)), 0, msg, len);
+	z->fd = zg_open_node(&z->dev, O_RDWR);
+	ret = z->fd < 0 ? fail(msg, len, &z->dev, z->fd)
+		: ztu_blk_open(&t->blk[ZT_TIER_ZRAM], ZT_TIER_ZRAM,
+			       zg_node_path(&z->dev, node, sizeof(node)), 0, msg, len);
 	if (ret)
 		ztu_zram_destroy(t);
 	return ret;
 }
 
+/* The server's own teardown: its stderr is ztierd's log (or /dev/null). */
 void ztu_zram_destroy(struct ztu_tiers *t)
 {
 	struct ztu_zram *z = t ? t->zram : NULL;
+	char buf[512];
 
 	if (!z)
 		return;
@@ -117,13 +94,9 @@ void ztu_zram_destroy(struct ztu_tiers *t)
 	t->blk[ZT_TIER_ZRAM] = NULL;
 	if (z->fd >= 0)
 		close(z->fd);
-	if (z->dev.id >= 0) {
-		char buf[512];
-
-		if (zg_reset(&z->dev) || zg_hot_remove(&z->dev))
-			fprintf(stderr, "ztier-ublk: zram tier: %s\n",
-				zg_strerror(&z->dev.err, buf, sizeof(buf)));
-	}
+	if (zg_destroy(&z->dev))
+		fprintf(stderr, "ztier-ublk: zram tier: %s\n",
+			zg_strerror(&z->dev.err, buf, sizeof(buf)));
 	free(z);
 	t->zram = NULL;
 }
@@ -155,56 +128,86 @@ int ztu_zram_id(const struct ztu_tiers *t)
 	return t && t->zram ? t->zram->dev.id : -1;
 }
 
-/* ---- list ------------------------------------------------------------------ */
+/* ---- hooks for other processes (the target's block of the stats file) ---- */
+
+void ztu_zram_publish(const struct ztu_tiers *t, struct ztu_tiered_stats *st)
+{
+	ztu_ctr_set(&st->zram_id1, ztu_zram_id(t) + 1);
+	ztu_ctr_set(&st->zram_used, (int64_t)ztu_blk_used(t->blk[ZT_TIER_ZRAM]));
+	ztu_ctr_set(&st->zram_total, (int64_t)ztu_blk_total(t->blk[ZT_TIER_ZRAM]));
+	ztu_ctr_set(&st->zram_fallbacks, ztu_ctr_get(&t->zram_fallbacks));
+	ztu_ctr_set(&st->rereads, ztu_ctr_get(&t->rereads));
+}
+
+static int published_id(const void *tgt_stats)
+{
+	const struct ztu_tiered_stats *st = tgt_stats;
+
+	return (int)ztu_ctr_get(&st->zram_id1) - 1;
+}
+
+/* A server killed before its teardown leaves its zram device behind,
+ * holding every page it had: remove it with the ublk device. */
+void ztu_zram_reap(const void *tgt_stats)
+{
+	struct zg_dev z;
+	char buf[512];
+	int id = published_id(tgt_stats);
+
+	if (id < 0 || zg_attach(&z, id))
+		return;
+	if (zg_destroy(&z))
+		fprintf(stderr, "ztier-ublk: zram tier of a dead server: %s\n",
+			zg_strerror(&z.err, buf, sizeof(buf)));
+}
+
+int ztu_zram_owned(const void *tgt_stats, char names[][ZTU_DEVNAME_MAX], int max)
+{
+	int id = published_id(tgt_stats);
+
+	if (id < 0 || max < 1)
+		return 0;
+	snprintf(names[0], ZTU_DEVNAME_MAX, "zram%d", id);
+	return 1;
+}
 
 static double ratio(uint64_t a, uint64_t b)
 {
 	return b ? (double)a / (double)b : 0.0;
 }
 
-static void print_mm(FILE *o, const struct zg_mm_stat *m, bool json)
+/* The kernel's own figures for the device (mm_stat), read live. */
+static void mm_fields(struct ztu_section *sec, const struct zg_mm_stat *m)
 {
-	if (json) {
-		fprintf(o, ",\"pages\":%llu,\"orig_data_size\":%llu,\"compr_data_size\":%llu,"
-			"\"mem_used\":%llu,\"mem_limit\":%llu,\"same_pages\":%llu,"
-			"\"huge_pages\":%llu,\"ratio\":%.2f,\"mem_ratio\":%.2f",
-			(unsigned long long)(m->orig_data_size / ZT_PAGE_SIZE),
-			(unsigned long long)m->orig_data_size, (unsigned long long)m->compr_data_size,
-			(unsigned long long)m->mem_used_total, (unsigned long long)m->mem_limit,
-			(unsigned long long)m->same_pages, (unsigned long long)m->huge_pages,
-			ratio(m->orig_data_size, m->compr_data_size),
-			ratio(m->orig_data_size, m->mem_used_total));
-		return;
-	}
-	fprintf(o, " pages %llu orig_bytes %llu compr_bytes %llu mem_used %llu mem_limit %llu"
-		" same_pages %llu ratio %.2f mem_ratio %.2f",
-		(unsigned long long)(m->orig_data_size / ZT_PAGE_SIZE),
-		(unsigned long long)m->orig_data_size, (unsigned long long)m->compr_data_size,
-		(unsigned long long)m->mem_used_total, (unsigned long long)m->mem_limit,
-		(unsigned long long)m->same_pages, ratio(m->orig_data_size, m->compr_data_size),
-		ratio(m->orig_data_size, m->mem_used_total));
+	ztu_field_num(sec, "pages", (int64_t)(m->orig_data_size / ZT_PAGE_SIZE));
+	ztu_field_num(sec, "orig_bytes", (int64_t)m->orig_data_size);
+	ztu_field_num(sec, "compr_bytes", (int64_t)m->compr_data_size);
+	ztu_field_num(sec, "mem_used", (int64_t)m->mem_used_total);
+	ztu_field_num(sec, "mem_limit", (int64_t)m->mem_limit);
+	ztu_field_num(sec, "same_pages", (int64_t)m->same_pages);
+	ztu_field_num(sec, "huge_pages", (int64_t)m->huge_pages);
+	ztu_field_ratio(sec, "ratio", ratio(m->orig_data_size, m->compr_data_size));
+	ztu_field_ratio(sec, "mem_ratio", ratio(m->orig_data_size, m->mem_used_total));
 }
 
-void ztu_zram_print(FILE *o, int dev_id, bool json)
+unsigned ztu_zram_sections(const void *tgt_stats, struct ztu_section *out, unsigned max)
 {
-	struct ztu_zram_info zi;
+	const struct ztu_tiered_stats *st = tgt_stats;
 	struct zg_dev dev = { .id = -1 };
-	struct zg_stats st;
-	bool mm;
+	struct zg_stats zs;
+	char node[64];
+	int id = published_id(tgt_stats);
 
-	if (ztu_stats_read_zram(dev_id, &zi) || zi.id < 0)
-		return;
-	mm = zg_attach(&dev, zi.id) == 0 && zg_read_stats(&dev, &st) == 0 && st.mm.present;
-	if (json)
-		fprintf(o, ",\"zram\":{\"device\":\"/dev/zram%d\",\"slots_used\":%llu,"
-			"\"slots_total\":%llu,\"fallbacks\":%llu,\"rereads\":%llu", zi.id,
-			(unsigned long long)zi.slots_used, (unsigned long long)zi.slots_total,
-			(unsigned long long)zi.fallbacks, (unsigned long long)zi.rereads);
-	else
-		fprintf(o, "\tzram /dev/zram%d slots %llu/%llu fallbacks %llu rereads %llu", zi.id,
-			(unsigned long long)zi.slots_used, (unsigned long long)zi.slots_total,
-			(unsigned long long)zi.fallbacks, (unsigned long long)zi.rereads);
-	if (mm)
-		print_mm(o, &st.mm, json);
-	fputs(json ? "}" : "\n", o);
+	if (id < 0 || max < 1)
+		return 0;
+	out->name = "zram";
+	out->n = 0;
+	snprintf(node, sizeof(node), "/dev/zram%d", id);
+	ztu_field_text(out, "device", node, true);
+	ztu_field_pair(out, "slots", ztu_ctr_get(&st->zram_used), ztu_ctr_get(&st->zram_total));
+	ztu_field_num(out, "fallbacks", ztu_ctr_get(&st->zram_fallbacks));
+	ztu_field_num(out, "rereads", ztu_ctr_get(&st->rereads));
+	if (zg_attach(&dev, id) == 0 && zg_read_stats(&dev, &zs) == 0 && zs.mm.present)
+		mm_fields(out, &zs.mm);
+	return 1;
 }

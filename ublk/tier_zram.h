@@ -4,7 +4,8 @@
  * The tier's data path is tier_blk.c (slots, O_DIRECT, io_uring); this part
  * owns the kernel zram device behind it: create and configure it from the
  * policy, discard freed slots so zram gives their memory back, remove it on
- * teardown, and show its mm_stat in `ztier-ublk list`.
+ * teardown, and the hooks other processes call: reap a killed server's
+ * device, its `list` section (mm_stat), its name for ztierctl.
  */
 #ifndef ZT_UBLK_TIER_ZRAM_H
 #define ZT_UBLK_TIER_ZRAM_H
@@ -18,7 +19,7 @@
 /* Load zram (libkmod, num_devices=0), hot_add a device, apply the config's
  * zram settings and open it as t->blk[ZT_TIER_ZRAM].  On failure nothing
  * is left behind (device reset and removed) and *msg says what failed. */
-int ztu_zram_create(struct ztu_tiers *t, const struct ztu_zram_conf *zc, char *msg,
+int ztu_zram_create(struct ztu_tiers *t, const struct zg_spec *spec, char *msg,
 		    size_t len);
 
 /* Close the tier, reset and hot_remove the device.  NULL-safe. */
@@ -37,9 +38,21 @@ bool ztu_zram_full(const struct ztu_tiers *t);
 /* The kernel device id (N of /dev/zramN), or -1. */
 int ztu_zram_id(const struct ztu_tiers *t);
 
-/* `list`: the zram tier of ublk device dev_id (its slots, and the kernel's
- * mm_stat figures), as one text line / a ",\"zram\":{...}" JSON member.
- * Prints nothing when the device has no zram tier. */
-void ztu_zram_print(FILE *o, int dev_id, bool json);
+/* The tiered target's block of the stats file (ztu_stats_shm.tgt). */
+struct ztu_tiered_stats {
+	ztu_ctr zram_id1;             /* kernel device id + 1, 0: none         */
+	ztu_ctr zram_used, zram_total;         /* slots (main thread)         */
+	ztu_ctr zram_fallbacks;       /* writes sent on to the fallback        */
+	ztu_ctr rereads;              /* async block-tier reads redone: the
+	                                 page changed under them               */
+};
+
+/* Publish the zram tier's figures (server main thread). */
+void ztu_zram_publish(const struct ztu_tiers *t, struct ztu_tiered_stats *st);
+
+/* The tiered target's hooks for other processes (srv.h). */
+void ztu_zram_reap(const void *tgt_stats);
+unsigned ztu_zram_sections(const void *tgt_stats, struct ztu_section *out, unsigned max);
+int ztu_zram_owned(const void *tgt_stats, char names[][ZTU_DEVNAME_MAX], int max);
 
 #endif

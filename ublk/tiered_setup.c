@@ -265,9 +265,8 @@ void ztu_tiered_publish(struct ztu_dev *d)
 	}
 	ztu_ctr_set(&d->shm->spill_used, (int64_t)ztu_blk_used(t->blk[ZT_TIER_SPILL]));
 	ztu_ctr_set(&d->shm->spill_total, (int64_t)ztu_blk_total(t->blk[ZT_TIER_SPILL]));
-	ztu_ctr_set(&d->shm->zram_id1, ztu_zram_id(t) + 1);
-	ztu_ctr_set(&d->shm->zram_used, (int64_t)ztu_blk_used(t->blk[ZT_TIER_ZRAM]));
-	ztu_ctr_set(&d->shm->zram_total, (int64_t)ztu_blk_total(t->blk[ZT_TIER_ZRAM]));
-	ztu_ctr_set(&d->shm->zram_fallbacks, ztu_ctr_get(&t->zram_fallbacks));
-	ztu_ctr_set(&d->shm->rereads, ztu_ctr_get(&t->rereads));
+	ztu_zram_publish(t, (struct ztu_tiered_stats *)d->shm->tgt);
 }
+
+_Static_assert(sizeof(struct ztu_tiered_stats) <= ZTU_TGT_STATS_MAX,
+	       "the tiered target's stats fit its block of the stats file");

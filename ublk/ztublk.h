@@ -10,13 +10,18 @@
  * ("tiered" or the no-store "null" plumbing baseline) plugs in behind one ops
  * table, like the kernel's kublk selftest server.
  *
- * The API has three parts:
+ * The API has four parts:
+ *   - struct ztu_config: what one server serves, resolved once from a
+ *     policy (ztu_config_from_policy), flat so that it can be saved.
  *   - ztu_server_run(): run a device in this process until it is stopped;
  *     reports LIVE (or the first error) through a callback, so the CLI can
  *     daemonize and return only once the device is usable.
  *   - ztu_dev_del() / ztu_dev_info(): control commands from any process.
- *   - ztu_stats_read(): the live statistics a server publishes in a small
- *     shared file /run/ztier/ublk/ID.stats, readable from any process.
+ *   - ztu_stats_read() / ztu_dev_sections() / ztu_dev_owned(): the live
+ *     statistics a server publishes in a small shared file
+ *     /run/ztier/ublk/ID.stats, readable from any process; what is the
+ *     target's own (the zram tier) comes from the target's hooks.
+ * The library never prints: programs render its data.
  *
  * Errors are negative errno values; *msg (when given) gets a short context
  * such as the path or the control command that failed.
@@ -31,6 +36,7 @@
 #include <sys/types.h>
 
 #include "policy/policy.h"
+#include "zramctl-glue/zram_glue.h"
 
 #define ZTU_CONTROL_PATH "/dev/ublk-control"
 #define ZTU_RUN_DIR      "/run/ztier/ublk"
@@ -38,14 +44,6 @@
 #define ZTU_MSG_MAX      256
 
 enum ztu_target_kind { ZTU_TARGET_TIERED, ZTU_TARGET_NULL };
-
-/* The zram tier as the server creates it: sizes resolved. */
-struct ztu_zram_conf {
-	char algorithm[32];           /* "": the kernel's default              */
-	char params[128];             /* algorithm_params, "": none            */
-	uint64_t disksize;            /* bytes (0: [zram] size unset)          */
-	uint64_t mem_limit;           /* bytes, 0: none                        */
-};
 
 /* Exactly what one server serves, resolved once (RAM fractions against one
  * reading of MemTotal, on the machine that runs it): no policy, no file
@@ -63,7 +61,8 @@ struct ztu_config {
 	bool swap;                    /* the device becomes swap               */
 	struct zt_thresholds thresholds;
 	struct zt_class_rule rule[ZT_CLASS_COUNT];
-	struct ztu_zram_conf zram;    /* used when a rule names the zram tier  */
+	struct zg_spec zram;          /* used when a rule names the zram tier
+	                                 (disksize 0: [zram] size unset)       */
 	char spill_path[ZT_PATH_MAX]; /* "" = no spill tier                    */
 	uint64_t spill_size;          /* bytes for a file spill (0: file size) */
 };
@@ -79,6 +78,11 @@ void ztu_config_from_policy(struct ztu_config *cfg, const struct zt_policy *p);
 
 /* Check a config before anything is created; on error *msg says why. */
 int ztu_config_check(const struct ztu_config *cfg, char *msg, size_t len);
+
+/* A zram spec as written (a policy's [zram], a ztier.conf [zram-swap])
+ * resolved against ram bytes of RAM: what zg_create() takes.  The one place
+ * such a spec is resolved, for the zram tier and for ztierd's zram swap. */
+void ztu_zram_resolve(const struct zt_zram_spec *s, uint64_t ram, struct zg_spec *out);
 
 /* Does any class (tier or fallback) go to the zram tier? */
 bool ztu_config_wants_zram(const struct ztu_config *cfg);
@@ -145,12 +149,49 @@ struct ztu_stats {
 	uint64_t mem_used;            /* store memory in use (arenas)           */
 	uint64_t mem_limit;
 	uint64_t spill_slots_used, spill_slots_total;
-	int zram_id;                  /* N of the zram tier's /dev/zramN, or -1 */
 };
 
 int ztu_stats_read(int dev_id, struct ztu_stats *out);
 
-/* Print every device (kernel info + stats) as text or a JSON array. */
-int ztu_list_print(FILE *out, bool json);
+/* ---- a device's figures as data, for `list` and ztierctl -------------------- */
+
+/* One figure.  The library never prints: a program renders each section
+ * as one text line ("\tNAME key value ...") or one JSON member
+ * ("NAME":{"key":value,...}) from the same data (ublk/main.c). */
+enum ztu_field_type {
+	ZTU_F_NUM,                    /* num                                   */
+	ZTU_F_PAIR,                   /* num/num2: text "used/total", JSON
+	                                 key_used and key_total                */
+	ZTU_F_RATIO,                  /* ratio, two decimals                   */
+	ZTU_F_TEXT,                   /* text                                  */
+	ZTU_F_LABEL,                  /* text, shown without its key in text   */
+};
+
+struct ztu_field {
+	const char *key;              /* a static string                       */
+	enum ztu_field_type type;
+	int64_t num, num2;
+	double ratio;
+	char text[64];
+};
+
+#define ZTU_FIELDS_MAX   16
+#define ZTU_SECTIONS_MAX 8
+
+struct ztu_section {
+	const char *name;             /* "pages", "store", "zram", ...         */
+	unsigned n;
+	struct ztu_field f[ZTU_FIELDS_MAX];
+};
+
+/* The live device's sections: the core's (target, pages, writes, store,
+ * spill, requests), then its target's own (the tiered target: zram).
+ * Count, or -errno (-ESRCH: no server). */
+int ztu_dev_sections(int dev_id, struct ztu_section *out, unsigned max);
+
+/* Block devices a device's target made for itself (the zram tier's
+ * "zram3"), so that tools show them as part of it.  Count or -errno. */
+#define ZTU_DEVNAME_MAX 32
+int ztu_dev_owned(int dev_id, char names[][ZTU_DEVNAME_MAX], int max);
 
 #endif

@@ -104,6 +104,25 @@ struct zg_config {
  */
 int zg_apply(struct zg_dev *dev, const struct zg_config *cfg);
 
+/* A device as its users describe it: resolved (bytes), flat (it can be
+ * saved whole), "" for the kernel's default algorithm / no params. */
+struct zg_spec {
+	char algorithm[32];
+	char params[128];
+	uint64_t disksize;            /* bytes, > 0                            */
+	uint64_t mem_limit;           /* bytes, 0 = unlimited                  */
+};
+
+/* The whole creation (lifecycle.c): zram made available (zg_module_load,
+ * num_devices=0), hot_add, zg_apply(spec).  On failure the device is reset
+ * and removed again and dev->err says what failed (a module that cannot
+ * be loaded: zram-control, with zg_module_message's line as the hint).
+ * 0 or negative errno; dev->id is the new device. */
+int zg_create(struct zg_dev *dev, const struct zg_spec *spec);
+
+/* zg_reset() then zg_hot_remove(); 0 at once when dev->id < 0. */
+int zg_destroy(struct zg_dev *dev);
+
 /* zg_reset() then zg_apply(): reset wipes the configuration, re-apply it. */
 int zg_reconfigure(struct zg_dev *dev, const struct zg_config *cfg);
 

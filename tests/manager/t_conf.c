@@ -63,7 +63,7 @@ static void reader_tests(struct zd_conf *c)
 			log, sizeof(log)), 0, "indented lines are keys, not continuations");
 	is_int(c->zswap[0].priority, 5, "indented priority read");
 	ok(!c->zswap[0].discard, "tab-indented discard read");
-	is_int(c->zswap[0].size.bytes, 1 << 30, "size unaffected by the next line");
+	is_int(c->zswap[0].zram.size.bytes, 1 << 30, "size unaffected by the next line");
 
 	is_int(load_log("[ztierd]\n# note\nlog-level = debug   # why\n\nfrob\n", c, log,
 			sizeof(log)), 1, "trailing comment ok; a line without '=' is a problem");
@@ -126,13 +126,13 @@ int main(void)
 	is_int(c.level, ZD_DEBUG, "log level");
 	is_int(c.nzswap, 2, "two zram swap devices");
 	is_str(c.zswap[0].name, "fast", "first name");
-	is_int(c.zswap[0].size.bytes, 64 << 20, "size");
-	is_str(c.zswap[0].algorithm, "lz4", "algorithm");
+	is_int(c.zswap[0].zram.size.bytes, 64 << 20, "size");
+	is_str(c.zswap[0].zram.algorithm, "lz4", "algorithm");
 	is_int(c.zswap[0].priority, 100, "priority");
 	ok(!c.zswap[0].discard, "discard off");
 	is_int(c.zswap[1].priority, -1, "default priority -1");
 	ok(c.zswap[1].discard, "discard defaults on");
-	is_int(c.zswap[1].size.ram_den, 2, "ram fraction");
+	is_int(c.zswap[1].zram.size.ram_den, 2, "ram fraction");
 
 	is_int(load("[zram-swap x]\nalgorithm = lz4\n", &c), 1, "size is required");
 	is_int(load("[zram-swap x]\nsize = 1G\npriority = 40000\n", &c), 1, "priority range");
@@ -150,10 +150,10 @@ int main(void)
 	is_int(load("[zram-swap x]\nsize = 1G\nmemory-limit = ram*3/2\n", &c), 1,
 	       "memory-limit above RAM: out of range, as in a policy");
 	is_int(load("[zram-swap x]\nsize = 1G\nmemory-limit = ram/2\n", &c), 0, "ram/2 is fine");
-	is_int(c.zswap[0].mem_limit.ram_den, 2, "ram/2 kept");
+	is_int(c.zswap[0].zram.mem_limit.ram_den, 2, "ram/2 kept");
 	is_int(load("[zram-swap x]\nsize = 1G\nmemory-limit = none\ndiscard = off\n"
 		    "priority = -1\n", &c), 0, "none, off, -1");
-	ok(!zt_size_is_set(&c.zswap[0].mem_limit) && !c.zswap[0].discard &&
+	ok(!zt_size_is_set(&c.zswap[0].zram.mem_limit) && !c.zswap[0].discard &&
 	   c.zswap[0].priority == -1, "read as no limit, no discard, default priority");
 	is_int(load("[zram-swap x]\nsize = 1G\ndiscard = maybe\npriority = -2\n"
 		    "priority = 1x\n", &c), 3, "bad switch and priorities");
