@@ -130,13 +130,16 @@ int zd_server_start(struct zd_daemon *d, struct zd_stack *s, char *why, size_t l
 
 int zd_server_stop(struct zd_stack *s)
 {
+	char msg[ZTU_MSG_MAX];
 	bool deleted = false;
 	int err = 0;
 
 	if (s->ublk_id >= 0) {
-		err = ztu_dev_del(s->ublk_id);
+		err = ztu_dev_del(s->ublk_id, msg, sizeof(msg));
 		if (err == -ENOENT || err == -ENODEV)
 			err = 0;
+		if (err)
+			zd_log(ZD_ERR, "%s: deleting %s: %s", s->name, s->dev, msg);
 		deleted = !err;
 	}
 	if (s->server_pid > 0) {

@@ -12,8 +12,9 @@
  *
  * ztu_dev_del() is the `del` path from another process: STOP_DEV (the
  * server's queue threads see ABORT and exit), wait for the server process to
- * exit through a pidfd (the real event, no sleep), then DEL_DEV, which in
- * 6.12 waits until every reference to the device is dropped.
+ * exit through a pidfd (the real event, no sleep), let the target reap what
+ * a killed server left outside its process (target.c), then DEL_DEV, which
+ * in 6.12 waits until every reference to the device is dropped.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -224,30 +225,46 @@ static int wait_pid_exit(int pid)
 	return ret == 0 ? -ETIMEDOUT : 0;
 }
 
-int ztu_dev_del(int dev_id)
+static int say(char *msg, size_t len, const char *what, int err)
 {
-	struct ztu_dev d = { .ctrl_fd = -1 };
+	snprintf(msg, len, "%s: %s", what, strerror(-err));
+	return err;
+}
+
+/* The server is gone once this returns 0: stopped and exited. */
+static int stop_server(struct ztu_dev *d, int dev_id, char *msg, size_t len)
+{
 	struct ublksrv_ctrl_dev_info info;
-	int ret = ztu_ctrl_open(&d);
+	int ret = ztu_ctrl_get_info(d, dev_id, &info);
 
 	if (ret < 0)
-		return ret;
-	ret = ztu_ctrl_get_info(&d, dev_id, &info);
-	if (ret < 0)
-		goto out;
-	if (info.ublksrv_pid == getpid()) {      /* never wait for ourselves */
-		ret = -EDEADLK;
-		goto out;
-	}
-	ret = ztu_ctrl_cmd(&d, UBLK_U_CMD_STOP_DEV, dev_id, 0, 0, 0);
+		return say(msg, len, "GET_DEV_INFO", ret);
+	if (info.ublksrv_pid == getpid())        /* never wait for ourselves */
+		return say(msg, len, "its server is this process", -EDEADLK);
+	ret = ztu_ctrl_cmd(d, UBLK_U_CMD_STOP_DEV, dev_id, 0, 0, 0);
 	if (ret < 0 && ret != -ENODEV)
-		goto out;
+		return say(msg, len, "STOP_DEV", ret);
 	ret = wait_pid_exit(info.ublksrv_pid);
+	return ret < 0 ? say(msg, len, "waiting for its server to exit", ret) : 0;
+}
+
+int ztu_dev_del(int dev_id, char *msg, size_t len)
+{
+	struct ztu_dev d = { .ctrl_fd = -1 };
+	int ret = ztu_ctrl_open(&d), reaped;
+
+	if (ret < 0)
+		return say(msg, len, ZTU_CONTROL_PATH, ret);
+	ret = stop_server(&d, dev_id, msg, len);
 	if (ret < 0)
 		goto out;
-	ztu_target_reap(dev_id);             /* what a killed server left */
+	reaped = ztu_target_reap(dev_id, msg, len);   /* what a killed server left */
 	ztu_stats_remove(dev_id, NULL);      /* before DEL_DEV frees the id */
 	ret = ztu_ctrl_cmd(&d, UBLK_U_CMD_DEL_DEV, dev_id, 0, 0, 0);
+	if (ret < 0)
+		say(msg, len, "DEL_DEV", ret);
+	else
+		ret = reaped;
 out:
 	ztu_ctrl_close(&d);
 	return ret < 0 ? ret : 0;

@@ -211,10 +211,11 @@ static int cmd_add(int argc, char **argv)
 
 static int del_one(int id)
 {
-	int ret = ztu_dev_del(id);
+	char msg[ZTU_MSG_MAX];
+	int ret = ztu_dev_del(id, msg, sizeof(msg));
 
 	if (ret < 0)
-		return die("del /dev/ublkb%d: %s", id, strerror(-ret));
+		return die("del /dev/ublkb%d: %s", id, msg);
 	return 0;
 }
 

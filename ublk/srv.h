@@ -65,7 +65,7 @@ struct ztu_target_ops {
 	 * file (ztu_stats_shm.tgt) -- ublksrv's tgt_type, kublk's tgt_ops: */
 	/* The server died without its teardown: undo what the target made
 	 * outside the process (the tiered target: its kernel zram device). */
-	void (*reap)(const void *tgt_stats);
+	int (*reap)(const void *tgt_stats, char *msg, size_t len);
 	/* `list`: the target's own sections; how many it filled. */
 	unsigned (*sections)(const void *tgt_stats, struct ztu_section *out, unsigned max);
 	/* Block devices it made for itself ("zram3"); how many. */
@@ -74,8 +74,9 @@ struct ztu_target_ops {
 
 /* target.c: a target by name (as a stats file records it), or NULL. */
 const struct ztu_target_ops *ztu_target_find(const char *name);
-/* A dead server's target leftovers: reaped (ztu_dev_del). */
-void ztu_target_reap(int dev_id);
+/* A dead server's target leftovers: reaped (ztu_dev_del); 0 or -errno
+ * with *msg. */
+int ztu_target_reap(int dev_id, char *msg, size_t len);
 /* list.c: the target's sections of a mapped stats file. */
 unsigned ztu_target_sections(const struct ztu_stats_shm *s, struct ztu_section *out,
 			     unsigned max);

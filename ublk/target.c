@@ -24,17 +24,19 @@ const struct ztu_target_ops *ztu_target_find(const char *name)
 
 /* A clean teardown removes the stats file before the target's leftovers,
  * so a file whose server is dead means the server was killed first. */
-void ztu_target_reap(int dev_id)
+int ztu_target_reap(int dev_id, char *msg, size_t len)
 {
 	const struct ztu_stats_shm *s;
 	const struct ztu_target_ops *ops;
+	int ret = 0;
 
 	if (ztu_stats_map(dev_id, &s, true))
-		return;
+		return 0;                    /* no file: nothing was left */
 	ops = ztu_target_find(s->target);
 	if (ops && ops->reap && ztu_stats_dead(s))
-		ops->reap(s->tgt);
+		ret = ops->reap(s->tgt, msg, len);
 	ztu_stats_unmap(s);
+	return ret;
 }
 
 int ztu_dev_owned(int dev_id, char names[][ZTU_DEVNAME_MAX], int max)

@@ -148,17 +148,19 @@ static int published_id(const void *tgt_stats)
 
 /* A server killed before its teardown leaves its zram device behind,
  * holding every page it had: remove it with the ublk device. */
-void ztu_zram_reap(const void *tgt_stats)
+int ztu_zram_reap(const void *tgt_stats, char *msg, size_t len)
 {
 	struct zg_dev z;
 	char buf[512];
-	int id = published_id(tgt_stats);
+	int id = published_id(tgt_stats), ret;
 
 	if (id < 0 || zg_attach(&z, id))
-		return;
-	if (zg_destroy(&z))
-		fprintf(stderr, "ztier-ublk: zram tier of a dead server: %s\n",
-			zg_strerror(&z.err, buf, sizeof(buf)));
+		return 0;
+	ret = zg_destroy(&z);
+	if (ret)
+		snprintf(msg, len, "zram tier of a dead server: %s",
+			 zg_strerror(&z.err, buf, sizeof(buf)));
+	return ret;
 }
 
 int ztu_zram_owned(const void *tgt_stats, char names[][ZTU_DEVNAME_MAX], int max)

@@ -51,7 +51,7 @@ struct ztu_tiered_stats {
 void ztu_zram_publish(const struct ztu_tiers *t, struct ztu_tiered_stats *st);
 
 /* The tiered target's hooks for other processes (srv.h). */
-void ztu_zram_reap(const void *tgt_stats);
+int ztu_zram_reap(const void *tgt_stats, char *msg, size_t len);
 unsigned ztu_zram_sections(const void *tgt_stats, struct ztu_section *out, unsigned max);
 int ztu_zram_owned(const void *tgt_stats, char names[][ZTU_DEVNAME_MAX], int max);
 

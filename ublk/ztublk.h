@@ -125,8 +125,10 @@ struct ztu_dev_info {
 
 bool ztu_control_present(void);
 int ztu_dev_info(int dev_id, struct ztu_dev_info *out);
-/* STOP_DEV, wait for the server process to exit, DEL_DEV. */
-int ztu_dev_del(int dev_id);
+/* STOP_DEV, wait for the server process to exit, reap what a killed
+ * server's target left (its zram device), DEL_DEV.  On error *msg says
+ * which step failed. */
+int ztu_dev_del(int dev_id, char *msg, size_t len);
 /* Ids of existing devices (from /sys/class/ublk-char), ascending. */
 int ztu_dev_list(int *ids, int max);
 const char *ztu_state_name(unsigned state);
