@@ -29,6 +29,16 @@ static int check_usage(FILE *out)
 	return out == stdout ? CLI_OK : CLI_USAGE;
 }
 
+/* The edge: every problem as "FILE:LINE: message" on stderr. */
+static void print_problem(void *ctx, const char *file, int line, const char *msg)
+{
+	(void)ctx;
+	if (line > 0)
+		fprintf(stderr, "%s:%d: %s\n", file, line, msg);
+	else
+		fprintf(stderr, "%s: %s\n", file, msg);
+}
+
 /* One file: load on top of the defaults, then the cross-key checks. */
 static int check_one(const char *path, bool quiet)
 {
@@ -39,11 +49,11 @@ static int check_one(const char *path, bool quiet)
 		return -1;
 	}
 	zt_policy_default(p);
-	int n = zt_policy_load(p, path, NULL, NULL);
+	int n = zt_policy_load(p, path, print_problem, NULL);
 	if (n >= 0)
-		n += zt_policy_validate(p, NULL, NULL);
+		n += zt_policy_validate(p, print_problem, NULL);
 	if (n == 0)
-		zt_policy_warnings(p, NULL, NULL);
+		zt_policy_warnings(p, print_problem, NULL);
 	if (n == 0 && !quiet)
 		printf("%s: valid (policy %s)\n", path, p->name);
 	free(p);
@@ -106,7 +116,7 @@ int cli_policy(int argc, char **argv)
 
 static int load_checked(struct zt_policy *p, const char *path)
 {
-	int n = zt_policy_load(p, path, NULL, NULL);
+	int n = zt_policy_load(p, path, print_problem, NULL);
 	return n == 0 ? 0 : -1;
 }
 
@@ -163,5 +173,5 @@ int cli_policy_active(struct zt_policy *p, const char *file,
 			}
 		}
 	}
-	return bad || zt_policy_validate(p, NULL, NULL) ? -1 : 0;
+	return bad || zt_policy_validate(p, print_problem, NULL) ? -1 : 0;
 }

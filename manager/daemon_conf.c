@@ -17,7 +17,7 @@
  * Plain zram swap lives here rather than in a policy: a policy describes one
  * ztier device (its classes, tiers, codecs), while a zram swap device has
  * none of that; it is the zram-generator [zramN] section of ztier.  libinih
- * parses, fed by the policy files' line reader (policy/ini_reader.c): whole
+ * parses, fed by the policy files' line reader (policy/common/ini_reader.c): whole
  * lines, no continuations, sections seen here, FILE:LINE for every problem
  * the same way as for a policy.
  */
@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "manager/daemon.h"
+#include "policy/common/common.h"
 
 void zd_conf_default(struct zd_conf *c)
 {

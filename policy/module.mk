@@ -1,5 +1,6 @@
 # policy/: page classifier and policy files.  Owner of this fragment: policy.
-SRC_ztpolicy := $(wildcard policy/*.c)
+# policy/common/: what policy/ and manager/ share (common.h).
+SRC_ztpolicy := $(wildcard policy/*.c policy/common/*.c)
 # The vector same-fill scanners are compiled for their ISA and chosen at run time.
 CFLAGS_policy/samefill_avx2.c   := -mavx2
 CFLAGS_policy/samefill_avx512.c := -mavx512f

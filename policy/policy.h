@@ -61,13 +61,6 @@ void zt_classify(const void *page, const struct zt_thresholds *t,
  * Uses the best vector path this CPU has; exits at the first mismatch. */
 bool zt_page_samefill(const void *page, uint64_t *fill);
 
-/* The individual implementations, exported so tests can compare them.
- * zt_samefill_impl() returns NULL for an ISA the CPU (or build) lacks. */
-enum zt_isa { ZT_ISA_SCALAR, ZT_ISA_AVX2, ZT_ISA_AVX512, ZT_ISA_COUNT };
-typedef bool (*zt_samefill_fn)(const void *page, uint64_t *fill);
-zt_samefill_fn zt_samefill_impl(enum zt_isa isa);
-const char *zt_isa_name(enum zt_isa isa);
-
 /* Exact Shannon entropy (bits/byte) of len bytes: a full histogram. */
 double zt_entropy_exact(const void *buf, size_t len);
 /* The sampled estimate zt_classify uses, for one page (bits/byte). */
@@ -217,13 +210,14 @@ struct zt_policy {
 void zt_policy_default(struct zt_policy *p);
 
 /* Called once per problem found while reading a policy. line is 0 when the
- * problem is not tied to one line (e.g. the file cannot be opened). */
+ * problem is not tied to one line (e.g. the file cannot be opened).  The
+ * library never prints: with no reporter (NULL) problems are only counted. */
 typedef void (*zt_policy_report_fn)(void *ctx, const char *file, int line,
 				    const char *msg);
 
 /* Read path on top of *p (call zt_policy_default first; calling again with a
  * drop-in overrides the keys it sets).  Every problem goes to report (NULL:
- * print "FILE:LINE: message" to stderr).  Returns the number of problems, 0
+ * counted only).  Returns the number of problems, 0
  * when valid, or a negative errno if the file cannot be read at all. */
 int zt_policy_load(struct zt_policy *p, const char *path,
 		   zt_policy_report_fn report, void *ctx);
@@ -254,34 +248,5 @@ const char *zt_spill_path(const struct zt_policy *p, char *out, size_t len);
 /* Can this tier hold pages of this class?  (meta holds only SAMEFILL.) */
 bool zt_tier_accepts(enum zt_tier t, enum zt_class c);
 
-/* ==== shared INI line reader (policy/ini_reader.c) ==========================
- * Reads policy files (policy_load.c) and ztier.conf (manager/daemon_conf.c). */
-#include <stdio.h>
-struct zt_ini_reader {
-	FILE *f;
-	int line;                        /* the current line, 1-based        */
-	/* "[name]" (trimmed), or NULL for a header without ']' (reported) */
-	void (*section)(void *ctx, const char *name);
-	void (*problem)(void *ctx, int line, const char *msg);
-	void *ctx;
-	char *buf;                       /* getline's buffer                 */
-	size_t cap;
-};
-/* ini_reader for ini_parse_stream(zt_ini_read_line, &reader, handler, ...):
- * whole lines (getline), no continuations, comments and sections handled
- * here; inih sees only "key = value" lines (so its section is always ""). */
-char *zt_ini_read_line(char *str, int num, void *stream);
-void zt_ini_reader_free(struct zt_ini_reader *r);
-/* ==== end of the shared INI line reader ==================================== */
-
-/* ==== shared value parsers (policy/values.c) ================================
- * Values that policy files and ztier.conf's [zram-swap] share: one parser
- * each, so both accept the same words and report the same messages.
- * Each returns 0, or -1 with msg filled. */
-int zt_value_bool(const char *key, const char *v, bool *out, char *msg, size_t len);
-int zt_value_priority(const char *key, const char *v, int *out, char *msg, size_t len);
-int zt_value_mem_limit(const char *key, const char *v, struct zt_size *out,
-		       char *msg, size_t len);
-/* ==== end of the shared value parsers ======================================= */
 
 #endif

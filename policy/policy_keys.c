@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/common/common.h"
 #include "policy/policy.h"
 #include "policy/policy_keys.h"
 

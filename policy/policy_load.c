@@ -4,7 +4,7 @@
  * libinih parses "key = value" lines and calls a handler per key, but
  * Debian builds it without INI_HANDLER_LINENO, it reports only the first
  * syntax error, and it never tells the handler about a section with no keys.
- * So we feed it through the shared line reader (ini_reader.c), which counts
+ * So we feed it through the shared line reader (common/ini_reader.c), which counts
  * lines (the handler runs while its line is current, so the reader's line is
  * the key's line), checks each line's shape, hands section headers to
  * enter_section() here and passes inih only well-formed "key = value" lines
@@ -20,8 +20,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "policy/common/common.h"
 #include "policy/policy.h"
-#include "policy/report.h"
 #include "policy/policy_keys.h"
 
 struct load_ctx {
@@ -167,7 +167,7 @@ int zt_policy_load(struct zt_policy *p, const char *path,
 {
 	struct load_ctx c = {
 		.p = p, .file = path, .file_idx = p->nfiles,
-		.report = report ? report : zt_policy_print_report, .report_ctx = ctx,
+		.report = report ? report : zt_report_none, .report_ctx = ctx,
 		.section_ok = true,
 	};
 	int err;

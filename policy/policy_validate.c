@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "policy/common/common.h"
 #include "policy/policy.h"
-#include "policy/report.h"
 
 struct check {
 	const struct zt_policy *p;
@@ -179,7 +179,7 @@ static void check_swap_safety(struct check *c)
 
 int zt_policy_warnings(const struct zt_policy *p, zt_policy_report_fn report, void *ctx)
 {
-	struct check c = { p, report ? report : zt_policy_print_report, ctx, 0, true };
+	struct check c = { p, report ? report : zt_report_none, ctx, 0, true };
 
 	check_swap_safety(&c);
 	return c.problems;
@@ -188,7 +188,7 @@ int zt_policy_warnings(const struct zt_policy *p, zt_policy_report_fn report, vo
 int zt_policy_validate(const struct zt_policy *p, zt_policy_report_fn report,
 		       void *ctx)
 {
-	struct check c = { p, report ? report : zt_policy_print_report, ctx, 0, false };
+	struct check c = { p, report ? report : zt_report_none, ctx, 0, false };
 	const struct zt_thresholds *t = &p->thresholds;
 
 	for (int cls = 0; cls < ZT_CLASS_COUNT; cls++)

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "policy/common/common.h"
 #include "ublk/ztublk.h"
 
 #define IO_BUF_BYTES (512u << 10)
@@ -121,12 +122,6 @@ int ztu_config_load(int fd, struct ztu_config *cfg)
 
 /* ---- checks ------------------------------------------------------------ */
 
-static int bad(char *msg, size_t len, const char *fmt, unsigned long long v)
-{
-	snprintf(msg, len, fmt, v);
-	return -EINVAL;
-}
-
 /* The per-tag buffers are locked (mlockall) and the server is exempt from
  * the OOM killer, so they must stay a small part of RAM: at most 1 GiB and
  * at most RAM/8 (queues x depth x buffer size). */
@@ -149,19 +144,19 @@ static bool buffers_too_big(const struct ztu_config *cfg, char *msg, size_t len)
 int ztu_config_check(const struct ztu_config *cfg, char *msg, size_t len)
 {
 	if (cfg->size < ZT_PAGE_SIZE)
-		return bad(msg, len, "device size %llu: must be at least 4096 bytes",
+		return zt_fail(msg, len, -EINVAL, "device size %llu: must be at least 4096 bytes",
 			   (unsigned long long)cfg->size);
 	if (cfg->size % ZT_PAGE_SIZE)
-		return bad(msg, len, "device size %llu: not a multiple of 4096",
+		return zt_fail(msg, len, -EINVAL, "device size %llu: not a multiple of 4096",
 			   (unsigned long long)cfg->size);
 	if (cfg->queues < 1 || cfg->queues > ZTU_MAX_QUEUES)
-		return bad(msg, len, "queues %llu: must be 1 to 16", cfg->queues);
+		return zt_fail(msg, len, -EINVAL, "queues %u: must be 1 to 16", cfg->queues);
 	if (cfg->depth < 1 || cfg->depth > 4096)
-		return bad(msg, len, "depth %llu: must be 1 to 4096", cfg->depth);
+		return zt_fail(msg, len, -EINVAL, "depth %u: must be 1 to 4096", cfg->depth);
 	if (buffers_too_big(cfg, msg, len))
 		return -EINVAL;
 	if (cfg->target == ZTU_TARGET_TIERED && cfg->mem_limit < (256u << 10))
-		return bad(msg, len, "memory limit %llu: must be at least 256K",
+		return zt_fail(msg, len, -EINVAL, "memory limit %llu: must be at least 256K",
 			   (unsigned long long)cfg->mem_limit);
 	return 0;
 }

@@ -26,6 +26,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "policy/common/common.h"
 #include "ublk/srv.h"
 
 #define DEL_WAIT_MS 60000
@@ -225,12 +226,6 @@ static int wait_pid_exit(int pid)
 	return ret == 0 ? -ETIMEDOUT : 0;
 }
 
-static int say(char *msg, size_t len, const char *what, int err)
-{
-	snprintf(msg, len, "%s: %s", what, strerror(-err));
-	return err;
-}
-
 /* The server is gone once this returns 0: stopped and exited. */
 static int stop_server(struct ztu_dev *d, int dev_id, char *msg, size_t len)
 {
@@ -238,14 +233,14 @@ static int stop_server(struct ztu_dev *d, int dev_id, char *msg, size_t len)
 	int ret = ztu_ctrl_get_info(d, dev_id, &info);
 
 	if (ret < 0)
-		return say(msg, len, "GET_DEV_INFO", ret);
+		return zt_fail_errno(msg, len, ret, "GET_DEV_INFO");
 	if (info.ublksrv_pid == getpid())        /* never wait for ourselves */
-		return say(msg, len, "its server is this process", -EDEADLK);
+		return zt_fail_errno(msg, len, -EDEADLK, "its server is this process");
 	ret = ztu_ctrl_cmd(d, UBLK_U_CMD_STOP_DEV, dev_id, 0, 0, 0);
 	if (ret < 0 && ret != -ENODEV)
-		return say(msg, len, "STOP_DEV", ret);
+		return zt_fail_errno(msg, len, ret, "STOP_DEV");
 	ret = wait_pid_exit(info.ublksrv_pid);
-	return ret < 0 ? say(msg, len, "waiting for its server to exit", ret) : 0;
+	return ret < 0 ? zt_fail_errno(msg, len, ret, "waiting for its server to exit") : 0;
 }
 
 int ztu_dev_del(int dev_id, char *msg, size_t len)
@@ -254,7 +249,7 @@ int ztu_dev_del(int dev_id, char *msg, size_t len)
 	int ret = ztu_ctrl_open(&d), reaped;
 
 	if (ret < 0)
-		return say(msg, len, ZTU_CONTROL_PATH, ret);
+		return zt_fail_errno(msg, len, ret, ZTU_CONTROL_PATH);
 	ret = stop_server(&d, dev_id, msg, len);
 	if (ret < 0)
 		goto out;
@@ -262,7 +257,7 @@ int ztu_dev_del(int dev_id, char *msg, size_t len)
 	ztu_stats_remove(dev_id, NULL);      /* before DEL_DEV frees the id */
 	ret = ztu_ctrl_cmd(&d, UBLK_U_CMD_DEL_DEV, dev_id, 0, 0, 0);
 	if (ret < 0)
-		say(msg, len, "DEL_DEV", ret);
+		zt_fail_errno(msg, len, ret, "DEL_DEV");
 	else
 		ret = reaped;
 out:

@@ -35,17 +35,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "policy/common/common.h"
 #include "ublk/srv.h"
 
 #define CDEV_WAIT_MS   5000
 #define PUBLISH_MS     200
 #define THREAD_STACK   (256u << 10)
-
-static void say(char *msg, size_t len, const char *what, int err)
-{
-	if (msg && len)
-		snprintf(msg, len, "%s: %s", what, strerror(-err));
-}
 
 static int protect_process(char *msg, size_t len)
 {
@@ -53,7 +48,7 @@ static int protect_process(char *msg, size_t len)
 
 	if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0) {
 		int err = -errno;
-		say(msg, len, "mlockall", err);
+		zt_fail_errno(msg, len, err, "mlockall");
 		return err;
 	}
 	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
@@ -75,7 +70,8 @@ static int become_io_flusher(char *msg, size_t len)
 	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) == 0 &&
 	    prctl(PR_GET_IO_FLUSHER, 0, 0, 0, 0) == 1)
 		return 0;
-	say(msg, len, "PR_SET_IO_FLUSHER (needs CAP_SYS_RESOURCE)", errno ? -errno : -EPERM);
+	zt_fail_errno(msg, len, errno ? -errno : -EPERM,
+		      "PR_SET_IO_FLUSHER (needs CAP_SYS_RESOURCE)");
 	return errno ? -errno : -EPERM;
 }
 
@@ -158,7 +154,7 @@ static int start_queues(struct ztu_dev *d, char *msg, size_t len)
 	for (unsigned i = 0; i < started && !ret; i++)
 		ret = d->q[i].err;
 	if (ret)
-		say(msg, len, "queue setup", ret);
+		zt_fail_errno(msg, len, ret, "queue setup");
 	return ret;
 }
 
@@ -194,12 +190,12 @@ static int bring_up(struct ztu_dev *d, char *msg, size_t len)
 
 	d->cdev_fd = open_cdev(d->dev_id);
 	if (d->cdev_fd < 0) {
-		say(msg, len, "open /dev/ublkc", d->cdev_fd);
+		zt_fail_errno(msg, len, d->cdev_fd, "open /dev/ublkc");
 		return d->cdev_fd;
 	}
 	d->shm = ztu_stats_create(d->dev_id, &err);
 	if (!d->shm) {
-		say(msg, len, "stats file " ZTU_RUN_DIR, err);
+		zt_fail_errno(msg, len, err, "stats file " ZTU_RUN_DIR);
 		return err;
 	}
 	fill_shm(d);
@@ -208,19 +204,19 @@ static int bring_up(struct ztu_dev *d, char *msg, size_t len)
 		return ret;
 	ret = ztu_ctrl_set_params(d);
 	if (ret < 0) {
-		say(msg, len, "SET_PARAMS", ret);
+		zt_fail_errno(msg, len, ret, "SET_PARAMS");
 		return ret;
 	}
 	ret = ztu_ctrl_cmd(d, UBLK_U_CMD_START_DEV, d->dev_id, 0, 0, (uint64_t)getpid());
 	if (ret < 0) {
-		say(msg, len, "START_DEV", ret);
+		zt_fail_errno(msg, len, ret, "START_DEV");
 		return ret;
 	}
 	ret = ztu_ctrl_get_info(d, d->dev_id, &d->info);
 	if (ret >= 0 && d->info.state != UBLK_S_DEV_LIVE)
 		ret = -EIO;
 	if (ret < 0)
-		say(msg, len, "device not LIVE after START_DEV", ret);
+		zt_fail_errno(msg, len, ret, "device not LIVE after START_DEV");
 	return ret < 0 ? ret : 0;
 }
 
@@ -288,14 +284,14 @@ static int open_control(struct ztu_dev *d, char *msg, size_t len)
 		return ret;
 	}
 	if (ret < 0) {
-		say(msg, len, ZTU_CONTROL_PATH, ret);
+		zt_fail_errno(msg, len, ret, ZTU_CONTROL_PATH);
 		return ret;
 	}
 	ret = ztu_ctrl_get_features(d, &features);
 	if (ret >= 0 && !(features & UBLK_F_CMD_IOCTL_ENCODE))
 		ret = -EOPNOTSUPP;
 	if (ret < 0)
-		say(msg, len, "GET_FEATURES", ret);
+		zt_fail_errno(msg, len, ret, "GET_FEATURES");
 	return ret < 0 ? ret : 0;
 }
 
@@ -319,7 +315,7 @@ static int run(struct ztu_dev *d, ztu_ready_fn ready, void *ctx, int sfd)
 	}
 	ret = ztu_ctrl_add(d);
 	if (ret < 0) {
-		say(msg, sizeof(msg), "ADD_DEV", ret);
+		zt_fail_errno(msg, sizeof(msg), ret, "ADD_DEV");
 		teardown(d, false, false, false);
 		ready(ctx, -1, ret, msg);
 		return ret;

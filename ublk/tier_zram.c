@@ -33,6 +33,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "policy/common/common.h"
 #include "ublk/srv.h"
 #include "ublk/stats.h"
 #include "ublk/tier_zram.h"
@@ -48,8 +49,7 @@ static int fail(char *msg, size_t len, struct zg_dev *dev, int err)
 {
 	char buf[512];
 
-	snprintf(msg, len, "zram tier: %s", zg_strerror(&dev->err, buf, sizeof(buf)));
-	return err;
+	return zt_fail(msg, len, err, "zram tier: %s", zg_strerror(&dev->err, buf, sizeof(buf)));
 }
 
 int ztu_zram_create(struct ztu_tiers *t, const struct zg_spec *spec, char *msg, size_t len)
@@ -59,8 +59,8 @@ int ztu_zram_create(struct ztu_tiers *t, const struct zg_spec *spec, char *msg, 
 	int ret;
 
 	if (spec->disksize < ZT_PAGE_SIZE) {
-		snprintf(msg, len, "zram tier: [zram] size is not set (a class goes to zram)");
-		return -EINVAL;
+		return zt_fail(msg, len, -EINVAL,
+			       "zram tier: [zram] size is not set (a class goes to zram)");
 	}
 	z = calloc(1, sizeof(*z));
 	if (!z)
@@ -157,10 +157,8 @@ int ztu_zram_reap(const void *tgt_stats, char *msg, size_t len)
 	if (id < 0 || zg_attach(&z, id))
 		return 0;
 	ret = zg_destroy(&z);
-	if (ret)
-		snprintf(msg, len, "zram tier of a dead server: %s",
-			 zg_strerror(&z.err, buf, sizeof(buf)));
-	return ret;
+	return ret ? zt_fail(msg, len, ret, "zram tier of a dead server: %s",
+			     zg_strerror(&z.err, buf, sizeof(buf))) : 0;
 }
 
 int ztu_zram_owned(const void *tgt_stats, char names[][ZTU_DEVNAME_MAX], int max)

@@ -16,18 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/common/common.h"
 #include "ublk/tier_zram.h"
 #include "ublk/tiered.h"
 
 #define PT_PREALLOC      (2u << 20)
 #define FILL_CAPACITY 4096u
 #define STORE_RESERVE_CHUNKS 8u   /* 2 MiB committed, refilled below half */
-
-static int say(char *msg, size_t len, const char *what, int err)
-{
-	snprintf(msg, len, "%s: %s", what, strerror(-err));
-	return err;
-}
 
 /* With upfront commit (swap), map the whole table now: 8 bytes per device
  * page plus a 4 KiB mid per GiB, 2 MiB per GiB of device (16 MiB for
@@ -92,13 +87,13 @@ static int store_init(struct ztu_tiers *t, uint64_t limit, bool upfront, char *m
 
 	t->store = zu_store_create(limit);
 	if (!t->store)
-		return say(msg, len, "store (memory limit)", -errno);
+		return zt_fail_errno(msg, len, -errno, "store (memory limit)");
 	if (upfront)
 		return commit_upfront(t, limit, msg, len);
 	ret = zu_store_reserve(t->store, STORE_RESERVE_CHUNKS, STORE_RESERVE_CHUNKS / 2);
 	if (!ret)
 		ret = zu_store_housekeeper_start(t->store);
-	return ret ? say(msg, len, "store reserve", ret) : 0;
+	return ret ? zt_fail_errno(msg, len, ret, "store reserve") : 0;
 }
 
 int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
@@ -109,15 +104,15 @@ int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 	int ret;
 
 	if (!t)
-		return say(msg, len, "tiers", -ENOMEM);
+		return zt_fail_errno(msg, len, -ENOMEM, "tiers");
 	d->tgt = t;
 	t->cfg = &d->cfg;
 	t->pt = zu_pt_create(c->size / ZT_PAGE_SIZE, pt_prealloc(c->size, upfront));
 	if (!t->pt)
-		return say(msg, len, "page table", -errno);
+		return zt_fail_errno(msg, len, -errno, "page table");
 	t->fills = zu_fills_create(FILL_CAPACITY);
 	if (!t->fills)
-		return say(msg, len, "fill table", -ENOMEM);
+		return zt_fail_errno(msg, len, -ENOMEM, "fill table");
 	if (c->mem_limit && (ret = store_init(t, c->mem_limit, upfront, msg, len)))
 		return ret;
 	if (c->spill_path[0]) {

@@ -38,6 +38,10 @@ int zg_fail(struct zg_dev *dev, int id, const char *attr, const char *value, int
 void zg_hint(struct zg_dev *dev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void zg_clear_err(struct zg_dev *dev);
 
+/* Parse one comp_algorithm listing ("lzo [lz4] zstd") (features.c; the
+ * parser tests call it directly). */
+int zg_parse_algorithms(const char *text, struct zg_algorithms *out);
+
 /* Monotonic milliseconds, and a sleep of ms milliseconds. */
 long long zg_now_ms(void);
 void zg_sleep_ms(int ms);

@@ -217,9 +217,6 @@ struct zg_algorithms {
 /* Parse comp_algorithm: the algorithms the kernel offers and the active one. */
 int zg_algorithms(struct zg_dev *dev, struct zg_algorithms *out);
 
-/* Parse one comp_algorithm listing ("lzo [lz4] zstd"); exposed for tests. */
-int zg_parse_algorithms(const char *text, struct zg_algorithms *out);
-
 /* ---- triggers (-EOPNOTSUPP when the kernel lacks the attribute) -------- */
 
 int zg_mark_idle(struct zg_dev *dev, const char *arg);   /* "all" or secs */

@@ -36,6 +36,7 @@
 #include <zstd.h>
 
 #include "policy/policy.h"
+#include "policy/samefill_isa.h"
 
 #define ROUNDS       5
 #define HOT_RUNS     3

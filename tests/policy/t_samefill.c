@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "policy/policy.h"
+#include "policy/samefill_isa.h"
 #include "tests/tap.h"
 
 #define WORDS (ZT_PAGE_SIZE / 8)

@@ -4,7 +4,7 @@
  * kernel involved, so these run everywhere, as any user.
  */
 #include "tests/tap.h"
-#include "zramctl-glue/zram_glue.h"
+#include "zramctl-glue/zg_internal.h"
 
 #include <errno.h>
 

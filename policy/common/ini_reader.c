@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/policy.h"
+#include "policy/common/common.h"
 
 static void trim_end(char *s)
 {

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/policy.h"
+#include "policy/common/common.h"
 
 #define FAIL(...) (snprintf(msg, len, __VA_ARGS__), -1)
 

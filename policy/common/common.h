@@ -1,0 +1,61 @@
+/*
+ * common.h — what policy/ and manager/ share, below both (zstd's
+ * lib/common/ is the model): part of the policy library, but not the policy
+ * API (policy/policy.h), so nothing here is about pages or tiers.
+ *
+ *   ini_reader.c  the INI line reader that policy files and ztier.conf share
+ *   values.c      one parser per kind of value both accept (yes/no,
+ *                 priorities, memory limits)
+ *   errmsg.c      the error-context convention of every library: a function
+ *                 that fails returns a negative errno and, when the caller
+ *                 gave a buffer, writes one line of context into it
+ *                 (zt_fail); programs turn it into a sentence.
+ */
+#ifndef ZT_POLICY_COMMON_H
+#define ZT_POLICY_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "policy/policy.h"
+
+/* ---- errors: (char *msg, size_t len) + negative errno ------------------- */
+
+/* Write the context (printf-style) into msg (may be NULL) and return err,
+ * so that a failure is one statement: return zt_fail(msg, len, -EINVAL, ...). */
+int zt_fail(char *msg, size_t len, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The usual context: "WHAT: strerror(-err)". */
+int zt_fail_errno(char *msg, size_t len, int err, const char *what);
+
+/* A zt_policy_report_fn that reports nothing (problems are only counted):
+ * what a NULL reporter means. */
+void zt_report_none(void *ctx, const char *file, int line, const char *msg);
+
+/* ---- the INI line reader (ini_reader.c) ---------------------------------- */
+
+struct zt_ini_reader {
+	FILE *f;
+	int line;                        /* the current line, 1-based        */
+	/* "[name]" (trimmed), or NULL for a header without ']' (reported) */
+	void (*section)(void *ctx, const char *name);
+	void (*problem)(void *ctx, int line, const char *msg);
+	void *ctx;
+	char *buf;                       /* getline's buffer                 */
+	size_t cap;
+};
+/* ini_reader for ini_parse_stream(zt_ini_read_line, &reader, handler, ...):
+ * whole lines (getline), no continuations, comments and sections handled
+ * here; inih sees only "key = value" lines (so its section is always ""). */
+char *zt_ini_read_line(char *str, int num, void *stream);
+void zt_ini_reader_free(struct zt_ini_reader *r);
+
+/* ---- value parsers (values.c) --------------------------------------------
+ * Each returns 0, or -1 with msg filled. */
+int zt_value_bool(const char *key, const char *v, bool *out, char *msg, size_t len);
+int zt_value_priority(const char *key, const char *v, int *out, char *msg, size_t len);
+int zt_value_mem_limit(const char *key, const char *v, struct zt_size *out,
+		       char *msg, size_t len);
+
+#endif
