@@ -30,11 +30,11 @@ struct cli_command {
 	int (*run)(int argc, char **argv);
 };
 
-int cli_classify(int argc, char **argv);
-int cli_policy(int argc, char **argv);
-/* manager's: cli_status.c, cli_daemon.c (requests to ztierd) */
-int cli_status(int argc, char **argv);
+int cli_classify(int argc, char **argv);          /* cli_classify.c         */
+int cli_policy(int argc, char **argv);            /* cli_policy.c           */
+int cli_status(int argc, char **argv);            /* cli_status.c           */
 int cli_metrics(int argc, char **argv);
+/* cli_daemon.c: requests to ztierd */
 int cli_up(int argc, char **argv);
 int cli_down(int argc, char **argv);
 int cli_add(int argc, char **argv);

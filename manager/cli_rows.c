@@ -15,7 +15,7 @@
 
 #include "manager/cli_status.h"
 #include "ublk/ztublk.h"
-#include "zramctl-glue/zram_glue.h"
+#include "zramctl-glue/zramctl_glue.h"
 
 /* Priority of dev in /proc/swaps, or CLI_NA when it is not swap. */
 static int64_t swap_priority(const char *dev)

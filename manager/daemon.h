@@ -3,8 +3,9 @@
  *
  * ztierd turns configuration into swap stacks and keeps them running:
  *
- *   ztier.conf (daemon_conf.c)   [ztierd] paths and log level, and the plain
- *                                zram swap devices as [zram-swap NAME] sections
+ *   ztier.conf (daemon_ztierconf.c) [ztierd] paths and log level, and the
+ *                                plain zram swap devices as [zram-swap NAME]
+ *   loading    (daemon_load.c)   ztier.conf + policies -> the list of stacks
  *   policy.d   (daemon_dropin.c) one ztier device per NAME.conf, drop-ins in
  *                                NAME.conf.d/ *.conf, /usr < /etc < /run, masking
  *   stacks     (daemon_stack.c)  build in order, tear down in reverse; a failed
@@ -16,9 +17,14 @@
  *                                and go; generated rules for declared targets
  *   control    (daemon_ctl.c, daemon_request.c)  /run/ztier/ztierd.sock, one
  *                                text request per connection, root only
+ *   actions    (daemon_actions.c) all up/down, reload, add, del
+ *   fd registry (daemon_watch.c) what the epoll loop waits on
  *
- * Everything runs in one thread around one epoll loop (ztierd.c); every event
- * is one log line naming the stack, the step and the reason.
+ * Everything runs in one thread around one epoll loop (ztierd.c: main, the
+ * loop, start and stop); every event is one log line naming the stack, the
+ * step and the reason.  Calls go one way, ztierd.c -> daemon_ctl.c ->
+ * daemon_actions.c -> daemon_load.c -> daemon_udev.c -> daemon_stack.c ->
+ * leaves (ublk, swap, watch, ...): no file calls one before it.
  */
 #ifndef ZT_MANAGER_DAEMON_H
 #define ZT_MANAGER_DAEMON_H
@@ -71,7 +77,7 @@ void zd_filelist_free(struct zd_filelist *l);
 /* True when path is a symlink to /dev/null (a mask). */
 bool zd_is_masked(const char *path);
 
-/* ---- configuration (daemon_conf.c) ----------------------------------------- */
+/* ---- ztier.conf (daemon_ztierconf.c) ----------------------------------------- */
 
 struct zd_zswap {                /* [zram-swap NAME] in ztier.conf          */
 	char name[ZT_NAME_MAX];
@@ -181,12 +187,21 @@ struct zd_daemon {
 	struct zd_stack stacks[ZD_STACKS_MAX];
 };
 
+/* ---- loading (daemon_load.c) ---------------------------------------------------- */
+
 /* Read ztier.conf and the policies into d->stacks (new stacks DOWN; a stack
  * that exists keeps its built state; live-changeable settings are applied,
  * the rest is logged as needing a restart).  Returns problems found; at
  * start (!reload) a ztier.conf that cannot be read or has a problem is
  * -EINVAL, with the problems logged and nothing read. */
 int zd_config_read(struct zd_daemon *d, bool reload);
+/* One policy file (and, with fname, its drop-ins) loaded and validated
+ * into a heap policy; NULL with the problems logged. */
+struct zt_policy *zd_policy_load(const struct zd_conf *c, const char *path,
+				 const char *fname);
+
+/* ---- one stack (daemon_stack.c) ------------------------------------------------- */
+
 
 int zd_stack_up(struct zd_daemon *d, struct zd_stack *s);   /* 0 or -errno */
 /* Free a stack's policies (in force and pending). */
@@ -244,10 +259,19 @@ int zd_ctl_listen(const char *path);             /* fd or -errno             */
 void zd_ctl_accept(struct zd_daemon *d);          /* lfd readable             */
 void zd_ctl_close(struct zd_daemon *d);
 
-/* ---- the daemon's own actions (ztierd.c) ---------------------------------- */
+/* ---- the fd registry (daemon_watch.c) ------------------------------------- */
 
+/* Add fd (>= 0) to the loop's epoll set (errors logged). */
+void zd_watch(struct zd_daemon *d, int fd);
 /* epoll registration of a stack's pidfd. */
 void zd_watch_pidfd(struct zd_daemon *d, struct zd_stack *s);
+
+/* ---- actions on the stacks as a whole (daemon_actions.c) ------------------ */
+
+/* Build every stack that is down, in order. */
+void zd_all_up(struct zd_daemon *d);
+/* Take every stack down in reverse order; how many could not be. */
+int zd_all_down(struct zd_daemon *d);
 /* Re-read the configuration, take down removed stacks, build new ones.
  * Returns the number of configuration problems. */
 int zd_reload(struct zd_daemon *d);

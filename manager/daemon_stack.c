@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 
 #include "manager/daemon.h"
-#include "zramctl-glue/zram_glue.h"
+#include "zramctl-glue/zramctl_glue.h"
 #include "ublk/ztublk.h"
 
 const char *zd_state_name(enum zd_state s)

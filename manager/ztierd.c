@@ -1,5 +1,6 @@
 /*
- * ztierd.c — the ztier daemon: main, options and the event loop.
+ * ztierd.c — the ztier daemon: main, options and the event loop (what the
+ * loop's events do is in daemon_actions.c, daemon_ctl.c, daemon_udev.c).
  *
  *   ztierd [--foreground] [--config FILE] [--policy-dir DIR | --policy FILE]
  *          [--socket PATH] [--log-level LEVEL]
@@ -27,7 +28,7 @@
 
 #include "manager/daemon.h"
 #include "ublk/ztublk.h"
-#include "zramctl-glue/zram_glue.h"
+#include "zramctl-glue/zramctl_glue.h"
 
 #ifndef ZT_VERSION
 #define ZT_VERSION "unknown"
@@ -94,20 +95,7 @@ static int parse_opts(int argc, char **argv, struct zd_daemon *d, struct opts *o
 	return 0;
 }
 
-/* ---- epoll helpers --------------------------------------------------------------- */
-
-static void watch(struct zd_daemon *d, int fd)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
-
-	if (fd >= 0 && epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-		zd_log(ZD_ERR, "epoll: %s", strerror(errno));
-}
-
-void zd_watch_pidfd(struct zd_daemon *d, struct zd_stack *s)
-{
-	watch(d, s->pidfd);
-}
+/* ---- the loop's dispatch ------------------------------------------------------ */
 
 static struct zd_stack *stack_by_pidfd(struct zd_daemon *d, int fd)
 {
@@ -117,87 +105,11 @@ static struct zd_stack *stack_by_pidfd(struct zd_daemon *d, int fd)
 	return NULL;
 }
 
-/* ---- stacks as a whole ------------------------------------------------------------- */
-
 static void count(struct zd_daemon *d, unsigned n[ZD_ST_FAILED + 1])
 {
 	memset(n, 0, sizeof(unsigned) * (ZD_ST_FAILED + 1));
 	for (unsigned i = 0; i < d->nstacks; i++)
 		n[d->stacks[i].state]++;
-}
-
-static void all_up(struct zd_daemon *d)
-{
-	for (unsigned i = 0; i < d->nstacks; i++) {
-		struct zd_stack *s = &d->stacks[i];
-		if (s->state == ZD_ST_DOWN)
-			zd_stack_up(d, s);
-	}
-}
-
-static int all_down(struct zd_daemon *d)
-{
-	int left = 0;
-
-	for (unsigned i = d->nstacks; i-- > 0;)
-		if (zd_stack_down(d, &d->stacks[i]))
-			left++;
-	return left;
-}
-
-static void forget(struct zd_daemon *d, unsigned i)
-{
-	zd_stack_free(&d->stacks[i]);
-	memmove(&d->stacks[i], &d->stacks[i + 1], (d->nstacks - i - 1) * sizeof(d->stacks[0]));
-	d->nstacks--;
-}
-
-int zd_del_stack(struct zd_daemon *d, const char *name, char *msg, size_t len)
-{
-	struct zd_stack *s = zd_stack_find(d, name);
-	int err;
-
-	if (!s) {
-		snprintf(msg, len, "no stack named '%s'", name);
-		return -ENOENT;
-	}
-	if ((err = zd_stack_down(d, s))) {
-		snprintf(msg, len, "%s: %s", name, s->reason);
-		return err;
-	}
-	forget(d, (unsigned)(s - d->stacks));
-	zd_udev_write_rules(d);
-	snprintf(msg, len, "%s: removed", name);
-	zd_log(ZD_INFO, "%s: removed on request", name);
-	return 0;
-}
-
-int zd_reload(struct zd_daemon *d)
-{
-	int problems;
-
-	zd_log(ZD_INFO, "reloading the configuration");
-	problems = zd_config_read(d, true);
-	if (problems)
-		zd_log(ZD_WARN, "reload: %d problem(s) in the configuration: running stacks are "
-		       "kept even if they seem removed", problems);
-	for (unsigned i = d->nstacks; i-- > 0;) {
-		if (!d->stacks[i].removed)
-			continue;
-		if (problems) {
-			d->stacks[i].removed = false;
-			continue;
-		}
-		if (zd_stack_down(d, &d->stacks[i]) == 0) {
-			zd_log(ZD_INFO, "%s: no longer configured: removed", d->stacks[i].name);
-			forget(d, i);
-		} else {
-			d->stacks[i].removed = false;
-		}
-	}
-	zd_udev_write_rules(d);
-	all_up(d);
-	return problems;
 }
 
 static void say_no_ublk(struct zd_daemon *d)
@@ -301,19 +213,19 @@ static int start(struct zd_daemon *d)
 		zd_log(ZD_ERR, "epoll/signalfd: %s", strerror(errno));
 		return -1;
 	}
-	watch(d, d->sigfd);
+	zd_watch(d, d->sigfd);
 	if ((d->lfd = zd_ctl_listen(d->conf.socket)) < 0) {
 		zd_log(ZD_ERR, "control socket %s: %s", d->conf.socket, d->lfd == -EADDRINUSE ?
 		       "another ztierd answers there; not starting a second one" :
 		       strerror(-d->lfd));
 		return -1;
 	}
-	watch(d, d->lfd);
+	zd_watch(d, d->lfd);
 	if ((err = zd_udev_start(d)))
 		zd_log(ZD_WARN, "udev monitor: %s: spill devices are not followed", strerror(-err));
 	zd_udev_write_rules(d);
 	say_no_ublk(d);
-	all_up(d);
+	zd_all_up(d);
 	if (d->mon)
 		zd_udev_enumerate(d);
 	ready_line(d);
@@ -322,7 +234,7 @@ static int start(struct zd_daemon *d)
 
 static int stop(struct zd_daemon *d)
 {
-	int left = all_down(d);
+	int left = zd_all_down(d);
 
 	for (unsigned i = 0; i < d->nstacks; i++)
 		if (d->stacks[i].state == ZD_ST_UP || d->stacks[i].state == ZD_ST_DEGRADED)

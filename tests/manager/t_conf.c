@@ -1,5 +1,5 @@
 /*
- * t_conf.c — ztier.conf parsing (manager/daemon_conf.c): [ztierd] keys,
+ * t_conf.c — ztier.conf parsing (manager/daemon_ztierconf.c): [ztierd] keys,
  * [zram-swap NAME] devices, defaults, FILE:LINE problems; the shared line
  * reader (policy/ini_reader.c): long lines are one line, indented lines are
  * not continuations, every problem has its line.
@@ -8,7 +8,7 @@
 
 #include "tests/tap.h"
 #include "manager/daemon_log.c"
-#include "manager/daemon_conf.c"
+#include "manager/daemon_ztierconf.c"
 
 static char path[] = "/tmp/t_conf.XXXXXX";
 

@@ -1,5 +1,5 @@
 /*
- * t_reload.c — a reload of a running ztier stack (manager/daemon_config.c):
+ * t_reload.c — a reload of a running ztier stack (manager/daemon_load.c):
  * any change to its policy, in any section, becomes pending (kept until
  * down/up, logged); the same settings read again, from other files or lines,
  * change nothing.  The config code is compiled into this test; the steps
@@ -11,9 +11,9 @@
 
 #include "tests/tap.h"
 #include "manager/daemon_log.c"
-#include "manager/daemon_conf.c"
+#include "manager/daemon_ztierconf.c"
 #include "manager/daemon_dropin.c"
-#include "manager/daemon_config.c"
+#include "manager/daemon_load.c"
 
 /* ---- stubs: nothing is built ---------------------------------------------- */
 
@@ -28,23 +28,6 @@ struct zd_stack *zd_stack_find(struct zd_daemon *d, const char *name)
 bool zd_rule_safe(const char *s)
 {
 	return !strpbrk(s, "\"\\\n*?[");
-}
-
-void zd_udev_write_rules(struct zd_daemon *d)
-{
-	(void)d;
-}
-
-int zd_stack_up(struct zd_daemon *d, struct zd_stack *s)
-{
-	(void)d;
-	s->state = ZD_ST_UP;
-	return 0;
-}
-
-const char *zd_state_name(enum zd_state s)
-{
-	return s == ZD_ST_UP ? "up" : "other";
 }
 
 /* ---- the test -------------------------------------------------------------- */

@@ -1,5 +1,5 @@
 /*
- * daemon_config.c — from files to the list of stacks, at start and on reload.
+ * daemon_load.c — from files to the list of stacks, at start and on reload.
  *
  * ztier.conf: --config FILE, else SYSCONFDIR/ztier/ztier.conf, else the
  * shipped DATADIR/ztier/ztier.conf, else built-in defaults; at start, one
@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "manager/daemon.h"
-#include "zramctl-glue/zram_glue.h"
+#include "zramctl-glue/zramctl_glue.h"
 
 static void log_problem(void *ctx, const char *file, int line, const char *msg)
 {
@@ -121,8 +121,8 @@ static int check_rule_safe(const struct zt_policy *p)
 }
 
 /* One policy (a main file and its drop-ins) -> heap policy, or NULL. */
-static struct zt_policy *load_policy(const struct zd_conf *c, const char *path,
-				     const char *fname)
+struct zt_policy *zd_policy_load(const struct zd_conf *c, const char *path,
+				 const char *fname)
 {
 	struct zt_policy *p = malloc(sizeof(*p));
 	int n;
@@ -175,7 +175,7 @@ static struct zd_stack *want(struct wanted *w, enum zd_kind kind, const char *na
 static void want_policy(struct wanted *w, const struct zd_conf *c, const char *path,
 			const char *fname, int *problems)
 {
-	struct zt_policy *p = load_policy(c, path, fname);
+	struct zt_policy *p = zd_policy_load(c, path, fname);
 	char base[ZT_NAME_MAX];
 	struct zd_stack *s;
 
@@ -344,38 +344,4 @@ int zd_config_read(struct zd_daemon *d, bool reload)
 	free(w);
 	free(c);
 	return problems;
-}
-
-int zd_add_policy(struct zd_daemon *d, const char *path, char *msg, size_t len)
-{
-	struct zt_policy *p;
-	struct zd_stack *s;
-
-	if (path[0] != '/') {
-		snprintf(msg, len, "%s: give an absolute path", path);
-		return -EINVAL;
-	}
-	if (!(p = load_policy(&d->conf, path, NULL))) {
-		snprintf(msg, len, "%s: invalid or unreadable policy (problems are in the log)", path);
-		return -EINVAL;
-	}
-	if (zd_stack_find(d, p->name) || d->nstacks == ZD_STACKS_MAX) {
-		snprintf(msg, len, "%s: a stack named '%s' exists (or too many stacks)", path, p->name);
-		free(p);
-		return -EEXIST;
-	}
-	s = &d->stacks[d->nstacks++];
-	memset(s, 0, sizeof(*s));
-	s->kind = ZD_KIND_ZTIER;
-	snprintf(s->name, sizeof(s->name), "%s", p->name);
-	s->zram_id = s->ublk_id = s->pidfd = -1;
-	s->policy = p;
-	s->added = true;
-	zt_spill_path(p, s->spill, sizeof(s->spill));
-	zd_log(ZD_INFO, "%s: added from %s", s->name, path);
-	zd_udev_write_rules(d);
-	int err = zd_stack_up(d, s);
-	snprintf(msg, len, "%s: %s%s%s", s->name, zd_state_name(s->state),
-		 s->reason[0] ? ": " : "", s->reason);
-	return err;
 }

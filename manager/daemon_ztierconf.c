@@ -1,5 +1,5 @@
 /*
- * daemon_conf.c — ztier.conf: the daemon's own settings and plain zram swap.
+ * daemon_ztierconf.c — ztier.conf: the daemon's own settings and plain zram swap.
  *
  *   [ztierd]
  *   policy-dir = /etc/ztier/policy.d      (repeatable; replaces the defaults)
