@@ -40,7 +40,7 @@ LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 # Static libraries in link order: dependents first (manager -> ublk ->
 # zramctl-glue -> policy).  The fragments set SRC_<name> for each.
-LIB_NAMES := ztublk ztzram ztpolicy
+LIB_NAMES := ztublk ztzramctl-glue ztpolicy
 LIBS      := $(foreach l,$(LIB_NAMES),$(O)/lib$(l).a)
 
 # Filled in by the fragments.

@@ -37,7 +37,7 @@
 #include "ublk/srv.h"
 #include "ublk/stats.h"
 #include "ublk/tier_zram.h"
-#include "zramctl-glue/zram_glue.h"
+#include "zramctl-glue/zramctl_glue.h"
 
 struct ztu_zram {
 	struct zg_dev dev;

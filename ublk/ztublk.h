@@ -36,7 +36,7 @@
 #include <sys/types.h>
 
 #include "policy/policy.h"
-#include "zramctl-glue/zram_glue.h"
+#include "zramctl-glue/zramctl_glue.h"
 
 #define ZTU_CONTROL_PATH "/dev/ublk-control"
 #define ZTU_RUN_DIR      "/run/ztier/ublk"

@@ -6,7 +6,7 @@
  *   zram3: writing 'foo' to comp_algorithm: Invalid argument (kernel offers: lzo [lz4])
  *   zram-control: reading hot_add: Permission denied
  */
-#include "zramctl-glue/zram_glue.h"
+#include "zramctl-glue/zramctl_glue.h"
 
 #include <stdio.h>
 #include <string.h>

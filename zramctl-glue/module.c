@@ -15,7 +15,7 @@
  * Options such as num_devices=0 only apply when we load the module; the
  * message notes when they could not be applied.
  */
-#include "zramctl-glue/zram_glue.h"
+#include "zramctl-glue/zramctl_glue.h"
 
 #include <errno.h>
 #include <libkmod.h>

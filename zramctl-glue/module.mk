@@ -1,2 +1,2 @@
 # zramctl-glue/: zram sysfs and libkmod.
-SRC_ztzram := $(wildcard zramctl-glue/*.c)
+SRC_ztzramctl-glue := $(wildcard zramctl-glue/*.c)

@@ -8,7 +8,7 @@
 #ifndef ZT_ZG_INTERNAL_H
 #define ZT_ZG_INTERNAL_H
 
-#include "zramctl-glue/zram_glue.h"
+#include "zramctl-glue/zramctl_glue.h"
 
 #define ZG_SYS_BLOCK   "/sys/block"
 #define ZG_SYS_CONTROL "/sys/class/zram-control"

@@ -1,5 +1,5 @@
 /*
- * zram_glue.h — the public API of zramctl-glue/: the kernel's zram sysfs ABI
+ * zramctl_glue.h — the public API of zramctl-glue/: the kernel's zram sysfs ABI
  * and module loading (libkmod), nothing else.
  *
  * Design:
@@ -19,8 +19,8 @@
  *  - Always the real /sys and /dev: there is no alternative root to point at
  *    a fake tree; tests run against the host's or the VM's kernel.
  */
-#ifndef ZT_ZRAM_GLUE_H
-#define ZT_ZRAM_GLUE_H
+#ifndef ZT_ZRAMCTL_GLUE_H
+#define ZT_ZRAMCTL_GLUE_H
 
 #include <stdbool.h>
 #include <stddef.h>

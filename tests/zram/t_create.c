@@ -4,7 +4,7 @@
  * leaves no device behind and says why; zg_destroy removes it.
  */
 #include "tests/tap.h"
-#include "zramctl-glue/zram_glue.h"
+#include "zramctl-glue/zramctl_glue.h"
 
 #include <dirent.h>
 #include <errno.h>

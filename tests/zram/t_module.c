@@ -8,7 +8,7 @@
  * Loading for real needs root and a modules tree: that happens in the VM.
  */
 #include "tests/tap.h"
-#include "zramctl-glue/zram_glue.h"
+#include "zramctl-glue/zramctl_glue.h"
 
 #include <errno.h>
 #include <unistd.h>

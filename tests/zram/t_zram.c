@@ -12,7 +12,7 @@
  * /dev/zram0 and every device we did not create are never touched.
  */
 #include "tests/tap.h"
-#include "zramctl-glue/zram_glue.h"
+#include "zramctl-glue/zramctl_glue.h"
 
 #include <errno.h>
 #include <fcntl.h>
