@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "policy/common/common.h"
 #include "manager/cli.h"
 
 static int check_usage(FILE *out)
@@ -32,11 +33,10 @@ static int check_usage(FILE *out)
 /* The edge: every problem as "FILE:LINE: message" on stderr. */
 static void print_problem(void *ctx, const char *file, int line, const char *msg)
 {
+	char where[ZT_PATH_MAX + 16];
+
 	(void)ctx;
-	if (line > 0)
-		fprintf(stderr, "%s:%d: %s\n", file, line, msg);
-	else
-		fprintf(stderr, "%s: %s\n", file, msg);
+	fprintf(stderr, "%s: %s\n", zt_where(where, sizeof(where), file, line), msg);
 }
 
 /* One file: load on top of the defaults, then the cross-key checks. */

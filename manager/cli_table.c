@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "manager/cli_status.h"
+#include "policy/common/common.h"
 
 enum col_type { COL_STR, COL_BYTES, COL_NUM, COL_RATIO };
 
@@ -195,21 +196,6 @@ void cli_table_print(FILE *out, const struct cli_rows *rows, bool all)
 
 /* ---- JSON ---------------------------------------------------------------------- */
 
-static void json_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(out, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(out, "\\u%04x", ch);
-		else
-			fputc(ch, out);
-	}
-	fputc('"', out);
-}
-
 static void json_key(FILE *out, const char *name)
 {
 	fputc('"', out);
@@ -224,7 +210,7 @@ static void json_value(FILE *out, const struct cli_row *r, const struct column *
 
 	switch (c->type) {
 	case COL_STR:
-		json_string(out, str_of(r, c));
+		zt_json_string(out, str_of(r, c));
 		return;
 	case COL_RATIO:
 		ratio = cli_row_ratio(r);

@@ -21,16 +21,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "policy/common/common.h"
 #include "manager/daemon.h"
 #include "zramctl-glue/zramctl_glue.h"
 
 static void log_problem(void *ctx, const char *file, int line, const char *msg)
 {
+	char where[ZT_PATH_MAX + 16];
+
 	(void)ctx;
-	if (line > 0)
-		zd_log(ZD_ERR, "%s:%d: %s", file, line, msg);
-	else
-		zd_log(ZD_ERR, "%s: %s", file, msg);
+	zd_log(ZD_ERR, "%s: %s", zt_where(where, sizeof(where), file, line), msg);
 }
 
 /* --config, else the first of the search list that exists, else NULL. */

@@ -12,23 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "policy/common/common.h"
 #include "ublk/cli_list.h"
 
 #define MAX_DEVS 256
-
-static void json_str(FILE *o, const char *s)
-{
-	fputc('"', o);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(o, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(o, "\\u%04x", (unsigned char)*s);
-		else
-			fputc(*s, o);
-	}
-	fputc('"', o);
-}
 
 static void field_text(FILE *o, const struct ztu_field *f)
 {
@@ -47,7 +34,7 @@ static void field_json(FILE *o, const struct ztu_field *f)
 	fprintf(o, "\"%s", f->key);
 	switch (f->type) {
 	case ZTU_F_LABEL:
-	case ZTU_F_TEXT:  fputs("\":", o); json_str(o, f->text); break;
+	case ZTU_F_TEXT:  fputs("\":", o); zt_json_string(o, f->text); break;
 	case ZTU_F_NUM:   fprintf(o, "\":%lld", (long long)f->num); break;
 	case ZTU_F_PAIR:  fprintf(o, "_used\":%lld,\"%s_total\":%lld", (long long)f->num,
 				  f->key, (long long)f->num2); break;

@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "policy/common/common.h"
 #include "ublk/cli_list.h"
 #include "ublk/ztublk.h"
 
@@ -62,13 +63,11 @@ struct report { int problems; };
 static void report_problem(void *ctx, const char *file, int line, const char *msg)
 {
 	struct report *r = ctx;
+	char where[ZT_PATH_MAX + 16];
 
 	if (r->problems++)
 		return;                       /* one clear line: the first problem */
-	if (line)
-		fprintf(stderr, PROG ": %s:%d: %s\n", file, line, msg);
-	else
-		fprintf(stderr, PROG ": %s: %s\n", file, msg);
+	fprintf(stderr, PROG ": %s: %s\n", zt_where(where, sizeof(where), file, line), msg);
 }
 
 static int load_policy(const char *path, struct zt_policy *p)

@@ -6,6 +6,8 @@
  *   ini_reader.c  the INI line reader that policy files and ztier.conf share
  *   values.c      one parser per kind of value both accept (yes/no,
  *                 priorities, memory limits)
+ *   out.c         JSON string escaping and FILE:LINE, for the programs'
+ *                 presentation (they write only where they are told)
  *   errmsg.c      the error-context convention of every library: a function
  *                 that fails returns a negative errno and, when the caller
  *                 gave a buffer, writes one line of context into it
@@ -32,6 +34,13 @@ int zt_fail_errno(char *msg, size_t len, int err, const char *what);
 /* A zt_policy_report_fn that reports nothing (problems are only counted):
  * what a NULL reporter means. */
 void zt_report_none(void *ctx, const char *file, int line, const char *msg);
+
+/* ---- presentation pieces (out.c) ---------------------------------------- */
+
+/* s as a JSON string literal, escaped. */
+void zt_json_string(FILE *out, const char *s);
+/* "FILE:LINE", or "FILE" when line is 0 (not tied to a line).  Returns buf. */
+const char *zt_where(char *buf, size_t len, const char *file, int line);
 
 /* ---- the INI line reader (ini_reader.c) ---------------------------------- */
 
