@@ -176,6 +176,7 @@ struct zd_daemon {
 	const char *policy_file;      /* --policy FILE: this one policy only     */
 	const char *opt_policy_dir;   /* --policy-dir DIR: instead of the list   */
 	const char *opt_socket;       /* --socket PATH                           */
+	const char *root;             /* the system's paths under this (tests)   */
 	int opt_level;                /* --log-level, -1: from ztier.conf        */
 	bool stopping;
 	bool have_ublk;
@@ -212,6 +213,9 @@ int zd_stack_down(struct zd_daemon *d, struct zd_stack *s);
 struct zd_stack *zd_stack_find(struct zd_daemon *d, const char *name);
 const char *zd_state_name(enum zd_state s);
 const char *zd_kind_name(enum zd_kind k);
+/* One status line (no newline) for `ztierctl status`: name, kind, state,
+ * device, spill, priority in force, server pid, reason; tab-separated. */
+void zd_stack_status(const struct zd_stack *s, char *buf, size_t len);
 
 /* ---- swap and file systems (daemon_swap.c) --------------------------------- */
 

@@ -97,17 +97,12 @@ static void say(struct reply *r, const char *fmt, ...)
 
 static void status_lines(struct zd_daemon *d, struct reply *r)
 {
+	char line[ZT_PATH_MAX + 1024];
+
 	say(r, "ok\n");
 	for (unsigned i = 0; i < d->nstacks; i++) {
-		const struct zd_stack *s = &d->stacks[i];
-		/* what is in force: a reload does not change a built stack */
-		int prio = s->swap_on ? s->prio : s->kind == ZD_KIND_ZRAM ? s->zswap.priority
-			   : s->policy ? s->policy->use.priority : -1;
-		say(r, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", s->name, zd_kind_name(s->kind),
-		    zd_state_name(s->state), s->dev[0] ? s->dev : "-",
-		    s->spill[0] ? s->spill : "-", prio, (int)s->server_pid,
-		    s->reason[0] ? s->reason : s->has_pending ?
-		    "reloaded policy pending: down + up applies it" : "-");
+		zd_stack_status(&d->stacks[i], line, sizeof(line));
+		say(r, "%s\n", line);
 	}
 }
 

@@ -33,24 +33,35 @@ static void log_problem(void *ctx, const char *file, int line, const char *msg)
 	zd_log(ZD_ERR, "%s: %s", zt_where(where, sizeof(where), file, line), msg);
 }
 
+/* A path of the system's tree under d->root (zram-generator's way: the
+ * golden tests read a fake tree as a normal user); paths given on the
+ * command line are the user's and are taken as they are. */
+static void rooted(const struct zd_daemon *d, char *out, size_t len, const char *path)
+{
+	snprintf(out, len, "%s%s", d->root ? d->root : "", path);
+}
+
 /* --config, else the first of the search list that exists, else NULL. */
-static const char *conf_file(const struct zd_daemon *d)
+static const char *conf_file(const struct zd_daemon *d, char *buf, size_t len)
 {
 	static const char *const candidates[] = { ZT_SYSCONFDIR "/ztier/ztier.conf",
 						  ZT_DATADIR "/ztier/ztier.conf" };
 
 	if (d->conf_path)
 		return d->conf_path;
-	for (size_t i = 0; i < 2; i++)
-		if (access(candidates[i], F_OK) == 0)
-			return candidates[i];
+	for (size_t i = 0; i < 2; i++) {
+		rooted(d, buf, len, candidates[i]);
+		if (access(buf, F_OK) == 0)
+			return buf;
+	}
 	return NULL;
 }
 
 /* Problems found (a file that cannot be read is one); c->path names it. */
 static int read_conf(struct zd_daemon *d, struct zd_conf *c)
 {
-	const char *path = conf_file(d);
+	char buf[ZT_PATH_MAX];
+	const char *path = conf_file(d, buf, sizeof(buf));
 	int n;
 
 	zd_conf_default(c);
@@ -66,6 +77,12 @@ static int read_conf(struct zd_daemon *d, struct zd_conf *c)
 
 static void apply_overrides(struct zd_daemon *d, struct zd_conf *c)
 {
+	char buf[ZT_PATH_MAX];
+
+	for (unsigned i = 0; d->root && i < c->npolicy_dirs; i++) {
+		rooted(d, buf, sizeof(buf), c->policy_dirs[i]);
+		snprintf(c->policy_dirs[i], ZT_PATH_MAX, "%s", buf);
+	}
 	if (d->opt_policy_dir) {
 		snprintf(c->policy_dirs[0], ZT_PATH_MAX, "%s", d->opt_policy_dir);
 		c->npolicy_dirs = 1;

@@ -38,6 +38,18 @@ const char *zd_kind_name(enum zd_kind k)
 	return k == ZD_KIND_ZRAM ? "zram" : "ztier";
 }
 
+void zd_stack_status(const struct zd_stack *s, char *buf, size_t len)
+{
+	/* what is in force: a reload does not change a built stack */
+	int prio = s->swap_on ? s->prio : s->kind == ZD_KIND_ZRAM ? s->zswap.priority
+		   : s->policy ? s->policy->use.priority : -1;
+
+	snprintf(buf, len, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s", s->name, zd_kind_name(s->kind),
+		 zd_state_name(s->state), s->dev[0] ? s->dev : "-", s->spill[0] ? s->spill : "-",
+		 prio, (int)s->server_pid, s->reason[0] ? s->reason : s->has_pending ?
+		 "reloaded policy pending: down + up applies it" : "-");
+}
+
 struct zd_stack *zd_stack_find(struct zd_daemon *d, const char *name)
 {
 	for (unsigned i = 0; i < d->nstacks; i++)
