@@ -7,24 +7,14 @@ is "$rc" 0 "every shipped example is valid"
 is "$(lines "$out")" "$(ls policy/examples/*.conf | wc -l | tr -d ' ')" "one 'valid' line per example"
 like "$out" '^policy/examples/default.conf: valid \(policy default\)$' "default.conf is valid"
 
-cat >"$T/bad.conf" <<'CONF'
-[classify]
-text-entropy = 9
-[text]
-tier = meta
-[mixed]
-tier = disk
-[device]
-queues = 2
-colour = blue
-CONF
-run policy check "$T/bad.conf"
+bad=tests/manager/fixtures/check-problems.conf
+run policy check "$bad"
 is "$rc" 1 "invalid file: exit 1"
 is "$out" "" "invalid file: nothing on stdout"
-is "$err" "$T/bad.conf:2: text-entropy 9 out of range (0 to 8 bits/byte)
-$T/bad.conf:6: unknown tier 'disk' (expected meta, store, zram, spill or none)
-$T/bad.conf:9: unknown key 'colour' in [device] (expected size, memory-limit, queues, depth or memory-commit)
-$T/bad.conf:4: tier meta cannot take text pages (meta holds only samefill pages)" \
+is "$err" "$bad:2: text-entropy 9 out of range (0 to 8 bits/byte)
+$bad:6: unknown tier 'disk' (expected meta, store, zram, spill or none)
+$bad:9: unknown key 'colour' in [device] (expected size, memory-limit, queues, depth or memory-commit)
+$bad:4: tier meta cannot take text pages (meta holds only samefill pages)" \
 	"every problem as FILE:LINE: message"
 
 printf '[mixed]\ntier = zram\n' >"$T/nozram.conf"
@@ -32,7 +22,7 @@ run policy check "$T/nozram.conf"
 is "$rc:$err" "1:$T/nozram.conf:2: tier zram is used but [zram] has no size" \
 	"zram tier without [zram] size"
 
-run policy check policy/examples/default.conf "$T/bad.conf"
+run policy check policy/examples/default.conf "$bad"
 is "$rc" 1 "one bad file among good ones: exit 1"
 like "$out" 'default.conf: valid' "the good file is still reported"
 

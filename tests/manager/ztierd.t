@@ -9,14 +9,12 @@
 # On a kernel without ublk_drv the default policy costs one log line.
 cd "$(dirname "$0")/../.." || exit 1
 B=${ZTIER_BUILD:-build/release}/bin
-n=0 fail=0
-ok() { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fail=$((fail + 1)); fi; }
-diag() { sed 's/^/# /'; }
+. tests/tap.sh
 
-[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (zram hot_add, swapon)"; exit 0; }
-[ -e /sys/class/zram-control/hot_add ] || { echo "1..0 # SKIP no zram-control in this kernel"; exit 0; }
-[ -x $B/ztierd ] && [ -x $B/ztierctl ] || { echo "1..0 # SKIP build ztierd/ztierctl first (make)"; exit 0; }
-command -v socat >/dev/null || { echo "1..0 # SKIP socat not installed"; exit 0; }
+[ "$(id -u)" = 0 ] || skip_all "needs root (zram hot_add, swapon)"
+[ -e /sys/class/zram-control/hot_add ] || skip_all "no zram-control in this kernel"
+[ -x $B/ztierd ] && [ -x $B/ztierctl ] || skip_all "build ztierd/ztierctl first (make)"
+command -v socat >/dev/null || skip_all "socat not installed"
 
 T=$(mktemp -d /tmp/ztierd-t.XXXXXX)
 export ZTIER_SOCKET=$T/sock
@@ -36,15 +34,8 @@ trap cleanup EXIT
 
 algo=$(tr -d '[]' </sys/block/zram0/comp_algorithm 2>/dev/null | tr ' ' '\n' | grep -m1 -x -e lz4 -e lzo-rle -e zstd)
 mkdir "$T/empty"
-cat >"$T/ztier.conf" <<CONF
-[ztierd]
-log-level = info
-[zram-swap ztt]
-size = 32M
-${algo:+algorithm = $algo}
-priority = 77
-memory-limit = 16M
-CONF
+cp tests/manager/fixtures/ztierd-ztt.conf "$T/ztier.conf"
+[ -n "$algo" ] && echo "algorithm = $algo" >>"$T/ztier.conf"   # [zram-swap ztt] is last
 
 wait_log() { # pattern: up to 20 s for the daemon's log to show it
 	for _ in $(seq 200); do grep -q "$1" "$T/log" && return 0; kill -0 "$pid" 2>/dev/null || return 1; sleep 0.1; done
@@ -67,7 +58,6 @@ SH
 chmod +x "$T/bin/mkswap"
 raw() { printf '%s\n' "$1" | socat - UNIX-CONNECT:$T/sock; }
 
-echo "1..32"
 PATH=$T/bin:$PATH $B/ztierd --foreground --config "$T/ztier.conf" --policy-dir "$T/empty" --socket "$T/sock" 2>"$T/log" &
 pid=$!
 ok "ztierd starts and reports ready" 'wait_log "ready:"'
@@ -154,4 +144,4 @@ ok "SIGTERM: clean exit ($rc)" '[ $rc = 0 ]'
 ok "no swap of ours left" '! grep -q "^$dev " /proc/swaps'
 ok "$dev hot-removed" '[ ! -e /sys/block/${dev#/dev/} ]'
 diag <"$T/log"
-exit $((fail > 0))
+done_testing

@@ -7,12 +7,10 @@
 # the configuration names no device.
 cd "$(dirname "$0")/../.." || exit 1
 B=${ZTIER_BUILD:-build/release}/bin
-n=0 fail=0
-ok() { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fail=$((fail + 1)); fi; }
-diag() { sed 's/^/# /'; }
+. tests/tap.sh
 
-[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (ztierd runs as root only)"; exit 0; }
-[ -x $B/ztierd ] || { echo "1..0 # SKIP build ztierd first (make)"; exit 0; }
+[ "$(id -u)" = 0 ] || skip_all "needs root (ztierd runs as root only)"
+[ -x $B/ztierd ] || skip_all "build ztierd first (make)"
 
 T=$(mktemp -d /tmp/ztierd-conf-t.XXXXXX)
 trap 'rm -rf "$T"' EXIT
@@ -35,7 +33,6 @@ refused() {
 	[ $rc = 1 ] || diag <"$T/log"
 }
 
-echo "1..14"
 refused "missing --config" "$T/missing.conf" "$T/missing.conf: No such file or directory"
 refused "a directory" "$T/empty" "$T/empty: Is a directory"
 printf '[ztierd]\nlog-level = info\0garbage\n' >"$T/nul.conf"
@@ -50,5 +47,5 @@ for _ in $(seq 100); do grep -q "ready:" "$T/log" && break; sleep 0.1; done
 ok "a good file: ready" 'grep -q "ready: 0 stack(s) up" "$T/log"'
 kill -TERM "$pid"; wait "$pid"; rc=$?
 ok "a good file: SIGTERM is a clean exit ($rc)" '[ $rc = 0 ]'
-[ $fail = 0 ] || diag <"$T/log"
-exit $((fail > 0))
+[ $failed = 0 ] || diag <"$T/log"
+done_testing

@@ -14,8 +14,8 @@
 #   - SIGTERM tears everything down.
 # Prints TAP; exit status 1 when a test failed.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:$PATH
-n=0 fail=0
-ok() { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fail=$((fail + 1)); fi; }
+n=0 failed=0
+ok() { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=$((failed + 1)); fi; }
 diag() { sed 's/^/# /'; }
 mounted() { grep -q " $1 " /proc/mounts; }
 skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
@@ -246,4 +246,4 @@ ok "ztierctl del NAME removes it" 'ztierctl del extra && ! mounted /mnt/extra &&
 kill -TERM $zpid; wait $zpid; rc=$?
 ok "SIGTERM: everything torn down (rc $rc; /mnt/surprise too, though reloaded)" '[ -z "$(swapon --noheadings)" ] && ! ls /sys/block | grep -q "^ublkb\|^zram" && ! mounted /mnt/spilly && ! mounted /mnt/surprise'
 diag <$LOG
-exit $((fail > 0))
+exit $((failed > 0))

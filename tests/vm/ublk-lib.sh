@@ -1,9 +1,11 @@
 #!/bin/bash
 # tests/vm/ublk-lib.sh: helpers shared by the ublk guest scripts (sourced).
+# The TAP part follows tests/tap.sh (same names: n, failed, check); the
+# guest cannot source that file until tests/vm/*.t add it to the VM.
 # TAP output (check/ok/notok), device add/del through ztier-ublk, stats read
 # back from `ztier-ublk list`, fio runs, and the policies the tests use.
 
-n=0 fails=0
+n=0 failed=0
 log=/tmp/ublk-test.log
 t_group=$SECONDS
 
@@ -15,7 +17,7 @@ check() { # description, command...: one TAP line; the command's output as diagn
 		echo "ok $n - $desc"
 	else
 		echo "not ok $n - $desc"
-		fails=$((fails + 1))
+		failed=$((failed + 1))
 		tail -n 30 "$log" | sed 's/^/# /'
 	fi
 }
@@ -27,7 +29,7 @@ group() { # name: start a group, print the time the previous one took
 finish() {
 	group end
 	echo "1..$n"
-	[ "$fails" = 0 ]
+	[ "$failed" = 0 ]
 }
 
 # add ARGS...: create a device; sets $id and $dev.  Fails unless it is a
