@@ -54,6 +54,8 @@ void zd_log_set_level(enum zd_level l);
 int zd_level_parse(const char *s);               /* -EINVAL if unknown */
 /* One line on stderr; with a "<N>" prefix under systemd (JOURNAL_STREAM). */
 void zd_log(enum zd_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A zt_policy_report_fn: "FILE:LINE: message" as an error line. */
+void zd_log_problem(void *ctx, const char *file, int line, const char *msg);
 
 /* ---- drop-in directories (daemon_dropin.c, pure: only reads directories) --- */
 

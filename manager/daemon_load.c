@@ -25,14 +25,6 @@
 #include "manager/daemon.h"
 #include "zramctl-glue/zramctl_glue.h"
 
-static void log_problem(void *ctx, const char *file, int line, const char *msg)
-{
-	char where[ZT_PATH_MAX + 16];
-
-	(void)ctx;
-	zd_log(ZD_ERR, "%s: %s", zt_where(where, sizeof(where), file, line), msg);
-}
-
 /* A path of the system's tree under d->root (zram-generator's way: the
  * golden tests read a fake tree as a normal user); paths given on the
  * command line are the user's and are taken as they are. */
@@ -106,7 +98,7 @@ static int load_dropins(const struct zd_conf *c, const char *name, struct zt_pol
 	if (zd_dropins_collect(dirs, c->npolicy_dirs, ".conf", &l))
 		return 1;
 	for (unsigned i = 0; i < l.n; i++) {
-		int n = zt_policy_load(p, l.v[i].path, log_problem, NULL);
+		int n = zt_policy_load(p, l.v[i].path, zd_log_problem, NULL);
 		problems += n < 0 ? 1 : n;
 	}
 	zd_filelist_free(&l);
@@ -126,12 +118,12 @@ static int check_rule_safe(const struct zt_policy *p)
 	if (!zd_rule_safe(p->spill.target)) {
 		snprintf(msg, sizeof(msg), "bad spill target '%.4000s': %s", p->spill.target,
 			 ZD_RULE_UNSAFE_WHY);
-		log_problem(NULL, p->files[o->file < p->nfiles ? o->file : 0], o->line, msg);
+		zd_log_problem(NULL, p->files[o->file < p->nfiles ? o->file : 0], o->line, msg);
 		problems++;
 	}
 	if (!zd_rule_safe(p->name)) {
 		snprintf(msg, sizeof(msg), "bad policy name '%s': %s", p->name, ZD_RULE_UNSAFE_WHY);
-		log_problem(NULL, p->files[0], 0, msg);
+		zd_log_problem(NULL, p->files[0], 0, msg);
 		problems++;
 	}
 	return problems;
@@ -147,7 +139,7 @@ struct zt_policy *zd_policy_load(const struct zd_conf *c, const char *path,
 	if (!p)
 		return NULL;
 	zt_policy_default(p);
-	n = zt_policy_load(p, path, log_problem, NULL);
+	n = zt_policy_load(p, path, zd_log_problem, NULL);
 	if (n < 0) {
 		zd_log(ZD_ERR, "%s: %s", path, strerror(-n));
 		n = 1;
@@ -155,7 +147,7 @@ struct zt_policy *zd_policy_load(const struct zd_conf *c, const char *path,
 	if (fname)
 		n += load_dropins(c, fname, p);
 	if (n == 0)
-		n = zt_policy_validate(p, log_problem, NULL) + check_rule_safe(p);
+		n = zt_policy_validate(p, zd_log_problem, NULL) + check_rule_safe(p);
 	if (n) {
 		free(p);
 		return NULL;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "manager/daemon.h"
+#include "policy/common/common.h"
 
 static enum zd_level max_level = ZD_INFO;
 
@@ -46,4 +47,12 @@ void zd_log(enum zd_level l, const char *fmt, ...)
 		fprintf(stderr, "<%d>%s\n", (int)l, line);
 	else
 		fprintf(stderr, "ztierd: %s\n", line);
+}
+
+void zd_log_problem(void *ctx, const char *file, int line, const char *msg)
+{
+	char where[ZT_PATH_MAX + 16];
+
+	(void)ctx;
+	zd_log(ZD_ERR, "%s: %s", zt_where(where, sizeof(where), file, line), msg);
 }

@@ -46,32 +46,14 @@ struct conf_ctx {
 	struct zd_conf *c;
 	struct zt_ini_reader rd;
 	const char *path;
-	int problems;
+	struct zt_problems pr;            /* to the log, FILE:LINE          */
 	bool dirs_given;
 	bool section_seen;
 	char section[ZT_NAME_MAX + 16];  /* "" before the first / after a bad one */
 };
 
-static void report(void *ctx, int line, const char *msg)
-{
-	struct conf_ctx *x = ctx;
-
-	zd_log(ZD_ERR, "%s:%d: %s", x->path, line, msg);
-	x->problems++;
-}
-
-static void problem(struct conf_ctx *x, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void problem(struct conf_ctx *x, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	report(x, x->rd.line, msg);
-}
+/* A problem at the line being read (every key handler's case). */
+#define PROBLEM(x, ...) zt_problem(&(x)->pr, (x)->path, (x)->rd.line, __VA_ARGS__)
 
 static void daemon_key(struct conf_ctx *x, const char *k, const char *v)
 {
@@ -83,19 +65,19 @@ static void daemon_key(struct conf_ctx *x, const char *k, const char *v)
 			c->npolicy_dirs = 0;
 		x->dirs_given = true;
 		if (c->npolicy_dirs == ZD_DIRS_MAX)
-			return problem(x, "more than %d policy-dir lines", ZD_DIRS_MAX);
+			return PROBLEM(x, "more than %d policy-dir lines", ZD_DIRS_MAX);
 		snprintf(c->policy_dirs[c->npolicy_dirs++], ZT_PATH_MAX, "%s", v);
 	} else if (!strcmp(k, "socket")) {
 		if (v[0] != '/' || strlen(v) >= sizeof(c->socket))
-			return problem(x, "socket '%s': need an absolute path under %zu bytes",
+			return PROBLEM(x, "socket '%s': need an absolute path under %zu bytes",
 				       v, sizeof(c->socket));
 		snprintf(c->socket, sizeof(c->socket), "%s", v);
 	} else if (!strcmp(k, "log-level")) {
 		if ((l = zd_level_parse(v)) < 0)
-			return problem(x, "log-level '%s': expected error, warning, info or debug", v);
+			return PROBLEM(x, "log-level '%s': expected error, warning, info or debug", v);
 		c->level = l;
 	} else {
-		problem(x, "unknown key '%s' in [ztierd] (expected policy-dir, socket, log-level)", k);
+		PROBLEM(x, "unknown key '%s' in [ztierd] (expected policy-dir, socket, log-level)", k);
 	}
 }
 
@@ -107,7 +89,7 @@ static struct zd_zswap *zswap_for(struct conf_ctx *x, const char *name)
 		if (!strcmp(c->zswap[i].name, name))
 			return &c->zswap[i];
 	if (c->nzswap == ZD_STACKS_MAX || !name[0] || strlen(name) >= ZT_NAME_MAX) {
-		problem(x, "[zram-swap %s]: bad name or too many devices", name);
+		PROBLEM(x, "[zram-swap %s]: bad name or too many devices", name);
 		return NULL;
 	}
 	struct zd_zswap *z = &c->zswap[c->nzswap++];
@@ -128,26 +110,26 @@ static void zswap_key(struct conf_ctx *x, const char *name, const char *k, const
 		return;
 	if (!strcmp(k, "size")) {
 		if (zt_size_parse(v, &z->zram.size) || !zt_size_is_set(&z->zram.size))
-			problem(x, "size '%s': expected e.g. 512M, 4G or ram/4", v);
+			PROBLEM(x, "size '%s': expected e.g. 512M, 4G or ram/4", v);
 	} else if (!strcmp(k, "memory-limit")) {
 		if (zt_value_mem_limit(k, v, &z->zram.mem_limit, msg, sizeof(msg)))
-			problem(x, "%s", msg);
+			PROBLEM(x, "%s", msg);
 	} else if (!strcmp(k, "algorithm")) {
 		if (strlen(v) >= sizeof(z->zram.algorithm) || strchr(v, ' '))
-			return problem(x, "algorithm '%s': one kernel algorithm name", v);
+			return PROBLEM(x, "algorithm '%s': one kernel algorithm name", v);
 		snprintf(z->zram.algorithm, sizeof(z->zram.algorithm), "%s", v);
 	} else if (!strcmp(k, "params")) {
 		if (strlen(v) >= sizeof(z->zram.params))
-			return problem(x, "params too long");
+			return PROBLEM(x, "params too long");
 		snprintf(z->zram.params, sizeof(z->zram.params), "%s", v);
 	} else if (!strcmp(k, "priority")) {
 		if (zt_value_priority(k, v, &z->priority, msg, sizeof(msg)))
-			problem(x, "%s", msg);
+			PROBLEM(x, "%s", msg);
 	} else if (!strcmp(k, "discard")) {
 		if (zt_value_bool(k, v, &z->discard, msg, sizeof(msg)))
-			problem(x, "%s", msg);
+			PROBLEM(x, "%s", msg);
 	} else {
-		problem(x, "unknown key '%s' in [zram-swap %s] (expected size, algorithm, "
+		PROBLEM(x, "unknown key '%s' in [zram-swap %s] (expected size, algorithm, "
 			"params, memory-limit, priority, discard)", k, name);
 	}
 }
@@ -163,10 +145,10 @@ static void on_section(void *ctx, const char *name)
 	if (!name)
 		return;
 	if (strcmp(name, "ztierd") && strncmp(name, "zram-swap ", 10))
-		return problem(x, "unknown section [%s] (expected [ztierd] or [zram-swap NAME])",
+		return PROBLEM(x, "unknown section [%s] (expected [ztierd] or [zram-swap NAME])",
 			       name);
 	if (strlen(name) >= sizeof(x->section))
-		return problem(x, "[%.40s...]: name too long", name);
+		return PROBLEM(x, "[%.40s...]: name too long", name);
 	snprintf(x->section, sizeof(x->section), "%s", name);
 	if (name[0] == 'z' && name[1] == 'r')
 		zswap_for(x, name + 10);      /* declared even without keys */
@@ -182,16 +164,17 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	else if (!strncmp(x->section, "zram-swap ", 10))
 		zswap_key(x, x->section + 10, name, value);
 	else if (x->rd.line > 0 && !x->section_seen)
-		problem(x, "key '%s' outside any section", name);
+		PROBLEM(x, "key '%s' outside any section", name);
 	return 1;
 }
 
 int zd_conf_load(struct zd_conf *c, const char *path)
 {
-	struct conf_ctx x = { .c = c, .path = path };
+	struct conf_ctx x = { .c = c, .path = path, .pr = { .report = zd_log_problem } };
 	int r;
 
-	x.rd = (struct zt_ini_reader){ .section = on_section, .problem = report, .ctx = &x };
+	x.rd = (struct zt_ini_reader){ .section = on_section, .ctx = &x, .pr = &x.pr,
+				       .file = path };
 	x.rd.f = fopen(path, "re");
 	if (!x.rd.f)
 		return -errno;
@@ -205,13 +188,10 @@ int zd_conf_load(struct zd_conf *c, const char *path)
 	if (err)
 		return -err;
 	if (r > 0)
-		report(&x, r, "syntax error");
+		zt_problem(&x.pr, path, r, "syntax error");
 	for (unsigned i = 0; i < c->nzswap; i++)
 		if (!zt_size_is_set(&c->zswap[i].zram.size))
-		{
-			char msg[ZT_NAME_MAX + 32];
-			snprintf(msg, sizeof(msg), "[zram-swap %s] needs a size", c->zswap[i].name);
-			report(&x, c->zswap[i].line, msg);
-		}
-	return x.problems;
+			zt_problem(&x.pr, path, c->zswap[i].line, "[zram-swap %s] needs a size",
+				   c->zswap[i].name);
+	return x.pr.count;
 }

@@ -17,7 +17,7 @@
 #include "policy/policy.h"
 #include "policy/policy_keys.h"
 
-#define FAIL(...) (snprintf(msg, len, __VA_ARGS__), -1)
+#define FAIL(...) zt_fail(msg, len, -1, __VA_ARGS__)
 
 static int parse_double(const char *v, double *out)
 {

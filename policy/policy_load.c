@@ -29,26 +29,11 @@ struct load_ctx {
 	const char *file;
 	unsigned file_idx;
 	struct zt_ini_reader rd;  /* the file, and the line being read        */
-	zt_policy_report_fn report;
-	void *report_ctx;
-	int problems;
+	struct zt_problems pr;
 	char section[64];       /* current section ("" before the first one)  */
 	bool section_ok;        /* false: unknown section, its keys are skipped */
 	int use_line[2];        /* line of [swap] and of [fs] in this file     */
 };
-
-__attribute__((format(printf, 3, 4)))
-static void problem(struct load_ctx *c, int line, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	c->report(c->report_ctx, c->file, line, msg);
-	c->problems++;
-}
 
 /* [swap] or [fs]: a device is one or the other, so not both in one file. */
 static void enter_use_section(struct load_ctx *c, bool fs)
@@ -56,7 +41,7 @@ static void enter_use_section(struct load_ctx *c, bool fs)
 	int other = c->use_line[!fs];
 
 	if (other) {
-		problem(c, c->rd.line, "[%s] conflicts with [%s] on line %d: the device "
+		zt_problem(&c->pr, c->file, c->rd.line, "[%s] conflicts with [%s] on line %d: the device "
 			"is either swap or a file system", fs ? "fs" : "swap",
 			fs ? "swap" : "fs", other);
 		return;
@@ -76,7 +61,7 @@ static void enter_section(void *ctx, const char *s)
 	if (!s)
 		return;         /* the reader reported the missing ']' */
 	if (!zt_section_known(s)) {
-		problem(c, c->rd.line, "unknown section [%s] (expected policy, classify, "
+		zt_problem(&c->pr, c->file, c->rd.line, "unknown section [%s] (expected policy, classify, "
 			"samefill, text, mixed, random, device, zram, spill, swap or fs)", s);
 		return;
 	}
@@ -84,11 +69,6 @@ static void enter_section(void *ctx, const char *s)
 	c->section_ok = true;
 	if (strcmp(s, "swap") == 0 || strcmp(s, "fs") == 0)
 		enter_use_section(c, strcmp(s, "fs") == 0);
-}
-
-static void reader_problem(void *ctx, int line, const char *msg)
-{
-	problem(ctx, line, "%s", msg);
 }
 
 static int on_key(void *user, const char *section, const char *name, const char *value)
@@ -99,24 +79,24 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	if (!c->section_ok)
 		return 1;       /* unknown section: reported once, at its header */
 	if (!c->section[0]) {
-		problem(c, c->rd.line, "key '%s' outside any section", name);
+		zt_problem(&c->pr, c->file, c->rd.line, "key '%s' outside any section", name);
 		return 1;
 	}
 	const struct zt_key_def *k = zt_key_find(c->section, name);
 	if (!k) {
 		char keys[256];
 		zt_key_list(c->section, keys, sizeof(keys));
-		problem(c, c->rd.line, "unknown key '%s' in [%s] (expected %s)",
+		zt_problem(&c->pr, c->file, c->rd.line, "unknown key '%s' in [%s] (expected %s)",
 			name, c->section, keys);
 		return 1;
 	}
 	if (!*value) {
-		problem(c, c->rd.line, "empty value for '%s'", name);
+		zt_problem(&c->pr, c->file, c->rd.line, "empty value for '%s'", name);
 		return 1;
 	}
 	int cls = zt_class_from_name(c->section);
 	if (k->set(c->p, cls, value, msg, sizeof(msg))) {
-		problem(c, c->rd.line, "%s", msg);
+		zt_problem(&c->pr, c->file, c->rd.line, "%s", msg);
 		return 1;
 	}
 	if (k->key >= 0)
@@ -152,9 +132,7 @@ static FILE *open_policy(struct load_ctx *c, int *err)
 	else if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode))
 		*err = -EISDIR;
 	if (*err) {
-		char msg[128];
-		snprintf(msg, sizeof(msg), "cannot read: %s", strerror(-*err));
-		c->report(c->report_ctx, c->file, 0, msg);
+		zt_problem(&c->pr, c->file, 0, "cannot read: %s", strerror(-*err));
 		if (f)
 			fclose(f);
 		return NULL;
@@ -167,17 +145,17 @@ int zt_policy_load(struct zt_policy *p, const char *path,
 {
 	struct load_ctx c = {
 		.p = p, .file = path, .file_idx = p->nfiles,
-		.report = report ? report : zt_report_none, .report_ctx = ctx,
+		.pr = { .report = report, .ctx = ctx },
 		.section_ok = true,
 	};
 	int err;
 
 	if (p->nfiles >= ZT_POLICY_FILES_MAX) {
-		problem(&c, 0, "too many policy files (at most %d)", ZT_POLICY_FILES_MAX);
+		zt_problem(&c.pr, c.file, 0, "too many policy files (at most %d)", ZT_POLICY_FILES_MAX);
 		return -E2BIG;
 	}
-	c.rd = (struct zt_ini_reader){ .section = enter_section,
-				       .problem = reader_problem, .ctx = &c };
+	c.rd = (struct zt_ini_reader){ .section = enter_section, .ctx = &c,
+				       .pr = &c.pr, .file = path };
 	c.rd.f = open_policy(&c, &err);
 	if (!c.rd.f)
 		return err;
@@ -187,10 +165,10 @@ int zt_policy_load(struct zt_policy *p, const char *path,
 		name_from_path(p, path);
 	ini_parse_stream(zt_ini_read_line, &c.rd, on_key, &c);
 	if (ferror(c.rd.f)) {
-		problem(&c, 0, "read error: %s", strerror(errno));
+		zt_problem(&c.pr, c.file, 0, "read error: %s", strerror(errno));
 		err = -EIO;
 	}
 	zt_ini_reader_free(&c.rd);
 	fclose(c.rd.f);
-	return err ? err : c.problems;
+	return err ? err : c.pr.count;
 }

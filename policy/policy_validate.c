@@ -20,9 +20,7 @@
 
 struct check {
 	const struct zt_policy *p;
-	zt_policy_report_fn report;
-	void *ctx;
-	int problems;
+	struct zt_problems pr;
 	bool warnings;                /* the warnings pass: report only those */
 };
 
@@ -32,7 +30,6 @@ static void problem(struct check *c, int key, const char *fmt, ...)
 	const struct zt_policy *p = c->p;
 	const struct zt_origin *o = &p->origin[key];
 	const char *file = "(built-in policy)";
-	char msg[512];
 	va_list ap;
 
 	if (o->line > 0 && o->file < p->nfiles)
@@ -40,10 +37,8 @@ static void problem(struct check *c, int key, const char *fmt, ...)
 	else if (p->nfiles)
 		file = p->source;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	zt_vproblem(&c->pr, file, o->line, fmt, ap);
 	va_end(ap);
-	c->report(c->ctx, file, o->line, msg);
-	c->problems++;
 }
 
 /* A problem in the validation pass, a warning (counted the same) in the
@@ -179,16 +174,16 @@ static void check_swap_safety(struct check *c)
 
 int zt_policy_warnings(const struct zt_policy *p, zt_policy_report_fn report, void *ctx)
 {
-	struct check c = { p, report ? report : zt_report_none, ctx, 0, true };
+	struct check c = { p, { report, ctx, 0 }, true };
 
 	check_swap_safety(&c);
-	return c.problems;
+	return c.pr.count;
 }
 
 int zt_policy_validate(const struct zt_policy *p, zt_policy_report_fn report,
 		       void *ctx)
 {
-	struct check c = { p, report ? report : zt_report_none, ctx, 0, false };
+	struct check c = { p, { report, ctx, 0 }, false };
 	const struct zt_thresholds *t = &p->thresholds;
 
 	for (int cls = 0; cls < ZT_CLASS_COUNT; cls++)
@@ -200,5 +195,5 @@ int zt_policy_validate(const struct zt_policy *p, zt_policy_report_fn report,
 	check_tiers_configured(&c);
 	check_use(&c);
 	check_swap_safety(&c);
-	return c.problems;
+	return c.pr.count;
 }

@@ -16,6 +16,7 @@
 #ifndef ZT_POLICY_COMMON_H
 #define ZT_POLICY_COMMON_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -31,9 +32,21 @@ int zt_fail(char *msg, size_t len, int err, const char *fmt, ...)
 /* The usual context: "WHAT: strerror(-err)". */
 int zt_fail_errno(char *msg, size_t len, int err, const char *what);
 
-/* A zt_policy_report_fn that reports nothing (problems are only counted):
- * what a NULL reporter means. */
-void zt_report_none(void *ctx, const char *file, int line, const char *msg);
+/* ---- problems: the carrier of a reader that reports every problem -------
+ * (policy files, their cross-key checks, ztier.conf): where they go and how
+ * many there were.  Single failures use zt_fail; whole files use this. */
+struct zt_problems {
+	zt_policy_report_fn report;   /* NULL: counted only                    */
+	void *ctx;
+	int count;
+};
+
+/* Format one problem at FILE:LINE (line 0: the whole file), report it and
+ * count it. */
+void zt_problem(struct zt_problems *pr, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void zt_vproblem(struct zt_problems *pr, const char *file, int line, const char *fmt,
+		 va_list ap);
 
 /* ---- presentation pieces (out.c) ---------------------------------------- */
 
@@ -49,8 +62,9 @@ struct zt_ini_reader {
 	int line;                        /* the current line, 1-based        */
 	/* "[name]" (trimmed), or NULL for a header without ']' (reported) */
 	void (*section)(void *ctx, const char *name);
-	void (*problem)(void *ctx, int line, const char *msg);
 	void *ctx;
+	struct zt_problems *pr;          /* every problem, at file:line      */
+	const char *file;
 	char *buf;                       /* getline's buffer                 */
 	size_t cap;
 };

@@ -3,7 +3,8 @@
  *
  * Libraries never print: a failing function returns a negative errno and,
  * given a buffer, one line saying what failed ("spill /x: No such file").
- * These two helpers replace the local say/bad/fail copies each file had.
+ * zt_fail/zt_fail_errno replace the local say/bad/fail copies each file
+ * had; zt_problem the local problem() of every reader of whole files.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,7 +29,22 @@ int zt_fail_errno(char *msg, size_t len, int err, const char *what)
 	return zt_fail(msg, len, err, "%s: %s", what, strerror(-err));
 }
 
-void zt_report_none(void *ctx, const char *file, int line, const char *msg)
+void zt_vproblem(struct zt_problems *pr, const char *file, int line, const char *fmt,
+		 va_list ap)
 {
-	(void)ctx, (void)file, (void)line, (void)msg;
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (pr->report)
+		pr->report(pr->ctx, file, line, msg);
+	pr->count++;
+}
+
+void zt_problem(struct zt_problems *pr, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	zt_vproblem(pr, file, line, fmt, ap);
+	va_end(ap);
 }

@@ -19,7 +19,7 @@
  *   - a line holding a NUL or another control character (a tab aside, CR
  *     only before the newline) is reported and skipped: getline's length,
  *     not strlen, says where the line ends.
- * Every problem goes to r->problem with its line; reading goes on.
+ * Every problem goes to r->pr at r->file:line; reading goes on.
  */
 #include <ctype.h>
 #include <stdbool.h>
@@ -47,20 +47,12 @@ static void cut_comment(char *s)
 	trim_end(s);
 }
 
-static void bad(struct zt_ini_reader *r, const char *fmt, int n)
-{
-	char msg[128];
-
-	snprintf(msg, sizeof(msg), fmt, n);
-	r->problem(r->ctx, r->line, msg);
-}
-
 static void section_line(struct zt_ini_reader *r, char *s)
 {
 	char *end = strchr(s, ']');
 
 	if (!end) {
-		r->problem(r->ctx, r->line, "expected ']' to close the section name");
+		zt_problem(r->pr, r->file, r->line, "expected ']' to close the section name");
 		r->section(r->ctx, NULL);
 		return;
 	}
@@ -82,7 +74,7 @@ static const char *check(struct zt_ini_reader *r, char *s, int max)
 	if (!*s)
 		return "";
 	if ((int)strlen(s) > max) {
-		bad(r, "line too long (more than %d characters)", max);
+		zt_problem(r->pr, r->file, r->line, "line too long (more than %d characters)", max);
 		return "";
 	}
 	if (*s == '[') {
@@ -90,7 +82,7 @@ static const char *check(struct zt_ini_reader *r, char *s, int max)
 		return "";
 	}
 	if (!strpbrk(s, "=:")) {
-		r->problem(r->ctx, r->line, "expected 'key = value'");
+		zt_problem(r->pr, r->file, r->line, "expected 'key = value'");
 		return "";
 	}
 	return s;
@@ -112,11 +104,11 @@ static bool text_line(struct zt_ini_reader *r, char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == 0) {
-			r->problem(r->ctx, r->line, "line holds a NUL byte");
+			zt_problem(r->pr, r->file, r->line, "line holds a NUL byte");
 			return false;
 		}
 		if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			bad(r, "control character 0x%02x", c);
+			zt_problem(r->pr, r->file, r->line, "control character 0x%02x", c);
 			return false;
 		}
 	}

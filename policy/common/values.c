@@ -13,7 +13,7 @@
 
 #include "policy/common/common.h"
 
-#define FAIL(...) (snprintf(msg, len, __VA_ARGS__), -1)
+#define FAIL(...) zt_fail(msg, len, -1, __VA_ARGS__)
 
 int zt_value_bool(const char *key, const char *v, bool *out, char *msg, size_t len)
 {
