@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <inttypes.h>
+#include <unistd.h>
 
 static int tap_count, tap_failed;
 
@@ -65,6 +66,24 @@ static inline void tap_skip_all(const char *reason)
 {
 	printf("1..0 # SKIP %s\n", reason);
 	exit(0);
+}
+
+/* stderr (a daemon's log, a library's reporter) into f until
+ * tap_stderr_restore(the returned fd). */
+static inline int tap_stderr_to(FILE *f)
+{
+	int saved = dup(2);
+
+	fflush(stderr);
+	dup2(fileno(f), 2);
+	return saved;
+}
+
+static inline void tap_stderr_restore(int saved)
+{
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
 }
 
 /* Call last: prints the plan and returns the exit status for main(). */

@@ -32,14 +32,10 @@ static int load(const char *text, struct zd_conf *c)
 static int load_log(const char *text, struct zd_conf *c, char *log, size_t len)
 {
 	FILE *t = tmpfile();
-	int saved = dup(2), n;
+	int saved = tap_stderr_to(t), n;
 
-	fflush(stderr);
-	dup2(fileno(t), 2);
 	n = load(text, c);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
+	tap_stderr_restore(saved);
 	rewind(t);
 	len = fread(log, 1, len - 1, t);
 	log[len] = '\0';

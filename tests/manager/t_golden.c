@@ -58,15 +58,12 @@ static void dump(FILE *out, const struct zd_daemon *d)
 /* One reading of the configuration; the log (stderr) and stacks to out. */
 static void step(FILE *out, struct zd_daemon *d, const char *name, bool reload)
 {
-	int saved = dup(2), r;
+	int saved, r;
 
 	fprintf(out, "# %s\n", name);
-	fflush(stderr);
-	dup2(fileno(out), 2);
+	saved = tap_stderr_to(out);
 	r = zd_config_read(d, reload);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
+	tap_stderr_restore(saved);
 	if (r < 0)
 		fprintf(out, "# not starting\n");
 	else
