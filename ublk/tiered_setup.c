@@ -123,8 +123,6 @@ int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 	if (c->spill_path[0]) {
 		ret = ztu_blk_open(&t->blk[ZT_TIER_SPILL], ZT_TIER_SPILL, c->spill_path,
 				   c->spill_size, msg, len);
-		if (!ret && c->policy.use.use == ZT_USE_SWAP)
-			ret = ztu_blk_make_written(t->blk[ZT_TIER_SPILL], c->spill_path, msg, len);
 		if (ret)
 			return ret;
 	}
