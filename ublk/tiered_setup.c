@@ -21,7 +21,8 @@
 
 #define PT_PREALLOC      (2u << 20)
 #define FILL_CAPACITY 4096u
-#define STORE_RESERVE_CHUNKS 8u   /* 2 MiB committed, refilled below half */
+#define STORE_RESERVE_CHUNKS 32u  /* at most 2 MiB committed (store.h: the
+                                     reserve grows with the data) */
 
 static int say(char *msg, size_t len, const char *what, int err)
 {
@@ -81,24 +82,66 @@ static int commit_upfront(struct ztu_tiers *t, uint64_t limit, char *msg, size_t
 	return ret;
 }
 
+struct store_walk {
+	struct zu_store *st;
+	zu_store_visit_fn visit;
+};
+
+static int store_walk_entry(void *ctx, uint64_t idx, uint64_t e)
+{
+	struct store_walk *w = ctx;
+
+	if (zu_pte_tier(e) == ZT_TIER_STORE)
+		w->visit(w->st, idx, zu_pte_store_handle(e));
+	return 0;
+}
+
+/* The store's compactor finds its pages through the table (store.h). */
+static void store_walk(void *ctx, struct zu_store *st, zu_store_visit_fn visit)
+{
+	struct ztu_tiers *t = ctx;
+	struct store_walk w = { st, visit };
+
+	zu_pt_foreach(t->pt, store_walk_entry, &w);
+}
+
+/* Publish a moved page under its entry lock, the lock readers hold while
+ * they copy out of the store: only if the page still names the old copy. */
+static bool store_relocate(void *ctx, uint64_t pgno, uint64_t old, uint64_t new_handle)
+{
+	struct ztu_tiers *t = ctx;
+	uint64_t cur;
+	bool same;
+
+	if (zu_pt_lock(t->pt, pgno, ZU_PT_NOCREATE, &cur))
+		return false;
+	same = zu_pte_tier(cur) == ZT_TIER_STORE && zu_pte_store_handle(cur) == old;
+	zu_pt_unlock(t->pt, pgno, same ? (cur & ~ZU_PTE_HANDLE_MASK) | new_handle : cur);
+	return same;
+}
+
 /* Upfront (swap): the whole limit committed now, before the device exists;
  * the I/O path then never allocates and a full store fails a write at
- * once.  On demand (a file system): a small committed reserve, refilled by
- * a housekeeper thread started here, before any queue thread (store.h). */
+ * once; the housekeeper only compacts.  On demand (a file system): a small
+ * committed reserve, refilled by the housekeeper; both start here, before
+ * any queue thread (store.h). */
 static int store_init(struct ztu_tiers *t, uint64_t limit, bool upfront, char *msg,
 		      size_t len)
 {
+	const struct zu_store_mover mover = { store_walk, store_relocate, t };
 	int ret;
 
 	t->store = zu_store_create(limit);
 	if (!t->store)
 		return say(msg, len, "store (memory limit)", -errno);
-	if (upfront)
-		return commit_upfront(t, limit, msg, len);
-	ret = zu_store_reserve(t->store, STORE_RESERVE_CHUNKS, STORE_RESERVE_CHUNKS / 2);
+	zu_store_set_mover(t->store, &mover);
+	if (upfront && (ret = commit_upfront(t, limit, msg, len)))
+		return ret;
+	if (!upfront)
+		ret = zu_store_reserve(t->store, STORE_RESERVE_CHUNKS, STORE_RESERVE_CHUNKS / 2);
 	if (!ret)
 		ret = zu_store_housekeeper_start(t->store);
-	return ret ? say(msg, len, "store reserve", ret) : 0;
+	return ret ? say(msg, len, "store housekeeper", ret) : 0;
 }
 
 int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
