@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ublk/store_pt.h"
 #include "ublk/tier_zram.h"
 #include "ublk/tiered.h"
 
@@ -82,44 +83,6 @@ static int commit_upfront(struct ztu_tiers *t, uint64_t limit, char *msg, size_t
 	return ret;
 }
 
-struct store_walk {
-	struct zu_store *st;
-	zu_store_visit_fn visit;
-};
-
-static int store_walk_entry(void *ctx, uint64_t idx, uint64_t e)
-{
-	struct store_walk *w = ctx;
-
-	if (zu_pte_tier(e) == ZT_TIER_STORE)
-		w->visit(w->st, idx, zu_pte_store_handle(e));
-	return 0;
-}
-
-/* The store's compactor finds its pages through the table (store.h). */
-static void store_walk(void *ctx, struct zu_store *st, zu_store_visit_fn visit)
-{
-	struct ztu_tiers *t = ctx;
-	struct store_walk w = { st, visit };
-
-	zu_pt_foreach(t->pt, store_walk_entry, &w);
-}
-
-/* Publish a moved page under its entry lock, the lock readers hold while
- * they copy out of the store: only if the page still names the old copy. */
-static bool store_relocate(void *ctx, uint64_t pgno, uint64_t old, uint64_t new_handle)
-{
-	struct ztu_tiers *t = ctx;
-	uint64_t cur;
-	bool same;
-
-	if (zu_pt_lock(t->pt, pgno, ZU_PT_NOCREATE, &cur))
-		return false;
-	same = zu_pte_tier(cur) == ZT_TIER_STORE && zu_pte_store_handle(cur) == old;
-	zu_pt_unlock(t->pt, pgno, same ? (cur & ~ZU_PTE_HANDLE_MASK) | new_handle : cur);
-	return same;
-}
-
 /* Upfront (swap): the whole limit committed now, before the device exists;
  * the I/O path then never allocates and a full store fails a write at
  * once; the housekeeper only compacts.  On demand (a file system): a small
@@ -128,7 +91,7 @@ static bool store_relocate(void *ctx, uint64_t pgno, uint64_t old, uint64_t new_
 static int store_init(struct ztu_tiers *t, uint64_t limit, bool upfront, char *msg,
 		      size_t len)
 {
-	const struct zu_store_mover mover = { store_walk, store_relocate, t };
+	const struct zu_store_mover mover = zu_store_pt_mover(t->pt);
 	int ret;
 
 	t->store = zu_store_create(limit);
