@@ -381,6 +381,8 @@ static int64_t get_segment(struct zu_store *st, unsigned flags)
 	s = seg_source_locked(st, flags);
 	if (st->reserve_mode)
 		hk_wake_locked(st);
+	if (s < 0 && s != COMMIT_ONE && st->has_mover && st->hk_running)
+		pthread_cond_signal(&st->hk_cond);   /* holes may give room */
 	pthread_mutex_unlock(&st->seg_lock);
 	if (s == COMMIT_ONE)
 		s = commit_seg(st);
@@ -489,18 +491,22 @@ static int64_t lane_alloc(struct zu_store *st, unsigned li, size_t len, unsigned
 	return (int64_t)off;
 }
 
-/* A free emptied an open segment: give it back unless the lane used it
- * again meanwhile (or sealed it: then the sealer released it). */
+/* A free emptied an open segment: give it back unless its lane used it
+ * again meanwhile (or sealed it: then the sealer released it).  The header
+ * is read only under the lock of a lane that still holds the segment open:
+ * otherwise it may already be unmapped. */
 static void drop_open(struct zu_store *st, uint32_t s)
 {
-	struct lane *ln = &st->lane[hdr(st, s)->lane < NLANES ? hdr(st, s)->lane : 0];
+	for (unsigned i = 0; i < NLANES; i++) {
+		struct lane *ln = &st->lane[i];
 
-	pthread_mutex_lock(&ln->lock);
-	if (ln->seg == s && atomic_load(&hdr(st, s)->lw) == 0) {
-		ln->seg = NO_SEG;
-		release_seg(st, s);
+		pthread_mutex_lock(&ln->lock);
+		if (ln->seg == s && atomic_load(&hdr(st, s)->lw) == 0) {
+			ln->seg = NO_SEG;
+			release_seg(st, s);
+		}
+		pthread_mutex_unlock(&ln->lock);
 	}
-	pthread_mutex_unlock(&ln->lock);
 }
 
 /* ---- put / get / free ------------------------------------------------------------------ */
@@ -809,6 +815,9 @@ static void move_one(struct zu_store *st, uint64_t pgno, uint64_t h)
 	int64_t off;
 	uint64_t nh;
 
+	/* The walk read the entry that published h (a release store by the
+	 * writer): see the bytes the writer copied in before it. */
+	atomic_thread_fence(memory_order_acquire);
 	pthread_mutex_lock(&ln->lock);
 	off = lane_alloc(st, LANE_MOVE, len, GS_COMMIT | GS_CLEANER);
 	pthread_mutex_unlock(&ln->lock);
@@ -886,14 +895,20 @@ int zu_store_set_mover(struct zu_store *st, const struct zu_store_mover *m)
 	return 0;
 }
 
-/* Worth a look: free room in the segments in use passes 1/10 of the data
- * plus the two open segments (a cheap guess; the pass checks exactly). */
-static bool compact_due(struct zu_store *st)
+/* Worth a pass (seg_lock held; a cheap guess, the pass checks exactly):
+ * 1 when the free room in the segments in use passes 1/10 of the data plus
+ * the open segments; 2 (any hole) when the store is nearly full and holes
+ * are all the room left. */
+static int compact_due_locked(struct zu_store *st)
 {
 	uint64_t live = atomic_load_explicit(&st->live, memory_order_relaxed);
 	uint64_t room = atomic_load_explicit(&st->nused, memory_order_relaxed) * SEG_DATA;
 
-	return st->has_mover && room > live + live / COMPACT_START + 3 * SEG;
+	if (!st->has_mover || room <= live + 3 * SEG)
+		return 0;
+	if (room - live > live / COMPACT_START + 3 * SEG)
+		return 1;
+	return free_segs_locked(st) < 2 ? 2 : 0;
 }
 
 /* ---- the housekeeper ---------------------------------------------------------------------- */
@@ -909,12 +924,12 @@ static void hk_wait_locked(struct zu_store *st)
 
 /* One round: refill or trim the reserve, then one compaction pass if due.
  * True if it did something (the next round follows without waiting). */
-static bool hk_round(struct zu_store *st)
+static bool hk_round(struct zu_store *st, int due)
 {
 	int n = zu_store_refill(st), m = 0;
 
-	if (compact_due(st))
-		m = zu_store_compact(st, false);
+	if (due)
+		m = zu_store_compact(st, due == 2);
 	return n > 0 || m > 0;
 }
 
@@ -936,14 +951,15 @@ static void *housekeeper(void *arg)
 	prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0);
 	pthread_mutex_lock(&st->seg_lock);
 	while (!st->hk_stop) {
+		int due = compact_due_locked(st);
 		bool progress;
 
-		if (!hk_has_work_locked(st) && !compact_due(st)) {
+		if (!hk_has_work_locked(st) && !due) {
 			hk_wait_locked(st);
 			continue;
 		}
 		pthread_mutex_unlock(&st->seg_lock);
-		progress = hk_round(st);
+		progress = hk_round(st, due);
 		pthread_mutex_lock(&st->seg_lock);
 		if (!progress && !st->hk_stop)
 			hk_wait_locked(st);   /* no progress: do not spin */
