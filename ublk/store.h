@@ -119,7 +119,10 @@
  * held, so a queue thread may hold an entry lock and call put or free.
  *
  * Memory back: released segments are mapped PROT_NONE again (works on
- * mlocked memory, where MADV_DONTNEED does not).  Under
+ * mlocked memory, where MADV_DONTNEED does not).  Whole segments, not
+ * pages: committing in 4 KiB units costs 1381 ns/KiB against 390 in 64 KiB
+ * units, releasing 1052 against 145 (b_store), and every hole punched in
+ * the arena splits a mapping.  Under
  * mlockall(MCL_FUTURE) the PROT_NONE reservation is not populated
  * (tests/ublk/r_mlock.c) but the kernel counts its full size in VmLck and
  * against RLIMIT_MEMLOCK: the server needs CAP_IPC_LOCK or

@@ -670,6 +670,33 @@ static void model_step(struct zu_store *st, struct tmodel *m, uint64_t *seed, ui
 	}
 }
 
+/* A mover that checks, at the moment of publishing, what a kill there
+ * would leave: the entry still names the old copy, which must be intact,
+ * and the new copy must already be whole.  Every 7th move is "killed"
+ * before it publishes (the store must then drop its copy). */
+struct crash_mover {
+	struct tmodel *m;
+	struct zu_store *st;
+	unsigned calls, torn;
+};
+
+static bool crash_relocate(void *ctx, uint64_t pgno, uint64_t old, uint64_t nh)
+{
+	struct crash_mover *c = ctx;
+	size_t len = zu_store_handle_len(old);
+
+	c->torn += len != zu_store_handle_len(nh) ||
+		   memcmp(zu_store_data(c->st, old, NULL), zu_store_data(c->st, nh, NULL), len);
+	if (++c->calls % 7 == 0)
+		return false;
+	return tm_relocate(c->m, pgno, old, nh);
+}
+
+static void crash_walk(void *ctx, struct zu_store *st, zu_store_visit_fn visit)
+{
+	tm_walk(((struct crash_mover *)ctx)->m, st, visit);
+}
+
 static void test_model(void)
 {
 	struct zu_store *st = zu_store_create(MIB);
@@ -680,14 +707,19 @@ static void test_model(void)
 	uint64_t r = 7;
 	unsigned bad = 0, i;
 
+	struct crash_mover cm = { &m, st, 0, 0 };
+
 	tm_init(&m, M_PAGES);
-	mv = tm_mover(&m);
+	mv = (struct zu_store_mover){ crash_walk, crash_relocate, &cm };
 	zu_store_set_mover(st, &mv);
 	for (i = 0; i < 200000; i++)
 		model_step(st, &m, seed, &r, &bad);
 	bad += model_check(st, &m, seed);
 	zu_store_stats(st, &s);
 	is_int(bad, 0, "200000 random put/free/compact steps: every page equals the model");
+	is_int(cm.torn, 0, "at every publish both copies were whole (a kill loses nothing)");
+	ok(s.compact_raced >= cm.calls / 7, "moves not published were dropped (%llu)",
+	   (unsigned long long)s.compact_raced);
 	tap_diag("model: %llu passes moved %llu pages; %llu puts refused; %llu pages left",
 		 (unsigned long long)s.compactions, (unsigned long long)s.compact_pages,
 		 (unsigned long long)s.enospc, (unsigned long long)s.pages);
