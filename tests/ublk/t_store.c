@@ -104,6 +104,67 @@ static void test_roundtrip(void)
 #define SEGB ZU_STORE_CHUNK
 #define SEG_PAGES(len) ((SEGB - 32) / (len))
 
+/* Holes are not reused in place; the compactor packs them. */
+static void limit_holes(struct zu_store *st, struct tmodel *mm, unsigned n)
+{
+	unsigned char buf[ZT_PAGE_SIZE];
+	unsigned i, bad = 0, per = SEG_PAGES(100);
+	struct zu_store_stats s;
+	uint64_t h, first;
+
+	pattern(buf, 100, 1);
+	for (i = 0; i < 4 * per; i += 2) {
+		zu_store_free(st, mm->e[i]);
+		mm->e[i] = 0;
+	}
+	is_int(zu_store_put(st, buf, 100, &h), -ENOSPC, "holes are not reused in place");
+	ok(zu_store_compact(st, true) > 0, "the compactor moves the pages of half-empty segments");
+	while (zu_store_compact(st, true) > 0)
+		;
+	zu_store_stats(st, &s);
+	ok(s.compact_pages >= per && s.compact_freed_bytes >= 2 * SEGB && s.compact_raced == 0,
+	   "%llu pages moved in %llu passes, %llu KiB freed", (unsigned long long)s.compact_pages,
+	   (unsigned long long)s.compactions, (unsigned long long)s.compact_freed_bytes >> 10);
+	is_int(zu_store_put(st, buf, 100, &first), 0, "a put fits again");
+	zu_store_free(st, first);
+	for (i = 0; i < n; i++)
+		bad += mm->e[i] && !holds(st, mm->e[i], 100, 1);
+	is_int(bad, 0, "every page reads back after the moves");
+}
+
+/* Free every page of one segment: that segment alone goes back. */
+static void limit_release(struct zu_store *st, struct tmodel *mm, unsigned n)
+{
+	unsigned char buf[ZT_PAGE_SIZE];
+	struct zu_store_stats s;
+	uint64_t first, used;
+	unsigned i;
+
+	pattern(buf, 100, 1);
+	first = (mm->e[n - 1] >> 12) / SEGB;
+	zu_store_stats(st, &s);
+	used = s.in_use_bytes;
+	for (i = 0; i < n; i++)
+		if (mm->e[i] && (mm->e[i] >> 12) / SEGB == first) {
+			zu_store_free(st, mm->e[i]);
+			mm->e[i] = 0;
+		}
+	zu_store_stats(st, &s);
+	ok(s.in_use_bytes == used - SEGB && s.spare_bytes >= SEGB,
+	   "an emptied segment becomes a spare at once");
+	zu_store_trim(st);
+	zu_store_stats(st, &s);
+	ok(s.spare_bytes == 0 && s.arena_bytes == s.in_use_bytes, "trim releases the spares");
+	for (i = 0; i < n; i++)
+		if (mm->e[i])
+			zu_store_free(st, mm->e[i]);
+	zu_store_trim(st);
+	zu_store_stats(st, &s);
+	ok(s.arena_bytes == 0 && s.pages == 0 && s.data_bytes == 0, "free all + trim: no arena");
+	is_int(zu_store_put(st, buf, 1000, &first), 0, "another length fits after release");
+	zu_store_free(st, first);
+}
+
 /* A 1 MiB store is 16 segments: fill it with 100 B pages to the limit. */
 static void test_limit(void)
 {
@@ -112,8 +173,8 @@ static void test_limit(void)
 	struct zu_store_stats s;
 	struct tmodel m;
 	struct zu_store_mover mv;
-	unsigned n = 0, i, bad = 0, per = SEG_PAGES(100);
-	uint64_t h, first, used;
+	unsigned n = 0, per = SEG_PAGES(100);
+	uint64_t h;
 	int err;
 
 	tm_init(&m, 20000);
@@ -134,49 +195,8 @@ static void test_limit(void)
 	zu_store_stats(st, &s);
 	ok(s.enospc == 3 && s.enospc_limit == 3 && s.enospc_reserve == 0,
 	   "3 puts refused, all by the limit");
-
-	/* Holes are not reused in place; the compactor packs them. */
-	for (i = 0; i < 4 * per; i += 2) {
-		zu_store_free(st, m.e[i]);
-		m.e[i] = 0;
-	}
-	is_int(zu_store_put(st, buf, 100, &h), -ENOSPC, "holes are not reused in place");
-	ok(zu_store_compact(st, true) > 0, "the compactor moves the pages of half-empty segments");
-	while (zu_store_compact(st, true) > 0)
-		;
-	zu_store_stats(st, &s);
-	ok(s.compact_pages >= per && s.compact_freed_bytes >= 2 * SEGB && s.compact_raced == 0,
-	   "%llu pages moved in %llu passes, %llu KiB freed", (unsigned long long)s.compact_pages,
-	   (unsigned long long)s.compactions, (unsigned long long)s.compact_freed_bytes >> 10);
-	is_int(zu_store_put(st, buf, 100, &first), 0, "a put fits again");
-	zu_store_free(st, first);
-	for (i = 0; i < n; i++)
-		bad += m.e[i] && !holds(st, m.e[i], 100, 1);
-	is_int(bad, 0, "every page reads back after the moves");
-
-	/* Free every page of one segment: that segment alone goes back. */
-	first = (m.e[n - 1] >> 12) / SEGB;
-	zu_store_stats(st, &s);
-	used = s.in_use_bytes;
-	for (i = 0; i < n; i++)
-		if (m.e[i] && (m.e[i] >> 12) / SEGB == first) {
-			zu_store_free(st, m.e[i]);
-			m.e[i] = 0;
-		}
-	zu_store_stats(st, &s);
-	ok(s.in_use_bytes == used - SEGB && s.spare_bytes >= SEGB,
-	   "an emptied segment becomes a spare at once");
-	zu_store_trim(st);
-	zu_store_stats(st, &s);
-	ok(s.spare_bytes == 0 && s.arena_bytes == s.in_use_bytes, "trim releases the spares");
-	for (i = 0; i < n; i++)
-		if (m.e[i])
-			zu_store_free(st, m.e[i]);
-	zu_store_trim(st);
-	zu_store_stats(st, &s);
-	ok(s.arena_bytes == 0 && s.pages == 0 && s.data_bytes == 0, "free all + trim: no arena");
-	is_int(zu_store_put(st, buf, 1000, &first), 0, "another length fits after release");
-	zu_store_free(st, first);
+	limit_holes(st, &m, n);
+	limit_release(st, &m, n);
 	zu_store_destroy(st);
 	free(m.e);
 }
