@@ -214,7 +214,8 @@ struct zu_store_mover {
 			 uint64_t new_handle);
 	void *ctx;
 };
-/* Enable compaction (before the housekeeper starts).  0, -EINVAL. */
+/* Enable compaction (before the first put and the housekeeper: it also
+ * sets one segment of the limit aside for the compactor).  0, -EINVAL. */
 int zu_store_set_mover(struct zu_store *st, const struct zu_store_mover *m);
 /* One compaction pass if holes pass 1/16 of the data (force: any hole):
  * victims chosen, one walk, pages moved.  Pages moved (0: nothing worth
