@@ -16,12 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ublk/store_pt.h"
 #include "ublk/tier_zram.h"
 #include "ublk/tiered.h"
 
 #define PT_PREALLOC      (2u << 20)
 #define FILL_CAPACITY 4096u
-#define STORE_RESERVE_CHUNKS 8u   /* 2 MiB committed, refilled below half */
+#define STORE_RESERVE_CHUNKS 32u  /* at most 2 MiB committed (store.h: the
+                                     reserve grows with the data) */
 
 static int say(char *msg, size_t len, const char *what, int err)
 {
@@ -83,22 +85,26 @@ static int commit_upfront(struct ztu_tiers *t, uint64_t limit, char *msg, size_t
 
 /* Upfront (swap): the whole limit committed now, before the device exists;
  * the I/O path then never allocates and a full store fails a write at
- * once.  On demand (a file system): a small committed reserve, refilled by
- * a housekeeper thread started here, before any queue thread (store.h). */
+ * once; the housekeeper only compacts.  On demand (a file system): a small
+ * committed reserve, refilled by the housekeeper; both start here, before
+ * any queue thread (store.h). */
 static int store_init(struct ztu_tiers *t, uint64_t limit, bool upfront, char *msg,
 		      size_t len)
 {
+	const struct zu_store_mover mover = zu_store_pt_mover(t->pt);
 	int ret;
 
 	t->store = zu_store_create(limit);
 	if (!t->store)
 		return say(msg, len, "store (memory limit)", -errno);
-	if (upfront)
-		return commit_upfront(t, limit, msg, len);
-	ret = zu_store_reserve(t->store, STORE_RESERVE_CHUNKS, STORE_RESERVE_CHUNKS / 2);
+	zu_store_set_mover(t->store, &mover);
+	if (upfront && (ret = commit_upfront(t, limit, msg, len)))
+		return ret;
+	if (!upfront)
+		ret = zu_store_reserve(t->store, STORE_RESERVE_CHUNKS, STORE_RESERVE_CHUNKS / 2);
 	if (!ret)
 		ret = zu_store_housekeeper_start(t->store);
-	return ret ? say(msg, len, "store reserve", ret) : 0;
+	return ret ? say(msg, len, "store housekeeper", ret) : 0;
 }
 
 int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
