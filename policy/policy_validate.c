@@ -158,6 +158,18 @@ static void check_swap_safety(struct check *c)
 				"allocate kernel memory under pressure); use this device for "
 				"a file system or a test only");
 	}
+	if (tier_used(p, ZT_TIER_SPILL, &key) && p->spill.target[0] == '/' &&
+	    strncmp(p->spill.target, "/dev/", 5)) {
+		if (declared)
+			refusal(c, ZT_KEY_SPILL_TARGET, "spill target %s is a file: it cannot "
+				"serve swap (the server's writes into a file take bios from the "
+				"same kernel pool as the swap-out they serve, and the guest "
+				"deadlocked so); use a block device or partition", p->spill.target);
+		else
+			warning(c, ZT_KEY_SPILL_TARGET, "spill target %s is a file: not safe "
+				"as swap (file-system I/O shares the kernel's bio pool with "
+				"swap-out); use a block device", p->spill.target);
+	}
 	if (zt_policy_commits_upfront(p) && tier_used(p, ZT_TIER_STORE, &key)) {
 		const struct zt_size *m = &p->device.mem_limit;
 

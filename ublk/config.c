@@ -9,7 +9,7 @@
  * only bytes.  A memory limit of 0 ("none") still needs a bound for the
  * store's address range: all of RAM, which the store can never exceed.
  * The server takes only what it serves from the policy (name, thresholds,
- * rules, whether it commits upfront and is swap): not its file names.
+ * rules, whether it commits upfront): not its file names.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -45,7 +45,6 @@ void ztu_config_from_policy(struct ztu_config *cfg, const struct zt_policy *p)
 	if (!cfg->mem_limit)
 		cfg->mem_limit = ram & ~(uint64_t)(ZT_PAGE_SIZE - 1);
 	cfg->commit_upfront = zt_policy_commits_upfront(p);
-	cfg->swap = p->use.use == ZT_USE_SWAP;
 	cfg->thresholds = p->thresholds;
 	memcpy(cfg->rule, p->rule, sizeof(cfg->rule));
 	ztu_zram_resolve(&p->zram, ram, &cfg->zram);

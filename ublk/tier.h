@@ -85,11 +85,7 @@ const struct ztu_tier_ops *ztu_tier_ops(enum zt_tier t);
 int ztu_blk_open(struct ztu_blk **out, enum zt_tier tier, const char *path,
 		 uint64_t size, char *msg, size_t len);
 void ztu_blk_close(struct ztu_blk *b);
-int ztu_blk_fd(const struct ztu_blk *b);
-/* tier_blk_written.c: for a swap device, make a regular-file target fully
- * written (no holes, no unwritten extents) so that writing it never makes
- * the file system allocate; a device is left alone.  0 or -errno (msg). */
-int ztu_blk_make_written(struct ztu_blk *b, const char *path, char *msg, size_t len);
+
 uint64_t ztu_blk_used(const struct ztu_blk *b);
 uint64_t ztu_blk_total(const struct ztu_blk *b);
 

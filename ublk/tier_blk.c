@@ -128,11 +128,6 @@ int ztu_blk_open(struct ztu_blk **out, enum zt_tier tier, const char *path,
 	return 0;
 }
 
-int ztu_blk_fd(const struct ztu_blk *b)
-{
-	return b->fd;
-}
-
 void ztu_blk_close(struct ztu_blk *b)
 {
 	if (!b)

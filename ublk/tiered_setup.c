@@ -17,12 +17,14 @@
 #include <string.h>
 
 #include "policy/common/common.h"
+#include "ublk/store_pt.h"
 #include "ublk/tier_zram.h"
 #include "ublk/tiered.h"
 
 #define PT_PREALLOC      (2u << 20)
 #define FILL_CAPACITY 4096u
-#define STORE_RESERVE_CHUNKS 8u   /* 2 MiB committed, refilled below half */
+#define STORE_RESERVE_CHUNKS 32u  /* at most 2 MiB committed (store.h: the
+                                     reserve grows with the data) */
 
 /* With upfront commit (swap), map the whole table now: 8 bytes per device
  * page plus a 4 KiB mid per GiB, 2 MiB per GiB of device (16 MiB for
@@ -78,22 +80,26 @@ static int commit_upfront(struct ztu_tiers *t, uint64_t limit, char *msg, size_t
 
 /* Upfront (swap): the whole limit committed now, before the device exists;
  * the I/O path then never allocates and a full store fails a write at
- * once.  On demand (a file system): a small committed reserve, refilled by
- * a housekeeper thread started here, before any queue thread (store.h). */
+ * once; the housekeeper only compacts.  On demand (a file system): a small
+ * committed reserve, refilled by the housekeeper; both start here, before
+ * any queue thread (store.h). */
 static int store_init(struct ztu_tiers *t, uint64_t limit, bool upfront, char *msg,
 		      size_t len)
 {
+	const struct zu_store_mover mover = zu_store_pt_mover(t->pt);
 	int ret;
 
 	t->store = zu_store_create(limit);
 	if (!t->store)
 		return zt_fail_errno(msg, len, -errno, "store (memory limit)");
-	if (upfront)
-		return commit_upfront(t, limit, msg, len);
-	ret = zu_store_reserve(t->store, STORE_RESERVE_CHUNKS, STORE_RESERVE_CHUNKS / 2);
+	zu_store_set_mover(t->store, &mover);
+	if (upfront && (ret = commit_upfront(t, limit, msg, len)))
+		return ret;
+	if (!upfront)
+		ret = zu_store_reserve(t->store, STORE_RESERVE_CHUNKS, STORE_RESERVE_CHUNKS / 2);
 	if (!ret)
 		ret = zu_store_housekeeper_start(t->store);
-	return ret ? zt_fail_errno(msg, len, ret, "store reserve") : 0;
+	return ret ? zt_fail_errno(msg, len, ret, "store housekeeper") : 0;
 }
 
 int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
@@ -118,8 +124,6 @@ int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 	if (c->spill_path[0]) {
 		ret = ztu_blk_open(&t->blk[ZT_TIER_SPILL], ZT_TIER_SPILL, c->spill_path,
 				   c->spill_size, msg, len);
-		if (!ret && c->swap)
-			ret = ztu_blk_make_written(t->blk[ZT_TIER_SPILL], c->spill_path, msg, len);
 		if (ret)
 			return ret;
 	}

@@ -58,7 +58,6 @@ struct ztu_config {
 	uint32_t io_buf_bytes;        /* per-tag buffer (max request size)     */
 	uint64_t mem_limit;           /* store memory limit in bytes           */
 	bool commit_upfront;          /* store and table committed at start    */
-	bool swap;                    /* the device becomes swap               */
 	struct zt_thresholds thresholds;
 	struct zt_class_rule rule[ZT_CLASS_COUNT];
 	struct zg_spec zram;          /* used when a rule names the zram tier

@@ -323,8 +323,11 @@ static void test_swap_safety(void)
 	is_int(count_warnings("[device]\nmemory-commit = on-demand\nmemory-limit = none\n"
 			      "[fs]\ntype = ext4\nmount-point = /x\n"), 0,
 	       "a file system grows its store on demand: no warning");
-	is_int(count_warnings("[random]\ntier = spill\n[spill]\ntarget = /var/x.img\nsize = 1G\n"), 0,
-	       "a spill file for swap: no warning (the server writes it once)");
+	is_int(count_warnings("[random]\ntier = spill\n[spill]\ntarget = /var/x.img\nsize = 1G\n"), 1,
+	       "a spill file without [swap]: one warning");
+	one_error("[random]\ntier = spill\n[spill]\ntarget = /var/x.img\nsize = 1G\n[swap]\n",
+		  "t.conf:4: spill target /var/x.img is a file: it cannot serve swap",
+		  "a spill file in a [swap] policy: refused");
 	is_int(count_warnings("[random]\ntier = spill\n[spill]\ntarget = /dev/sdz\n"), 0,
 	       "a spill device: no warning");
 	check("d.conf", "[swap]\n", &p);

@@ -10,9 +10,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/fiemap.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -104,54 +101,6 @@ static void test_file_targets(void)
 	refused(path, path, 0, -ENOENT, "No such file", "a file target without a size is not created");
 }
 
-/* Extents of path that are unwritten (fallocated), or -1 without FIEMAP. */
-static int unwritten_extents(const char *path)
-{
-	struct { struct fiemap fm; struct fiemap_extent e[64]; } f;
-	int fd = open(path, O_RDONLY), n = 0;
-
-	memset(&f, 0, sizeof(f));
-	f.fm.fm_length = FIEMAP_MAX_OFFSET;
-	f.fm.fm_flags = FIEMAP_FLAG_SYNC;
-	f.fm.fm_extent_count = 64;
-	if (fd < 0 || ioctl(fd, FS_IOC_FIEMAP, &f.fm) < 0)
-		n = -1;
-	for (unsigned i = 0; n >= 0 && i < f.fm.fm_mapped_extents; i++)
-		n += !!(f.e[i].fe_flags & FIEMAP_EXTENT_UNWRITTEN);
-	if (fd >= 0)
-		close(fd);
-	return n;
-}
-
-/* A swap device's spill file is written once: no unwritten extents left. */
-static void test_make_written(void)
-{
-	struct ztu_blk *b = NULL;
-	char path[128], msg[512] = "";
-	unsigned char page[ZT_PAGE_SIZE];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/written.img", dir);
-	is_int(ztu_blk_open(&b, ZT_TIER_SPILL, path, 4 << 20, msg, sizeof(msg)), 0,
-	       "a new 4 MiB spill file");
-	if (unwritten_extents(path) <= 0) {
-		tap_diag("no unwritten extents after fallocate here (%d): not tested",
-			 unwritten_extents(path));
-	} else {
-		ok(1, "fallocate left unwritten extents (%d)", unwritten_extents(path));
-		is_int(ztu_blk_make_written(b, path, msg, sizeof(msg)), 0, "make it written");
-		is_int(unwritten_extents(path), 0, "no unwritten extent left");
-		fd = open(path, O_RDONLY);
-		ok(fd >= 0 && pread(fd, page, sizeof(page), 4 << 20 >> 1) == sizeof(page) &&
-		   page[0] == 0 && !memcmp(page, page + 1, sizeof(page) - 1), "it reads as zeros");
-		if (fd >= 0)
-			close(fd);
-		is_int(ztu_blk_make_written(b, path, msg, sizeof(msg)), 0, "again: nothing to do");
-	}
-	ztu_blk_close(b);
-	unlink(path);
-}
-
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -159,7 +108,6 @@ int main(void)
 	test_is_device();
 	test_device_targets();
 	test_file_targets();
-	test_make_written();
 	char link[128];
 	snprintf(link, sizeof(link), "%s/devlink", dir);
 	unlink(link);

@@ -1,0 +1,23 @@
+#!/bin/bash
+# tests/vm/swap-safety.t: every shipped policy as swap under a hog of 1.5x
+# RAM, alone and under zram, built by ztierd in one 1 GiB VM boot
+# (tests/vm/swap-safety.sh prints the TAP).  Skips when there is no VM.
+#
+# SWAP_SAFETY_RUNS / SWAP_SAFETY_SECONDS (see swap-safety.sh) reach the guest
+# in a file.  On the newest kernel (tests/vm/7.3/) the runs are the shipped
+# default stack's shape only (each policy under zram) to keep the whole
+# suite within CI's time; 6.12 runs every policy both ways.
+cd "$(dirname "$0")/../.." || exit 1
+if ! why=$(tests/vm/run --check 2>&1); then
+	echo "1..0 # SKIP no test VM: $(printf '%s\n' "$why" | tail -n 1)"
+	exit 0
+fi
+series=${ZTIER_VM_SERIES:-6.12}
+runs=${SWAP_SAFETY_RUNS:-}
+[ -n "$runs" ] || [ "$series" = 6.12 ] ||
+	runs="default:zram build:zram database:zram desktop:zram ml-training:zram"
+env=build/vm/swap-safety-$series/swap-safety.env
+mkdir -p "${env%/*}"
+printf 'SWAP_SAFETY_RUNS="%s"\nSWAP_SAFETY_SECONDS="%s"\n' "$runs" "${SWAP_SAFETY_SECONDS:-}" >"$env"
+exec tests/vm/run --mem 1G --timeout 1500 --nvme spill0=2G --add "$env" \
+	tests/vm/swap-safety.sh
