@@ -249,6 +249,8 @@ static bool serve(struct ztu_dev *d, int sfd)
 
 static void teardown(struct ztu_dev *d, bool added, bool stop_dev, bool del_dev)
 {
+	int left = 0;
+
 	if (added && stop_dev)
 		ztu_ctrl_cmd(d, UBLK_U_CMD_STOP_DEV, d->dev_id, 0, 0, 0);
 	stop_queues(d, stop_dev);
@@ -257,11 +259,15 @@ static void teardown(struct ztu_dev *d, bool added, bool stop_dev, bool del_dev)
 	d->cdev_fd = -1;
 	if (added && del_dev)
 		ztu_ctrl_cmd(d, UBLK_U_CMD_DEL_DEV, d->dev_id, 0, 0, 0);
-	if (added)
-		ztu_stats_remove(d->dev_id, d->shm);
-	d->shm = NULL;
+	if (d->shm && d->ops->publish)
+		d->ops->publish(d);          /* the file names what deinit undoes */
 	if (d->tgt && d->ops->deinit)
-		d->ops->deinit(d);
+		left = d->ops->deinit(d);
+	if (added && !left)
+		ztu_stats_remove(d->dev_id, d->shm);
+	else if (d->shm)
+		ztu_stats_unmap(d->shm);     /* kept: it names what is left */
+	d->shm = NULL;
 	ztu_ctrl_close(d);
 }
 

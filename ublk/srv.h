@@ -48,7 +48,10 @@ struct ztu_queue;
 struct ztu_target_ops {
 	const char *name;
 	int (*init)(struct ztu_dev *dev, char *msg, size_t len);   /* device-wide */
-	void (*deinit)(struct ztu_dev *dev);
+	/* 0, or -errno when something the target made outside the process
+	 * is left (its block of the stats file still names it, and the file
+	 * is kept: whoever deletes the device reaps it, ztu_dev_del). */
+	int (*deinit)(struct ztu_dev *dev);
 	int (*queue_init)(struct ztu_queue *q);                   /* in the queue thread */
 	void (*queue_deinit)(struct ztu_queue *q);
 	/* A request arrived on tag; iod is the kernel's descriptor. */

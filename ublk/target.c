@@ -22,8 +22,10 @@ const struct ztu_target_ops *ztu_target_find(const char *name)
 	return NULL;
 }
 
-/* A clean teardown removes the stats file before the target's leftovers,
- * so a file whose server is dead means the server was killed first. */
+/* A clean teardown removes the stats file last, once its target left
+ * nothing behind; the target's block names only what still exists.  So a
+ * file whose server is dead names exactly what to reap: the server was
+ * killed, or its own removal failed (deinit). */
 int ztu_target_reap(int dev_id, char *msg, size_t len)
 {
 	const struct ztu_stats_shm *s;

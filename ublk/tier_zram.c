@@ -19,7 +19,8 @@
  *     otherwise the memory would stay used until the slot is rewritten.  The
  *     ioctl is synchronous but cheap on zram (it frees an in-memory object).
  *   - teardown: close both fds, zg_destroy (reset, hot_remove; zramctl-glue
- *     waits out udev's probe lock).
+ *     waits out udev's probe lock); a device that cannot be removed stays
+ *     named in the stats file for the deleter to reap, never printed.
  *   - the target's hooks for other processes: reap (a killed server's
  *     device removed by `del`), list sections (the kernel's own mm_stat
  *     figures next to ztier's counters), owned (ztierctl: "tier of").
@@ -70,7 +71,7 @@ int ztu_zram_create(struct ztu_tiers *t, const struct zg_spec *spec, char *msg, 
 	ret = zg_create(&z->dev, spec);
 	if (ret) {
 		fail(msg, len, &z->dev, ret);
-		ztu_zram_destroy(t);          /* retries an undo that failed */
+		ztu_zram_destroy(t, NULL);    /* retries an undo that failed */
 		return ret;
 	}
 	z->fd = zg_open_node(&z->dev, O_RDWR);
@@ -78,29 +79,30 @@ int ztu_zram_create(struct ztu_tiers *t, const struct zg_spec *spec, char *msg, 
 		: ztu_blk_open(&t->blk[ZT_TIER_ZRAM], ZT_TIER_ZRAM,
 			       zg_node_path(&z->dev, node, sizeof(node)), 0, msg, len);
 	if (ret)
-		ztu_zram_destroy(t);
+		ztu_zram_destroy(t, NULL);
 	return ret;
 }
 
-/* The server's own teardown: its stderr is ztierd's log (or /dev/null). */
-void ztu_zram_destroy(struct ztu_tiers *t)
+int ztu_zram_destroy(struct ztu_tiers *t, struct ztu_tiered_stats *st)
 {
 	struct ztu_zram *z = t ? t->zram : NULL;
-	char buf[512];
+	int ret;
 
 	if (!z)
-		return;
+		return 0;
 	ztu_blk_close(t->blk[ZT_TIER_ZRAM]);
 	t->blk[ZT_TIER_ZRAM] = NULL;
 	if (z->fd >= 0)
 		close(z->fd);
-	if (zg_destroy(&z->dev))
-		fprintf(stderr, "ztier-ublk: zram tier: %s\n",
-			zg_strerror(&z->dev.err, buf, sizeof(buf)));
+	if (st)
+		ztu_ctr_set(&st->zram_id1, 0);
+	ret = zg_destroy(&z->dev);
+	if (ret && st)
+		ztu_ctr_set(&st->zram_id1, z->dev.id + 1);
 	free(z);
 	t->zram = NULL;
+	return ret;
 }
-
 void ztu_zram_discard(struct ztu_tiers *t, uint64_t slot)
 {
 	uint64_t range[2] = { slot * ZT_PAGE_SIZE, ZT_PAGE_SIZE };

@@ -22,8 +22,12 @@
 int ztu_zram_create(struct ztu_tiers *t, const struct zg_spec *spec, char *msg,
 		    size_t len);
 
-/* Close the tier, reset and hot_remove the device.  NULL-safe. */
-void ztu_zram_destroy(struct ztu_tiers *t);
+/* Close the tier, reset and hot_remove the device (NULL-safe): 0, or the
+ * -errno of a device left behind, which st (the stats block, or NULL) then
+ * names for the deleter to reap.  While it is being removed st names no
+ * device: a kill then leaks it, but never names an id reused since. */
+struct ztu_tiered_stats;
+int ztu_zram_destroy(struct ztu_tiers *t, struct ztu_tiered_stats *st);
 
 /* Discard one slot: zram frees its compressed copy now (and may take a
  * page again: clears the full mark). */

@@ -26,7 +26,7 @@ struct tq {
 };
 
 int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len);
-void ztu_tiered_deinit(struct ztu_dev *d);
+int ztu_tiered_deinit(struct ztu_dev *d);
 int ztu_tiered_queue_init(struct ztu_queue *q);
 void ztu_tiered_queue_deinit(struct ztu_queue *q);
 void ztu_tiered_publish(struct ztu_dev *d);

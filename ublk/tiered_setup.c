@@ -132,13 +132,14 @@ int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 	return 0;
 }
 
-void ztu_tiered_deinit(struct ztu_dev *d)
+int ztu_tiered_deinit(struct ztu_dev *d)
 {
 	struct ztu_tiers *t = d->tgt;
+	int left;
 
 	if (!t)
-		return;
-	ztu_zram_destroy(t);
+		return 0;
+	left = ztu_zram_destroy(t, d->shm ? (struct ztu_tiered_stats *)d->shm->tgt : NULL);
 	for (int i = 0; i < ZT_TIER_COUNT; i++)
 		ztu_blk_close(t->blk[i]);
 	if (t->store)
@@ -149,6 +150,7 @@ void ztu_tiered_deinit(struct ztu_dev *d)
 		zu_pt_destroy(t->pt);
 	free(t);
 	d->tgt = NULL;
+	return left;
 }
 
 static int max_zstd_level(const struct ztu_config *p)
