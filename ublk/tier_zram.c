@@ -59,10 +59,9 @@ int ztu_zram_create(struct ztu_tiers *t, const struct zg_spec *spec, char *msg, 
 	char node[64];
 	int ret;
 
-	if (spec->disksize < ZT_PAGE_SIZE) {
+	if (spec->disksize < ZT_PAGE_SIZE)
 		return zt_fail(msg, len, -EINVAL,
 			       "zram tier: [zram] size is not set (a class goes to zram)");
-	}
 	z = calloc(1, sizeof(*z));
 	if (!z)
 		return -ENOMEM;
@@ -103,6 +102,7 @@ int ztu_zram_destroy(struct ztu_tiers *t, struct ztu_tiered_stats *st)
 	t->zram = NULL;
 	return ret;
 }
+
 void ztu_zram_discard(struct ztu_tiers *t, uint64_t slot)
 {
 	uint64_t range[2] = { slot * ZT_PAGE_SIZE, ZT_PAGE_SIZE };
