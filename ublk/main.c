@@ -2,7 +2,7 @@
  * main.c — ztier-ublk: run, stop and list ztier's tiered ublk devices.
  *
  *   ztier-ublk add --policy FILE [--size SIZE] [--queues N] [--depth N]
- *                  [--spill PATH] [--target tiered|null]
+ *                  [--spill TARGET] [--target tiered|null]
  *   ztier-ublk del ID|--all
  *   ztier-ublk list [--json]
  *
@@ -13,9 +13,11 @@
  * detaches (setsid, stdio to /dev/null) and runs the device; the parent waits
  * on a pipe until the child reports LIVE or the error that stopped it (after
  * the child deleted whatever it had created), prints one line and exits 0 or
- * 1.  `del` sends STOP_DEV, waits on a pidfd for the server to exit, then
- * DEL_DEV.  `list` asks the kernel (GET_DEV_INFO) and reads each server's
- * shared stats file.  Errors are one line on stderr and exit status 1.
+ * 1.  --spill TARGET is the policy's [spill] target (a path, or a name under
+ * /dev/disk/by-id).  `del` sends STOP_DEV, waits on a pidfd for the server
+ * to exit, reaps what a killed server left, then DEL_DEV.  `list` asks the
+ * kernel (GET_DEV_INFO) and renders each device's sections (cli_list.c).
+ * Errors are one line on stderr and exit status 1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,7 +52,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: " PROG " add --policy FILE [--size SIZE] [--queues N] [--depth N]\n"
-		"                  [--spill PATH] [--target tiered|null]\n"
+		"                  [--spill TARGET] [--target tiered|null]\n"
 		"       " PROG " del ID|--all\n"
 		"       " PROG " list [--json]\n");
 	return 1;
