@@ -1,7 +1,7 @@
 /*
  * ini_reader.c — the line reader that policy files and ztier.conf share.
  *
- * Policy files (policy_load.c) and ztier.conf (manager/daemon_conf.c) are
+ * Policy files (policy_load.c) and ztier.conf (manager/daemon_ztierconf.c) are
  * both read through it, so both report problems the same way.
  *
  * libinih is fed through ini_parse_stream(zt_ini_read_line, reader, ...).

@@ -3,7 +3,7 @@
  * share: yes/no switches, swap priorities, memory limits.
  *
  * Policy files (policy_keys.c) and ztier.conf's [zram-swap] sections
- * (manager/daemon_conf.c) both call these, so both accept the same words and
+ * (manager/daemon_ztierconf.c) both call these, so both accept the same words and
  * say the same thing about a bad one.  Each returns 0, or -1 with msg filled.
  */
 #include <errno.h>

@@ -1,7 +1,7 @@
 /*
  * t_conf.c — ztier.conf parsing (manager/daemon_ztierconf.c): [ztierd] keys,
  * [zram-swap NAME] devices, defaults, FILE:LINE problems; the shared line
- * reader (policy/ini_reader.c): long lines are one line, indented lines are
+ * reader (policy/common/ini_reader.c): long lines are one line, indented lines are
  * not continuations, every problem has its line.
  */
 #include <unistd.h>
@@ -142,7 +142,7 @@ int main(void)
 	bad_bytes(&c);
 	reader_tests(&c);
 
-	/* values parsed as in a policy (policy/values.c) */
+	/* values parsed as in a policy (policy/common/values.c) */
 	is_int(load("[zram-swap x]\nsize = 1G\nmemory-limit = ram*3/2\n", &c), 1,
 	       "memory-limit above RAM: out of range, as in a policy");
 	is_int(load("[zram-swap x]\nsize = 1G\nmemory-limit = ram/2\n", &c), 0, "ram/2 is fine");
