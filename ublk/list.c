@@ -8,6 +8,7 @@
  * a target adds its own (the tiered target: its zram tier, tier_zram.c).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -82,29 +83,42 @@ static void counts(struct ztu_section *out, unsigned *n, const struct ztu_stats 
 		ztu_field_num(sec, zt_class_name((enum zt_class)c), (int64_t)s->class_writes[c]);
 }
 
+/* The core's plain counters (each a uint64_t of struct ztu_stats): one row
+ * each, in the order they are shown. */
+#define ST(f) offsetof(struct ztu_stats, f)
+static const struct { const char *section, *key; size_t off; } counters[] = {
+	{ "store", "pages", ST(store_pages) },     { "store", "bytes", ST(store_bytes) },
+	{ "store", "mem_used", ST(mem_used) },     { "store", "mem_limit", ST(mem_limit) },
+	{ "requests", "read", ST(reads) },         { "requests", "write", ST(writes) },
+	{ "requests", "flush", ST(flushes) },      { "requests", "discard", ST(discards) },
+	{ "requests", "write_zeroes", ST(write_zeroes) },
+	{ "requests", "errors", ST(errors) },      { "requests", "enospc", ST(enospc) },
+};
+
+/* counters[] from row *i on, while they belong to section name. */
+static void counter_rows(struct ztu_section *sec, const struct ztu_stats *s, size_t *i)
+{
+	for (; *i < sizeof(counters) / sizeof(counters[0]) &&
+	       strcmp(counters[*i].section, sec->name) == 0; (*i)++) {
+		uint64_t v;
+		memcpy(&v, (const char *)s + counters[*i].off, sizeof(v));
+		ztu_field_num(sec, counters[*i].key, (int64_t)v);
+	}
+}
+
 static void core(struct ztu_section *out, unsigned *n, const struct ztu_stats *s)
 {
 	struct ztu_section *sec = section(out, n, "target");
+	size_t i = 0;
 
 	ztu_field_text(sec, "name", s->target, true);
 	ztu_field_text(sec, "policy", s->policy, false);
 	ztu_field_num(sec, "size", (int64_t)s->size);
 	counts(out, n, s);
-	sec = section(out, n, "store");
-	ztu_field_num(sec, "pages", (int64_t)s->store_pages);
-	ztu_field_num(sec, "bytes", (int64_t)s->store_bytes);
-	ztu_field_num(sec, "mem_used", (int64_t)s->mem_used);
-	ztu_field_num(sec, "mem_limit", (int64_t)s->mem_limit);
+	counter_rows(section(out, n, "store"), s, &i);
 	sec = section(out, n, "spill");
 	ztu_field_pair(sec, "slots", (int64_t)s->spill_slots_used, (int64_t)s->spill_slots_total);
-	sec = section(out, n, "requests");
-	ztu_field_num(sec, "read", (int64_t)s->reads);
-	ztu_field_num(sec, "write", (int64_t)s->writes);
-	ztu_field_num(sec, "flush", (int64_t)s->flushes);
-	ztu_field_num(sec, "discard", (int64_t)s->discards);
-	ztu_field_num(sec, "write_zeroes", (int64_t)s->write_zeroes);
-	ztu_field_num(sec, "errors", (int64_t)s->errors);
-	ztu_field_num(sec, "enospc", (int64_t)s->enospc);
+	counter_rows(section(out, n, "requests"), s, &i);
 }
 
 #define CORE_SECTIONS 6u

@@ -1,14 +1,19 @@
 /*
  * t_list.c — `ztier-ublk list` rendering: one section, as the text line the
  * VM scripts parse (tests/vm/ublk-lib.sh stats, zram-suite.sh zstats) and
- * as the JSON member, from the same fields.  The renderer belongs to the
- * program, not the library, so it is compiled in here.
+ * as the JSON member, from the same fields; and a whole device's sections
+ * from a stats file (as root: /run/ztier/ublk), line by line as the VM
+ * scripts read them.  The renderer belongs to the program, not the library,
+ * so it is compiled in here.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "tests/tap.h"
 #include "ublk/cli_list.c"
 #include "ublk/srv.h"
+#include "ublk/stats.h"
+#include "ublk/tier_zram.h"
 
 static const char *render(const struct ztu_section *s, bool json)
 {
@@ -20,8 +25,89 @@ static const char *render(const struct ztu_section *s, bool json)
 	return buf;
 }
 
+#define FAKE_ID 4093              /* a ublk id no test VM reaches */
+
+static void fill(struct ztu_stats_shm *shm)
+{
+	snprintf(shm->target, sizeof(shm->target), "tiered");
+	snprintf(shm->policy, sizeof(shm->policy), "db");
+	shm->size = 1 << 20;
+	shm->nr_queues = 1;
+	ztu_ctr_set(&shm->q[0].pages[ZT_TIER_STORE], 5);
+	ztu_ctr_set(&shm->q[0].class_writes[ZT_CLASS_TEXT], 7);
+	ztu_ctr_set(&shm->q[0].reads, 11);
+	ztu_ctr_set(&shm->q[0].enospc, 2);
+	ztu_ctr_set(&shm->q[0].store_pages, 5);
+	ztu_ctr_set(&shm->mem_limit, 262144);
+	ztu_ctr_set(&shm->spill_total, 64);
+}
+
+/* What tests/vm/ublk-lib.sh stats() reads: these lines, these columns. */
+static void test_device(void)
+{
+	static struct ztu_section sec[ZTU_SECTIONS_MAX];
+	static char buf[4096];
+	int err, n;
+	struct ztu_stats_shm *shm = ztu_stats_create(FAKE_ID, &err);
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	if (!shm) {
+		tap_diag("no stats file (%s): device sections not tested", strerror(-err));
+		fclose(f);
+		return;
+	}
+	fill(shm);
+	n = ztu_dev_sections(FAKE_ID, sec, ZTU_SECTIONS_MAX);
+	for (int k = 0; k < n; k++)
+		ztu_cli_section(f, &sec[k], false);
+	fclose(f);
+	ztu_stats_remove(FAKE_ID, shm);
+	is_int(n, 6, "six core sections, none of the target's (no zram tier)");
+	is_str(buf, "\ttarget tiered policy db size 1048576\n"
+	       "\tpages meta 0 store 5 zram 0 spill 0\n"
+	       "\twrites samefill 0 text 7 mixed 0 random 0\n"
+	       "\tstore pages 5 bytes 0 mem_used 0 mem_limit 262144\n"
+	       "\tspill slots 0/64\n"
+	       "\trequests read 11 write 0 flush 0 discard 0 write_zeroes 0 errors 0 enospc 2\n",
+	       "the lines and columns the VM scripts parse");
+}
+
+/* The tiered target's block: a zram tier shows as its own section (the
+ * line zram-suite.sh reads) and is named to ztierctl as owned. */
+static void test_zram_block(void)
+{
+	static struct ztu_section sec[ZTU_SECTIONS_MAX];
+	static char buf[1024];
+	char names[2][ZTU_DEVNAME_MAX];
+	int err, n;
+	struct ztu_stats_shm *shm = ztu_stats_create(FAKE_ID, &err);
+	struct ztu_tiered_stats *st = shm ? (struct ztu_tiered_stats *)shm->tgt : NULL;
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	if (!shm) {
+		fclose(f);
+		return;
+	}
+	fill(shm);
+	ztu_ctr_set(&st->zram_id1, 3999 + 1);      /* no such device: no mm_stat */
+	ztu_ctr_set(&st->zram_used, 3);
+	ztu_ctr_set(&st->zram_total, 32);
+	ztu_ctr_set(&st->zram_fallbacks, 1);
+	n = ztu_dev_sections(FAKE_ID, sec, ZTU_SECTIONS_MAX);
+	if (n == 7)
+		ztu_cli_section(f, &sec[6], false);
+	fclose(f);
+	is_int(n, 7, "the target adds its zram section");
+	is_str(buf, "\tzram /dev/zram3999 slots 3/32 fallbacks 1 rereads 0\n", "as one line");
+	is_int(ztu_dev_owned(FAKE_ID, names, 2), 1, "one device owned");
+	is_str(names[0], "zram3999", "named as sysfs names it");
+	ztu_stats_remove(FAKE_ID, shm);
+}
+
 int main(void)
 {
+	test_device();
+	test_zram_block();
 	struct ztu_section s = { .name = "zram" };
 
 	ztu_field_text(&s, "device", "/dev/zram3", true);
