@@ -17,6 +17,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "ublk/pagetable.h"
@@ -44,6 +45,8 @@ struct zu_pt {
 	_Atomic uint64_t blocks_used;
 	uint64_t pool_bytes;            /* under grow_lock                    */
 	pthread_mutex_t grow_lock;
+	unsigned char *region;          /* root + blocks in a caller's region,
+	                                   or NULL: our own mmaps              */
 };
 
 /* ---- the block pool -------------------------------------------------------- */
@@ -84,7 +87,7 @@ static int grow_locked(struct zu_pt *pt)
 	uint32_t n, i;
 	void *p;
 
-	if (c >= pt->max_chunks)
+	if (c >= pt->max_chunks || pt->region)
 		return -ENOMEM;
 	n = blocks_in_chunk(pt, c);
 	p = mmap(NULL, (size_t)n * BLOCK_BYTES, PROT_READ | PROT_WRITE,
@@ -167,10 +170,20 @@ size_t zu_pt_free_blocks(struct zu_pt *pt)
 
 /* ---- create / destroy -------------------------------------------------------- */
 
-struct zu_pt *zu_pt_create(uint64_t npages, size_t prealloc_bytes)
+/* Root length and the most blocks the table can ever hold. */
+static void geometry(uint64_t npages, uint32_t *nmids, uint64_t *max_blocks)
+{
+	uint64_t leaves = (npages + BLOCK_WORDS - 1) >> LEAF_SHIFT;
+
+	*nmids = (uint32_t)((npages + (UINT64_C(1) << MID_SHIFT) - 1) >> MID_SHIFT);
+	/* Slack for blocks briefly held by threads that lost an install race. */
+	*max_blocks = leaves + *nmids + 256;
+}
+
+/* The struct and its geometry; root and chunks are the caller's to set. */
+static struct zu_pt *pt_new(uint64_t npages)
 {
 	struct zu_pt *pt;
-	uint64_t leaves;
 
 	if (npages == 0 || npages > MAX_NPAGES) {
 		errno = EINVAL;
@@ -180,16 +193,26 @@ struct zu_pt *zu_pt_create(uint64_t npages, size_t prealloc_bytes)
 	if (!pt)
 		return NULL;
 	pt->npages = npages;
-	pt->nmids = (uint32_t)((npages + (UINT64_C(1) << MID_SHIFT) - 1) >> MID_SHIFT);
-	leaves = (npages + BLOCK_WORDS - 1) >> LEAF_SHIFT;
-	/* Slack for blocks briefly held by threads that lost an install race. */
-	pt->max_blocks = leaves + pt->nmids + 256;
+	geometry(npages, &pt->nmids, &pt->max_blocks);
 	pt->max_chunks = (uint32_t)((pt->max_blocks + CHUNK_BLOCKS - 1) / CHUNK_BLOCKS);
-	pt->root = calloc(pt->nmids, sizeof(*pt->root));
 	pt->chunks = calloc(pt->max_chunks, sizeof(*pt->chunks));
 	pthread_mutex_init(&pt->grow_lock, NULL);
-	if (!pt->root || !pt->chunks ||
-	    zu_pt_reserve(pt, prealloc_bytes / BLOCK_BYTES) < 0) {
+	if (!pt->chunks) {
+		zu_pt_destroy(pt);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return pt;
+}
+
+struct zu_pt *zu_pt_create(uint64_t npages, size_t prealloc_bytes)
+{
+	struct zu_pt *pt = pt_new(npages);
+
+	if (!pt)
+		return NULL;
+	pt->root = calloc(pt->nmids, sizeof(*pt->root));
+	if (!pt->root || zu_pt_reserve(pt, prealloc_bytes / BLOCK_BYTES) < 0) {
 		zu_pt_destroy(pt);
 		errno = ENOMEM;
 		return NULL;
@@ -203,11 +226,12 @@ void zu_pt_destroy(struct zu_pt *pt)
 
 	if (!pt)
 		return;
-	for (c = 0; c < atomic_load(&pt->nchunks); c++)
+	for (c = 0; !pt->region && c < atomic_load(&pt->nchunks); c++)
 		munmap(pt->chunks[c], (size_t)blocks_in_chunk(pt, c) * BLOCK_BYTES);
 	pthread_mutex_destroy(&pt->grow_lock);
 	free(pt->chunks);
-	free(pt->root);
+	if (!pt->region)
+		free(pt->root);
 	free(pt);
 }
 
@@ -473,4 +497,213 @@ uint64_t zu_pt_meta_bytes(const struct zu_pt *pt)
 
 	return sizeof(*pt) + pt->nmids * sizeof(*pt->root) +
 	       pt->max_chunks * sizeof(*pt->chunks) + used * BLOCK_BYTES;
+}
+
+/* ---- in a caller's region (state.h) ----------------------------------------------- */
+
+/* Region layout: the root (32-bit mid ids, padded to a block), then every
+ * block the table can ever use, so block id i is at a fixed offset and the
+ * pool never grows.  Free-stack links live in the free blocks themselves,
+ * but the stack head is process memory: an attach rebuilds the stack. */
+static size_t root_bytes(uint32_t nmids)
+{
+	return ((size_t)nmids * sizeof(uint32_t) + BLOCK_BYTES - 1) / BLOCK_BYTES * BLOCK_BYTES;
+}
+
+size_t zu_pt_region_bytes(uint64_t npages)
+{
+	uint32_t nmids;
+	uint64_t max_blocks;
+
+	if (npages == 0 || npages > MAX_NPAGES)
+		return 0;
+	geometry(npages, &nmids, &max_blocks);
+	return root_bytes(nmids) + (size_t)max_blocks * BLOCK_BYTES;
+}
+
+/* A table whose root and blocks are area (nothing written to it). */
+static struct zu_pt *pt_in(void *area, size_t len, uint64_t npages)
+{
+	size_t need = zu_pt_region_bytes(npages);
+	struct zu_pt *pt;
+
+	if (!need || len < need) {
+		errno = EINVAL;
+		return NULL;
+	}
+	pt = pt_new(npages);
+	if (!pt)
+		return NULL;
+	pt->region = area;
+	pt->root = (_Atomic uint32_t *)area;
+	for (uint32_t c = 0; c < pt->max_chunks; c++)
+		pt->chunks[c] = pt->region + root_bytes(pt->nmids) +
+				(size_t)c * CHUNK_BLOCKS * BLOCK_BYTES;
+	atomic_store(&pt->nchunks, pt->max_chunks);
+	pt->pool_bytes = pt->max_blocks * BLOCK_BYTES;
+	return pt;
+}
+
+struct zu_pt *zu_pt_create_in(void *area, size_t len, uint64_t npages)
+{
+	struct zu_pt *pt = pt_in(area, len, npages);
+
+	if (!pt)
+		return NULL;
+	memset(area, 0, zu_pt_region_bytes(npages));
+	for (uint64_t id = pt->max_blocks; id > 0; id--)
+		push_block(pt, (uint32_t)id);
+	return pt;
+}
+
+/* An attach in two passes: check reads only (so a refused region is left
+ * as it was), fix writes.  seen: the blocks that the root and mids name. */
+struct attach {
+	struct zu_pt *pt;
+	uint64_t *seen;
+	zu_pt_visit_fn check;
+	void *ctx;
+	uint64_t where;               /* first page of the range found bad */
+};
+
+static int claim_id(struct attach *a, uint32_t id, uint64_t where)
+{
+	a->where = where;
+	if (id == 0 || id > a->pt->max_blocks || (a->seen[(id - 1) / 64] >> ((id - 1) % 64) & 1))
+		return -EUCLEAN;      /* outside the pool, or named twice */
+	a->seen[(id - 1) / 64] |= UINT64_C(1) << ((id - 1) % 64);
+	return 0;
+}
+
+/* Every entry of a leaf: a valid tier, inside the device, then the
+ * caller's check (the entry as last published: LOCK bit clear). */
+static int check_leaf(struct attach *a, word_t *leaf, uint64_t base)
+{
+	for (unsigned i = 0; i < BLOCK_WORDS; i++) {
+		uint64_t v = atomic_load_explicit(&leaf[i], memory_order_relaxed) & ~ZU_PTE_LOCK;
+		int r;
+
+		a->where = base + i;
+		if (!stored(v) && v)
+			return -EUCLEAN;  /* unlock never leaves a NONE payload */
+		if (!stored(v))
+			continue;
+		if (base + i >= a->pt->npages || zu_pte_tier(v) >= ZT_TIER_COUNT)
+			return -EUCLEAN;
+		if ((r = a->check(a->ctx, base + i, v)))
+			return r;
+	}
+	return 0;
+}
+
+static int check_mid(struct attach *a, word_t *mid, uint64_t base)
+{
+	for (unsigned j = 0; j < BLOCK_WORDS; j++) {
+		uint32_t id = (uint32_t)(atomic_load_explicit(&mid[j], memory_order_relaxed) &
+					 ID_MASK);
+		uint64_t lbase = base + ((uint64_t)j << LEAF_SHIFT);
+		int r;
+
+		if (!id)
+			continue;
+		if ((r = claim_id(a, id, lbase)))
+			return r;
+		if (lbase >= a->pt->npages)
+			return -EUCLEAN;
+		if ((r = check_leaf(a, block(a->pt, id), lbase)))
+			return r;
+	}
+	return 0;
+}
+
+static int check_all(struct attach *a)
+{
+	for (uint32_t r = 0; r < a->pt->nmids; r++) {
+		uint32_t id = atomic_load_explicit(&a->pt->root[r], memory_order_relaxed);
+		uint64_t base = (uint64_t)r << MID_SHIFT;
+		int err;
+
+		if (id && ((err = claim_id(a, id, base)) || (err = check_mid(a, block(a->pt, id), base))))
+			return err;
+	}
+	return 0;
+}
+
+/* A dead writer's lock is dropped: the entry still holds the value it had
+ * before the lock (zu_pt_unlock publishes and unlocks in one store).
+ * Returns the leaf's stored entries. */
+static uint64_t fix_leaf(word_t *leaf)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < BLOCK_WORDS; i++) {
+		uint64_t v = atomic_load_explicit(&leaf[i], memory_order_relaxed) & ~ZU_PTE_LOCK;
+
+		atomic_store_explicit(&leaf[i], v, memory_order_relaxed);
+		n += stored(v);
+	}
+	return n;
+}
+
+/* Slot words get refs = stored entries (a dead thread's pins are gone);
+ * an empty leaf goes back to the pool. */
+static void fix_mid(struct attach *a, word_t *mid)
+{
+	for (unsigned j = 0; j < BLOCK_WORDS; j++) {
+		uint32_t id = (uint32_t)(atomic_load_explicit(&mid[j], memory_order_relaxed) &
+					 ID_MASK);
+		uint64_t n = id ? fix_leaf(block(a->pt, id)) : 0;
+
+		atomic_store_explicit(&mid[j], n ? n << 32 | id : 0, memory_order_relaxed);
+		if (id && !n)
+			a->seen[(id - 1) / 64] &= ~(UINT64_C(1) << ((id - 1) % 64));
+	}
+}
+
+/* Blocks nobody names are zeroed (a block popped or freed by a dead
+ * thread may hold anything) and go on a new free stack. */
+static void fix_all(struct attach *a)
+{
+	struct zu_pt *pt = a->pt;
+	uint64_t used = 0;
+
+	for (uint32_t r = 0; r < pt->nmids; r++) {
+		uint32_t id = atomic_load_explicit(&pt->root[r], memory_order_relaxed);
+
+		if (id)
+			fix_mid(a, block(pt, id));
+	}
+	atomic_store(&pt->free_head, 0);
+	for (uint64_t id = pt->max_blocks; id > 0; id--) {
+		if (a->seen[(id - 1) / 64] >> ((id - 1) % 64) & 1) {
+			used++;
+			continue;
+		}
+		memset((void *)block(pt, (uint32_t)id), 0, BLOCK_BYTES);
+		push_block(pt, (uint32_t)id);
+	}
+	atomic_store(&pt->blocks_used, used);
+}
+
+int zu_pt_attach_in(void *area, size_t len, uint64_t npages, zu_pt_visit_fn check,
+		    void *ctx, struct zu_pt **out, uint64_t *where)
+{
+	struct attach a = { .pt = pt_in(area, len, npages), .check = check, .ctx = ctx };
+	int err;
+
+	if (!a.pt)
+		return -errno;
+	a.seen = calloc((a.pt->max_blocks + 63) / 64, sizeof(uint64_t));
+	err = a.seen ? check_all(&a) : -ENOMEM;
+	if (!err)
+		fix_all(&a);
+	free(a.seen);
+	if (where)
+		*where = a.where;
+	if (err) {
+		zu_pt_destroy(a.pt);
+		return err;
+	}
+	*out = a.pt;
+	return 0;
 }

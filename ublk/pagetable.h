@@ -156,11 +156,32 @@ static inline uint64_t zu_pte_slot_nr(uint64_t e)
 
 struct zu_pt;
 
+typedef int (*zu_pt_visit_fn)(void *ctx, uint64_t idx, uint64_t entry);
+
 /* A table for a device of npages pages.  prealloc_bytes of leaf/mid blocks
  * are mapped now (rounded up to whole 2 MiB chunks; 0: none).  NULL on
  * ENOMEM or npages == 0 / too large (errno is set). */
 struct zu_pt *zu_pt_create(uint64_t npages, size_t prealloc_bytes);
-/* Frees everything.  No thread may be using the table. */
+/* The table in a caller's region (a shared-memory state, state.h) of at
+ * least zu_pt_region_bytes(npages) bytes: the root and every block the
+ * table can use, laid out at fixed offsets (ids, not pointers), so the pool
+ * never grows.  create_in formats the region (zeroes it); 0 bytes: npages
+ * out of range. */
+size_t zu_pt_region_bytes(uint64_t npages);
+struct zu_pt *zu_pt_create_in(void *area, size_t len, uint64_t npages);
+/* Attach to a region a dead server left: first check, reading only:
+ * every mid and leaf id inside the pool and named once, every entry of a
+ * valid tier inside the device, and check(ctx, idx, entry) == 0 for every
+ * stored entry (entry as last published: a LOCK bit left by a dead thread
+ * is ignored: zu_pt_unlock publishes and unlocks in one store, so a locked
+ * entry still holds its old value).  Only if all of that passes, fix: LOCK
+ * bits cleared, leaf refs recounted (dead pins dropped, empty leaves
+ * freed), the free stack rebuilt from the blocks nobody names.  0 and
+ * *out; -EUCLEAN (inconsistent) or check's error with the region
+ * untouched and *where the page index found bad; -EINVAL, -ENOMEM. */
+int zu_pt_attach_in(void *area, size_t len, uint64_t npages, zu_pt_visit_fn check,
+		    void *ctx, struct zu_pt **out, uint64_t *where);
+/* Frees everything (a region stays as it is).  No thread may be using the table. */
 void zu_pt_destroy(struct zu_pt *pt);
 uint64_t zu_pt_npages(const struct zu_pt *pt);
 
@@ -194,7 +215,6 @@ uint64_t zu_pt_peek(struct zu_pt *pt, uint64_t idx);
 
 /* Call fn for every non-empty entry (a racy snapshot, in index order) until
  * fn returns non-zero, which is returned. */
-typedef int (*zu_pt_visit_fn)(void *ctx, uint64_t idx, uint64_t entry);
 int zu_pt_foreach(struct zu_pt *pt, zu_pt_visit_fn fn, void *ctx);
 
 struct zu_pt_stats {
