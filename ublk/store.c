@@ -86,6 +86,8 @@ struct zu_store {
 	uint32_t target, low;         /* reserve mode: caps of goal and low */
 	bool reserve_mode;            /* put never commits, free never unmaps */
 	bool upfront;                 /* everything committed at start      */
+	bool external;                /* base is a caller's region (state.h) */
+	uint32_t *adopt_live;         /* attach: live bytes per segment     */
 	bool hk_running, hk_stop;
 	pthread_cond_t hk_cond;       /* with seg_lock: wakes the housekeeper */
 	pthread_t hk;
@@ -147,7 +149,7 @@ static void count_page(struct zu_store *st, size_t len, int sign)
 
 /* ---- create / destroy ------------------------------------------------------------ */
 
-static bool alloc_tables(struct zu_store *st, uint64_t n)
+static bool alloc_tables(struct zu_store *st, uint64_t n, void *arena)
 {
 	size_t words = (n + 63) / 64;
 
@@ -156,7 +158,10 @@ static bool alloc_tables(struct zu_store *st, uint64_t n)
 	st->victim = calloc(words, sizeof(uint64_t));
 	st->spare = calloc(n, sizeof(uint32_t));
 	st->victims = calloc(MAX_VICTIMS, sizeof(uint32_t));
-	st->base = mmap(NULL, n * SEG, PROT_NONE,
+	if (arena)
+		st->base = arena;
+	else
+		st->base = mmap(NULL, n * SEG, PROT_NONE,
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (st->base == MAP_FAILED)
 		st->base = NULL;
@@ -164,7 +169,7 @@ static bool alloc_tables(struct zu_store *st, uint64_t n)
 	       st->base;
 }
 
-struct zu_store *zu_store_create(uint64_t mem_limit)
+static struct zu_store *store_new(uint64_t mem_limit, void *arena)
 {
 	uint64_t n = mem_limit / SEG;
 	struct zu_store *st;
@@ -177,7 +182,8 @@ struct zu_store *zu_store_create(uint64_t mem_limit)
 	if (!st)
 		return NULL;
 	st->max_segs = (uint32_t)n;
-	if (!alloc_tables(st, n)) {
+	st->external = arena != NULL;
+	if (!alloc_tables(st, n, arena)) {
 		zu_store_destroy(st);
 		errno = ENOMEM;
 		return NULL;
@@ -192,6 +198,11 @@ struct zu_store *zu_store_create(uint64_t mem_limit)
 	return st;
 }
 
+struct zu_store *zu_store_create(uint64_t mem_limit)
+{
+	return store_new(mem_limit, NULL);
+}
+
 void zu_store_destroy(struct zu_store *st)
 {
 	if (!st)
@@ -204,7 +215,8 @@ void zu_store_destroy(struct zu_store *st)
 		pthread_join(st->hk, NULL);
 	}
 	if (st->base) {
-		munmap(st->base, (size_t)st->max_segs * SEG);
+		if (!st->external)
+			munmap(st->base, (size_t)st->max_segs * SEG);
 		pthread_mutex_destroy(&st->seg_lock);
 		pthread_mutex_destroy(&st->compact_lock);
 		pthread_cond_destroy(&st->hk_cond);
@@ -216,6 +228,7 @@ void zu_store_destroy(struct zu_store *st)
 	free(st->victim);
 	free(st->spare);
 	free(st->victims);
+	free(st->adopt_live);
 	free(st);
 }
 
@@ -639,23 +652,10 @@ int zu_store_reserve(struct zu_store *st, uint32_t target, uint32_t low)
 	return ret < 0 ? ret : 0;
 }
 
-/* Commit the whole arena in one populated mapping (locked under the
- * server's mlockall) and put every segment on the spare stack, lowest on
- * top: from here on put only pops and free only pushes, and nothing is
- * ever mapped or unmapped again. */
-int zu_store_commit_all(struct zu_store *st)
+/* Every segment committed and on the spare stack, lowest on top: from
+ * here on put only pops and free only pushes. */
+static void all_spare(struct zu_store *st)
 {
-	size_t bytes = (size_t)st->max_segs * SEG;
-	volatile unsigned char *p;
-
-	if (st->reserve_mode || atomic_load(&st->ncommitted) || atomic_load(&st->nused))
-		return -EINVAL;
-	p = mmap(st->base, bytes, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	for (size_t off = 0; off < bytes; off += ZT_PAGE_SIZE)
-		p[off] = 0;           /* real pages, even without mlockall */
 	pthread_mutex_lock(&st->seg_lock);
 	st->nspare = 0;
 	for (uint32_t s = 0; s < st->max_segs; s++) {
@@ -669,7 +669,97 @@ int zu_store_commit_all(struct zu_store *st)
 	st->upfront = true;
 	atomic_store(&st->ncommitted, st->max_segs);
 	pthread_mutex_unlock(&st->seg_lock);
+}
+
+/* Commit the whole arena in one populated mapping (locked under the
+ * server's mlockall): nothing is ever mapped or unmapped again. */
+int zu_store_commit_all(struct zu_store *st)
+{
+	size_t bytes = (size_t)st->max_segs * SEG;
+	volatile unsigned char *p;
+
+	if (st->reserve_mode || atomic_load(&st->ncommitted) || atomic_load(&st->nused))
+		return -EINVAL;
+	p = mmap(st->base, bytes, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	for (size_t off = 0; off < bytes; off += ZT_PAGE_SIZE)
+		p[off] = 0;           /* real pages, even without mlockall */
+	all_spare(st);
 	return 0;
+}
+
+/* ---- in a caller's region (state.h) ------------------------------------------------- */
+
+/* The caller mapped and populated the arena (MAP_SHARED): upfront mode
+ * with nothing to map.  Nothing is written to the arena here: a fresh
+ * (zeroed) arena has no segment header, and an attach first adopts. */
+struct zu_store *zu_store_create_in(void *arena, uint64_t bytes)
+{
+	struct zu_store *st = arena ? store_new(bytes, arena) : NULL;
+
+	if (!st)
+		return NULL;
+	st->adopt_live = calloc(st->max_segs, sizeof(uint32_t));
+	if (!st->adopt_live) {
+		zu_store_destroy(st);
+		errno = ENOMEM;
+		return NULL;
+	}
+	all_spare(st);
+	return st;
+}
+
+/* A handle is adoptable if it lies wholly in the data of a segment whose
+ * header is one of ours and covers it (top).  Read-only. */
+int zu_store_adopt(struct zu_store *st, uint64_t handle)
+{
+	uint64_t off = handle_off(handle), len = zu_store_handle_len(handle);
+	uint32_t s = (uint32_t)(off / SEG);
+	const struct seg_hdr *h;
+
+	if (!st->adopt_live || off >= (uint64_t)st->max_segs * SEG)
+		return -EUCLEAN;
+	h = hdr(st, s);
+	if (off % SEG < HDR_BYTES || h->magic != SEG_MAGIC || h->top > SEG ||
+	    off % SEG + len > h->top || st->adopt_live[s] + len > SEG_DATA)
+		return -EUCLEAN;
+	st->adopt_live[s] += (uint32_t)len;
+	count_page(st, len, 1);   /* process counters: dropped with a refusal */
+	return 0;
+}
+
+/* One segment after adoption: sealed with the live bytes the table names
+ * (what a dead thread added or subtracted is gone), or free. */
+static void adopt_seg(struct zu_store *st, uint32_t s)
+{
+	struct seg_hdr *h = hdr(st, s);
+	uint32_t live = st->adopt_live[s];
+
+	if (!live) {
+		h->magic = 0;
+		atomic_store_explicit(&h->lw, 0, memory_order_relaxed);
+		st->spare[st->nspare++] = s;
+		return;
+	}
+	h->lane = LANE_PUT;
+	atomic_store_explicit(&h->lw, live | SEALED, memory_order_relaxed);
+	bit_set(st->inuse, s);
+	atomic_fetch_add_explicit(&st->nused, 1, memory_order_relaxed);
+}
+
+void zu_store_adopt_commit(struct zu_store *st)
+{
+	if (!st->adopt_live)
+		return;
+	pthread_mutex_lock(&st->seg_lock);
+	st->nspare = 0;
+	for (uint32_t s = st->max_segs; s > 0; s--)
+		adopt_seg(st, s - 1);
+	pthread_mutex_unlock(&st->seg_lock);
+	free(st->adopt_live);
+	st->adopt_live = NULL;
 }
 
 /* ---- compaction ---------------------------------------------------------------------- */
