@@ -9,22 +9,27 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "policy/policy.h"
 #include "ublk/fillvals.h"
 
-struct zu_fill_ent {
+struct zu_fill_ent {                  /* the layout a region keeps */
 	uint64_t word;
 	uint64_t refs;
 	uint32_t ever;
+	uint32_t pad;
 };
+_Static_assert(sizeof(struct zu_fill_ent) == 24, "fill entry layout");
 
 struct zu_fills {
 	pthread_mutex_t lock;
 	uint32_t capacity;
 	uint32_t used;
 	struct zu_fill_ent *ent;
+	bool external;                /* ent is a caller's region        */
+	uint64_t *adopt_refs;         /* attach: references per entry    */
 };
 
 struct zu_fills *zu_fills_create(uint32_t capacity)
@@ -48,7 +53,9 @@ void zu_fills_destroy(struct zu_fills *f)
 	if (!f)
 		return;
 	pthread_mutex_destroy(&f->lock);
-	free(f->ent);
+	if (!f->external)
+		free(f->ent);
+	free(f->adopt_refs);
 	free(f);
 }
 
@@ -149,4 +156,57 @@ void zu_fill_page(void *page, uint64_t word)
 
 	for (i = 0; i < ZT_PAGE_SIZE / sizeof(*p); i++)
 		p[i] = word;
+}
+
+/* ---- in a caller's region (state.h) ------------------------------------- */
+
+uint64_t zu_fills_region_bytes(uint32_t capacity)
+{
+	return (uint64_t)(capacity ? capacity : 1) * sizeof(struct zu_fill_ent);
+}
+
+struct zu_fills *zu_fills_create_in(void *area, uint32_t capacity)
+{
+	struct zu_fills *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->capacity = capacity;
+	f->ent = area;
+	f->external = true;
+	f->adopt_refs = calloc(capacity ? capacity : 1, sizeof(uint64_t));
+	if (!f->adopt_refs) {
+		free(f);
+		return NULL;
+	}
+	pthread_mutex_init(&f->lock, NULL);
+	return f;
+}
+
+int zu_fills_adopt(struct zu_fills *f, uint64_t code)
+{
+	uint64_t i = code & ~ZU_FILL_TABLE_BIT;
+
+	if (!(code & ZU_FILL_TABLE_BIT))
+		return code >> 32 ? -EUCLEAN : 0;   /* inline: a 32-bit value */
+	if (!f->adopt_refs || i >= f->capacity || !f->ent[i].ever)
+		return -EUCLEAN;                    /* no word was ever put there */
+	f->adopt_refs[i]++;
+	return 0;
+}
+
+/* refs become the references the table holds: a dead thread's get that
+ * was never published, or a put it never made, is forgotten.  "ever" is
+ * kept: clearing it could cut a probe run short. */
+void zu_fills_adopt_commit(struct zu_fills *f)
+{
+	if (!f->adopt_refs)
+		return;
+	f->used = 0;
+	for (uint32_t i = 0; i < f->capacity; i++) {
+		f->ent[i].refs = f->adopt_refs[i];
+		f->used += f->adopt_refs[i] != 0;
+	}
+	free(f->adopt_refs);
+	f->adopt_refs = NULL;
 }

@@ -32,6 +32,17 @@ struct zu_fills;
 struct zu_fills *zu_fills_create(uint32_t capacity);   /* NULL on ENOMEM */
 void zu_fills_destroy(struct zu_fills *f);
 
+/* The table in a caller's region (a shared-memory state, state.h) of
+ * zu_fills_region_bytes(capacity): entries only, the lock stays in the
+ * process.  Nothing is written to it until zu_fills_adopt_commit, which
+ * must come before any get: at once on a fresh (zeroed) region, after
+ * zu_fills_adopt of every META code the page table names on an attach.
+ * adopt: 0, or -EUCLEAN (a table code that names no word). */
+uint64_t zu_fills_region_bytes(uint32_t capacity);
+struct zu_fills *zu_fills_create_in(void *area, uint32_t capacity);
+int zu_fills_adopt(struct zu_fills *f, uint64_t code);
+void zu_fills_adopt_commit(struct zu_fills *f);
+
 /* True when the word needs no table entry (zero, byte or 32-bit fills). */
 static inline bool zu_fill_is_inline(uint64_t word)
 {
