@@ -19,6 +19,8 @@ struct zu_slots {
 	_Atomic uint64_t used;
 	_Atomic uint64_t cursor;         /* shared cursor for callers without one */
 	_Atomic uint64_t *words;
+	bool external;                   /* words are a caller's region       */
+	uint64_t *adopt;                 /* attach: the slots the table names */
 };
 
 struct zu_slots *zu_slots_create(uint64_t nslots)
@@ -48,7 +50,9 @@ void zu_slots_destroy(struct zu_slots *sl)
 {
 	if (!sl)
 		return;
-	free(sl->words);
+	if (!sl->external)
+		free(sl->words);
+	free(sl->adopt);
 	free(sl);
 }
 
@@ -161,4 +165,65 @@ uint64_t zu_slots_free_count(const struct zu_slots *sl)
 uint64_t zu_slots_bytes(const struct zu_slots *sl)
 {
 	return sizeof(*sl) + sl->nwords * sizeof(uint64_t);
+}
+
+/* ---- in a caller's region (state.h) ------------------------------------- */
+
+uint64_t zu_slots_region_bytes(uint64_t nslots)
+{
+	return (nslots + 63) / 64 * sizeof(uint64_t);
+}
+
+struct zu_slots *zu_slots_create_in(void *area, uint64_t nslots)
+{
+	struct zu_slots *sl;
+
+	if (!area || nslots == 0 || nslots > (UINT64_C(1) << 40)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	sl = calloc(1, sizeof(*sl));
+	if (!sl)
+		return NULL;
+	sl->nslots = nslots;
+	sl->nwords = (nslots + 63) / 64;
+	sl->words = area;
+	sl->external = true;
+	sl->adopt = calloc(sl->nwords, sizeof(uint64_t));
+	if (!sl->adopt) {
+		free(sl);
+		return NULL;
+	}
+	return sl;
+}
+
+int zu_slots_adopt(struct zu_slots *sl, uint64_t slot)
+{
+	uint64_t mask = UINT64_C(1) << (slot % 64);
+
+	if (!sl->adopt || slot >= sl->nslots || (sl->adopt[slot / 64] & mask))
+		return -EUCLEAN;      /* outside the tier, or named twice */
+	sl->adopt[slot / 64] |= mask;
+	return 0;
+}
+
+/* The bitmap becomes exactly the adopted slots (what a dead thread
+ * allocated and never published is free again), tail bits set. */
+void zu_slots_adopt_commit(struct zu_slots *sl)
+{
+	uint64_t used = 0;
+
+	if (!sl->adopt)
+		return;
+	if (sl->nslots % 64)
+		sl->adopt[sl->nwords - 1] |= ~UINT64_C(0) << (sl->nslots % 64);
+	for (uint64_t w = 0; w < sl->nwords; w++) {
+		atomic_store_explicit(&sl->words[w], sl->adopt[w], memory_order_relaxed);
+		used += (uint64_t)__builtin_popcountll(sl->adopt[w]);
+	}
+	if (sl->nslots % 64)
+		used -= 64 - sl->nslots % 64;
+	atomic_store(&sl->used, used);
+	free(sl->adopt);
+	sl->adopt = NULL;
 }

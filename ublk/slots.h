@@ -35,6 +35,17 @@ int zu_slots_free(struct zu_slots *sl, uint64_t slot);
  * -EEXIST (already in use), -ENOSPC. */
 int zu_slots_claim(struct zu_slots *sl, uint64_t slot);
 
+/* The bitmap in a caller's region (a shared-memory state, state.h) of
+ * zu_slots_region_bytes(nslots); counters stay in the process.  Nothing is
+ * written to it until zu_slots_adopt_commit, which must come before any
+ * alloc: at once on a fresh region, after zu_slots_adopt of every slot the
+ * page table names on an attach.  adopt: 0, or -EUCLEAN (outside the
+ * tier, or a slot named twice). */
+uint64_t zu_slots_region_bytes(uint64_t nslots);
+struct zu_slots *zu_slots_create_in(void *area, uint64_t nslots);
+int zu_slots_adopt(struct zu_slots *sl, uint64_t slot);
+void zu_slots_adopt_commit(struct zu_slots *sl);
+
 bool zu_slots_in_use(const struct zu_slots *sl, uint64_t slot);
 uint64_t zu_slots_total(const struct zu_slots *sl);
 uint64_t zu_slots_used(const struct zu_slots *sl);
