@@ -1,0 +1,126 @@
+/*
+ * state.h — the state that outlives the server (issue #10, part 1): one
+ * shared-memory region holding everything a device's pages depend on, so
+ * that a server killed with -9 can be replaced by one that attaches to it.
+ *
+ * Where it lives: a file descriptor the caller owns, mapped MAP_SHARED: a
+ * memfd that ztierd creates for its stacks and hands to the server at
+ * spawn, or a file on tmpfs under /run/ztier/ublk/ for a standalone
+ * `ztier-ublk add`.  Both are RAM: the state survives the process, not the
+ * machine.  zu_state_create sizes the file (fallocate: the memory is
+ * committed now, as memory-commit upfront wants) and maps it populated;
+ * under the server's mlockall the mapping is locked like the rest.
+ *
+ * Layout (offsets from the start of the region, never pointers; every
+ * part starts on a 4 KiB boundary):
+ *   0      header (one page): magic "ZTSTATE", layout version, page size,
+ *          device size, policy identity, the geometry below, each part's
+ *          offset and length, total bytes, a checksum of all of that, and
+ *          an attach counter (outside the checksum).
+ *   PT     the page table (pagetable.h zu_pt_create_in): the root of mid
+ *          ids, then every block it can use; 8 B per page + 4 KiB per GiB
+ *          + 1 MiB of slack.
+ *   FILLS  the fill-word table's entries (24 B each).
+ *   STORE  the store's arena, whole 64 KiB segments with their headers.
+ *   SPILL  the spill tier's slot bitmap (1 bit per 4 KiB slot), if any.
+ *   ZRAM   the zram tier's slot bitmap, if any.
+ * Counters (pages per tier, store bytes, slots used) are not kept: they are
+ * recounted from the table at attach, like the allocators' own.
+ *
+ * Invariants (a kill -9 stops every thread between two instructions; all
+ * it stored before is in the region, nothing after):
+ *   1. The header's magic is written last at create: a region without it
+ *      was never finished and is refused.  An attach changes no byte of a
+ *      region it refuses: it checks everything, reading only, first.
+ *   2. The page table is the one source of truth.  An entry names a
+ *      location only after the location's data is complete (store: copied
+ *      before put returns; block tiers: the write completed before the
+ *      entry is published), and a location is freed only after no entry
+ *      names it (callers free the old location after zu_pt_unlock).
+ *   3. An entry changes in one 64-bit store that also clears its LOCK bit.
+ *      So a LOCK bit found at attach belongs to a dead thread, and the
+ *      entry under it is the last value published: the rule is "keep the
+ *      old value, clear the bit".  What the dead writer had allocated for
+ *      its new value is named by no entry and becomes free (rule 4).
+ *   4. Allocator metadata is rebuilt from the table at attach, never
+ *      trusted: leaf refcounts and the page table's free list, store
+ *      segment live bytes (segments with pages are sealed; the others
+ *      free), fill-table refcounts, slot bitmaps.  So allocations a dead
+ *      thread never published, and frees it never finished, cost nothing.
+ *   5. Every entry must name something its tier holds: a store handle
+ *      inside a segment whose header is ours and covers it, a table fill
+ *      code whose word was set, a slot inside its tier and named once.
+ *      Anything else is corruption: the attach refuses (-EUCLEAN) and
+ *      names the page.  It never guesses: a swap page read back as zeros
+ *      would corrupt a process silently.
+ * Not covered: two entries naming overlapping store bytes (each is
+ * checked against its segment, not against the others).
+ *
+ * Errors: negative errno and one line in *msg: -EBADMSG (not a state,
+ * truncated, checksum), -EPROTO (another layout version), -ESTALE (a
+ * state for another device, policy or page size), -EUCLEAN (entries and
+ * allocators disagree), -ENOMEM, or a system call's errno.
+ */
+#ifndef ZU_STATE_H
+#define ZU_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ublk/fillvals.h"
+#include "ublk/pagetable.h"
+#include "ublk/slots.h"
+#include "ublk/store.h"
+#include "ublk/ztublk.h"
+
+#define ZU_STATE_LAYOUT 1u
+
+enum zu_state_part { ZU_ST_PT, ZU_ST_FILLS, ZU_ST_STORE, ZU_ST_SPILL, ZU_ST_ZRAM,
+		     ZU_ST_NPARTS };
+
+/* What the region holds, from the resolved config (and the spill size,
+ * known once its device is open). */
+struct zu_state_geom {
+	uint64_t dev_size;            /* bytes, a multiple of ZT_PAGE_SIZE      */
+	uint64_t store_bytes;         /* arena (rounded down to segments); 0: none */
+	uint64_t spill_slots;         /* 0: no spill tier                       */
+	uint64_t zram_slots;          /* 0: no zram tier                        */
+	uint32_t fill_capacity;
+	uint64_t policy_id;           /* zu_state_config_id                     */
+};
+
+/* A mapped state: the parts, ready for use by one server. */
+struct zu_state {
+	struct zu_pt *pt;
+	struct zu_fills *fills;
+	struct zu_store *store;       /* NULL without a store                   */
+	struct zu_slots *spill, *zram;/* NULL without that tier                 */
+	void *base;
+	size_t bytes;
+	uint64_t attaches;            /* attaches before this one (0: fresh)    */
+};
+
+/* The identity of a resolved config: a 64-bit FNV-1a hash of the image
+ * ztu_config_save writes after its version header (the struct's bytes;
+ * build it with ztu_config_from_policy, which zeroes the padding).  The
+ * same policy resolved the same way gives the same identity. */
+uint64_t zu_state_config_id(const struct ztu_config *cfg);
+/* The geometry a server of cfg needs (fill capacity as given). */
+void zu_state_geom_of(const struct ztu_config *cfg, uint64_t spill_slots,
+		      uint32_t fill_capacity, struct zu_state_geom *g);
+/* Bytes of the region for g; 0 if g is invalid. */
+uint64_t zu_state_bytes(const struct zu_state_geom *g);
+
+/* Make a new state in fd (whatever it held is discarded), committed and
+ * mapped.  0 and *out, or -errno with *msg. */
+int zu_state_create(int fd, const struct zu_state_geom *g, struct zu_state **out,
+		    char *msg, size_t len);
+/* Attach to the state in fd if it was made for g: validated (see the
+ * invariants), rebuilt, mapped.  0 and *out, or -errno with *msg and the
+ * file unchanged. */
+int zu_state_attach(int fd, const struct zu_state_geom *g, struct zu_state **out,
+		    char *msg, size_t len);
+/* Unmap (no thread may use the parts); the state stays in fd. */
+void zu_state_detach(struct zu_state *s);
+
+#endif
