@@ -40,14 +40,10 @@ struct zu_state_hdr {
 	uint64_t dev_size, policy_id, store_bytes, spill_slots, zram_slots;
 	uint64_t total_bytes;
 	struct part part[ZU_ST_NPARTS];
-	uint64_t csum;                /* FNV-1a of everything above          */
+	uint64_t csum;                /* FNV-1a from layout up to here       */
 	uint64_t attaches;            /* outside the checksum: it changes    */
 };
 _Static_assert(sizeof(struct zu_state_hdr) <= HDR_BYTES, "header fits its page");
-
-static const char *const part_name[ZU_ST_NPARTS] = {
-	"page table", "fill table", "store", "spill slots", "zram slots"
-};
 
 static uint64_t fnv64(const void *p, size_t n)
 {
@@ -57,6 +53,13 @@ static uint64_t fnv64(const void *p, size_t n)
 	while (n--)
 		h = (h ^ *b++) * UINT64_C(0x100000001b3);
 	return h;
+}
+
+/* The checksum leaves the magic out: it is written after the rest. */
+static uint64_t hdr_sum(const struct zu_state_hdr *h)
+{
+	return fnv64(&h->layout, offsetof(struct zu_state_hdr, csum) -
+				 offsetof(struct zu_state_hdr, layout));
 }
 
 uint64_t zu_state_config_id(const struct ztu_config *cfg)
@@ -115,7 +118,7 @@ static bool layout(const struct zu_state_geom *g, struct zu_state_hdr *h)
 		off += (h->part[i].len + PART_ALIGN - 1) / PART_ALIGN * PART_ALIGN;
 	}
 	h->total_bytes = off;
-	h->csum = fnv64(h, offsetof(struct zu_state_hdr, csum));
+	h->csum = hdr_sum(h);
 	return true;
 }
 
@@ -272,12 +275,18 @@ static int check_geometry(const struct zu_state_hdr *got, const struct zu_state_
 		return zt_fail(msg, len, -ESTALE, "state: made for another policy or config "
 			       "(identity %016llx, this one %016llx)",
 			       ULL(got->policy_id), ULL(want->policy_id));
-	for (int i = 0; i < ZU_ST_NPARTS; i++)
-		if (got->part[i].len != want->part[i].len)
-			return zt_fail(msg, len, -ESTALE, "state: %s of %llu bytes, this "
-				       "config's is %llu", part_name[i],
-				       ULL(got->part[i].len), ULL(want->part[i].len));
-	if (memcmp(got, want, offsetof(struct zu_state_hdr, csum)))
+	if (got->store_bytes != want->store_bytes)
+		return zt_fail(msg, len, -ESTALE, "state: a store of %llu bytes, this config's "
+			       "is %llu", ULL(got->store_bytes), ULL(want->store_bytes));
+	if (got->spill_slots != want->spill_slots || got->zram_slots != want->zram_slots)
+		return zt_fail(msg, len, -ESTALE, "state: %llu spill and %llu zram slots, this "
+			       "config's %llu and %llu", ULL(got->spill_slots),
+			       ULL(got->zram_slots), ULL(want->spill_slots), ULL(want->zram_slots));
+	if (got->fill_capacity != want->fill_capacity)
+		return zt_fail(msg, len, -ESTALE, "state: %u fill words, this binary's %u",
+			       got->fill_capacity, want->fill_capacity);
+	if (memcmp(&got->layout, &want->layout, offsetof(struct zu_state_hdr, csum) -
+		   offsetof(struct zu_state_hdr, layout)))
 		return zt_fail(msg, len, -EPROTO, "state: laid out differently by another "
 			       "build of layout version %u", got->layout);
 	return 0;
@@ -293,7 +302,7 @@ static int check_hdr(const struct zu_state_hdr *got, const struct zu_state_hdr *
 		return zt_fail(msg, len, -EPROTO, "state: layout version %u, this binary reads "
 			       "version %u", got->layout, want->layout);
 	if (got->hdr_bytes != want->hdr_bytes ||
-	    fnv64(got, offsetof(struct zu_state_hdr, csum)) != got->csum)
+	    hdr_sum(got) != got->csum)
 		return zt_fail(msg, len, -EBADMSG, "state: header checksum mismatch (corrupted)");
 	if (got->total_bytes != file_bytes)
 		return zt_fail(msg, len, -EBADMSG, "state: the file is %llu bytes, its header "
