@@ -205,6 +205,32 @@ static void test_segment_header(void)
 	close(fd);
 }
 
+/* The rebuilt store is one the compactor can pack: sealed segments with
+ * the holes the dead server left. */
+static void test_compact(void)
+{
+	struct zu_store_stats before, after;
+	struct zu_store_mover m;
+	struct zu_state *s;
+	int fd = made(), moved;
+
+	if (zu_state_attach(fd, &geom, &s, msg, sizeof(msg)))
+		return (void)ok(0, "attach a filled state: %s", msg);
+	m = zu_store_pt_mover(s->pt);
+	zu_store_set_mover(s->store, &m);
+	zu_store_stats(s->store, &before);
+	moved = zu_store_compact(s->store, true);
+	zu_store_stats(s->store, &after);
+	ok(moved > 0 && after.in_use_bytes < before.in_use_bytes,
+	   "the compactor packs an attached store: %d pages moved, %llu -> %llu KiB in use",
+	   moved, (unsigned long long)before.in_use_bytes >> 10,
+	   (unsigned long long)after.in_use_bytes >> 10);
+	ok(same_as(s, true), "every page reads back the same after the moves");
+	ok(drain(s), "and everything drains to empty");
+	zu_state_detach(s);
+	close(fd);
+}
+
 static uint64_t seen_idx[4 * NPAGES];
 static unsigned nseen;
 
@@ -300,6 +326,7 @@ int main(void)
 	test_dead_writer();
 	test_bad_entries();
 	test_segment_header();
+	test_compact();
 	test_flips();
 	test_size();
 	return tap_done();
