@@ -56,8 +56,10 @@
  * empty: one mmap per 512 new leaves (1 GiB of device).  prealloc_bytes at
  * create (and zu_pt_reserve) lets the server map what it expects up front so
  * the I/O path does not even do that.  Blocks and mid/root links are 32-bit
- * ids (chunk * 512 + block + 1), not pointers, so the table can later be
- * kept in a shared-memory file and re-attached.
+ * ids (chunk * 512 + block + 1), not pointers, so the table can live in a
+ * shared-memory region that outlives the server (zu_pt_create_in: root and
+ * every block at fixed offsets, no growth; zu_pt_attach_in re-attaches,
+ * state.h).
  *
  * Errors: negative errno.  Index >= npages is -ERANGE; no block -> -ENOMEM.
  */

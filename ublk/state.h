@@ -53,8 +53,14 @@
  *      Anything else is corruption: the attach refuses (-EUCLEAN) and
  *      names the page.  It never guesses: a swap page read back as zeros
  *      would corrupt a process silently.
+ *   6. An attach's own writes are all derived from the table, so it is
+ *      idempotent: a kill during an attach leaves a state the next attach
+ *      takes (tests/ublk/t_state_kill.c kills children at random, in their
+ *      attach too).
  * Not covered: two entries naming overlapping store bytes (each is
- * checked against its segment, not against the others).
+ * checked against its segment, not against the others); a store handle
+ * pointing at stale bytes in a live segment, or a slot number flipped to
+ * another free slot, passes every check (no per-page checksum).
  *
  * Errors: negative errno and one line in *msg: -EBADMSG (not a state,
  * truncated, checksum), -EPROTO (another layout version), -ESTALE (a

@@ -22,8 +22,9 @@
  * opened.  A free only subtracts from the live bytes of the page's
  * segment; a sealed segment whose live bytes reach 0 is empty and goes
  * back at once (spare stack, or unmapped).  Everything persistent is an
- * offset or a number, never a pointer, so the arena could be a memfd
- * mapped again by a restarted server.
+ * offset or a number, never a pointer, so the arena can be a shared
+ * region that a restarted server maps again (zu_store_create_in, with the
+ * live bytes rebuilt from the page table: zu_store_adopt, state.h).
  *
  * Handle (56 bits, fits a STORE page-table entry):
  *   bits 0..11 length-1 | bits 12..55 byte offset in the arena

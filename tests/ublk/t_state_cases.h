@@ -174,6 +174,29 @@ static void test_bad_entries(void)
 		ok(0, "page 4 should be a spill page: %#llx", (unsigned long long)dup);
 }
 
+/* A segment's live bytes are allocator metadata: wrong ones are rebuilt
+ * from the table, not trusted. */
+static void test_segment_live(uint64_t e)
+{
+	uint64_t lw = 12345;               /* not sealed, and not what it holds */
+	struct zu_state *s;
+	unsigned char *seg;
+	size_t len;
+	int fd = made();
+
+	if (zu_state_attach(fd, &geom, &s, msg, sizeof(msg)))
+		return (void)ok(0, "attach: %s", msg);
+	seg = (unsigned char *)zu_store_data(s->store, zu_pte_store_handle(e), &len) -
+	      ((zu_pte_store_handle(e) >> 12) % ZU_STORE_CHUNK);
+	memcpy(seg + 16, &lw, 8);
+	zu_state_detach(s);
+	if (zu_state_attach(fd, &geom, &s, msg, sizeof(msg)))
+		return (void)ok(0, "wrong live bytes: %s", msg);
+	ok(same(s) && drain(s), "a segment's wrong live bytes are recounted from the table");
+	zu_state_detach(s);
+	close(fd);
+}
+
 /* A store segment whose header no longer covers the table's handle. */
 static void test_segment_header(void)
 {
@@ -203,6 +226,7 @@ static void test_segment_header(void)
 	zu_state_detach(s);
 	refused(fd, &geom, -EUCLEAN, "a segment released under a page the table names");
 	close(fd);
+	test_segment_live(e);
 }
 
 /* The rebuilt store is one the compactor can pack: sealed segments with
@@ -319,6 +343,25 @@ static void test_size(void)
 	is_int(zu_state_bytes(&g), 0, "a device size that is not whole pages: invalid");
 }
 
+/* The policy identity: the same config gives the same one, any field
+ * changes it; the geometry follows the config. */
+static void test_config_id(void)
+{
+	struct ztu_config a, b;
+	struct zu_state_geom g;
+
+	memset(&a, 0, sizeof(a));
+	a.size = UINT64_C(1) << 30;
+	a.mem_limit = UINT64_C(256) << 20;
+	b = a;
+	ok(zu_state_config_id(&a) == zu_state_config_id(&b), "one config, one identity");
+	b.rule[ZT_CLASS_TEXT].codec.level = 9;
+	ok(zu_state_config_id(&a) != zu_state_config_id(&b), "a codec level changes it");
+	zu_state_geom_of(&a, 1000, 4096, &g);
+	ok(g.dev_size == a.size && g.store_bytes == a.mem_limit && g.spill_slots == 1000 &&
+	   !g.zram_slots && g.policy_id == zu_state_config_id(&a), "geometry of a config");
+}
+
 int main(void)
 {
 	test_roundtrip();
@@ -329,5 +372,6 @@ int main(void)
 	test_compact();
 	test_flips();
 	test_size();
+	test_config_id();
 	return tap_done();
 }
