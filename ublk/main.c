@@ -2,7 +2,7 @@
  * main.c — ztier-ublk: run, stop and list ztier's tiered ublk devices.
  *
  *   ztier-ublk add --policy FILE [--size SIZE] [--queues N] [--depth N]
- *                  [--spill TARGET] [--target tiered|null]
+ *                  [--spill TARGET] [--target tiered|null] [--state PATH]
  *   ztier-ublk del ID|--all
  *   ztier-ublk list [--json]
  *
@@ -14,7 +14,9 @@
  * on a pipe until the child reports LIVE or the error that stopped it (after
  * the child deleted whatever it had created), prints one line and exits 0 or
  * 1.  --spill TARGET is the policy's [spill] target (a path, or a name under
- * /dev/disk/by-id).  `del` sends STOP_DEV, waits on a pidfd for the server
+ * /dev/disk/by-id).  --state PATH (absolute; off by default) keeps the page
+ * table, store and spill slots in a new shared file there (ublk/state.h),
+ * removed when the device is; nothing attaches to it yet.  `del` sends STOP_DEV, waits on a pidfd for the server
  * to exit, reaps what a killed server left, then DEL_DEV.  `list` asks the
  * kernel (GET_DEV_INFO) and renders each device's sections (cli_list.c).
  * Errors are one line on stderr and exit status 1.
@@ -52,7 +54,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: " PROG " add --policy FILE [--size SIZE] [--queues N] [--depth N]\n"
-		"                  [--spill TARGET] [--target tiered|null]\n"
+		"                  [--spill TARGET] [--target tiered|null] [--state PATH]\n"
 		"       " PROG " del ID|--all\n"
 		"       " PROG " list [--json]\n");
 	return 1;
@@ -110,7 +112,7 @@ static int parse_uint(const char *what, const char *s, unsigned *out)
 }
 
 struct add_args {
-	const char *policy, *size, *queues, *depth, *spill, *target;
+	const char *policy, *size, *queues, *depth, *spill, *target, *state;
 };
 
 static int parse_add(int argc, char **argv, struct add_args *a)
@@ -122,13 +124,14 @@ static int parse_add(int argc, char **argv, struct add_args *a)
 		{ "depth",  required_argument, NULL, 'd' },
 		{ "spill",  required_argument, NULL, 'S' },
 		{ "target", required_argument, NULL, 't' },
+		{ "state",  required_argument, NULL, 'T' },
 		{ 0 }
 	};
 	int c;
 
 	memset(a, 0, sizeof(*a));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:s:q:d:S:t:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:s:q:d:S:t:T:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': a->policy = optarg; break;
 		case 's': a->size = optarg; break;
@@ -136,6 +139,7 @@ static int parse_add(int argc, char **argv, struct add_args *a)
 		case 'd': a->depth = optarg; break;
 		case 'S': a->spill = optarg; break;
 		case 't': a->target = optarg; break;
+		case 'T': a->state = optarg; break;
 		default: return usage();
 		}
 	}
@@ -158,6 +162,12 @@ static int apply_flags(const struct add_args *a, struct ztu_config *cfg)
 		cfg->target = ZTU_TARGET_NULL;
 	else if (a->target && strcmp(a->target, "tiered") != 0)
 		return die("unknown target '%s' (tiered or null)", a->target);
+	/* The server removes it when the device goes: no path relative to a
+	 * directory that the caller may leave. */
+	if (a->state && (a->state[0] != '/' || strlen(a->state) >= sizeof(cfg->state_path)))
+		return die("--state: an absolute path under %zu bytes", sizeof(cfg->state_path));
+	if (a->state)
+		snprintf(cfg->state_path, sizeof(cfg->state_path), "%s", a->state);
 	return 0;
 }
 

@@ -38,6 +38,7 @@
 #include "ublk/store.h"
 
 struct ztu_blk;                  /* a block tier instance (tier_blk.c) */
+struct zu_state;                 /* the shared state, when used (state.h) */
 struct ztu_zram;                 /* the zram tier's kernel device (tier_zram.c) */
 
 /* Device-wide: shared by every queue. */
@@ -52,6 +53,8 @@ struct ztu_tiers {
 	ztu_ctr rereads;                      /* async block-tier reads redone:
 	                                         the page changed meanwhile */
 	const struct ztu_config *cfg;         /* the server's, resolved   */
+	struct zu_state *state;               /* owns pt, fills, store and the
+	                                         spill slots when set      */
 };
 
 /* Per queue thread: its codec context, slot cursor and counters. */
@@ -85,6 +88,9 @@ const struct ztu_tier_ops *ztu_tier_ops(enum zt_tier t);
 int ztu_blk_open(struct ztu_blk **out, enum zt_tier tier, const char *path,
 		 uint64_t size, char *msg, size_t len);
 void ztu_blk_close(struct ztu_blk *b);
+/* Keep the slot map in sl (a shared state's, state.h) instead of the
+ * block tier's own, which must still be empty; sl stays its owner's. */
+void ztu_blk_use_slots(struct ztu_blk *b, struct zu_slots *sl);
 
 uint64_t ztu_blk_used(const struct ztu_blk *b);
 uint64_t ztu_blk_total(const struct ztu_blk *b);

@@ -37,6 +37,7 @@ struct ztu_blk {
 	int fd;
 	enum zt_tier tier;
 	struct zu_slots *slots;
+	bool borrowed;                /* slots are a shared state's */
 };
 
 static int open_direct(const char *path, bool create)
@@ -134,9 +135,17 @@ void ztu_blk_close(struct ztu_blk *b)
 		return;
 	if (b->fd >= 0)
 		close(b->fd);
-	if (b->slots)
+	if (b->slots && !b->borrowed)
 		zu_slots_destroy(b->slots);
 	free(b);
+}
+
+void ztu_blk_use_slots(struct ztu_blk *b, struct zu_slots *sl)
+{
+	if (!b->borrowed)
+		zu_slots_destroy(b->slots);
+	b->slots = sl;
+	b->borrowed = true;
 }
 
 uint64_t ztu_blk_used(const struct ztu_blk *b)

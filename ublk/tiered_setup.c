@@ -6,17 +6,23 @@
  * memory limit, and the block tiers.  For a swap device (memory-commit
  * upfront) the table and the store are committed whole here, before the
  * server turns into an IO_FLUSHER; otherwise they grow on demand (the store
- * from a reserve that its housekeeper thread refills).
+ * from a reserve that its housekeeper thread refills).  With a state path
+ * (--state, off by default) the table, the fill table, the store arena and
+ * the spill slots live in a new shared state file instead (state.h),
+ * committed whole; it is removed on a clean stop.
  * Per queue (in the queue thread, after PR_SET_IO_FLUSHER): its codec
  * context, per-tag state, the async-write slots, the parked-tag FIFO and the
  * bounce pages — everything the I/O path needs, so it never allocates.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "policy/common/common.h"
+#include "ublk/state.h"
 #include "ublk/store_pt.h"
 #include "ublk/tier_zram.h"
 #include "ublk/tiered.h"
@@ -57,14 +63,20 @@ static uint64_t mem_available(void)
 	return kib ? kib << 10 : UINT64_MAX;
 }
 
+/* Locking more than there is would only make the kernel kill others
+ * (this server is OOM-exempt): callers refuse with the figures instead. */
+static bool fits_available(uint64_t bytes, uint64_t *avail)
+{
+	*avail = mem_available();
+	return bytes <= *avail / 10 * 9;
+}
+
 static int commit_upfront(struct ztu_tiers *t, uint64_t limit, char *msg, size_t len)
 {
-	uint64_t avail = mem_available();
+	uint64_t avail;
 	int ret;
 
-	/* Locking more than there is would only make the kernel kill others
-	 * (this server is OOM-exempt): refuse with the figures instead. */
-	if (limit > avail / 10 * 9) {
+	if (!fits_available(limit, &avail)) {
 		snprintf(msg, len, "store: memory-limit %llu MiB cannot be committed upfront "
 			 "(memory-commit, the default for swap): %llu MiB available",
 			 (unsigned long long)(limit >> 20), (unsigned long long)(avail >> 20));
@@ -102,24 +114,79 @@ static int store_init(struct ztu_tiers *t, uint64_t limit, bool upfront, char *m
 	return ret ? zt_fail_errno(msg, len, ret, "store housekeeper") : 0;
 }
 
-int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
+/* The table, the fill table and the store in this process's memory. */
+static int local_init(struct ztu_tiers *t, char *msg, size_t len)
 {
-	const struct ztu_config *c = &d->cfg;
-	struct ztu_tiers *t = calloc(1, sizeof(*t));
+	const struct ztu_config *c = t->cfg;
 	bool upfront = c->commit_upfront;
-	int ret;
 
-	if (!t)
-		return zt_fail_errno(msg, len, -ENOMEM, "tiers");
-	d->tgt = t;
-	t->cfg = &d->cfg;
 	t->pt = zu_pt_create(c->size / ZT_PAGE_SIZE, pt_prealloc(c->size, upfront));
 	if (!t->pt)
 		return zt_fail_errno(msg, len, -errno, "page table");
 	t->fills = zu_fills_create(FILL_CAPACITY);
 	if (!t->fills)
 		return zt_fail_errno(msg, len, -ENOMEM, "fill table");
-	if (c->mem_limit && (ret = store_init(t, c->mem_limit, upfront, msg, len)))
+	return c->mem_limit ? store_init(t, c->mem_limit, upfront, msg, len) : 0;
+}
+
+/* A state's store runs upfront on its arena: only the compactor to start. */
+static int state_store_start(struct ztu_tiers *t, char *msg, size_t len)
+{
+	const struct zu_store_mover mover = zu_store_pt_mover(t->pt);
+	int ret;
+
+	zu_store_set_mover(t->store, &mover);
+	ret = zu_store_housekeeper_start(t->store);
+	return ret ? zt_fail_errno(msg, len, ret, "store housekeeper") : 0;
+}
+
+/* The table, the fill table, the store arena and the spill slots in a new
+ * shared state at cfg->state_path (state.h), committed whole whatever
+ * memory-commit says.  Always new: a new device starts empty, and taking
+ * an old state over needs the kernel's user recovery, not done yet. */
+static int state_init(struct ztu_tiers *t, char *msg, size_t len)
+{
+	const struct ztu_config *c = t->cfg;
+	struct zu_state_geom g;
+	uint64_t avail;
+	int fd, ret;
+
+	if (ztu_config_wants_zram(c))
+		return zt_fail(msg, len, -EOPNOTSUPP, "state %s: not with a zram tier yet",
+			       c->state_path);
+	zu_state_geom_of(c, ztu_blk_total(t->blk[ZT_TIER_SPILL]), FILL_CAPACITY, &g);
+	if (!fits_available(zu_state_bytes(&g), &avail))
+		return zt_fail(msg, len, -ENOMEM, "state %s: %llu MiB, %llu MiB available",
+			       c->state_path, (unsigned long long)(zu_state_bytes(&g) >> 20),
+			       (unsigned long long)(avail >> 20));
+	fd = open(c->state_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return zt_fail_errno(msg, len, -errno, c->state_path);
+	ret = zu_state_create(fd, &g, &t->state, msg, len);
+	close(fd);
+	if (ret) {
+		unlink(c->state_path);
+		return ret;
+	}
+	t->pt = t->state->pt;
+	t->fills = t->state->fills;
+	t->store = t->state->store;
+	if (t->blk[ZT_TIER_SPILL])
+		ztu_blk_use_slots(t->blk[ZT_TIER_SPILL], t->state->spill);
+	return t->store ? state_store_start(t, msg, len) : 0;
+}
+
+int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
+{
+	const struct ztu_config *c = &d->cfg;
+	struct ztu_tiers *t = calloc(1, sizeof(*t));
+	int ret = 0;
+
+	if (!t)
+		return zt_fail_errno(msg, len, -ENOMEM, "tiers");
+	d->tgt = t;
+	t->cfg = &d->cfg;
+	if (!c->state_path[0] && (ret = local_init(t, msg, len)))
 		return ret;
 	if (c->spill_path[0]) {
 		ret = ztu_blk_open(&t->blk[ZT_TIER_SPILL], ZT_TIER_SPILL, c->spill_path,
@@ -127,6 +194,8 @@ int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 		if (ret)
 			return ret;
 	}
+	if (c->state_path[0] && (ret = state_init(t, msg, len)))
+		return ret;
 	if (ztu_config_wants_zram(c))
 		return ztu_zram_create(t, &c->zram, msg, len);
 	return 0;
@@ -142,12 +211,15 @@ int ztu_tiered_deinit(struct ztu_dev *d)
 	left = ztu_zram_destroy(t, d->shm ? (struct ztu_tiered_stats *)d->shm->tgt : NULL);
 	for (int i = 0; i < ZT_TIER_COUNT; i++)
 		ztu_blk_close(t->blk[i]);
-	if (t->store)
+	if (t->state) {
+		/* A clean stop: the device is gone, so is what its pages were. */
+		zu_state_detach(t->state);
+		unlink(t->cfg->state_path);
+	} else {
 		zu_store_destroy(t->store);
-	if (t->fills)
 		zu_fills_destroy(t->fills);
-	if (t->pt)
 		zu_pt_destroy(t->pt);
+	}
 	free(t);
 	d->tgt = NULL;
 	return left;

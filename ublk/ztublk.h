@@ -64,6 +64,9 @@ struct ztu_config {
 	                                 (disksize 0: [zram] size unset)       */
 	char spill_path[ZT_PATH_MAX]; /* "" = no spill tier                    */
 	uint64_t spill_size;          /* bytes for a file spill (0: file size) */
+	char state_path[ZT_PATH_MAX]; /* "": table, store and slot maps in the
+	                                 process; else a new shared state there
+	                                 (state.h; ztier-ublk add --state)     */
 };
 
 /* Does a spill target name a device: a path in /dev, by name or because its
