@@ -24,8 +24,10 @@
  *   STORE  the store's arena, whole 64 KiB segments with their headers.
  *   SPILL  the spill tier's slot bitmap (1 bit per 4 KiB slot), if any.
  *   ZRAM   the zram tier's slot bitmap, if any.
- * Counters (pages per tier, store bytes, slots used) are not kept: they are
- * recounted from the table at attach, like the allocators' own.
+ * Counters are not kept: the allocators' own (store pages and bytes, slots
+ * and fill words used, blocks in use) are recounted from the table at
+ * attach; the server's published ones (pages per tier) can be, with
+ * zu_pt_stats, by the recovery that will attach (not written yet).
  *
  * Invariants (a kill -9 stops every thread between two instructions; all
  * it stored before is in the region, nothing after):
