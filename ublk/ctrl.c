@@ -114,6 +114,10 @@ int ztu_ctrl_add(struct ztu_dev *d)
 	d->info.max_io_buf_bytes = c->io_buf_bytes;
 	d->info.dev_id = (uint32_t)-1;
 	d->info.flags = UBLK_F_CMD_IOCTL_ENCODE | UBLK_F_URING_CMD_COMP_IN_TASK;
+	/* With a state file the pages outlive the server: the kernel keeps
+	 * the disk and holds I/O until a new server recovers it (recover.c). */
+	if (c->state_path[0])
+		d->info.flags |= UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE;
 	ret = ztu_ctrl_cmd(d, UBLK_U_CMD_ADD_DEV, -1, (uintptr_t)&d->info,
 			   sizeof(d->info), 0);
 	if (ret < 0)
@@ -254,6 +258,7 @@ int ztu_dev_del(int dev_id, char *msg, size_t len)
 	if (ret < 0)
 		goto out;
 	reaped = ztu_target_reap(dev_id, msg, len);   /* what a killed server left */
+	ztu_recover_reap(dev_id);            /* its state file, if it had one */
 	ztu_stats_remove(dev_id, NULL);      /* before DEL_DEV frees the id */
 	ret = ztu_ctrl_cmd(&d, UBLK_U_CMD_DEL_DEV, dev_id, 0, 0, 0);
 	if (ret < 0)

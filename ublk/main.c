@@ -4,6 +4,7 @@
  *   ztier-ublk add --policy FILE [--size SIZE] [--queues N] [--depth N]
  *                  [--spill TARGET] [--target tiered|null] [--state PATH]
  *   ztier-ublk del ID|--all
+ *   ztier-ublk recover ID
  *   ztier-ublk list [--json]
  *
  * Modelled on ublksrv's `ublk` and the kernel selftest kublk (same "dev id N:"
@@ -16,7 +17,9 @@
  * 1.  --spill TARGET is the policy's [spill] target (a path, or a name under
  * /dev/disk/by-id).  --state PATH (absolute; off by default) keeps the page
  * table, store and spill slots in a new shared file there (ublk/state.h),
- * removed when the device is; nothing attaches to it yet.  `del` sends STOP_DEV, waits on a pidfd for the server
+ * removed when the device is, and makes the device recoverable: when its
+ * server dies the kernel holds the device's I/O, and `recover ID` starts a
+ * server that attaches to the state and serves it again (recover.c).  `del` sends STOP_DEV, waits on a pidfd for the server
  * to exit, reaps what a killed server left, then DEL_DEV.  `list` asks the
  * kernel (GET_DEV_INFO) and renders each device's sections (cli_list.c).
  * Errors are one line on stderr and exit status 1.
@@ -56,6 +59,7 @@ static int usage(void)
 		"usage: " PROG " add --policy FILE [--size SIZE] [--queues N] [--depth N]\n"
 		"                  [--spill TARGET] [--target tiered|null] [--state PATH]\n"
 		"       " PROG " del ID|--all\n"
+		"       " PROG " recover ID\n"
 		"       " PROG " list [--json]\n");
 	return 1;
 }
@@ -250,6 +254,36 @@ static int cmd_del(int argc, char **argv)
 	return rc;
 }
 
+/* ---- recover --------------------------------------------------------------- */
+
+static int cmd_recover(int argc, char **argv)
+{
+	static struct ztu_config cfg;
+	char msg[ZTU_MSG_MAX];
+	unsigned id;
+	int rfd, live, ret;
+	pid_t pid;
+
+	if (argc != 2)
+		return usage();
+	if (parse_uint("device id", argv[1], &id))
+		return 1;
+	if (!ztu_control_present())
+		return die("ublk_drv not loaded: " ZTU_CONTROL_PATH " missing");
+	if (ztu_recover_load_config((int)id, &cfg, msg, sizeof(msg)))
+		return die("recover /dev/ublkb%u: %s", id, msg);
+	pid = ztu_server_spawn_recover(&cfg, (int)id, &rfd);
+	if (pid < 0)
+		return die("fork: %s", strerror(-pid));
+	ret = ztu_server_wait_live(rfd, -1, &live, msg, sizeof(msg));
+	if (ret) {
+		waitpid(pid, NULL, 0);
+		return die("recover /dev/ublkb%u: %s", id, msg);
+	}
+	printf("dev id %d: /dev/ublkb%d recovered\n", live, live);
+	return 0;
+}
+
 /* ---- list ------------------------------------------------------------------ */
 
 static int cmd_list(int argc, char **argv)
@@ -275,6 +309,8 @@ int main(int argc, char **argv)
 		return cmd_del(argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)
 		return cmd_list(argc - 1, argv + 1);
+	if (strcmp(argv[1], "recover") == 0)
+		return cmd_recover(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--version") == 0) {
 		puts(PROG " " ZT_VERSION);
 		return 0;

@@ -183,6 +183,22 @@ static void fill_shm(struct ztu_dev *d)
 	ztu_ctr_set(&s->mem_limit, (int64_t)d->cfg.mem_limit);
 }
 
+/* A recovered device: END_USER_RECOVERY instead of SET_PARAMS + START_DEV
+ * (the kernel kept both); from LIVE on the state is the device's again. */
+static int end_recovery(struct ztu_dev *d, char *msg, size_t len)
+{
+	int ret = ztu_recover_end(d, msg, len);
+
+	if (!ret)
+		ret = ztu_ctrl_get_info(d, d->dev_id, &d->info);
+	if (ret >= 0 && d->info.state != UBLK_S_DEV_LIVE)
+		ret = -EIO;
+	if (ret < 0)
+		return msg[0] ? ret : zt_fail_errno(msg, len, ret, "not LIVE after recovery");
+	d->keep_state = false;
+	return 0;
+}
+
 /* Bring the added device to LIVE; on error *msg says which step failed. */
 static int bring_up(struct ztu_dev *d, char *msg, size_t len)
 {
@@ -202,6 +218,8 @@ static int bring_up(struct ztu_dev *d, char *msg, size_t len)
 	ret = start_queues(d, msg, len);
 	if (ret)
 		return ret;
+	if (d->recovering)
+		return end_recovery(d, msg, len);
 	ret = ztu_ctrl_set_params(d);
 	if (ret < 0) {
 		zt_fail_errno(msg, len, ret, "SET_PARAMS");
@@ -263,6 +281,8 @@ static void teardown(struct ztu_dev *d, bool added, bool stop_dev, bool del_dev)
 		d->ops->publish(d);          /* the file names what deinit undoes */
 	if (d->tgt && d->ops->deinit)
 		left = d->ops->deinit(d);
+	if (added && !left && !d->keep_state)
+		ztu_recover_forget_config(d->dev_id);
 	if (added && !left)
 		ztu_stats_remove(d->dev_id, d->shm);
 	else if (d->shm)
@@ -301,6 +321,21 @@ static int open_control(struct ztu_dev *d, char *msg, size_t len)
 	return ret < 0 ? ret : 0;
 }
 
+/* ADD_DEV, and for a device with a state file the config a recovering
+ * server will need (recover.c). */
+static int add_device(struct ztu_dev *d, char *msg, size_t len)
+{
+	int ret = ztu_ctrl_add(d);
+
+	if (ret < 0)
+		return zt_fail_errno(msg, len, ret, "ADD_DEV");
+	if (d->cfg.state_path[0] && (ret = ztu_recover_save_config(d)) < 0) {
+		ztu_ctrl_cmd(d, UBLK_U_CMD_DEL_DEV, d->dev_id, 0, 0, 0);
+		return zt_fail_errno(msg, len, ret, "saving the config in " ZTU_RUN_DIR);
+	}
+	return 0;
+}
+
 static int run(struct ztu_dev *d, ztu_ready_fn ready, void *ctx, int sfd)
 {
 	char msg[ZTU_MSG_MAX] = "";
@@ -319,16 +354,17 @@ static int run(struct ztu_dev *d, ztu_ready_fn ready, void *ctx, int sfd)
 		ready(ctx, -1, ret, msg);
 		return ret;
 	}
-	ret = ztu_ctrl_add(d);
+	ret = d->recovering ? ztu_recover_start(d, msg, sizeof(msg)) : add_device(d, msg, sizeof(msg));
 	if (ret < 0) {
-		zt_fail_errno(msg, sizeof(msg), ret, "ADD_DEV");
 		teardown(d, false, false, false);
 		ready(ctx, -1, ret, msg);
 		return ret;
 	}
 	ret = bring_up(d, msg, sizeof(msg));
 	if (ret) {
-		teardown(d, true, true, true);
+		/* A device being recovered is not ours to delete: it stays
+		 * quiesced, its state kept, for the next try. */
+		teardown(d, !d->recovering, !d->recovering, !d->recovering);
 		ready(ctx, -1, ret, msg);
 		return ret;
 	}
@@ -341,7 +377,10 @@ static int run(struct ztu_dev *d, ztu_ready_fn ready, void *ctx, int sfd)
 	return ret;
 }
 
-int ztu_server_run(const struct ztu_config *cfg, ztu_ready_fn ready, void *ctx)
+/* One device's server in this process: a new device (recover_id -1) or the
+ * take-over of a quiesced one (recover.c). */
+static int server_main(const struct ztu_config *cfg, int recover_id, ztu_ready_fn ready,
+		       void *ctx)
 {
 	struct ztu_dev *d = calloc(1, sizeof(*d));
 	sigset_t set;
@@ -352,7 +391,8 @@ int ztu_server_run(const struct ztu_config *cfg, ztu_ready_fn ready, void *ctx)
 	d->cfg = *cfg;
 	d->ops = cfg->target == ZTU_TARGET_NULL ? &ztu_tgt_null : &ztu_tgt_tiered;
 	d->ctrl_fd = d->cdev_fd = -1;
-	d->dev_id = -1;
+	d->dev_id = recover_id;
+	d->recovering = d->keep_state = recover_id >= 0;
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
 	sfd = block_stop_signals(&set);
@@ -361,4 +401,14 @@ int ztu_server_run(const struct ztu_config *cfg, ztu_ready_fn ready, void *ctx)
 		close(sfd);
 	free(d);
 	return ret;
+}
+
+int ztu_server_run(const struct ztu_config *cfg, ztu_ready_fn ready, void *ctx)
+{
+	return server_main(cfg, -1, ready, ctx);
+}
+
+int ztu_server_recover(const struct ztu_config *cfg, int dev_id, ztu_ready_fn ready, void *ctx)
+{
+	return dev_id < 0 ? -EINVAL : server_main(cfg, dev_id, ready, ctx);
 }

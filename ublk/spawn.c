@@ -34,7 +34,8 @@ static void report_to_pipe(void *ctx, int dev_id, int err, const char *msg)
 	*(int *)ctx = -1;
 }
 
-static void become_server(const struct ztu_config *cfg, int wfd, bool keep_stderr)
+static void become_server(const struct ztu_config *cfg, int recover_id, int wfd,
+			  bool keep_stderr)
 {
 	sigset_t none;
 	int null = open("/dev/null", O_RDWR);
@@ -52,10 +53,12 @@ static void become_server(const struct ztu_config *cfg, int wfd, bool keep_stder
 	dup2(wfd, 3);
 	wfd = 3;
 	syscall(SYS_close_range, 4u, ~0u, 0u);
-	_exit(ztu_server_run(cfg, report_to_pipe, &wfd) ? 1 : 0);
+	_exit((recover_id < 0 ? ztu_server_run(cfg, report_to_pipe, &wfd)
+		: ztu_server_recover(cfg, recover_id, report_to_pipe, &wfd)) ? 1 : 0);
 }
 
-pid_t ztu_server_spawn(const struct ztu_config *cfg, bool keep_stderr, int *report_fd)
+static pid_t spawn(const struct ztu_config *cfg, int recover_id, bool keep_stderr,
+		   int *report_fd)
 {
 	int p[2];
 	pid_t pid;
@@ -72,11 +75,21 @@ pid_t ztu_server_spawn(const struct ztu_config *cfg, bool keep_stderr, int *repo
 	}
 	if (pid == 0) {
 		close(p[0]);
-		become_server(cfg, p[1], keep_stderr);
+		become_server(cfg, recover_id, p[1], keep_stderr);
 	}
 	close(p[1]);
 	*report_fd = p[0];
 	return pid;
+}
+
+pid_t ztu_server_spawn(const struct ztu_config *cfg, bool keep_stderr, int *report_fd)
+{
+	return spawn(cfg, -1, keep_stderr, report_fd);
+}
+
+pid_t ztu_server_spawn_recover(const struct ztu_config *cfg, int dev_id, int *report_fd)
+{
+	return spawn(cfg, dev_id, false, report_fd);
 }
 
 /* The child's one line, read within ms; 0, or -ETIMEDOUT. */

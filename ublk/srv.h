@@ -129,6 +129,10 @@ struct ztu_dev {
 	pthread_cond_t cond;
 	unsigned ready;
 	atomic_uint exited;                   /* queue threads that ended       */
+	bool recovering;                      /* taking over dev_id (recover.c) */
+	bool keep_state;                      /* deinit must not remove the state
+	                                         file: it may hold the pages of a
+	                                         device that still exists        */
 };
 
 static inline const struct ublksrv_io_desc *ztu_iod(const struct ztu_queue *q, unsigned tag)
@@ -157,5 +161,12 @@ int ztu_ctrl_get_features(struct ztu_dev *d, uint64_t *features);
 int ztu_ctrl_add(struct ztu_dev *d);
 int ztu_ctrl_set_params(struct ztu_dev *d);
 int ztu_ctrl_get_info(struct ztu_dev *d, int dev_id, struct ublksrv_ctrl_dev_info *info);
+
+/* recover.c: a device with a state file outlives its server. */
+int ztu_recover_save_config(const struct ztu_dev *d);
+void ztu_recover_forget_config(int dev_id);
+void ztu_recover_reap(int dev_id);
+int ztu_recover_start(struct ztu_dev *d, char *msg, size_t len);
+int ztu_recover_end(struct ztu_dev *d, char *msg, size_t len);
 
 #endif

@@ -140,16 +140,36 @@ static int state_store_start(struct ztu_tiers *t, char *msg, size_t len)
 	return ret ? zt_fail_errno(msg, len, ret, "store housekeeper") : 0;
 }
 
-/* The table, the fill table, the store arena and the spill slots in a new
+/* The state file: created for a new device (it starts empty), attached
+ * by a server taking over a device whose server died (recover.c): then the
+ * file must exist and pass every check of zu_state_attach. */
+static int state_open(struct ztu_tiers *t, const struct zu_state_geom *g, bool attach,
+		      char *msg, size_t len)
+{
+	const char *path = t->cfg->state_path;
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (attach ? 0 : O_CREAT | O_EXCL),
+		      0600);
+	int ret;
+
+	if (fd < 0)
+		return zt_fail_errno(msg, len, -errno, path);
+	ret = attach ? zu_state_attach(fd, g, &t->state, msg, len)
+		     : zu_state_create(fd, g, &t->state, msg, len);
+	close(fd);
+	if (ret && !attach)
+		unlink(path);
+	return ret;
+}
+
+/* The table, the fill table, the store arena and the spill slots in the
  * shared state at cfg->state_path (state.h), committed whole whatever
- * memory-commit says.  Always new: a new device starts empty, and taking
- * an old state over needs the kernel's user recovery, not done yet. */
-static int state_init(struct ztu_tiers *t, char *msg, size_t len)
+ * memory-commit says. */
+static int state_init(struct ztu_tiers *t, bool attach, char *msg, size_t len)
 {
 	const struct ztu_config *c = t->cfg;
 	struct zu_state_geom g;
 	uint64_t avail;
-	int fd, ret;
+	int ret;
 
 	if (ztu_config_wants_zram(c))
 		return zt_fail(msg, len, -EOPNOTSUPP, "state %s: not with a zram tier yet",
@@ -159,15 +179,8 @@ static int state_init(struct ztu_tiers *t, char *msg, size_t len)
 		return zt_fail(msg, len, -ENOMEM, "state %s: %llu MiB, %llu MiB available",
 			       c->state_path, (unsigned long long)(zu_state_bytes(&g) >> 20),
 			       (unsigned long long)(avail >> 20));
-	fd = open(c->state_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return zt_fail_errno(msg, len, -errno, c->state_path);
-	ret = zu_state_create(fd, &g, &t->state, msg, len);
-	close(fd);
-	if (ret) {
-		unlink(c->state_path);
+	if ((ret = state_open(t, &g, attach, msg, len)))
 		return ret;
-	}
 	t->pt = t->state->pt;
 	t->fills = t->state->fills;
 	t->store = t->state->store;
@@ -194,7 +207,7 @@ int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 		if (ret)
 			return ret;
 	}
-	if (c->state_path[0] && (ret = state_init(t, msg, len)))
+	if (c->state_path[0] && (ret = state_init(t, d->recovering, msg, len)))
 		return ret;
 	if (ztu_config_wants_zram(c))
 		return ztu_zram_create(t, &c->zram, msg, len);
@@ -212,9 +225,11 @@ int ztu_tiered_deinit(struct ztu_dev *d)
 	for (int i = 0; i < ZT_TIER_COUNT; i++)
 		ztu_blk_close(t->blk[i]);
 	if (t->state) {
-		/* A clean stop: the device is gone, so is what its pages were. */
+		/* A clean stop: the device is gone, so is what its pages were.
+		 * Not so for a take-over that failed: the device still waits. */
 		zu_state_detach(t->state);
-		unlink(t->cfg->state_path);
+		if (!d->keep_state)
+			unlink(t->cfg->state_path);
 	} else {
 		zu_store_destroy(t->store);
 		zu_fills_destroy(t->fills);

@@ -108,6 +108,15 @@ int ztu_server_run(const struct ztu_config *cfg, ztu_ready_fn ready, void *ctx);
  * /dev/null, stderr too unless keep_stderr, no inherited fds).  Returns the
  * child's pid, *report_fd the pipe it reports on; or a negative errno. */
 pid_t ztu_server_spawn(const struct ztu_config *cfg, bool keep_stderr, int *report_fd);
+/* Take over /dev/ublkbID after its server died: the device must have been
+ * made with a state file (cfg->state_path, ztier-ublk add --state) and be
+ * quiesced; cfg is the one saved when it was added (ztu_recover_config).
+ * The same contract as ztu_server_run / ztu_server_spawn otherwise. */
+int ztu_server_recover(const struct ztu_config *cfg, int dev_id, ztu_ready_fn ready, void *ctx);
+pid_t ztu_server_spawn_recover(const struct ztu_config *cfg, int dev_id, int *report_fd);
+/* The config saved for /dev/ublkbID when it was added with a state file:
+ * 0, or -errno with msg (-EOPNOTSUPP: no state file, nothing to recover). */
+int ztu_recover_load_config(int dev_id, struct ztu_config *cfg, char *msg, size_t len);
 
 /* Read the child's report (closes report_fd): 0 and *dev_id once LIVE;
  * -EIO with *msg the server's error; -ETIMEDOUT after timeout_ms. */

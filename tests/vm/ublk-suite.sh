@@ -191,4 +191,38 @@ wait $fio_pid 2>/dev/null
 echo "# fio: $(grep -c 'io_u error' /tmp/fio-busy.err) I/O errors: $(grep -o 'error=[^:]*' /tmp/fio-busy.out | sort | uniq -c | head -3 | tr '\n' ' ')"
 check "no device left" no_devices
 
+# ---------------------------------------------------------------------------
+group "kill -9 and recover: the pages outlive the server (--state)"
+# A device with a state file is made with user recovery: when its server
+# dies the kernel holds the device's I/O (QUIESCED) and `recover` starts a
+# server that attaches to the state.  fio writes with crc32c while the
+# server is killed; it must see no error, and verify everything at the end.
+mkdir -p /run/ztier
+st=/run/ztier/recover-test.state
+sed '/^\[device\]/a queues = 2' /tmp/tiered.conf >/tmp/recover.conf
+check "add with --state (2 queues)" add --policy /tmp/recover.conf --state "$st"
+check "the state file and the saved config exist" test -s "$st" -a -s "/run/ztier/ublk/$id.config"
+check "write 16M of text-like data before the kills" dd if=/mnt/add/fills.bin of="$dev" bs=1M count=16 oflag=direct status=none
+quiesced() { local i; for i in $(seq 100); do [ "$(get "$id" state)" = QUIESCED ] && return 0; sleep 0.1; done; get "$id" state; return 1; }
+for round in 1 2 3; do
+	fio --name=r --filename="$dev" --allow_file_create=0 --ioengine=io_uring --direct=1 \
+		--rw=randwrite --bs=4k --iodepth=16 --offset=32M --size=16M --do_verify=1 \
+		--verify_fatal=1 --verify_state_save=0 $(fio_data mixed) --eta=never \
+		--output=/tmp/fio-rec.out &
+	fio_pid=$!
+	check "round $round: fio is writing" wait_stat "$id" writes -gt $((round * 500))
+	spid=$(get "$id" pid)
+	t0=${EPOCHREALTIME/./}
+	kill -9 "$spid"
+	check "round $round: server $spid killed: the kernel holds the device (QUIESCED)" quiesced
+	check "round $round: ztier-ublk recover" timeout 60 ztier-ublk recover "$id"
+	echo "# round $round: death to LIVE $(( (${EPOCHREALTIME/./} - t0) / 1000 )) ms"
+	wait $fio_pid; rc=$?
+	check "round $round: fio saw no error and verified every write (rc $rc)" test "$rc" = 0
+	[ "$rc" = 0 ] || tail -n 20 /tmp/fio-rec.out | sed 's/^/# /'
+done
+check "the data written before the kills reads back" cmp -n $((16 << 20)) /mnt/add/fills.bin "$dev"
+check "del" del "$id"
+check "del removed the state file and the saved config" test ! -e "$st" -a ! -e "/run/ztier/ublk/$id.config"
+
 finish

@@ -1,0 +1,135 @@
+/*
+ * recover.c — a new server takes over a device whose server died
+ * (issue #10, the kernel side, for devices with a state file).
+ *
+ * A device made with a state (ztier-ublk add --state) is added with
+ * UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE: when its server dies
+ * the kernel does not delete the disk but quiesces it (state QUIESCED),
+ * holds new I/O and requeues what the dead server had taken; a reissued
+ * page write is idempotent (the same bytes to the same page).  What the
+ * replacement needs:
+ *   - the resolved config, saved at ADD_DEV as ZTU_RUN_DIR/ID.config
+ *     (ztu_config_save: the same bytes give the same policy identity, which
+ *     the state's attach checks);
+ *   - the state file named there, attached instead of created (state.h);
+ *   - START_USER_RECOVERY (-EBUSY until the old /dev/ublkcN is released and
+ *     the queues quiesced: retried), the queues fetching again, then
+ *     END_USER_RECOVERY(pid) in place of SET_PARAMS + START_DEV: the
+ *     kernel keeps the disk, its openers and its parameters.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "policy/common/common.h"
+#include "ublk/srv.h"
+
+#ifndef UBLK_S_DEV_QUIESCED
+#define UBLK_S_DEV_QUIESCED 2
+#endif
+
+#define RECOVERY_TRIES   300          /* x 100 ms: what ublksrv waits too */
+
+static void config_path(int dev_id, char *buf, size_t len)
+{
+	snprintf(buf, len, ZTU_RUN_DIR "/%d.config", dev_id);
+}
+
+int ztu_recover_save_config(const struct ztu_dev *d)
+{
+	char path[128];
+	int fd, ret;
+
+	config_path(d->dev_id, path, sizeof(path));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	ret = ztu_config_save(fd, &d->cfg);
+	if (close(fd) < 0 && !ret)
+		ret = -errno;
+	if (ret)
+		unlink(path);
+	return ret;
+}
+
+void ztu_recover_forget_config(int dev_id)
+{
+	char path[128];
+
+	config_path(dev_id, path, sizeof(path));
+	unlink(path);
+}
+
+/* After `del` of a device whose server died: its state file and config go
+ * too (nothing can recover a deleted device). */
+void ztu_recover_reap(int dev_id)
+{
+	static struct ztu_config cfg;        /* big: off the stack */
+	char msg[ZTU_MSG_MAX];
+
+	if (ztu_recover_load_config(dev_id, &cfg, msg, sizeof(msg)) == 0)
+		unlink(cfg.state_path);
+	ztu_recover_forget_config(dev_id);
+}
+
+int ztu_recover_load_config(int dev_id, struct ztu_config *cfg, char *msg, size_t len)
+{
+	char path[128];
+	int fd, ret;
+
+	config_path(dev_id, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return zt_fail_errno(msg, len, -errno, path);
+	ret = ztu_config_load(fd, cfg);
+	close(fd);
+	if (ret)
+		return zt_fail(msg, len, ret, "%s: not a config this ztier-ublk reads", path);
+	if (!cfg->state_path[0])
+		return zt_fail(msg, len, -EOPNOTSUPP, "/dev/ublkb%d has no state file: its pages "
+			       "died with its server", dev_id);
+	return 0;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&t, &t) < 0 && errno == EINTR)
+		;
+}
+
+/* The device must be one of ours waiting for a server: QUIESCED, made with
+ * user recovery.  Then START_USER_RECOVERY, retried while -EBUSY. */
+int ztu_recover_start(struct ztu_dev *d, char *msg, size_t len)
+{
+	int ret = ztu_ctrl_get_info(d, d->dev_id, &d->info);
+
+	if (ret < 0)
+		return zt_fail_errno(msg, len, ret, "GET_DEV_INFO");
+	if (!(d->info.flags & UBLK_F_USER_RECOVERY))
+		return zt_fail(msg, len, -EOPNOTSUPP, "/dev/ublkb%d was not made recoverable",
+			       d->dev_id);
+	if (d->info.state != UBLK_S_DEV_QUIESCED)
+		return zt_fail(msg, len, -EBUSY, "/dev/ublkb%d is not waiting for a server "
+			       "(state %u, want %u: quiesced)", d->dev_id, d->info.state,
+			       UBLK_S_DEV_QUIESCED);
+	for (int i = 0; i < RECOVERY_TRIES; i++) {
+		ret = ztu_ctrl_cmd(d, UBLK_U_CMD_START_USER_RECOVERY, d->dev_id, 0, 0, 0);
+		if (ret != -EBUSY)
+			break;
+		sleep_ms(100);
+	}
+	return ret < 0 ? zt_fail_errno(msg, len, ret, "START_USER_RECOVERY") : 0;
+}
+
+int ztu_recover_end(struct ztu_dev *d, char *msg, size_t len)
+{
+	int ret = ztu_ctrl_cmd(d, UBLK_U_CMD_END_USER_RECOVERY, d->dev_id, 0, 0,
+			       (uint64_t)getpid());
+
+	return ret < 0 ? zt_fail_errno(msg, len, ret, "END_USER_RECOVERY") : 0;
+}
