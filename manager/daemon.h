@@ -30,6 +30,7 @@
 #define ZT_MANAGER_DAEMON_H
 
 #include <stdbool.h>
+#include <time.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -170,6 +171,13 @@ struct zd_stack {
 	bool mounted;
 	int prio;                     /* swap priority in force (swap_on)       */
 	char mnt[ZT_PATH_MAX];        /* where it is mounted (mounted)          */
+	/* the shared state its pages live in (daemon_recover.c) */
+	char state_path[ZT_PATH_MAX]; /* "" none: pages die with the server   */
+	void *state_map;              /* ztierd's locked mapping of it         */
+	size_t state_len;
+	unsigned recoveries;          /* servers replaced since it was built    */
+	time_t last_recovery;
+	time_t deaths[5];             /* the last deaths: a crash loop stops    */
 };
 
 struct zd_daemon {
@@ -239,6 +247,11 @@ int zd_server_start(struct zd_daemon *d, struct zd_stack *s, char *why, size_t l
 int zd_server_stop(struct zd_stack *s);
 /* The pidfd of s became readable: reap, log, mark degraded. */
 void zd_server_died(struct zd_daemon *d, struct zd_stack *s);
+/* daemon_recover.c: a ztier device's pages outlive its server. */
+void zd_state_file(const struct zd_stack *s, char *path, size_t len);
+int zd_state_hold(struct zd_stack *s);
+void zd_state_release(struct zd_stack *s);
+int zd_server_recover(struct zd_daemon *d, struct zd_stack *s);
 
 /* ---- udev (daemon_udev.c) ----------------------------------------------- */
 

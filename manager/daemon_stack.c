@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include "manager/daemon.h"
@@ -38,16 +39,32 @@ const char *zd_kind_name(enum zd_kind k)
 	return k == ZD_KIND_ZRAM ? "zram" : "ztier";
 }
 
+/* The status note of a stack that has nothing wrong: a pending policy, the
+ * recoveries of its server (daemon_recover.c), or "-". */
+static const char *status_note(const struct zd_stack *s, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (s->has_pending)
+		return "reloaded policy pending: down + up applies it";
+	if (!s->recoveries || !localtime_r(&s->last_recovery, &tm))
+		return "-";
+	snprintf(buf, len, "server recovered %u time(s), last at %02d:%02d:%02d", s->recoveries,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec);
+	return buf;
+}
+
 void zd_stack_status(const struct zd_stack *s, char *buf, size_t len)
 {
 	/* what is in force: a reload does not change a built stack */
 	int prio = s->swap_on ? s->prio : s->kind == ZD_KIND_ZRAM ? s->zswap.priority
 		   : s->policy ? s->policy->use.priority : -1;
+	char note[96];
 
 	snprintf(buf, len, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s", s->name, zd_kind_name(s->kind),
 		 zd_state_name(s->state), s->dev[0] ? s->dev : "-", s->spill[0] ? s->spill : "-",
-		 prio, (int)s->server_pid, s->reason[0] ? s->reason : s->has_pending ?
-		 "reloaded policy pending: down + up applies it" : "-");
+		 prio, (int)s->server_pid,
+		 s->reason[0] ? s->reason : status_note(s, note, sizeof(note)));
 }
 
 struct zd_stack *zd_stack_find(struct zd_daemon *d, const char *name)

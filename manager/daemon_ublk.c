@@ -4,8 +4,9 @@
  * ztierd starts each server with ztu_server_spawn() (ublk/ztublk.h), as its
  * own child rather than through `ztier-ublk add`, which daemonizes: a direct
  * child can be watched with a pidfd in the daemon's epoll loop, so a server
- * that dies is noticed at once (the device is then marked degraded; its swap
- * is left alone, since swapoff would need the pages it lost).  The child has
+ * that dies is noticed at once: a device with a state file is recovered
+ * (daemon_recover.c); one without is marked degraded, its swap left alone,
+ * since swapoff would need the pages it lost.  The child has
  * its own session (a Ctrl-C on ztierd's terminal must not stop a server
  * whose device is still swap) and keeps ztierd's stderr for its messages;
  * ztu_server_wait_live() waits for its report with a bound.
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,10 +63,17 @@ static int kill_and_reap(pid_t pid, int pidfd)
 
 static int started(struct zd_stack *s, pid_t pid, int id)
 {
+	int err;
+
 	s->ublk_id = id;
 	s->server_pid = pid;
 	s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	snprintf(s->dev, sizeof(s->dev), "/dev/ublkb%d", id);
+	s->recoveries = 0;
+	memset(s->deaths, 0, sizeof(s->deaths));
+	if (s->state_path[0] && (err = zd_state_hold(s)))
+		zd_log(ZD_WARN, "%s: cannot lock its state %s: %s (while no server runs its "
+		       "pages could be reclaimed)", s->name, s->state_path, strerror(-err));
 	return 0;
 }
 
@@ -100,6 +109,22 @@ static int no_report(struct zd_stack *s, pid_t pid, int err, char *why, size_t l
 	return err;
 }
 
+/* Pages in a state file that outlives the server (daemon_recover.c), for
+ * every swap device (a process whose memory was swapped there dies with
+ * the pages) whose tiers the state can hold (not yet a zram tier).  A
+ * file left by an earlier device of this stack is no one's now: a new
+ * device starts empty. */
+static void use_state(struct zd_stack *s, struct ztu_config *cfg)
+{
+	s->state_path[0] = '\0';
+	if (ztu_config_wants_zram(cfg) || s->policy->use.use != ZT_USE_SWAP)
+		return;
+	zd_state_file(s, s->state_path, sizeof(s->state_path));
+	mkdir("/dev/shm/ztier", 0700);
+	unlink(s->state_path);
+	snprintf(cfg->state_path, sizeof(cfg->state_path), "%s", s->state_path);
+}
+
 int zd_server_start(struct zd_daemon *d, struct zd_stack *s, char *why, size_t len)
 {
 	struct ztu_config *cfg = malloc(sizeof(*cfg));
@@ -110,6 +135,7 @@ int zd_server_start(struct zd_daemon *d, struct zd_stack *s, char *why, size_t l
 	if (!cfg)
 		return -ENOMEM;
 	ztu_config_from_policy(cfg, s->policy);
+	use_state(s, cfg);
 	if (ztu_config_check(cfg, why, len)) {
 		free(cfg);
 		return -EINVAL;
@@ -156,8 +182,12 @@ int zd_server_stop(struct zd_stack *s)
 		close(s->pidfd);
 	s->pidfd = -1;
 	s->server_pid = 0;
-	if (!err)
+	if (!err) {
 		s->ublk_id = -1;
+		zd_state_release(s);          /* the device is gone: its state too */
+		if (s->state_path[0])
+			unlink(s->state_path);
+	}
 	return err;
 }
 
@@ -166,7 +196,6 @@ void zd_server_died(struct zd_daemon *d, struct zd_stack *s)
 	int status = 0;
 	char how[64];
 
-	(void)d;
 	if (waitpid(s->server_pid, &status, WNOHANG) <= 0)
 		return;
 	if (WIFSIGNALED(status))
@@ -174,10 +203,14 @@ void zd_server_died(struct zd_daemon *d, struct zd_stack *s)
 	else
 		snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
 	snprintf(s->reason, sizeof(s->reason), "server pid %d %s", (int)s->server_pid, how);
-	zd_log(ZD_ERR, "%s: %s: ublk server died (%s); device degraded", s->name, s->dev,
-	       s->reason);
+	zd_log(ZD_ERR, "%s: %s: ublk server died (%s)%s", s->name, s->dev, s->reason,
+	       s->state_path[0] ? "" : "; device degraded");
 	close(s->pidfd);
 	s->pidfd = -1;
 	s->server_pid = 0;
 	s->state = ZD_ST_DEGRADED;
+	if (zd_server_recover(d, s) == 0) {
+		s->state = ZD_ST_UP;
+		s->reason[0] = '\0';
+	}
 }

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,6 +45,8 @@ int ztu_recover_save_config(const struct ztu_dev *d)
 	int fd, ret;
 
 	config_path(d->dev_id, path, sizeof(path));
+	mkdir("/run/ztier", 0755);          /* the first device: not made yet */
+	mkdir(ZTU_RUN_DIR, 0755);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;

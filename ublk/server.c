@@ -215,6 +215,8 @@ static int bring_up(struct ztu_dev *d, char *msg, size_t len)
 		return err;
 	}
 	fill_shm(d);
+	if (d->ops->publish)
+		d->ops->publish(d);          /* the figures from before any I/O */
 	ret = start_queues(d, msg, len);
 	if (ret)
 		return ret;

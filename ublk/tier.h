@@ -55,6 +55,8 @@ struct ztu_tiers {
 	const struct ztu_config *cfg;         /* the server's, resolved   */
 	struct zu_state *state;               /* owns pt, fills, store and the
 	                                         spill slots when set      */
+	bool recount;                         /* attached: the published page
+	                                         counts start from the table */
 };
 
 /* Per queue thread: its codec context, slot cursor and counters. */

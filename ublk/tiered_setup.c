@@ -181,6 +181,7 @@ static int state_init(struct ztu_tiers *t, bool attach, char *msg, size_t len)
 			       (unsigned long long)(avail >> 20));
 	if ((ret = state_open(t, &g, attach, msg, len)))
 		return ret;
+	t->recount = attach;
 	t->pt = t->state->pt;
 	t->fills = t->state->fills;
 	t->store = t->state->store;
@@ -340,6 +341,27 @@ void ztu_tiered_queue_deinit(struct ztu_queue *q)
 	q->tgt = NULL;
 }
 
+/* A server that attached to a dead one's state starts its published
+ * counters from what the state holds, not from zero: the pages per tier
+ * from the table and the store's pages and bytes.  Put in queue 0's
+ * counters (the others start at 0), before any queue thread runs. */
+static void recount(struct ztu_dev *d, struct ztu_tiers *t)
+{
+	struct ztu_qstats *q = &d->shm->q[0];
+	struct zu_pt_stats ps;
+	struct zu_store_stats ss;
+
+	zu_pt_stats(t->pt, &ps);
+	for (int i = 0; i < ZT_TIER_COUNT; i++)
+		ztu_ctr_set(&q->pages[i], (int64_t)ps.pages[i]);
+	if (t->store) {
+		zu_store_stats(t->store, &ss);
+		ztu_ctr_set(&q->store_pages, (int64_t)ss.pages);
+		ztu_ctr_set(&q->store_bytes, (int64_t)ss.data_bytes);
+	}
+	t->recount = false;
+}
+
 void ztu_tiered_publish(struct ztu_dev *d)
 {
 	struct ztu_tiers *t = d->tgt;
@@ -347,6 +369,8 @@ void ztu_tiered_publish(struct ztu_dev *d)
 
 	if (!t || !d->shm)
 		return;
+	if (t->recount)
+		recount(d, t);
 	if (t->store) {
 		zu_store_stats(t->store, &ss);
 		ztu_ctr_set(&d->shm->mem_used, (int64_t)ss.arena_bytes);

@@ -104,7 +104,7 @@ col() { # stack column: value of a status --json key for that stack's row
 	ztierctl status --json | tr '{' '\n' | grep "\"stack\":\"$1\"" | grep -o "\"$2\":[^,}]*" | cut -d: -f2 | tr -d '"'
 }
 
-echo "1..36"
+echo "1..38"
 ztierd --foreground --config $W/ztier.conf --policy-dir $W/policy.d 2>$LOG &
 zpid=$!
 ok "ztierd starts and reports ready" 'wait_log "ready:" 60'
@@ -130,6 +130,12 @@ while kill -0 $spid 2>/dev/null; do
 	[ "$zu" -gt $zpeak ] && zpeak=$zu
 	[ "$uu" -gt $upeak ] && upeak=$uu
 	t=$((t + 1))
+	if [ $t = 10 ]; then
+		# The ztier swap's server dies under pressure: ztierd recovers it
+		# from its state file, and the hog must not notice.
+		mpid=$(grep -o 'mixed: /dev/ublkb[0-9]* live, server pid [0-9]*' $LOG | tail -1 | awk '{print $NF}')
+		kill -KILL "$mpid"
+	fi
 	if [ $t = 25 ]; then
 		ztierctl status --all | diag
 		ztierctl status --json >$W/mid.json
@@ -140,6 +146,9 @@ wait $spid; rc=$?
 diag <$W/stress.out
 bogo=$(awk '/metrc:.* vm / {print $5}' $W/stress.out)
 ok "stress-ng --vm --verify passes under pressure (rc $rc; $bogo complete verified passes)" '[ $rc = 0 ] && ! grep -qi "fail\|error" $W/stress.out'
+grep 'mixed: .*\(died\|recover\)' $LOG | diag
+ok "the ztier swap's server killed mid-run (pid $mpid) was recovered by ztierd" 'grep -q "mixed: /dev/ublkb[0-9]* recovered in [0-9]* ms" $LOG'
+ok "status shows the recovery" 'row mixed | grep -q "server recovered 1 time(s), last at"'
 
 # Data integrity through both swap devices: tmpfs pages (swap-backed) written
 # in a 48M cgroup are swapped out, then read back and compared.

@@ -217,6 +217,8 @@ for round in 1 2 3; do
 	check "round $round: server $spid killed: the kernel holds the device (QUIESCED)" quiesced
 	check "round $round: ztier-ublk recover" timeout 60 ztier-ublk recover "$id"
 	echo "# round $round: death to LIVE $(( (${EPOCHREALTIME/./} - t0) / 1000 )) ms"
+	check "round $round: the new server counts the pages it took over (meta $(get "$id" pages_meta), store $(get "$id" store_pages))" \
+		test "$(get "$id" pages_meta)" -gt 0 -a "$(get "$id" store_pages)" -gt 0
 	wait $fio_pid; rc=$?
 	check "round $round: fio saw no error and verified every write (rc $rc)" test "$rc" = 0
 	[ "$rc" = 0 ] || tail -n 20 /tmp/fio-rec.out | sed 's/^/# /'
