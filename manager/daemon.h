@@ -249,6 +249,8 @@ int zd_server_stop(struct zd_stack *s);
 void zd_server_died(struct zd_daemon *d, struct zd_stack *s);
 /* daemon_recover.c: a ztier device's pages outlive its server. */
 void zd_state_file(const struct zd_stack *s, char *path, size_t len);
+struct ztu_config;
+bool zd_state_fits(const struct ztu_config *cfg);
 int zd_state_hold(struct zd_stack *s);
 void zd_state_release(struct zd_stack *s);
 int zd_server_recover(struct zd_daemon *d, struct zd_stack *s);

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -40,6 +41,18 @@
 #define RECOVER_TIMEOUT_MS 30000
 #define LOOP_DEATHS      5          /* deaths within LOOP_SECONDS: stop */
 #define LOOP_SECONDS     60
+
+/* Room in /dev/shm for a state: the store's limit, the page table (8 B
+ * per 4 KiB page, 1/512 of the device) and a margin for the rest. */
+bool zd_state_fits(const struct ztu_config *cfg)
+{
+	struct statvfs v;
+	uint64_t need = cfg->mem_limit + cfg->size / 512 + (16u << 20);
+
+	if (statvfs(STATE_DIR, &v) < 0)
+		return false;
+	return (uint64_t)v.f_bavail * v.f_frsize >= need;
+}
 
 void zd_state_file(const struct zd_stack *s, char *path, size_t len)
 {

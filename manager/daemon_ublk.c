@@ -122,6 +122,13 @@ static void use_state(struct zd_stack *s, struct ztu_config *cfg)
 	zd_state_file(s, s->state_path, sizeof(s->state_path));
 	mkdir("/dev/shm/ztier", 0700);
 	unlink(s->state_path);
+	if (!zd_state_fits(cfg)) {
+		zd_log(ZD_WARN, "%s: /dev/shm has no room for its state (store %llu MiB): its "
+		       "pages will die with its server", s->name,
+		       (unsigned long long)(cfg->mem_limit >> 20));
+		s->state_path[0] = '\0';
+		return;
+	}
 	snprintf(cfg->state_path, sizeof(cfg->state_path), "%s", s->state_path);
 }
 

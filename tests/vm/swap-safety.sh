@@ -8,7 +8,8 @@
 #
 # Pass, per run: the hog completes with 0 verify failures, no hung task, no
 # OOM kill, writeback throttling off on the ztier disk, `ztierctl down`
-# leaves no swap and no device.  Peak swap use per device is printed (and
+# leaves no swap, no device and no state file (ztierd keeps a swap device's
+# pages in /dev/shm/ztier/ so that a dead server can be replaced).  Peak swap use per device is printed (and
 # ztier's must be > 0) so that a run cannot pass idle.
 #
 # Only what the VM lacks is overridden, in a drop-in per policy: spill targets
@@ -134,11 +135,11 @@ run() {
 	local t1=$SECONDS
 	timeout 300 ztierctl down >"$d/down" 2>&1; rc=$?
 	ok "$name/$mode: ztierctl down leaves no swap, no ublk or zram device (rc $rc)" \
-		'[ $rc = 0 ] && [ -z "$(swapon --noheadings)" ] && ! ls /sys/block | grep -q "^ublkb\|^zram"' ||
+		'[ $rc = 0 ] && [ -z "$(swapon --noheadings)" ] && ! ls /sys/block | grep -q "^ublkb\|^zram" && [ -z "$(ls /dev/shm/ztier 2>/dev/null)" ]' ||
 		{ diag <"$d/down"; swapon --show | diag; ls /sys/block | diag; }
 	echo "# down took $((SECONDS - t1)) s"
 	kill -TERM $zpid; wait $zpid
-	grep -E "error|warn|swapoff" "$d/log" | head -n 5 | diag
+	grep -E "error|warn|swapoff|state" "$d/log" | head -n 5 | diag
 }
 
 for r in $RUNS; do
