@@ -101,7 +101,8 @@ struct zd_conf {
 
 void zd_conf_default(struct zd_conf *c);
 /* Read path on top of *c.  Problems are logged as FILE:LINE: message; returns
- * the number of problems, or -errno when the file cannot be read. */
+ * the number of problems, or -errno when the file cannot be read (logged
+ * too: not a regular file, too large, a read error). */
 int zd_conf_load(struct zd_conf *c, const char *path);
 
 /* ---- control requests (daemon_request.c, pure) ---------------------------- */

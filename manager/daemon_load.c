@@ -62,8 +62,7 @@ static int read_conf(struct zd_daemon *d, struct zd_conf *c)
 		return 0;
 	}
 	snprintf(c->path, sizeof(c->path), "%s", path);
-	if ((n = zd_conf_load(c, path)) < 0)
-		zd_log(ZD_ERR, "%s: %s", path, strerror(-n));
+	n = zd_conf_load(c, path);      /* which logs why it could not read */
 	return n < 0 ? 1 : n;
 }
 

@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "policy/common/common.h"
 #include "policy/policy.h"
 #include "tests/tap.h"
 
@@ -199,6 +201,8 @@ static void test_many_errors(void)
 	   "cross-key problem at the key's own line");
 }
 
+static int load_bytes(const char *text, size_t len, struct msgs *m);
+
 static void test_unreadable(void)
 {
 	struct zt_policy p;
@@ -212,6 +216,36 @@ static void test_unreadable(void)
 	   "missing file: one message, no line");
 	m.n = 0;
 	is_int(zt_policy_load(&p, dir, collect, &m), -EISDIR, "a directory: -EISDIR");
+}
+
+/* Review of issue #13: a FIFO named as a policy blocked ztierd in open(),
+ * /dev/zero read until memory ran out and then passed as valid. */
+static void test_not_a_file(void)
+{
+	struct zt_policy p;
+	struct msgs m = { 0 };
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/fifo.conf", dir);
+	if (mkfifo(path, 0600) == 0) {
+		zt_policy_default(&p);
+		is_int(zt_policy_load(&p, path, collect, &m), -EINVAL, "a FIFO: -EINVAL, not blocked");
+		ok(m.n == 1 && strstr(m.text[0], "fifo.conf:0: not a regular file (a FIFO)"),
+		   "a FIFO: one message: %s", m.n ? m.text[0] : "");
+		unlink(path);
+	}
+	m.n = 0;
+	is_int(zt_policy_load(&p, "/dev/zero", collect, &m), -EINVAL, "/dev/zero: -EINVAL");
+	ok(m.n == 1 && strstr(m.text[0], "a character device"), "/dev/zero: a character device");
+
+	static char big[ZT_CONFIG_MAX + 2];
+	memset(big, '#', sizeof(big) - 1);
+	m.n = 0;
+	is_int(load_bytes(big, sizeof(big) - 1, &m), -EFBIG, "over ZT_CONFIG_MAX: -EFBIG");
+	ok(m.n == 1 && strstr(m.text[0], "too large"), "too large: one message");
+	/* inih cut " ;x = 99" as a comment and dropped the rest unreported. */
+	one_error("[device]\nqueues ;x = 99\n", "t.conf:2: expected 'key = value'",
+		  "a key cut short by a ';' comment is reported, not dropped");
 }
 
 static void test_syntax(void)
@@ -453,6 +487,7 @@ int main(void)
 	test_error_kinds();
 	test_many_errors();
 	test_unreadable();
+	test_not_a_file();
 	test_syntax();
 	test_bad_bytes();
 	test_values();
