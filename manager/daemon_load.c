@@ -15,6 +15,7 @@
  * devices: what can change live is applied (zram mem_limit), what cannot is
  * logged as needing `ztierctl down NAME; ztierctl up NAME`.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,8 +107,22 @@ static int load_dropins(const struct zd_conf *c, const char *name, struct zt_pol
 
 /* The spill target and the name go into the generated udev rules inside
  * "..." (daemon_udev.c): a quote, a backslash or a newline would end or
- * bend the rule, a glob character would match other devices.  Reported as
- * FILE:LINE of the key (line 0: the name came from the file name). */
+ * bend the rule, a glob character (* ? [ and |, udev's "or") would match
+ * other devices, '$' and '%' are udev substitutions, a space splits a
+ * SYSTEMD_WANTS list.  So a short list of what may go in, not a list of
+ * what may not: by-id names and paths need no more.  The one check of
+ * every value that reaches a rule, at load (the name too when it comes from
+ * the file name) and again when the rules are written. */
+bool zd_rule_safe(const char *s)
+{
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("/._-+:@,=", *s))
+			return false;
+	return true;
+}
+
+/* Reported as FILE:LINE of the key (line 0: the name came from the file
+ * name). */
 static int check_rule_safe(const struct zt_policy *p)
 {
 	const struct zt_origin *o = &p->origin[ZT_KEY_SPILL_TARGET];

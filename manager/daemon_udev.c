@@ -179,11 +179,6 @@ void zd_udev_stop(struct zd_daemon *d)
 
 /* ---- generated rules ------------------------------------------------------ */
 
-bool zd_rule_safe(const char *s)
-{
-	return !strpbrk(s, "\"\\\n*?[");
-}
-
 /* Two lines per target: mark the device with the stack's name, then (unless
  * 60-ztier.rules already did, by serial or label convention) hand it over. */
 static void rule_for(FILE *f, const struct zd_stack *s)
