@@ -230,6 +230,8 @@ int zd_mkfs_mount(const char *dev, const char *type, const char *dir);
 int zd_umount(const char *dir);
 /* Run argv, stdout/stderr to ours; 0 when it exits 0, else -EIO / -errno. */
 int zd_run(char *const argv[]);
+/* PATH for zd_run's programs: fixed, or ZTIERD_TOOL_PATH (ztierd.8). */
+void zd_tool_path(void);
 
 /* ---- ublk servers (daemon_ublk.c) ---------------------------------------- */
 

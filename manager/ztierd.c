@@ -280,6 +280,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	d.opt_level = o.level;
+	zd_tool_path();
 	if (!o.foreground)
 		background(&notify);
 	if (start(&d))
