@@ -58,6 +58,12 @@ SH
 chmod +x "$T/bin/mkswap"
 raw() { printf '%s\n' "$1" | socat - UNIX-CONNECT:$T/sock; }
 
+# The socket's directory is the barrier: one that others can write (and not
+# sticky) is refused before anything is built.
+mkdir -m 0777 "$T/open"; chmod 0777 "$T/open"
+r=$($B/ztierd --foreground --config "$T/ztier.conf" --policy-dir "$T/empty" --socket "$T/open/sock" 2>&1)
+ok "a socket directory writable by others: refused ($r)" '[[ $r == *"must be root'"'"'s and not writable by others"* ]]'
+
 ZTIERD_TOOL_PATH=$T/bin:$PATH $B/ztierd --foreground --config "$T/ztier.conf" --policy-dir "$T/empty" --socket "$T/sock" 2>"$T/log" &
 pid=$!
 ok "ztierd starts and reports ready" 'wait_log "ready:"'
