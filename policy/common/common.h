@@ -53,6 +53,10 @@ void zt_vproblem(struct zt_problems *pr, const char *file, int line, const char 
 
 /* ---- presentation pieces (out.c) ---------------------------------------- */
 
+/* s for a terminal or the log: bytes outside printable ASCII (but those in
+ * keep, e.g. "\t\n") as \xNN, cut to fit len (4 * strlen + 1 always fits).
+ * Returns out. */
+const char *zt_printable(char *out, size_t len, const char *s, const char *keep);
 /* s as a JSON string literal, escaped. */
 void zt_json_string(FILE *out, const char *s);
 /* "FILE:LINE", or "FILE" when line is 0 (not tied to a line).  Returns buf. */
