@@ -252,9 +252,6 @@ void zd_udev_stop(struct zd_daemon *d);
 /* Does the block device (devnode + devlinks) match target? */
 bool zd_target_matches(const char *target, const char *devnode,
 		       const char *const *links, unsigned nlinks);
-/* Can s go into a udev rule inside "..."?  (daemon_load.c says why.) */
-bool zd_rule_safe(const char *s);
-#define ZD_RULE_UNSAFE_WHY "only letters, digits and / . _ - + : @ , = can go into a udev rule"
 /* Rewrite ZD_RULES_PATH from the stacks' spill targets (best effort). */
 void zd_udev_write_rules(struct zd_daemon *d);
 /* attach: the stack waiting for dev (a /dev path or name) builds now. */

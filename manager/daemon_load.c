@@ -15,7 +15,6 @@
  * devices: what can change live is applied (zram mem_limit), what cannot is
  * logged as needing `ztierctl down NAME; ztierctl up NAME`.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,44 +104,6 @@ static int load_dropins(const struct zd_conf *c, const char *name, struct zt_pol
 	return problems;
 }
 
-/* The spill target and the name go into the generated udev rules inside
- * "..." (daemon_udev.c): a quote, a backslash or a newline would end or
- * bend the rule, a glob character (* ? [ and |, udev's "or") would match
- * other devices, '$' and '%' are udev substitutions, a space splits a
- * SYSTEMD_WANTS list.  So a short list of what may go in, not a list of
- * what may not: by-id names and paths need no more.  The one check of
- * every value that reaches a rule, at load (the name too when it comes from
- * the file name) and again when the rules are written. */
-bool zd_rule_safe(const char *s)
-{
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && !strchr("/._-+:@,=", *s))
-			return false;
-	return true;
-}
-
-/* Reported as FILE:LINE of the key (line 0: the name came from the file
- * name). */
-static int check_rule_safe(const struct zt_policy *p)
-{
-	const struct zt_origin *o = &p->origin[ZT_KEY_SPILL_TARGET];
-	char msg[ZT_PATH_MAX + 160];
-	int problems = 0;
-
-	if (!zd_rule_safe(p->spill.target)) {
-		snprintf(msg, sizeof(msg), "bad spill target '%.4000s': %s", p->spill.target,
-			 ZD_RULE_UNSAFE_WHY);
-		zd_log_problem(NULL, p->files[o->file < p->nfiles ? o->file : 0], o->line, msg);
-		problems++;
-	}
-	if (!zd_rule_safe(p->name)) {
-		snprintf(msg, sizeof(msg), "bad policy name '%s': %s", p->name, ZD_RULE_UNSAFE_WHY);
-		zd_log_problem(NULL, p->files[0], 0, msg);
-		problems++;
-	}
-	return problems;
-}
-
 /* One policy (a main file and its drop-ins) -> heap policy, or NULL. */
 struct zt_policy *zd_policy_load(const struct zd_conf *c, const char *path,
 				 const char *fname)
@@ -161,7 +122,7 @@ struct zt_policy *zd_policy_load(const struct zd_conf *c, const char *path,
 	if (fname)
 		n += load_dropins(c, fname, p);
 	if (n == 0)
-		n = zt_policy_validate(p, zd_log_problem, NULL) + check_rule_safe(p);
+		n = zt_policy_validate(p, zd_log_problem, NULL);   /* names and targets too */
 	if (n) {
 		free(p);
 		return NULL;

@@ -99,6 +99,16 @@ struct zt_ini_reader {
 char *zt_ini_read_line(char *str, int num, void *stream);
 void zt_ini_reader_free(struct zt_ini_reader *r);
 
+/* ---- names and paths that reach generated files (values.c) ---------------
+ * A policy's name becomes the stack's name (udev rules, status lines, swap
+ * labels); a spill target goes into a udev rule inside "...".  Each has one
+ * check, whoever reads it (policy keys, names from file names, ztierd when
+ * it writes the rules). */
+bool zt_name_ok(const char *s);        /* 1..ZT_NAME_MAX-1 of [A-Za-z0-9._-] */
+#define ZT_NAME_RULE "use 1 to 63 letters, digits, '.', '_', '-'"
+bool zt_rule_safe(const char *s);      /* letters, digits and / . _ - + : @ , = */
+#define ZT_RULE_UNSAFE_WHY "only letters, digits and / . _ - + : @ , = can go into a udev rule"
+
 /* ---- value parsers (values.c) --------------------------------------------
  * Each returns 0, or -1 with msg filled. */
 int zt_value_bool(const char *key, const char *v, bool *out, char *msg, size_t len);

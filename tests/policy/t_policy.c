@@ -149,8 +149,15 @@ static void test_error_kinds(void)
 	one_error("[spill]\ntarget = relative/path\n", "t.conf:2: bad spill target 'relative/path'",
 		  "relative spill path");
 	one_error("[spill]\ntarget = /dev/disk/by-id/nvme-*\n",
-		  "t.conf:2: bad spill target '/dev/disk/by-id/nvme-*': '\"', '\\', '*', '?' and '[' are not allowed",
+		  "t.conf:2: bad spill target '/dev/disk/by-id/nvme-*': only letters, digits "
+		  "and / . _ - + : @ , = can go into a udev rule",
 		  "glob in a spill target (it goes into a udev rule)");
+	one_error("[spill]\ntarget = /dev/disk/by-id/nvme-a|nvme-b\n",
+		  "t.conf:2: bad spill target '/dev/disk/by-id/nvme-a|nvme-b': only letters",
+		  "'|' in a spill target (udev's \"or\": the rule would tag another disk)");
+	one_error("[spill]\ntarget = /dev/disk/by-id/$kernel\n",
+		  "t.conf:2: bad spill target '/dev/disk/by-id/$kernel': only letters",
+		  "'$' in a spill target (a udev substitution)");
 	one_error("[random]\ntier = zram\ncodec = lz4\n[zram]\nsize = 1G\n",
 		  "t.conf:3: [random] codec applies only to the store tier", "codec without store");
 	one_error("[zram]\nalgorithm = gzip\n", "t.conf:2: unknown zram algorithm 'gzip'",
@@ -202,6 +209,20 @@ static void test_many_errors(void)
 }
 
 static int load_bytes(const char *text, size_t len, struct msgs *m);
+
+/* A name from the file name gets the [policy] name key's check. */
+static void test_name_from_file(void)
+{
+	struct zt_policy p;
+	struct msgs m = check("sp ace.conf", "[device]\nsize = 1G\n", &p);
+
+	ok(m.n == 1 && strstr(m.text[0], "sp ace.conf:0: bad policy name 'sp ace' (the file's name)"),
+	   "a file name with a space is no policy name: %s", m.n ? m.text[0] : "");
+	m = check("a%b.conf", "[policy]\nname = ab\n", &p);
+	is_int(m.n, 0, "a [policy] name key makes the file name irrelevant");
+	m = check("db-1.conf", "[device]\nsize = 1G\n", &p);
+	is_int(m.n, 0, "letters, digits, '-' from the file name are fine");
+}
 
 static void test_unreadable(void)
 {
@@ -488,6 +509,7 @@ int main(void)
 	test_many_errors();
 	test_unreadable();
 	test_not_a_file();
+	test_name_from_file();
 	test_syntax();
 	test_bad_bytes();
 	test_values();
