@@ -145,6 +145,19 @@ printf '[policy]\nname = badt\n[spill]\ntarget = /dev/disk/by-id/x"y\n' >"$T/bad
 r=$(raw "add $T/bad.conf" | head -1)
 ok "add: a '\"' in the spill target is refused ($r)" '[[ $r == error* ]] && wait_log "$T/bad.conf:4: bad spill target"'
 
+# A FIFO or a device named as a policy is refused at once (it once left
+# ztierd blocked in open(), or grew it by gigabytes reading /dev/zero).
+mkfifo "$T/fifo.conf"
+r=$(timeout 10 $B/ztierctl add "$T/fifo.conf" 2>&1 | head -1)
+ok "add FIFO: refused, ztierd not blocked ($r)" 'wait_log "$T/fifo.conf: not a regular file (a FIFO)" && raw ping | grep -q "^ok"'
+r=$(timeout 10 $B/ztierctl add /dev/zero 2>&1 | head -1)
+ok "add /dev/zero: refused ($r)" 'wait_log "/dev/zero: not a regular file (a character device)"'
+# (invalid on purpose: its problem, at the whole path, proves the path
+# arrived; nothing is built on the host)
+mkdir -p "$T/sp ace"; printf '[device]\ncolour = x\n' >"$T/sp ace/p.conf"
+r=$($B/ztierctl add "$T/sp ace/p.conf" 2>&1 | head -1)
+ok "add a path with a space: it reaches ztierd whole ($r)" 'wait_log "$T/sp ace/p.conf:2: unknown key"'
+
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
 ok "SIGTERM: clean exit ($rc)" '[ $rc = 0 ]'
 ok "no swap of ours left" '! grep -q "^$dev " /proc/swaps'
