@@ -1,9 +1,11 @@
 /*
  * fz_values.c — libFuzzer harness: the value parsers that policy files and
  * ztier.conf share (sizes, codecs, tiers, classes, yes/no, priorities,
- * memory limits, log levels).  What parses must format and parse back to
- * the same value: a size or codec written by `ztierctl policy show` is read
- * again by the daemon.
+ * memory limits, log levels), the name and udev-rule checks, and the
+ * escaping of text for terminals.  What parses must format and parse back
+ * to the same value: a size or codec written by `ztierctl policy show` is
+ * read again by the daemon.  What the checks pass holds no byte a udev rule
+ * would read as syntax; what zt_printable writes is printable and fits.
  */
 #include "tests/fuzz/fuzz.h"
 #include "manager/daemon_log.c"
@@ -37,6 +39,23 @@ static void codec_round_trip(const char *s)
 		abort();
 }
 
+static void checks(const char *s, size_t n)
+{
+	char out[256];
+
+	if (zt_name_ok(s) && (!n || n >= ZT_NAME_MAX || strpbrk(s, " $%|/\"")))
+		abort();
+	if (zt_rule_safe(s) && strpbrk(s, " $%|*?[\"\\\n"))
+		abort();
+	size_t len = n % sizeof(out);             /* sizes 0..255, small ones too */
+	zt_printable(out, len, s, "\t");
+	if (len && strlen(out) >= len)
+		abort();
+	for (size_t i = 0; len && out[i]; i++)
+		if ((out[i] < 0x20 && out[i] != '\t') || out[i] == 0x7f)
+			abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = fz_string(data, size);
@@ -45,6 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool b;
 	int pri;
 
+	checks(s, strlen(s));
 	size_round_trip(s);
 	codec_round_trip(s);
 	(void)zt_tier_from_name(s);
