@@ -9,6 +9,7 @@
 #   make test                           unit + host-kernel + VM tests (prove)
 #   make unit-test                      host tests only (fast, ASan/UBSan)
 #   make vm-test                        VM suite only
+#   make fuzz [FUZZ_SECONDS=60]         each libFuzzer harness for that long (clang)
 #   make bench | vm-bench | vm-run      benchmarks and the demo
 #   make install PREFIX=/usr DESTDIR=/tmp/stage
 
@@ -36,6 +37,16 @@ CFLAGS   := -std=c11 $(WARN) $(CFLAGS_$(VARIANT)) -MMD -MP \
 LDFLAGS  := $(LDFLAGS_$(VARIANT))
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
+# libFuzzer harnesses (tests/fuzz/fz_*.c): clang only, ASan+UBSan, their own
+# tree (build/fuzz) since gcc's sanitizer objects do not link with clang's.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FZ           := build/fuzz
+FUZZ_CFLAGS  := -std=c11 $(WARN) -O1 -g -fno-omit-frame-pointer -MMD -MP \
+                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined
+
 .DEFAULT_GOAL := all
 
 # Static libraries in link order: dependents first (manager -> ublk ->
@@ -49,13 +60,15 @@ TESTS_C  :=   # test sources: each becomes one TAP program (ASan build)
 TESTS_REL :=  # test sources run from the release build only
 TESTS_SH :=   # test scripts (executable, TAP output)
 BENCHES  :=   # benchmark sources
+FUZZERS  :=   # libFuzzer harness sources
 MAN8     :=
 MAN5     :=
 
 include policy/module.mk zramctl-glue/module.mk ublk/module.mk manager/module.mk \
         tests/module.mk
 
-.PHONY: run all deps test unit-test host-test vm-test bench vm-bench vm-run install clean
+.PHONY: run all deps test unit-test host-test vm-test bench vm-bench vm-run install clean \
+        fuzz fuzz-bins
 all: $(PROGS)
 
 deps:
@@ -109,6 +122,22 @@ test:
 
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
+
+# The harnesses link the policy library built by clang; each includes the
+# manager/ source it exercises (as the unit tests do).
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FZ)/%,$(FUZZERS))
+$(FZ)/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(CFLAGS_$(<)) -c $< -o $@
+$(FZ)/libztpolicy.a: $(patsubst %.c,$(FZ)/%.o,$(SRC_ztpolicy))
+	$(AR) rcs $@ $^
+$(FZ)/fz_%: $(FZ)/tests/fuzz/fz_%.o $(FZ)/libztpolicy.a
+	$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $^ $(LDLIBS)
+fuzz-bins: $(FUZZ_BINS)
+
+# tests/fuzz/fuzz.t is also the smoke run of `make test` (a few seconds each).
+fuzz: fuzz-bins
+	ZT_FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/fuzz.t
 
 vm-bench: all
 	tests/vm/run --add tests/vm/bench-zram.sh tests/vm/bench.sh

@@ -63,8 +63,9 @@ int cli_policy_active(struct zt_policy *p, const char *file,
 
 typedef void (*cli_page_fn)(void *ctx, const void *page);
 
-/* Every page of a file; a short tail is zero-padded.  0 or -errno. */
-int cli_pages_file(const char *path, cli_page_fn fn, void *ctx);
+/* Every page of a regular file, as long as it was when opened; a short tail
+ * is zero-padded.  0, or -errno with msg ("not a regular file (a FIFO)"). */
+int cli_pages_file(const char *path, cli_page_fn fn, void *ctx, char *msg, size_t len);
 
 struct cli_pid_stats {
 	uint64_t regions;        /* anonymous regions read                 */

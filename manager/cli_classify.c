@@ -157,10 +157,11 @@ static void print_json(const struct tally *t, const struct zt_policy *p,
 
 static int classify_files(char **files, int n, struct tally *t)
 {
+	char msg[200];
+
 	for (int i = 0; i < n; i++) {
-		int err = cli_pages_file(files[i], tally_page, t);
-		if (err) {
-			cli_error("%s: %s", files[i], strerror(-err));
+		if (cli_pages_file(files[i], tally_page, t, msg, sizeof(msg))) {
+			cli_error("%s: %s", files[i], msg);
 			return -1;
 		}
 	}

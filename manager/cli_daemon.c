@@ -18,6 +18,7 @@
 
 #include "manager/cli.h"
 #include "manager/cli_status.h"
+#include "policy/common/common.h"
 
 #define REPLY_MAX (1u << 20)
 
@@ -73,6 +74,16 @@ static int read_reply(int fd, char **out)
 	return 0;
 }
 
+/* The reply as ztierctl prints it: names from file names may hold control
+ * bytes (an escape sequence for the terminal), shown escaped. */
+static char *printable_dup(const char *s)
+{
+	size_t len = 4 * strlen(s) + 1;
+	char *out = malloc(len);
+
+	return out ? (char *)zt_printable(out, len, s, "\t\n") : NULL;
+}
+
 int cli_daemon_request(const char *request, char **reply)
 {
 	char *buf = NULL;
@@ -90,16 +101,12 @@ int cli_daemon_request(const char *request, char **reply)
 		return err;
 	char *nl = strchr(buf, '\n');
 	const char *rest = nl ? nl + 1 : "";
-	if (!strncmp(buf, "ok", 2) && (buf[2] == '\n' || !buf[2])) {
-		*reply = strdup(rest);
-		free(buf);
-		return *reply ? 0 : -ENOMEM;
-	}
-	if (nl)
+	bool ok = !strncmp(buf, "ok", 2) && (buf[2] == '\n' || !buf[2]);
+	if (!ok && nl)
 		*nl = '\0';
-	*reply = strdup(!strncmp(buf, "error ", 6) ? buf + 6 : buf);
+	*reply = printable_dup(ok ? rest : !strncmp(buf, "error ", 6) ? buf + 6 : buf);
 	free(buf);
-	return -EREMOTEIO;
+	return !*reply ? -ENOMEM : ok ? 0 : -EREMOTEIO;
 }
 
 /* ---- the verbs -------------------------------------------------------------------- */

@@ -2,7 +2,9 @@
  * cli_pages.c — where ztierctl classify gets its pages: files and processes.
  *
  * Files are read in 1 MiB chunks; a tail shorter than a page is zero-padded,
- * as the page it would occupy in memory would be.
+ * as the page it would occupy in memory would be.  Only regular files
+ * (zt_open_regular: a FIFO would block, /dev/zero never end), and no more
+ * than the size they had when opened (one that grows meanwhile still ends).
  *
  * A process: /proc/PID/maps lists its mappings; we keep the readable
  * anonymous ones (no backing inode: heap, stacks, [anon:...] and unnamed
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "manager/cli.h"
+#include "policy/common/common.h"
 
 #define CHUNK_PAGES 256
 #define CHUNK_BYTES (CHUNK_PAGES * ZT_PAGE_SIZE)
@@ -55,32 +58,29 @@ static ssize_t read_full(int fd, unsigned char *buf, size_t len)
 	return (ssize_t)got;
 }
 
-int cli_pages_file(const char *path, cli_page_fn fn, void *ctx)
+int cli_pages_file(const char *path, cli_page_fn fn, void *ctx, char *msg, size_t len)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = zt_open_regular(path, 0, 0, msg, len);
 	int err = 0;
 
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		close(fd);
-		return -EISDIR;
-	}
+		return fd;
 	unsigned char *buf = aligned_alloc(64, CHUNK_BYTES);
-	if (!buf) {
+	if (!buf || fstat(fd, &st) < 0) {
+		err = zt_fail_errno(msg, len, buf ? -errno : -ENOMEM, "cannot read");
+		free(buf);
 		close(fd);
-		return -ENOMEM;
+		return err;
 	}
-	for (;;) {
-		ssize_t n = read_full(fd, buf, CHUNK_BYTES);
+	for (uint64_t left = (uint64_t)st.st_size; left; ) {
+		ssize_t n = read_full(fd, buf, left < CHUNK_BYTES ? (size_t)left : CHUNK_BYTES);
 		if (n <= 0) {
-			err = (int)n;
+			err = n ? zt_fail_errno(msg, len, (int)n, "read error") : 0;
 			break;
 		}
 		emit_pages(buf, (size_t)n, fn, ctx);
-		if ((size_t)n < CHUNK_BYTES)
-			break;
+		left -= (uint64_t)n;
 	}
 	free(buf);
 	close(fd);

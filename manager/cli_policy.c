@@ -33,10 +33,11 @@ static int check_usage(FILE *out)
 /* The edge: every problem as "FILE:LINE: message" on stderr. */
 static void print_problem(void *ctx, const char *file, int line, const char *msg)
 {
-	char where[ZT_PATH_MAX + 16];
+	char where[ZT_PATH_MAX + 16], text[ZT_PATH_MAX + 600], safe[4 * sizeof(text)];
 
 	(void)ctx;
-	fprintf(stderr, "%s: %s\n", zt_where(where, sizeof(where), file, line), msg);
+	snprintf(text, sizeof(text), "%s: %s", zt_where(where, sizeof(where), file, line), msg);
+	fprintf(stderr, "%s\n", zt_printable(safe, sizeof(safe), text, "\t"));
 }
 
 /* One file: load on top of the defaults, then the cross-key checks. */
@@ -54,8 +55,11 @@ static int check_one(const char *path, bool quiet)
 		n += zt_policy_validate(p, print_problem, NULL);
 	if (n == 0)
 		zt_policy_warnings(p, print_problem, NULL);
-	if (n == 0 && !quiet)
-		printf("%s: valid (policy %s)\n", path, p->name);
+	if (n == 0 && !quiet) {
+		char line[ZT_PATH_MAX + 100], safe[4 * sizeof(line)];
+		snprintf(line, sizeof(line), "%s: valid (policy %s)", path, p->name);
+		printf("%s\n", zt_printable(safe, sizeof(safe), line, ""));
+	}
 	free(p);
 	return n == 0 ? 0 : -1;
 }

@@ -102,7 +102,8 @@ struct zd_conf {
 
 void zd_conf_default(struct zd_conf *c);
 /* Read path on top of *c.  Problems are logged as FILE:LINE: message; returns
- * the number of problems, or -errno when the file cannot be read. */
+ * the number of problems, or -errno when the file cannot be read (logged
+ * too: not a regular file, too large, a read error). */
 int zd_conf_load(struct zd_conf *c, const char *path);
 
 /* ---- control requests (daemon_request.c, pure) ---------------------------- */
@@ -237,6 +238,8 @@ int zd_mkfs_mount(const char *dev, const char *type, const char *dir);
 int zd_umount(const char *dir);
 /* Run argv, stdout/stderr to ours; 0 when it exits 0, else -EIO / -errno. */
 int zd_run(char *const argv[]);
+/* PATH for zd_run's programs: fixed, or ZTIERD_TOOL_PATH (ztierd.8). */
+void zd_tool_path(void);
 
 /* ---- ublk servers (daemon_ublk.c) ---------------------------------------- */
 
@@ -264,10 +267,6 @@ void zd_udev_stop(struct zd_daemon *d);
 /* Does the block device (devnode + devlinks) match target? */
 bool zd_target_matches(const char *target, const char *devnode,
 		       const char *const *links, unsigned nlinks);
-/* Can s go into a udev rule inside "..."?  No '"', '\\', newline or glob
- * character (*?[). */
-bool zd_rule_safe(const char *s);
-#define ZD_RULE_UNSAFE_WHY "'\"', '\\', newlines and '*', '?', '[' cannot go into a udev rule"
 /* Rewrite ZD_RULES_PATH from the stacks' spill targets (best effort). */
 void zd_udev_write_rules(struct zd_daemon *d);
 /* attach: the stack waiting for dev (a /dev path or name) builds now. */

@@ -1,9 +1,15 @@
 /*
  * daemon_ctl.c — the control socket /run/ztier/ztierd.sock.
  *
- * A Unix stream socket, mode 0600 in a 0755 directory, and each connection's
- * SO_PEERCRED must say uid 0: the file mode stops other users, the credential
- * check also stops a root-owned fd passed to one.  One request per
+ * A Unix stream socket, mode 0600 in a 0755 directory: the file mode is the
+ * barrier, other users cannot connect.  Each connection's SO_PEERCRED must
+ * also say uid 0, but that is the connecting process's credential at
+ * connect(): a connection root opened and handed to another process (an fd
+ * passed over a socket) still says root.  It only catches a socket whose
+ * mode someone loosened.  The directory must be root's and closed to others
+ * (or sticky, as /tmp is): in one others can write, the socket could be
+ * swapped for a link between bind and chmod; chmod does not follow links
+ * anyway (AT_SYMLINK_NOFOLLOW).  One request per
  * connection (daemon_request.c parses it); the reply's first line is "ok" or
  * "error REASON", then the output.  The connection is non-blocking and
  * reading the request (and draining an oversized one) shares ONE deadline
@@ -29,21 +35,40 @@
 #define IO_TIMEOUT_MS 2000
 #define DRAIN_MAX (1u << 20)
 
+/* The socket's directory, created if needed: -EPERM unless it is a
+ * directory of ours that others cannot write, or a sticky one (/tmp). */
+static int socket_dir(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	mkdir(dir, 0755);
+	if (lstat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)))
+		return -EPERM;
+	return 0;
+}
+
 int zd_ctl_listen(const char *path)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	char dir[sizeof(a.sun_path)];
 	int fd;
 
 	if (strlen(path) >= sizeof(a.sun_path))
 		return -ENAMETOOLONG;
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		mkdir(dir, 0755);
-	}
+	if ((fd = socket_dir(path)) < 0)
+		return fd;
 	/* A socket someone answers on belongs to a running ztierd: keep off. */
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -60,7 +85,8 @@ int zd_ctl_listen(const char *path)
 	mode_t old = umask(0177);
 	int r = bind(fd, (struct sockaddr *)&a, sizeof(a));
 	umask(old);
-	if (r < 0 || chmod(path, 0600) < 0 || listen(fd, 16) < 0) {
+	if (r < 0 || fchmodat(AT_FDCWD, path, 0600, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    listen(fd, 16) < 0) {
 		int err = -errno;
 		close(fd);
 		return err;

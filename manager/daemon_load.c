@@ -62,8 +62,7 @@ static int read_conf(struct zd_daemon *d, struct zd_conf *c)
 		return 0;
 	}
 	snprintf(c->path, sizeof(c->path), "%s", path);
-	if ((n = zd_conf_load(c, path)) < 0)
-		zd_log(ZD_ERR, "%s: %s", path, strerror(-n));
+	n = zd_conf_load(c, path);      /* which logs why it could not read */
 	return n < 0 ? 1 : n;
 }
 
@@ -105,30 +104,6 @@ static int load_dropins(const struct zd_conf *c, const char *name, struct zt_pol
 	return problems;
 }
 
-/* The spill target and the name go into the generated udev rules inside
- * "..." (daemon_udev.c): a quote, a backslash or a newline would end or
- * bend the rule, a glob character would match other devices.  Reported as
- * FILE:LINE of the key (line 0: the name came from the file name). */
-static int check_rule_safe(const struct zt_policy *p)
-{
-	const struct zt_origin *o = &p->origin[ZT_KEY_SPILL_TARGET];
-	char msg[ZT_PATH_MAX + 160];
-	int problems = 0;
-
-	if (!zd_rule_safe(p->spill.target)) {
-		snprintf(msg, sizeof(msg), "bad spill target '%.4000s': %s", p->spill.target,
-			 ZD_RULE_UNSAFE_WHY);
-		zd_log_problem(NULL, p->files[o->file < p->nfiles ? o->file : 0], o->line, msg);
-		problems++;
-	}
-	if (!zd_rule_safe(p->name)) {
-		snprintf(msg, sizeof(msg), "bad policy name '%s': %s", p->name, ZD_RULE_UNSAFE_WHY);
-		zd_log_problem(NULL, p->files[0], 0, msg);
-		problems++;
-	}
-	return problems;
-}
-
 /* One policy (a main file and its drop-ins) -> heap policy, or NULL. */
 struct zt_policy *zd_policy_load(const struct zd_conf *c, const char *path,
 				 const char *fname)
@@ -147,7 +122,7 @@ struct zt_policy *zd_policy_load(const struct zd_conf *c, const char *path,
 	if (fname)
 		n += load_dropins(c, fname, p);
 	if (n == 0)
-		n = zt_policy_validate(p, zd_log_problem, NULL) + check_rule_safe(p);
+		n = zt_policy_validate(p, zd_log_problem, NULL);   /* names and targets too */
 	if (n) {
 		free(p);
 		return NULL;

@@ -4,6 +4,9 @@
  * Under systemd stderr is the journal (JOURNAL_STREAM is set): each line then
  * starts with "<N>", the syslog priority sd-daemon(3) defines, so journalctl
  * shows errors as errors.  In a terminal lines read "ztierd: message".
+ * A line is one line of printable text: control bytes from a file name or
+ * a policy (an escape sequence, a newline that would forge a second line)
+ * are written as \xNN.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -35,7 +38,7 @@ int zd_level_parse(const char *s)
 
 void zd_log(enum zd_level l, const char *fmt, ...)
 {
-	char line[1024];
+	char line[1024], safe[4 * sizeof(line)];
 	va_list ap;
 
 	if (l > max_level)
@@ -43,10 +46,11 @@ void zd_log(enum zd_level l, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	zt_printable(safe, sizeof(safe), line, "\t");
 	if (getenv("JOURNAL_STREAM"))
-		fprintf(stderr, "<%d>%s\n", (int)l, line);
+		fprintf(stderr, "<%d>%s\n", (int)l, safe);
 	else
-		fprintf(stderr, "ztierd: %s\n", line);
+		fprintf(stderr, "ztierd: %s\n", safe);
 }
 
 void zd_log_problem(void *ctx, const char *file, int line, const char *msg)

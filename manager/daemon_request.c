@@ -2,7 +2,9 @@
  * daemon_request.c — parse one control request line.
  *
  * The protocol is text, one request per connection: "VERB [ARG]\n", at most
- * ZD_REQUEST_MAX bytes including the newline, printable ASCII only.  The reply
+ * ZD_REQUEST_MAX bytes including the newline, printable ASCII only.  ARG is
+ * the rest of the line after the first space, spaces included: a path may
+ * hold them (`ztierctl add "/etc/ztier/my policy.conf"`).  The reply
  * is "ok" or "error REASON" on the first line, then the verb's output.  Text
  * keeps it debuggable with socat; the bound and the character check mean a
  * client cannot make the daemon allocate or print anything odd.  Pure
@@ -42,7 +44,8 @@ static int fail(const char **why, const char *reason, int err)
 	return err;
 }
 
-/* Split "verb arg" (one space) into r; the line has no newline any more. */
+/* Split "verb arg" at the first space into r; the line has no newline any
+ * more. */
 static int split(const char *line, size_t n, struct zd_request *r, const char **why)
 {
 	const char *sp = memchr(line, ' ', n);
@@ -53,8 +56,8 @@ static int split(const char *line, size_t n, struct zd_request *r, const char **
 		if (strlen(verbs[v].name) != vlen || memcmp(verbs[v].name, line, vlen))
 			continue;
 		r->verb = (enum zd_verb)v;
-		if (sp && (alen == 0 || memchr(sp + 1, ' ', alen)))
-			return fail(why, "expected one argument after the verb", -EINVAL);
+		if (sp && alen == 0)
+			return fail(why, "expected an argument after the space", -EINVAL);
 		if (alen && verbs[v].arg == ARG_NONE)
 			return fail(why, "this request takes no argument", -EINVAL);
 		if (!alen && verbs[v].arg == ARG_REQUIRED)

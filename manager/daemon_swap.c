@@ -5,21 +5,40 @@
  * theirs to write), run with posix_spawn and an empty signal mask; swapon,
  * swapoff, mount and umount are the system calls, so the priority and discard
  * flags are exactly what the policy declared and errors are real errnos.
+ *
+ * The programs are looked up in a fixed PATH (zd_tool_path), not the one
+ * ztierd inherited: started by hand from a root shell, that may lead through
+ * a user's directory, and ~/bin/mkswap would run as root.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/swap.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "manager/daemon.h"
 
 extern char **environ;
+
+#define ZD_TOOL_PATH "/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* ZTIERD_TOOL_PATH replaces the fixed list (the host tests' failing
+ * mkswap): set on purpose by whoever starts ztierd, unlike an inherited
+ * PATH.  The children inherit the result. */
+void zd_tool_path(void)
+{
+	const char *p = getenv("ZTIERD_TOOL_PATH");
+
+	setenv("PATH", p && *p ? p : ZD_TOOL_PATH, 1);
+}
 
 int zd_run(char *const argv[])
 {
@@ -167,8 +186,21 @@ dev_t zd_rdev(const char *dev)
 	return stat(dev, &st) == 0 && S_ISBLK(st.st_mode) ? st.st_rdev : 0;
 }
 
+/* The mount point, created if needed, as an O_PATH fd: a symlink put there
+ * would otherwise have the file system mounted wherever it leads (/etc). */
+static int mount_point(const char *dir)
+{
+	int fd;
+
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 /* mkfs.TYPE with its own "force, quiet" flags (the device is new: nothing
- * on it to protect), then mount, creating the mount point if needed. */
+ * on it to protect), then mount on the directory that mount_point opened
+ * (through /proc/self/fd: what was checked is what is mounted on). */
 int zd_mkfs_mount(const char *dev, const char *type, const char *dir)
 {
 	char prog[32];
@@ -180,12 +212,16 @@ int zd_mkfs_mount(const char *dev, const char *type, const char *dir)
 			 NULL };
 	if ((err = zd_run(argv)))
 		return err;
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return mount(dev, dir, type, 0, NULL) ? -errno : 0;
+	int fd = mount_point(dir);
+	if (fd < 0)
+		return fd;
+	snprintf(prog, sizeof(prog), "/proc/self/fd/%d", fd);
+	err = mount(dev, prog, type, 0, NULL) ? -errno : 0;
+	close(fd);
+	return err;
 }
 
 int zd_umount(const char *dir)
 {
-	return umount2(dir, 0) ? -errno : 0;
+	return umount2(dir, UMOUNT_NOFOLLOW) ? -errno : 0;
 }

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "manager/daemon.h"
+#include "policy/common/common.h"
 
 #define LINKS_MAX 32
 
@@ -179,11 +180,6 @@ void zd_udev_stop(struct zd_daemon *d)
 
 /* ---- generated rules ------------------------------------------------------ */
 
-bool zd_rule_safe(const char *s)
-{
-	return !strpbrk(s, "\"\\\n*?[");
-}
-
 /* Two lines per target: mark the device with the stack's name, then (unless
  * 60-ztier.rules already did, by serial or label convention) hand it over. */
 static void rule_for(FILE *f, const struct zd_stack *s)
@@ -222,11 +218,11 @@ void zd_udev_write_rules(struct zd_daemon *d)
 		const struct zd_stack *s = &d->stacks[i];
 		if (!s->spill[0] || strncmp(s->spill, "/dev/", 5))
 			continue;
-		if (zd_rule_safe(s->spill) && zd_rule_safe(s->name))
+		if (zt_rule_safe(s->spill) && zt_name_ok(s->name))
 			rule_for(f, s);      /* (policies are checked when read) */
 		else
 			zd_log(ZD_WARN, "%s: spill target left out of %s: %s", s->name,
-			       ZD_RULES_PATH, ZD_RULE_UNSAFE_WHY);
+			       ZD_RULES_PATH, ZT_RULE_UNSAFE_WHY);
 	}
 	fchmod(fd, 0644);
 	if (fclose(f) || rename(tmp, ZD_RULES_PATH)) {

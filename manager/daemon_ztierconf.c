@@ -19,7 +19,8 @@
  * none of that; it is the zram-generator [zramN] section of ztier.  libinih
  * parses, fed by the policy files' line reader (policy/common/ini_reader.c): whole
  * lines, no continuations, sections seen here, FILE:LINE for every problem
- * the same way as for a policy.
+ * the same way as for a policy.  Like a policy it must be a regular file of
+ * at most ZT_CONFIG_MAX bytes (zt_open_regular).
  */
 #include <errno.h>
 #include <ini.h>
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "manager/daemon.h"
 #include "policy/common/common.h"
@@ -168,25 +170,41 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	return 1;
 }
 
+/* The file as a stream, or NULL with the reason reported (line 0). */
+static FILE *conf_open(struct conf_ctx *x, int *err)
+{
+	char msg[160];
+	int fd = zt_open_regular(x->path, 0, ZT_CONFIG_MAX, msg, sizeof(msg));
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+
+	if (f)
+		return f;
+	*err = fd >= 0 ? zt_fail_errno(msg, sizeof(msg), -errno, "cannot read") : fd;
+	if (fd >= 0)
+		close(fd);
+	zt_problem(&x->pr, x->path, 0, "%s", msg);
+	return NULL;
+}
+
 int zd_conf_load(struct zd_conf *c, const char *path)
 {
 	struct conf_ctx x = { .c = c, .path = path, .pr = { .report = zd_log_problem } };
-	int r;
+	int r, err = 0;
 
 	x.rd = (struct zt_ini_reader){ .section = on_section, .ctx = &x, .pr = &x.pr,
 				       .file = path };
-	x.rd.f = fopen(path, "re");
-	if (!x.rd.f)
-		return -errno;
+	if (!(x.rd.f = conf_open(&x, &err)))
+		return err;
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	r = ini_parse_stream(zt_ini_read_line, &x.rd, on_key, &x);
-	/* getline's error ends the file like EOF would: a directory opens
-	 * fine and reads as empty, so it must be asked for. */
-	int err = ferror(x.rd.f) ? (errno ? errno : EIO) : 0;
+	/* A read error or a file grown too large ends it like EOF would. */
+	err = x.rd.err ? x.rd.err : ferror(x.rd.f) ? -EIO : r == -2 ? -ENOMEM : 0;
 	zt_ini_reader_free(&x.rd);
 	fclose(x.rd.f);
-	if (err)
-		return -err;
+	if (err) {
+		zt_problem(&x.pr, path, 0, "%s", err == -EFBIG ? "file too large" : strerror(-err));
+		return err;
+	}
 	if (r > 0)
 		zt_problem(&x.pr, path, r, "syntax error");
 	for (unsigned i = 0; i < c->nzswap; i++)

@@ -6,11 +6,13 @@
  * del, attach, detach, reload and metrics each slot in as one row and one
  * cli_<name>.c file.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "manager/cli.h"
+#include "policy/common/common.h"
 
 #ifndef ZT_VERSION
 #define ZT_VERSION "unknown"
@@ -35,13 +37,22 @@ static const struct cli_command commands[] = {
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* "ztierctl: MESSAGE" without a newline; a file name or a policy's value in
+ * it may hold control bytes, shown escaped (zt_printable). */
+static void verror(const char *fmt, va_list ap)
+{
+	char line[PATH_MAX + 512], safe[4 * sizeof(line)];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fprintf(stderr, "ztierctl: %s", zt_printable(safe, sizeof(safe), line, "\t"));
+}
+
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("ztierctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	verror(fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -50,9 +61,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("ztierctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	verror(fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nTry 'ztierctl %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
 	return CLI_USAGE;

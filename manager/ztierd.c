@@ -217,6 +217,7 @@ static int start(struct zd_daemon *d)
 	if ((d->lfd = zd_ctl_listen(d->conf.socket)) < 0) {
 		zd_log(ZD_ERR, "control socket %s: %s", d->conf.socket, d->lfd == -EADDRINUSE ?
 		       "another ztierd answers there; not starting a second one" :
+		       d->lfd == -EPERM ? "its directory must be root's and not writable by others" :
 		       strerror(-d->lfd));
 		return -1;
 	}
@@ -280,6 +281,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	d.opt_level = o.level;
+	zd_tool_path();
 	if (!o.foreground)
 		background(&notify);
 	if (start(&d))

@@ -92,12 +92,8 @@ static int copy_string(char *dst, size_t cap, const char *key, const char *v,
 
 static int set_name(struct zt_policy *p, int cls, const char *v, char *msg, size_t len)
 {
-	size_t n = strlen(v);
-
-	if (n == 0 || n >= ZT_NAME_MAX || strspn(v, "abcdefghijklmnopqrstuvwxyz"
-			"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
-		return FAIL("bad policy name '%s': use 1 to %d letters, digits, '.', '_', '-'",
-			    v, ZT_NAME_MAX - 1);
+	if (!zt_name_ok(v))
+		return FAIL("bad policy name '%s': " ZT_NAME_RULE, v);
 	strcpy(p->name, v);
 	return 0;
 }
@@ -257,11 +253,9 @@ static int set_target(struct zt_policy *p, int cls, const char *v, char *msg, si
 	if (v[0] != '/' && (strchr(v, '/') || strcmp(v, ".") == 0 || strcmp(v, "..") == 0))
 		return FAIL("bad spill target '%s': expected none, an absolute path "
 			    "(/dev/..., a file) or a /dev/disk/by-id name", v);
-	/* ztierd writes the target into a udev rule: quotes, backslashes and
-	 * glob characters would change what the rule matches. */
-	if (strpbrk(v, "\"\\*?[\n"))
-		return FAIL("bad spill target '%s': '\"', '\\', '*', '?' and '[' are not "
-			    "allowed", v);
+	/* ztierd writes the target into a udev rule (values.c says why). */
+	if (!zt_rule_safe(v))
+		return FAIL("bad spill target '%s': " ZT_RULE_UNSAFE_WHY, v);
 	return copy_string(p->spill.target, sizeof(p->spill.target), "target", v, msg, len);
 }
 

@@ -10,7 +10,8 @@
  * enter_section() here and passes inih only well-formed "key = value" lines
  * (no continuations, comments cut, long lines reported, not split).
  * Every problem is reported and counted; parsing goes on so that one run
- * shows all of them.
+ * shows all of them.  Only a regular file of at most ZT_CONFIG_MAX bytes is
+ * read (zt_open_regular): a FIFO or /dev/zero named as a policy is refused.
  */
 #include <errno.h>
 #include <ini.h>
@@ -18,7 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include "policy/common/common.h"
 #include "policy/policy.h"
@@ -121,23 +122,42 @@ static void name_from_path(struct zt_policy *p, const char *path)
 	p->name[len] = 0;
 }
 
+/* A regular file of at most ZT_CONFIG_MAX bytes (common/file.c says why). */
 static FILE *open_policy(struct load_ctx *c, int *err)
 {
-	struct stat st;
-	FILE *f = fopen(c->file, "r");
+	char msg[160];
+	int fd = zt_open_regular(c->file, 0, ZT_CONFIG_MAX, msg, sizeof(msg));
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
 
 	*err = 0;
-	if (!f)
-		*err = -errno;
-	else if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode))
-		*err = -EISDIR;
-	if (*err) {
-		zt_problem(&c->pr, c->file, 0, "cannot read: %s", strerror(-*err));
-		if (f)
-			fclose(f);
-		return NULL;
+	if (f)
+		return f;
+	if (fd >= 0) {
+		*err = zt_fail_errno(msg, sizeof(msg), -errno, "cannot read");
+		close(fd);
+	} else {
+		*err = fd;
 	}
-	return f;
+	zt_problem(&c->pr, c->file, 0, "%s", msg);
+	return NULL;
+}
+
+/* After ini_parse_stream (its result r): 0, or the errno that cut the file
+ * short.  inih sees only lines the reader checked, so a syntax error of its
+ * own is not expected; it is reported all the same, never dropped. */
+static int read_end(struct load_ctx *c, int r)
+{
+	int err = c->rd.err;
+
+	if (err == -EFBIG)
+		zt_problem(&c->pr, c->file, 0, "file too large (more than %u bytes)", ZT_CONFIG_MAX);
+	else if (err || ferror(c->rd.f))
+		zt_problem(&c->pr, c->file, 0, "read error: %s", strerror(err ? -err : EIO));
+	else if (r == -2)
+		err = -ENOMEM;
+	else if (r > 0)
+		zt_problem(&c->pr, c->file, r, "syntax error");
+	return err || !ferror(c->rd.f) ? err : -EIO;
 }
 
 int zt_policy_load(struct zt_policy *p, const char *path,
@@ -163,11 +183,7 @@ int zt_policy_load(struct zt_policy *p, const char *path,
 	snprintf(p->source, sizeof(p->source), "%s", path);
 	if (c.file_idx == 0)
 		name_from_path(p, path);
-	ini_parse_stream(zt_ini_read_line, &c.rd, on_key, &c);
-	if (ferror(c.rd.f)) {
-		zt_problem(&c.pr, c.file, 0, "read error: %s", strerror(errno));
-		err = -EIO;
-	}
+	err = read_end(&c, ini_parse_stream(zt_ini_read_line, &c.rd, on_key, &c));
 	zt_ini_reader_free(&c.rd);
 	fclose(c.rd.f);
 	return err ? err : c.pr.count;

@@ -6,6 +6,7 @@
  * that class, that a tier that is used is also configured (zram needs a
  * size, spill a target, a file target a size), that the thresholds are in
  * order, that a file system has a type and a mount point, and that a swap
+ * policy's name, when it comes from the file name, is a valid name, and a
  * policy never makes the server allocate on its I/O path (refused for a
  * declared [swap] policy; the rest are warnings, zt_policy_warnings).  Each problem
  * is reported at the line of the key that causes it (struct zt_origin), or
@@ -192,6 +193,19 @@ int zt_policy_warnings(const struct zt_policy *p, zt_policy_report_fn report, vo
 	return c.pr.count;
 }
 
+/* A name taken from the file name (no [policy] name key) gets the key's
+ * check: "$", "%", "|" or a space would otherwise reach udev rules and
+ * status lines. */
+static void check_name(struct check *c)
+{
+	const struct zt_policy *p = c->p;
+
+	if (!zt_name_ok(p->name))
+		zt_problem(&c->pr, p->nfiles ? p->files[0] : "(built-in policy)", 0,
+			   "bad policy name '%s' (the file's name): " ZT_NAME_RULE
+			   ", or set [policy] name", p->name);
+}
+
 int zt_policy_validate(const struct zt_policy *p, zt_policy_report_fn report,
 		       void *ctx)
 {
@@ -204,6 +218,7 @@ int zt_policy_validate(const struct zt_policy *p, zt_policy_report_fn report,
 		problem(&c, p->origin[ZT_KEY_RANDOM_ENTROPY].line ? ZT_KEY_RANDOM_ENTROPY
 			: ZT_KEY_TEXT_ENTROPY, "text-entropy (%g) must be below "
 			"random-entropy (%g)", t->text_entropy, t->random_entropy);
+	check_name(&c);
 	check_tiers_configured(&c);
 	check_use(&c);
 	check_swap_safety(&c);

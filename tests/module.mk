@@ -8,3 +8,5 @@ TESTS_SH += $(sort $(wildcard tests/*/*.t))
 # The VM suites again on the newest kernel (tests/vm/7.3/*.t set the series).
 TESTS_SH += $(sort $(wildcard tests/vm/7.3/*.t))
 BENCHES  += $(wildcard tests/bench/b_*.c)
+# libFuzzer harnesses (make fuzz; tests/fuzz/fuzz.t runs each briefly).
+FUZZERS  += $(wildcard tests/fuzz/fz_*.c)

@@ -17,11 +17,19 @@
 
 #define MAX_DEVS 256
 
+/* Text fields (a policy name from a file name) may hold control bytes:
+ * escaped for the terminal here, as JSON strings in field_json. */
 static void field_text(FILE *o, const struct ztu_field *f)
 {
+	char safe[4 * sizeof(f->text)];
+
 	switch (f->type) {
-	case ZTU_F_LABEL: fprintf(o, " %s", f->text); break;
-	case ZTU_F_TEXT:  fprintf(o, " %s %s", f->key, f->text); break;
+	case ZTU_F_LABEL:
+		fprintf(o, " %s", zt_printable(safe, sizeof(safe), f->text, ""));
+		break;
+	case ZTU_F_TEXT:
+		fprintf(o, " %s %s", f->key, zt_printable(safe, sizeof(safe), f->text, ""));
+		break;
 	case ZTU_F_NUM:   fprintf(o, " %s %lld", f->key, (long long)f->num); break;
 	case ZTU_F_PAIR:  fprintf(o, " %s %lld/%lld", f->key, (long long)f->num,
 				  (long long)f->num2); break;

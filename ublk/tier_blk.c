@@ -19,6 +19,14 @@
  * buffered.  A target in /dev names a device and is never created, whatever
  * the size: an absent one is "not present" (ENOENT; ztierd waits for it),
  * and a regular file there (devtmpfs: RAM) is refused, not grown.
+ *
+ * A spill file holds every process's swapped-out memory, so it must be the
+ * server's alone (issue #13's review found any existing file taken, through
+ * symlinks): a file target is opened with O_NOFOLLOW, created with O_EXCL
+ * and mode 0600, and an existing one is used only if it is a regular file
+ * of the server's own user (root in production), with no group or other
+ * permission bits and no second hard link.  Devices (in /dev) are not files
+ * of anyone's: /dev/disk/by-id names are symlinks and are followed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,14 +48,56 @@ struct ztu_blk {
 	bool borrowed;                /* slots are a shared state's */
 };
 
-static int open_direct(const char *path, bool create)
+static int open_direct(const char *path, int flags)
 {
-	int flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
-	int fd = open(path, flags | O_DIRECT, 0600);
+	int fd = open(path, flags | O_RDWR | O_CLOEXEC | O_DIRECT, 0600);
 
 	if (fd < 0 && errno == EINVAL)     /* no O_DIRECT on this file system */
-		fd = open(path, flags, 0600);
+		fd = open(path, flags | O_RDWR | O_CLOEXEC, 0600);
 	return fd < 0 ? -errno : fd;
+}
+
+/* An existing spill file: -EPERM unless no one else can read it or reach
+ * it by another name. */
+static int file_private(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (st.st_uid != geteuid() || (st.st_mode & 077) || st.st_nlink != 1)
+		return -EPERM;
+	return 0;
+}
+
+/* A file target: created (create) or an existing private one; never a
+ * symlink (-ELOOP). */
+static int open_file(const char *path, bool create)
+{
+	int fd = create ? open_direct(path, O_NOFOLLOW | O_CREAT | O_EXCL) : -EEXIST;
+	int err;
+
+	if (fd != -EEXIST)
+		return fd;
+	fd = open_direct(path, O_NOFOLLOW);
+	if (fd >= 0 && (err = file_private(fd))) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static const char *why(int ret, bool device)
+{
+	if (device)
+		return ret == -ENOENT ? "not present: " : "";
+	if (ret == -ELOOP)
+		return "a symbolic link is refused: ";
+	if (ret == -EPERM)
+		return "an existing file must be the server user's, mode 0600, one link: ";
+	return "";
 }
 
 /* "/dev" or a path below it, however many '/' separate the names. */
@@ -110,7 +160,7 @@ int ztu_blk_open(struct ztu_blk **out, enum zt_tier tier, const char *path,
 	if (!b)
 		return -ENOMEM;
 	b->tier = tier;
-	b->fd = open_direct(path, size != 0 && !device);
+	b->fd = device ? open_direct(path, 0) : open_file(path, size != 0);
 	ret = b->fd < 0 ? b->fd : backing_size(b->fd, device, size, &bytes);
 	if (!ret && bytes < ZT_PAGE_SIZE)
 		ret = -ENOSPC;
@@ -120,8 +170,8 @@ int ztu_blk_open(struct ztu_blk **out, enum zt_tier tier, const char *path,
 			ret = -errno;
 	}
 	if (ret) {
-		snprintf(msg, len, "%s %s: %s%s", zt_tier_name(tier), path,
-			 device && ret == -ENOENT ? "not present: " : "", strerror(-ret));
+		snprintf(msg, len, "%s %s: %s%s", zt_tier_name(tier), path, why(ret, device),
+			 strerror(-ret));
 		ztu_blk_close(b);
 		return ret;
 	}

@@ -12,16 +12,23 @@
  *     buffer is reported and skipped;
  *   - leading blanks stripped: an indented line is never an inih
  *     "continuation" of the previous value;
- *   - "#"/";" comment lines and "#" comments after a blank dropped;
+ *   - "#"/";" comment lines and "#" or ";" comments after a blank dropped:
+ *     inih cuts the ";" ones itself, and a line it then rejects (such as
+ *     "queues ;x = 99") would be dropped, its error seen by nobody: here
+ *     the rest, "queues", is reported as not "key = value";
  *   - "[name]" lines go to r->section (trimmed name), never to inih, which
  *     would not report a section without keys;
  *   - a UTF-8 byte order mark on line 1 is skipped;
  *   - a line holding a NUL or another control character (a tab aside, CR
  *     only before the newline) is reported and skipped: getline's length,
  *     not strlen, says where the line ends.
- * Every problem goes to r->pr at r->file:line; reading goes on.
+ * Every problem goes to r->pr at r->file:line; reading goes on.  Reading
+ * stops with r->err at a read error, getline's ENOMEM included (taken for
+ * end of file, it once made /dev/zero a valid policy), and past
+ * ZT_CONFIG_MAX bytes.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,10 +42,10 @@ static void trim_end(char *s)
 		*--e = 0;
 }
 
-/* Cut a "#" comment that follows a blank, and trailing blanks. */
+/* Cut a "#" or ";" comment that follows a blank, and trailing blanks. */
 static void cut_comment(char *s)
 {
-	for (char *h = strchr(s, '#'); h; h = strchr(h + 1, '#')) {
+	for (char *h = strpbrk(s, "#;"); h; h = strpbrk(h + 1, "#;")) {
 		if (h > s && isspace((unsigned char)h[-1])) {
 			*h = 0;
 			break;
@@ -118,10 +125,18 @@ static bool text_line(struct zt_ini_reader *r, char *s, size_t n)
 char *zt_ini_read_line(char *str, int num, void *stream)
 {
 	struct zt_ini_reader *r = stream;
-	ssize_t n = getline(&r->buf, &r->cap, r->f);
+	ssize_t n;
 
-	if (n < 0)
+	errno = 0;
+	if ((n = getline(&r->buf, &r->cap, r->f)) < 0) {
+		if (!feof(r->f) || errno)
+			r->err = -(errno ? errno : EIO);
 		return NULL;
+	}
+	if ((r->bytes += (size_t)n) > ZT_CONFIG_MAX) {
+		r->err = -EFBIG;
+		return NULL;
+	}
 	char *s = r->buf;
 	if (++r->line == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
 		s += 3;

@@ -5,7 +5,10 @@
  * Policy files (policy_keys.c) and ztier.conf's [zram-swap] sections
  * (manager/daemon_ztierconf.c) both call these, so both accept the same words and
  * say the same thing about a bad one.  Each returns 0, or -1 with msg filled.
+ * The two checks of names and spill targets live here too, so that
+ * `ztierctl policy check`, the policy keys and ztierd apply the same one.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +17,27 @@
 #include "policy/common/common.h"
 
 #define FAIL(...) zt_fail(msg, len, -1, __VA_ARGS__)
+
+bool zt_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n < ZT_NAME_MAX && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+/* A list of what may go in, not of what may not: a quote, a backslash or a
+ * newline would end or bend the rule, a glob character (* ? [ and |,
+ * udev's "or") would match other devices, '$' and '%' are udev
+ * substitutions, a space splits a SYSTEMD_WANTS list; by-id names and
+ * paths need none of them. */
+bool zt_rule_safe(const char *s)
+{
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("/._-+:@,=", *s))
+			return false;
+	return true;
+}
 
 int zt_value_bool(const char *key, const char *v, bool *out, char *msg, size_t len)
 {

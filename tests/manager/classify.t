@@ -52,6 +52,18 @@ like "$out" '^mean entropy +[0-9.]+ bits/byte' "human output: mean entropy"
 like "$out" '^random +16 .*store \(raw\)' "human output: class -> tier and codec"
 like "$out" '^policy [a-z.-]+ \(' "human output: the policy and where it comes from"
 
+# Only regular files (issue #13's review): a FIFO blocked in open(), /dev/zero
+# never ended.  timeout: a regression fails here instead of hanging prove.
+mkfifo "$T/fifo"
+rc=0; timeout 10 "$ZTIERCTL" classify "$T/fifo" >"$T/out" 2>"$T/err" || rc=$?
+is "$rc" 1 "a FIFO: exit 1 at once, not blocked"
+like "$(cat "$T/err")" 'not a regular file \(a FIFO\)' "a FIFO: says why"
+rc=0; timeout 10 "$ZTIERCTL" classify /dev/zero >"$T/out" 2>"$T/err" || rc=$?
+is "$rc:$(cat "$T/err")" "1:ztierctl: /dev/zero: not a regular file (a character device)" \
+	"/dev/zero: refused, not read forever"
+rc=0; timeout 10 "$ZTIERCTL" policy check /dev/zero >"$T/out" 2>"$T/err" || rc=$?
+is "$rc" 1 "policy check /dev/zero: invalid, not valid"
+
 # ---- policies -------------------------------------------------------------------
 run classify --json --policy tests/manager/fixtures/to-zram.conf "$T/random"
 like "$out" '"name":"to-zram"' "--policy: the given policy is used"
@@ -97,7 +109,7 @@ if [ "$(id -u)" != 0 ] || command -v setpriv >/dev/null; then
 	chmod 000 "$T/secret"
 	chmod 755 "$T"
 	as_user "$ZTIERCTL" classify "$T/secret" >"$T/out" 2>"$T/err"
-	is "$?:$(cat "$T/err")" "1:ztierctl: $T/secret: Permission denied" \
+	is "$?:$(cat "$T/err")" "1:ztierctl: $T/secret: cannot read: Permission denied" \
 		"unreadable file: exit 1, one line"
 else
 	skip "permission cases need setpriv"
@@ -114,10 +126,10 @@ is "$err" "ztierctl: pid $dead: no such process" "dead pid: one clear line"
 # ---- bad input and usage ----------------------------------------------------------
 run classify "$T/missing"
 is "$rc" 1 "missing file: exit 1"
-is "$err" "ztierctl: $T/missing: No such file or directory" "missing file: one clear line"
+is "$err" "ztierctl: $T/missing: cannot read: No such file or directory" "missing file: one clear line"
 
 run classify "$T"
-is "$rc:$err" "1:ztierctl: $T: Is a directory" "directory: exit 1, one line"
+is "$rc:$err" "1:ztierctl: $T: cannot read: Is a directory" "directory: exit 1, one line"
 
 run classify
 is "$rc" 2 "no file and no --pid: usage error (2)"

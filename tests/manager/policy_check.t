@@ -22,6 +22,21 @@ run policy check "$T/nozram.conf"
 is "$rc:$err" "1:$T/nozram.conf:2: tier zram is used but [zram] has no size" \
 	"zram tier without [zram] size"
 
+# Control bytes from a file name (an escape sequence) reach the terminal
+# escaped, never raw (issue #13's review).
+esc=$(printf '\033')
+printf '[policy]\nname = ab\n[device]\ncolour = red\n' >"$T/a${esc}[2Jb.conf"
+run policy check "$T/a${esc}[2Jb.conf"
+is "$rc:$err" "1:$T/a\\x1b[2Jb.conf:4: unknown key 'colour' in [device] (expected size, memory-limit, queues, depth or memory-commit)" \
+	"a problem in a file named with ESC: shown as \\x1b"
+printf '[device]\nsize = 1G\n' >"$T/c${esc}d.conf"
+run policy check "$T/c${esc}d.conf"
+is "$rc:$err" "1:$T/c\\x1bd.conf: bad policy name 'c\\x1bd' (the file's name): use 1 to 63 letters, digits, '.', '_', '-', or set [policy] name" \
+	"a name from the file name is checked like a [policy] name"
+printf '[policy]\nname = cd\n' >"$T/c${esc}d.conf"
+run policy check "$T/c${esc}d.conf"
+is "$rc:$out" "0:$T/c\\x1bd.conf: valid (policy cd)" "with a [policy] name: valid, the path escaped"
+
 run policy check policy/examples/default.conf "$bad"
 is "$rc" 1 "one bad file among good ones: exit 1"
 like "$out" 'default.conf: valid' "the good file is still reported"

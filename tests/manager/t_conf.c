@@ -4,6 +4,7 @@
  * reader (policy/common/ini_reader.c): long lines are one line, indented lines are
  * not continuations, every problem has its line.
  */
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tests/tap.h"
@@ -139,6 +140,15 @@ int main(void)
 	zd_conf_default(&c);
 	is_int(zd_conf_load(&c, "/nonexistent/ztier.conf"), -ENOENT, "missing file: -ENOENT");
 	is_int(zd_conf_load(&c, "/tmp"), -EISDIR, "a directory: -EISDIR, not an empty file");
+	is_int(zd_conf_load(&c, "/dev/zero"), -EINVAL, "/dev/zero: -EINVAL, not read");
+	char fifo[64];
+	snprintf(fifo, sizeof(fifo), "/tmp/t_conf.fifo.%d", (int)getpid());
+	if (mkfifo(fifo, 0600) == 0) {
+		is_int(zd_conf_load(&c, fifo), -EINVAL, "a FIFO: -EINVAL, not blocked in open()");
+		unlink(fifo);
+	}
+	is_int(load("[ztierd]\nlog-level ;x = debug\n", &c), 1,
+	       "a key cut short by a ';' comment is a problem");
 	bad_bytes(&c);
 	reader_tests(&c);
 

@@ -25,11 +25,6 @@ struct zd_stack *zd_stack_find(struct zd_daemon *d, const char *name)
 	return NULL;
 }
 
-bool zd_rule_safe(const char *s)
-{
-	return !strpbrk(s, "\"\\\n*?[");
-}
-
 /* ---- the test -------------------------------------------------------------- */
 
 static char dir[] = "/tmp/t_reload.XXXXXX";

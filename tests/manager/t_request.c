@@ -29,7 +29,9 @@ int main(void)
 
 	is_int(parse("attach\n", &r, &why), -EINVAL, "attach needs a device");
 	is_int(parse("status now\n", &r, &why), -EINVAL, "status takes no argument");
-	is_int(parse("down a b\n", &r, &why), -EINVAL, "two arguments refused");
+	is_int(parse("add /etc/ztier/my policy.conf\n", &r, &why), 0,
+	       "a path with a space is one argument");
+	is_str(r.arg, "/etc/ztier/my policy.conf", "the whole rest of the line");
 	is_int(parse("down \n", &r, &why), -EINVAL, "empty argument refused");
 	is_int(parse("frobnicate\n", &r, &why), -EINVAL, "unknown verb");
 	ok(why && strstr(why, "unknown"), "reason says unknown: %s", why);

@@ -58,7 +58,13 @@ SH
 chmod +x "$T/bin/mkswap"
 raw() { printf '%s\n' "$1" | socat - UNIX-CONNECT:$T/sock; }
 
-PATH=$T/bin:$PATH $B/ztierd --foreground --config "$T/ztier.conf" --policy-dir "$T/empty" --socket "$T/sock" 2>"$T/log" &
+# The socket's directory is the barrier: one that others can write (and not
+# sticky) is refused before anything is built.
+mkdir -m 0777 "$T/open"; chmod 0777 "$T/open"
+r=$($B/ztierd --foreground --config "$T/ztier.conf" --policy-dir "$T/empty" --socket "$T/open/sock" 2>&1)
+ok "a socket directory writable by others: refused ($r)" '[[ $r == *"must be root'"'"'s and not writable by others"* ]]'
+
+ZTIERD_TOOL_PATH=$T/bin:$PATH $B/ztierd --foreground --config "$T/ztier.conf" --policy-dir "$T/empty" --socket "$T/sock" 2>"$T/log" &
 pid=$!
 ok "ztierd starts and reports ready" 'wait_log "ready:"'
 dev=$(grep -o 'ztt: /dev/zram[0-9]*' "$T/log" | head -1 | cut -d' ' -f2)
@@ -138,6 +144,19 @@ dev=$(grep -o 'ztt: swap on /dev/zram[0-9]*' "$T/log" | tail -1 | awk '{print $4
 printf '[policy]\nname = badt\n[spill]\ntarget = /dev/disk/by-id/x"y\n' >"$T/bad.conf"
 r=$(raw "add $T/bad.conf" | head -1)
 ok "add: a '\"' in the spill target is refused ($r)" '[[ $r == error* ]] && wait_log "$T/bad.conf:4: bad spill target"'
+
+# A FIFO or a device named as a policy is refused at once (it once left
+# ztierd blocked in open(), or grew it by gigabytes reading /dev/zero).
+mkfifo "$T/fifo.conf"
+r=$(timeout 10 $B/ztierctl add "$T/fifo.conf" 2>&1 | head -1)
+ok "add FIFO: refused, ztierd not blocked ($r)" 'wait_log "$T/fifo.conf: not a regular file (a FIFO)" && raw ping | grep -q "^ok"'
+r=$(timeout 10 $B/ztierctl add /dev/zero 2>&1 | head -1)
+ok "add /dev/zero: refused ($r)" 'wait_log "/dev/zero: not a regular file (a character device)"'
+# (invalid on purpose: its problem, at the whole path, proves the path
+# arrived; nothing is built on the host)
+mkdir -p "$T/sp ace"; printf '[device]\ncolour = x\n' >"$T/sp ace/p.conf"
+r=$($B/ztierctl add "$T/sp ace/p.conf" 2>&1 | head -1)
+ok "add a path with a space: it reaches ztierd whole ($r)" 'wait_log "$T/sp ace/p.conf:2: unknown key"'
 
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
 ok "SIGTERM: clean exit ($rc)" '[ $rc = 0 ]'

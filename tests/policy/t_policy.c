@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "policy/common/common.h"
 #include "policy/policy.h"
 #include "tests/tap.h"
 
@@ -147,8 +149,15 @@ static void test_error_kinds(void)
 	one_error("[spill]\ntarget = relative/path\n", "t.conf:2: bad spill target 'relative/path'",
 		  "relative spill path");
 	one_error("[spill]\ntarget = /dev/disk/by-id/nvme-*\n",
-		  "t.conf:2: bad spill target '/dev/disk/by-id/nvme-*': '\"', '\\', '*', '?' and '[' are not allowed",
+		  "t.conf:2: bad spill target '/dev/disk/by-id/nvme-*': only letters, digits "
+		  "and / . _ - + : @ , = can go into a udev rule",
 		  "glob in a spill target (it goes into a udev rule)");
+	one_error("[spill]\ntarget = /dev/disk/by-id/nvme-a|nvme-b\n",
+		  "t.conf:2: bad spill target '/dev/disk/by-id/nvme-a|nvme-b': only letters",
+		  "'|' in a spill target (udev's \"or\": the rule would tag another disk)");
+	one_error("[spill]\ntarget = /dev/disk/by-id/$kernel\n",
+		  "t.conf:2: bad spill target '/dev/disk/by-id/$kernel': only letters",
+		  "'$' in a spill target (a udev substitution)");
 	one_error("[random]\ntier = zram\ncodec = lz4\n[zram]\nsize = 1G\n",
 		  "t.conf:3: [random] codec applies only to the store tier", "codec without store");
 	one_error("[zram]\nalgorithm = gzip\n", "t.conf:2: unknown zram algorithm 'gzip'",
@@ -199,6 +208,22 @@ static void test_many_errors(void)
 	   "cross-key problem at the key's own line");
 }
 
+static int load_bytes(const char *text, size_t len, struct msgs *m);
+
+/* A name from the file name gets the [policy] name key's check. */
+static void test_name_from_file(void)
+{
+	struct zt_policy p;
+	struct msgs m = check("sp ace.conf", "[device]\nsize = 1G\n", &p);
+
+	ok(m.n == 1 && strstr(m.text[0], "sp ace.conf:0: bad policy name 'sp ace' (the file's name)"),
+	   "a file name with a space is no policy name: %s", m.n ? m.text[0] : "");
+	m = check("a%b.conf", "[policy]\nname = ab\n", &p);
+	is_int(m.n, 0, "a [policy] name key makes the file name irrelevant");
+	m = check("db-1.conf", "[device]\nsize = 1G\n", &p);
+	is_int(m.n, 0, "letters, digits, '-' from the file name are fine");
+}
+
 static void test_unreadable(void)
 {
 	struct zt_policy p;
@@ -212,6 +237,36 @@ static void test_unreadable(void)
 	   "missing file: one message, no line");
 	m.n = 0;
 	is_int(zt_policy_load(&p, dir, collect, &m), -EISDIR, "a directory: -EISDIR");
+}
+
+/* Review of issue #13: a FIFO named as a policy blocked ztierd in open(),
+ * /dev/zero read until memory ran out and then passed as valid. */
+static void test_not_a_file(void)
+{
+	struct zt_policy p;
+	struct msgs m = { 0 };
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/fifo.conf", dir);
+	if (mkfifo(path, 0600) == 0) {
+		zt_policy_default(&p);
+		is_int(zt_policy_load(&p, path, collect, &m), -EINVAL, "a FIFO: -EINVAL, not blocked");
+		ok(m.n == 1 && strstr(m.text[0], "fifo.conf:0: not a regular file (a FIFO)"),
+		   "a FIFO: one message: %s", m.n ? m.text[0] : "");
+		unlink(path);
+	}
+	m.n = 0;
+	is_int(zt_policy_load(&p, "/dev/zero", collect, &m), -EINVAL, "/dev/zero: -EINVAL");
+	ok(m.n == 1 && strstr(m.text[0], "a character device"), "/dev/zero: a character device");
+
+	static char big[ZT_CONFIG_MAX + 2];
+	memset(big, '#', sizeof(big) - 1);
+	m.n = 0;
+	is_int(load_bytes(big, sizeof(big) - 1, &m), -EFBIG, "over ZT_CONFIG_MAX: -EFBIG");
+	ok(m.n == 1 && strstr(m.text[0], "too large"), "too large: one message");
+	/* inih cut " ;x = 99" as a comment and dropped the rest unreported. */
+	one_error("[device]\nqueues ;x = 99\n", "t.conf:2: expected 'key = value'",
+		  "a key cut short by a ';' comment is reported, not dropped");
 }
 
 static void test_syntax(void)
@@ -453,6 +508,8 @@ int main(void)
 	test_error_kinds();
 	test_many_errors();
 	test_unreadable();
+	test_not_a_file();
+	test_name_from_file();
 	test_syntax();
 	test_bad_bytes();
 	test_values();

@@ -4,7 +4,9 @@
  * absent one is "not present", ENOENT; a regular file there is refused); a
  * file target elsewhere is created at its size.  Runs before any ublk call,
  * so on the host; /dev is written only by the checks that it is not (and a
- * regular file there, removed again, when root may).
+ * regular file there, removed again, when root may).  A spill file is the
+ * server's alone: created 0600 with O_EXCL, never through a symlink, an
+ * existing one only if private (issue #13's review).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -101,6 +103,59 @@ static void test_file_targets(void)
 	refused(path, path, 0, -ENOENT, "No such file", "a file target without a size is not created");
 }
 
+/* Open path (size 1 MiB) and expect want, with say in the message. */
+static void open_is(const char *path, int want, const char *say, const char *what)
+{
+	struct ztu_blk *b = NULL;
+	char msg[512] = "";
+	int ret = ztu_blk_open(&b, ZT_TIER_SPILL, path, 1 << 20, msg, sizeof(msg));
+
+	if (ret == 0)
+		ztu_blk_close(b);
+	is_int(ret, want, what);
+	if (say && !ok(strstr(msg, say) != NULL, "%s: says '%s'", what, say))
+		tap_diag("  got: %s", msg);
+}
+
+static void make_file(const char *path, mode_t mode)
+{
+	int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+
+	if (fd >= 0) {
+		fchmod(fd, mode);
+		close(fd);
+	}
+}
+
+static void test_private_files(void)
+{
+	char path[128], other[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/new.img", dir);
+	open_is(path, 0, NULL, "a new spill file is created");
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "mode 0600");
+	open_is(path, 0, NULL, "our own 0600 file is used again");
+	snprintf(other, sizeof(other), "%s/victim", dir);
+	make_file(other, 0600);
+	unlink(path);
+	if (symlink(other, path) == 0) {
+		open_is(path, -ELOOP, "symbolic link", "a symlink is not followed");
+		ok(stat(other, &st) == 0 && st.st_size == 0, "its target is left as it was");
+		unlink(path);
+	}
+	make_file(path, 0644);
+	open_is(path, -EPERM, "mode 0600", "an existing file readable by others is refused");
+	chmod(path, 0600);
+	unlink(other);
+	if (link(path, other) == 0)
+		open_is(path, -EPERM, "one link", "a file with a second hard link is refused");
+	unlink(other);
+	if (geteuid() == 0 && chown(path, 65534, (gid_t)-1) == 0)
+		open_is(path, -EPERM, "user's", "a file of another user is refused");
+	unlink(path);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -108,6 +163,7 @@ int main(void)
 	test_is_device();
 	test_device_targets();
 	test_file_targets();
+	test_private_files();
 	char link[128];
 	snprintf(link, sizeof(link), "%s/devlink", dir);
 	unlink(link);

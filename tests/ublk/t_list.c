@@ -123,5 +123,11 @@ int main(void)
 	ztu_field_text(&s, "policy", "a\"b", false);
 	is_str(render(&s, true), ",\"target\":{\"name\":\"tiered\",\"policy\":\"a\\\"b\"}",
 	       "JSON strings escaped");
+	s = (struct ztu_section){ .name = "target" };
+	ztu_field_text(&s, "policy", "a\033[2Jb", false);
+	is_str(render(&s, false), "\ttarget policy a\\x1b[2Jb\n",
+	       "text: a control byte in a policy name is escaped");
+	is_str(render(&s, true), ",\"target\":{\"policy\":\"a\\u001b[2Jb\"}",
+	       "JSON: escaped as \\u001b");
 	return tap_done();
 }
