@@ -148,7 +148,7 @@ bogo=$(awk '/metrc:.* vm / {print $5}' $W/stress.out)
 ok "stress-ng --vm --verify passes under pressure (rc $rc; $bogo complete verified passes)" '[ $rc = 0 ] && ! grep -qi "fail\|error" $W/stress.out'
 grep 'mixed: .*\(died\|recover\)' $LOG | diag
 ok "the ztier swap's server killed mid-run (pid $mpid) was recovered by ztierd" 'grep -q "mixed: /dev/ublkb[0-9]* recovered in [0-9]* ms" $LOG'
-ok "status shows the recovery" 'row mixed | grep -q "server recovered 1 time(s), last at"'
+ok "status --all shows the recovery" 'ztierctl status --all | awk "\$3 == \"mixed\"" | grep -q "server recovered 1 time(s), last at"'
 
 # Data integrity through both swap devices: tmpfs pages (swap-backed) written
 # in a 48M cgroup are swapped out, then read back and compared.
