@@ -23,7 +23,8 @@ struct zu_slots {
 	uint64_t *adopt;                 /* attach: the slots the table names */
 };
 
-struct zu_slots *zu_slots_create(uint64_t nslots)
+/* A handle with its geometry and no bitmap yet; NULL with errno set. */
+static struct zu_slots *slots_alloc(uint64_t nslots)
 {
 	struct zu_slots *sl;
 
@@ -36,6 +37,15 @@ struct zu_slots *zu_slots_create(uint64_t nslots)
 		return NULL;
 	sl->nslots = nslots;
 	sl->nwords = (nslots + 63) / 64;
+	return sl;
+}
+
+struct zu_slots *zu_slots_create(uint64_t nslots)
+{
+	struct zu_slots *sl = slots_alloc(nslots);
+
+	if (!sl)
+		return NULL;
 	sl->words = calloc(sl->nwords, sizeof(*sl->words));
 	if (!sl->words) {
 		free(sl);
@@ -176,17 +186,12 @@ uint64_t zu_slots_region_bytes(uint64_t nslots)
 
 struct zu_slots *zu_slots_create_in(void *area, uint64_t nslots)
 {
-	struct zu_slots *sl;
+	struct zu_slots *sl = area ? slots_alloc(nslots) : NULL;
 
-	if (!area || nslots == 0 || nslots > (UINT64_C(1) << 40)) {
+	if (!area)
 		errno = EINVAL;
-		return NULL;
-	}
-	sl = calloc(1, sizeof(*sl));
 	if (!sl)
 		return NULL;
-	sl->nslots = nslots;
-	sl->nwords = (nslots + 63) / 64;
 	sl->words = area;
 	sl->external = true;
 	sl->adopt = calloc(sl->nwords, sizeof(uint64_t));
