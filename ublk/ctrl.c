@@ -169,6 +169,18 @@ bool ztu_control_present(void)
 	return access(ZTU_CONTROL_PATH, F_OK) == 0;
 }
 
+int ztu_features(uint64_t *features)
+{
+	struct ztu_dev d = { .ctrl_fd = -1 };
+	int ret = ztu_ctrl_open(&d);
+
+	if (ret < 0)
+		return ret;
+	ret = ztu_ctrl_get_features(&d, features);
+	ztu_ctrl_close(&d);
+	return ret < 0 ? ret : 0;
+}
+
 const char *ztu_state_name(unsigned state)
 {
 	switch (state) {

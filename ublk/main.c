@@ -5,6 +5,7 @@
  *                  [--spill TARGET] [--target tiered|null] [--state PATH]
  *   ztier-ublk del ID|--all
  *   ztier-ublk recover ID
+ *   ztier-ublk features
  *   ztier-ublk list [--json]
  *
  * Modelled on ublksrv's `ublk` and the kernel selftest kublk (same "dev id N:"
@@ -60,6 +61,7 @@ static int usage(void)
 		"                  [--spill TARGET] [--target tiered|null] [--state PATH]\n"
 		"       " PROG " del ID|--all\n"
 		"       " PROG " recover ID\n"
+		"       " PROG " features\n"
 		"       " PROG " list [--json]\n");
 	return 1;
 }
@@ -254,6 +256,39 @@ static int cmd_del(int argc, char **argv)
 	return rc;
 }
 
+/* ---- features -------------------------------------------------------------- */
+
+/* UBLK_F_* by bit number (ublk_cmd.h): what the running kernel offers,
+ * whatever header this binary was built with. */
+static const char *const feature_names[] = {
+	"SUPPORT_ZERO_COPY", "URING_CMD_COMP_IN_TASK", "NEED_GET_DATA", "USER_RECOVERY",
+	"USER_RECOVERY_REISSUE", "UNPRIVILEGED_DEV", "CMD_IOCTL_ENCODE", "USER_COPY",
+	"ZONED", "USER_RECOVERY_FAIL_IO", "UPDATE_SIZE", "AUTO_BUF_REG", "QUIESCE",
+	"PER_IO_DAEMON", "BUF_REG_OFF_DAEMON", "BATCH_IO", "INTEGRITY", "SAFE_STOP_DEV",
+	"NO_AUTO_PART_SCAN", "SHMEM_ZC",
+};
+
+static int cmd_features(int argc, char **argv)
+{
+	uint64_t f = 0;
+	int ret;
+
+	if (argc != 1)
+		return usage();
+	if ((ret = ztu_features(&f)) < 0)
+		return die("GET_FEATURES: %s", strerror(-ret));
+	printf("ublk features 0x%llx\n", (unsigned long long)f);
+	for (unsigned b = 0; b < 64; b++) {
+		if (!(f >> b & 1))
+			continue;
+		if (b < sizeof(feature_names) / sizeof(feature_names[0]))
+			printf("\t%s\n", feature_names[b]);
+		else
+			printf("\tunknown bit %u\n", b);
+	}
+	return 0;
+}
+
 /* ---- recover --------------------------------------------------------------- */
 
 static int cmd_recover(int argc, char **argv)
@@ -311,6 +346,8 @@ int main(int argc, char **argv)
 		return cmd_list(argc - 1, argv + 1);
 	if (strcmp(argv[1], "recover") == 0)
 		return cmd_recover(argc - 1, argv + 1);
+	if (strcmp(argv[1], "features") == 0)
+		return cmd_features(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--version") == 0) {
 		puts(PROG " " ZT_VERSION);
 		return 0;

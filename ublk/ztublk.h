@@ -135,6 +135,8 @@ struct ztu_dev_info {
 };
 
 bool ztu_control_present(void);
+/* The running kernel's UBLK_F_* bits (GET_FEATURES, 6.5+): 0 or -errno. */
+int ztu_features(uint64_t *features);
 int ztu_dev_info(int dev_id, struct ztu_dev_info *out);
 /* STOP_DEV, wait for the server process to exit, reap what a killed
  * server's target left (its zram device), DEL_DEV.  On error *msg says

@@ -199,6 +199,8 @@ group "kill -9 and recover: the pages outlive the server (--state)"
 # server is killed; it must see no error, and verify everything at the end.
 mkdir -p /run/ztier
 st=/run/ztier/recover-test.state
+ztier-ublk features | sed 's/^/# /'
+check "features: the kernel offers user recovery" eval "ztier-ublk features | grep -qx '.USER_RECOVERY'"
 sed '/^\[device\]/a queues = 2' /tmp/tiered.conf >/tmp/recover.conf
 check "add with --state (2 queues)" add --policy /tmp/recover.conf --state "$st"
 check "the state file and the saved config exist" test -s "$st" -a -s "/run/ztier/ublk/$id.config"
