@@ -140,10 +140,10 @@ fuzz: fuzz-bins
 	ZT_FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/fuzz.t
 
 vm-bench: all
-	tests/vm/run --add tests/vm/bench-zram.sh tests/vm/bench.sh
+	tests/vm/run --add tests/vm/fixtures --add tests/vm/bench-zram.sh tests/vm/bench.sh
 
 vm-run: all
-	tests/vm/run tests/vm/demo.sh
+	tests/vm/run --add tests/vm/fixtures tests/vm/demo.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
