@@ -11,7 +11,7 @@ iops() { # fio --output-format=terse line -> read or write IOPS (fields 8, 49)
 run_fio() { # RW
 	fio --name=b --filename="$dev" --allow_file_create=0 --ioengine=io_uring --direct=1 \
 		--rw="$1" --bs=4k --iodepth=16 --size=32M --time_based --runtime=4 \
-		--refill_buffers --randrepeat=0 --output-format=terse --terse-version=3 --output=/tmp/fio-b.out
+		--refill_buffers --randrepeat=0 --eta=never --output-format=terse --terse-version=3 --output=/tmp/fio-b.out
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { printf "%d %d-%d", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
 
