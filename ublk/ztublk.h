@@ -181,6 +181,16 @@ struct ztu_stats {
 	uint64_t store_bytes;         /* their compressed bytes                 */
 	uint64_t mem_used;            /* store memory in use (arenas)           */
 	uint64_t mem_limit;
+	uint64_t mem_in_use;          /* store segments holding pages or open   */
+	uint64_t mem_reserve;         /* empty committed segments (reserve)     */
+	uint64_t mem_meta;            /* the store's own tables                 */
+	uint64_t fallback_reserve;    /* store puts refused: reserve empty      */
+	uint64_t fallback_limit;      /* ... at the memory limit                */
+	uint64_t compactions;         /* compaction passes that moved pages     */
+	uint64_t compact_pages;       /* pages moved                            */
+	uint64_t compact_bytes;       /* bytes copied by those moves            */
+	uint64_t compact_freed;       /* bytes of segments compaction emptied   */
+	uint64_t compact_raced;       /* moves dropped: the page was rewritten  */
 	uint64_t spill_slots_used, spill_slots_total;
 };
 
@@ -209,7 +219,7 @@ struct ztu_field {
 };
 
 #define ZTU_FIELDS_MAX   16
-#define ZTU_SECTIONS_MAX 8
+#define ZTU_SECTIONS_MAX 10
 
 struct ztu_section {
 	const char *name;             /* "pages", "store", "zram", ...         */
