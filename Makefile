@@ -139,8 +139,12 @@ fuzz-bins: $(FUZZ_BINS)
 fuzz: fuzz-bins
 	ZT_FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/fuzz.t
 
+# The memory tables need real process memory: tests/vm/corpus dumps
+# python3/perl/node heaps on the host (the guest has no interpreters).
 vm-bench: all
-	tests/vm/run --add tests/vm/fixtures --add tests/vm/bench-zram.sh tests/vm/bench.sh
+	tests/vm/corpus build/vm/corpus.bin 256
+	tests/vm/run --timeout 1800 --add tests/vm/fixtures --add tests/vm/bench-zram.sh --add tests/vm/bench-mem.sh \
+		--add build/vm/corpus.bin --add build/vm/corpus.bin.txt tests/vm/bench.sh
 
 vm-run: all
 	tests/vm/run --add tests/vm/fixtures tests/vm/demo.sh

@@ -125,6 +125,17 @@ static void zram_rows(struct cli_rows *rows)
 
 /* ---- ztier (ublk) -------------------------------------------------------------- */
 
+static void store_fields(struct cli_row *r, const struct ztu_stats *st)
+{
+	r->store_bytes = (int64_t)st->store_bytes;
+	r->store_mem = (int64_t)st->mem_used;
+	r->compactions = (int64_t)st->compactions;
+	r->compact_pages = (int64_t)st->compact_pages;
+	r->compact_freed = (int64_t)st->compact_freed;
+	r->fallback_reserve = (int64_t)st->fallback_reserve;
+	r->fallback_limit = (int64_t)st->fallback_limit;
+}
+
 static void ublk_row(struct cli_rows *rows, int id)
 {
 	struct ztu_stats st;
@@ -150,6 +161,7 @@ static void ublk_row(struct cli_rows *rows, int id)
 		r->compr = (int64_t)st.store_bytes +
 			   (st.pages[ZT_TIER_ZRAM] + st.pages[ZT_TIER_SPILL]) * ZT_PAGE_SIZE;
 		r->total = (int64_t)st.mem_used;
+		store_fields(r, &st);
 	}
 	use_state(r, kstate);
 	for (char *p = r->state; *p; p++)

@@ -29,6 +29,10 @@ struct cli_row {
 	int64_t prio;                /* swap priority or CLI_NA               */
 	int64_t pages[ZT_TIER_COUNT];          /* pages held per tier         */
 	int64_t writes[ZT_CLASS_COUNT];        /* pages written per class     */
+	/* ztier's compressed store (CLI_NA for zram): */
+	int64_t store_bytes, store_mem;        /* compressed bytes, memory used */
+	int64_t compactions, compact_pages, compact_freed;  /* totals          */
+	int64_t fallback_reserve, fallback_limit;   /* puts refused, by cause  */
 };
 
 struct cli_rows {
@@ -44,6 +48,11 @@ void cli_rows_free(struct cli_rows *rows);
 
 /* DATA / COMPR, or a negative value when not computable. */
 double cli_row_ratio(const struct cli_row *r);
+/* TOTAL / DATA (memory per stored byte; lower is better), or negative. */
+double cli_row_mem_per_data(const struct cli_row *r);
+/* The store's overhead, (store memory - its compressed bytes) / its
+ * compressed bytes, or negative. */
+double cli_row_store_overhead(const struct cli_row *r);
 
 /* Human table: a header line and one line per row; all = every column. */
 void cli_table_print(FILE *out, const struct cli_rows *rows, bool all);

@@ -14,7 +14,8 @@
 #include "manager/cli_status.h"
 #include "policy/common/common.h"
 
-enum col_type { COL_STR, COL_BYTES, COL_NUM, COL_RATIO };
+/* COL_RATIO is DATA / COMPR; the other ratios are named by their type. */
+enum col_type { COL_STR, COL_BYTES, COL_NUM, COL_RATIO, COL_MEM_PER_DATA, COL_STORE_OVERHEAD };
 
 struct column {
 	const char *name;            /* header; lower-cased for JSON keys     */
@@ -54,6 +55,24 @@ static const struct column columns[] = {
 	PG(META, "META"), PG(STORE, "STORE"), PG(ZRAM, "ZRAM"), PG(SPILL, "SPILL"),
 	WR(SAMEFILL, "W-SAMEFILL"), WR(TEXT, "W-TEXT"), WR(MIXED, "W-MIXED"),
 	WR(RANDOM, "W-RANDOM"),
+	{ "MEM/DATA", 8, "TOTAL / DATA: memory per stored byte", COL_MEM_PER_DATA, 0, true,
+	  "ztier_device_memory_per_data_ratio", NULL },
+	{ "S-COMPR", 7, "compressed bytes in the ztier store", COL_BYTES, ROW(store_bytes), true,
+	  "ztier_store_compressed_bytes", NULL },
+	{ "S-MEM", 7, "memory the ztier store holds", COL_BYTES, ROW(store_mem), true,
+	  "ztier_store_memory_used_bytes", NULL },
+	{ "S-OVERHEAD", 10, "(S-MEM - S-COMPR) / S-COMPR", COL_STORE_OVERHEAD, 0,
+	  true, "ztier_store_overhead_ratio", NULL },
+	{ "COMPACTIONS", 11, "store compaction passes that moved pages", COL_NUM,
+	  ROW(compactions), true, "ztier_store_compactions_total", NULL },
+	{ "C-PAGES", 8, "pages moved by compaction", COL_NUM, ROW(compact_pages), true,
+	  "ztier_store_compacted_pages_total", NULL },
+	{ "C-FREED", 7, "memory compaction gave back", COL_BYTES, ROW(compact_freed), true,
+	  "ztier_store_compaction_freed_bytes_total", NULL },
+	{ "FB-RESERVE", 10, "store puts refused: reserve empty (sent to the fallback)", COL_NUM,
+	  ROW(fallback_reserve), true, "ztier_store_fallbacks_reserve_total", NULL },
+	{ "FB-LIMIT", 8, "store puts refused: memory limit (sent to the fallback)", COL_NUM,
+	  ROW(fallback_limit), true, "ztier_store_fallbacks_limit_total", NULL },
 	{ "REASON", -1, "why degraded, failed or waiting", COL_STR, ROW(reason), true, NULL, NULL },
 };
 #define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
@@ -74,6 +93,8 @@ void cli_row_init(struct cli_row *r)
 		r->pages[i] = CLI_NA;
 	for (int i = 0; i < ZT_CLASS_COUNT; i++)
 		r->writes[i] = CLI_NA;
+	r->store_bytes = r->store_mem = r->compactions = r->compact_pages = CLI_NA;
+	r->compact_freed = r->fallback_reserve = r->fallback_limit = CLI_NA;
 }
 
 struct cli_row *cli_rows_add(struct cli_rows *rows)
@@ -101,6 +122,35 @@ double cli_row_ratio(const struct cli_row *r)
 	if (r->data == CLI_NA || r->compr == CLI_NA || r->compr <= 0)
 		return -1;
 	return (double)r->data / (double)r->compr;
+}
+
+double cli_row_mem_per_data(const struct cli_row *r)
+{
+	if (r->data == CLI_NA || r->total == CLI_NA || r->data <= 0)
+		return -1;
+	return (double)r->total / (double)r->data;
+}
+
+double cli_row_store_overhead(const struct cli_row *r)
+{
+	if (r->store_bytes == CLI_NA || r->store_mem == CLI_NA || r->store_bytes <= 0)
+		return -1;
+	return (double)(r->store_mem - r->store_bytes) / (double)r->store_bytes;
+}
+
+static bool is_ratio(const struct column *c)
+{
+	return c->type == COL_RATIO || c->type == COL_MEM_PER_DATA ||
+	       c->type == COL_STORE_OVERHEAD;
+}
+
+static double ratio_of(const struct cli_row *r, const struct column *c)
+{
+	if (c->type == COL_MEM_PER_DATA)
+		return cli_row_mem_per_data(r);
+	if (c->type == COL_STORE_OVERHEAD)
+		return cli_row_store_overhead(r);
+	return cli_row_ratio(r);
 }
 
 const char *cli_human_size(int64_t bytes, char *buf, size_t len)
@@ -148,7 +198,9 @@ static const char *cell(const struct cli_row *r, const struct column *c, char *b
 	case COL_STR:
 		return str_of(r, c);
 	case COL_RATIO:
-		ratio = cli_row_ratio(r);
+	case COL_MEM_PER_DATA:
+	case COL_STORE_OVERHEAD:
+		ratio = ratio_of(r, c);
 		if (ratio < 0)
 			return "-";
 		snprintf(buf, len, "%.2f", ratio);
@@ -200,7 +252,7 @@ static void json_key(FILE *out, const char *name)
 {
 	fputc('"', out);
 	for (; *name; name++)
-		fputc(*name == '-' ? '_' : (*name >= 'A' && *name <= 'Z') ? *name + 32 : *name, out);
+		fputc(*name == '-' || *name == '/' ? '_' : (*name >= 'A' && *name <= 'Z') ? *name + 32 : *name, out);
 	fputs("\":", out);
 }
 
@@ -213,7 +265,9 @@ static void json_value(FILE *out, const struct cli_row *r, const struct column *
 		zt_json_string(out, str_of(r, c));
 		return;
 	case COL_RATIO:
-		ratio = cli_row_ratio(r);
+	case COL_MEM_PER_DATA:
+	case COL_STORE_OVERHEAD:
+		ratio = ratio_of(r, c);
 		if (ratio < 0)
 			fputs("null", out);
 		else
@@ -282,8 +336,8 @@ static void prom_sample(FILE *out, const char *metric, const struct cli_row *r,
 {
 	double ratio = 0;
 
-	if (c->type == COL_RATIO) {
-		if ((ratio = cli_row_ratio(r)) < 0)
+	if (is_ratio(c)) {
+		if ((ratio = ratio_of(r, c)) < 0)
 			return;
 	} else if (num_of(r, c) == CLI_NA) {
 		return;
@@ -296,7 +350,7 @@ static void prom_sample(FILE *out, const char *metric, const struct cli_row *r,
 			fputc(*p == '-' ? '_' : (*p >= 'A' && *p <= 'Z') ? *p + 32 : *p, out);
 		fputc('"', out);
 	}
-	if (c->type == COL_RATIO)
+	if (is_ratio(c))
 		fprintf(out, "} %.4f\n", ratio);
 	else
 		fprintf(out, "} %lld\n", (long long)num_of(r, c));

@@ -19,7 +19,6 @@
 #include "policy/common/common.h"
 #include "ublk/ztublk.h"
 
-#define IO_BUF_BYTES (512u << 10)
 #define CONFIG_MAGIC 0x7a746366u    /* "ztcf" */
 
 void ztu_zram_resolve(const struct zt_zram_spec *s, uint64_t ram, struct zg_spec *z)
@@ -28,6 +27,18 @@ void ztu_zram_resolve(const struct zt_zram_spec *s, uint64_t ram, struct zg_spec
 	snprintf(z->params, sizeof(z->params), "%s", s->params);
 	z->disksize = zt_size_resolve(&s->size, ram) & ~(uint64_t)(ZT_PAGE_SIZE - 1);
 	z->mem_limit = zt_size_resolve(&s->mem_limit, ram);
+}
+
+uint32_t ztu_io_buf_bytes(unsigned queues, unsigned depth)
+{
+	uint64_t tags = (uint64_t)queues * depth;
+	uint32_t b = ZTU_IO_BUF_MAX;
+
+	if (!tags || tags * ZT_PAGE_SIZE > ZTU_IO_BUF_BUDGET)
+		return 0;
+	while (tags * b > ZTU_IO_BUF_BUDGET)
+		b /= 2;
+	return b;
 }
 
 void ztu_config_from_policy(struct ztu_config *cfg, const struct zt_policy *p)
@@ -40,7 +51,7 @@ void ztu_config_from_policy(struct ztu_config *cfg, const struct zt_policy *p)
 	cfg->size = zt_size_resolve(&p->device.size, ram) & ~(uint64_t)(ZT_PAGE_SIZE - 1);
 	cfg->queues = p->device.queues ? p->device.queues : 1;
 	cfg->depth = p->device.depth ? p->device.depth : 128;
-	cfg->io_buf_bytes = IO_BUF_BYTES;
+	cfg->io_buf_bytes = ztu_io_buf_bytes(cfg->queues, cfg->depth);
 	cfg->mem_limit = zt_size_resolve(&p->device.mem_limit, ram);
 	if (!cfg->mem_limit)
 		cfg->mem_limit = ram & ~(uint64_t)(ZT_PAGE_SIZE - 1);
@@ -123,21 +134,20 @@ int ztu_config_load(int fd, struct ztu_config *cfg)
 /* ---- checks ------------------------------------------------------------ */
 
 /* The per-tag buffers are locked (mlockall) and the server is exempt from
- * the OOM killer, so they must stay a small part of RAM: at most 1 GiB and
- * at most RAM/8 (queues x depth x buffer size). */
+ * the OOM killer: all of them fit ZTU_IO_BUF_BUDGET, whatever queues and
+ * depth (ztublk.h), and a buffer holds at least one page. */
 static bool buffers_too_big(const struct ztu_config *cfg, char *msg, size_t len)
 {
 	uint64_t bytes = (uint64_t)cfg->queues * cfg->depth * cfg->io_buf_bytes;
-	uint64_t cap = zt_ram_bytes() / 8;
 
-	if (!cap || cap > (UINT64_C(1) << 30))
-		cap = UINT64_C(1) << 30;
-	if (bytes <= cap)
+	if (cfg->io_buf_bytes >= ZT_PAGE_SIZE && cfg->io_buf_bytes <= ZTU_IO_BUF_MAX &&
+	    bytes <= ZTU_IO_BUF_BUDGET)
 		return false;
-	snprintf(msg, len, "queues %u x depth %u x %u KiB buffers = %llu MiB of locked "
-		 "memory: at most %llu MiB (1 GiB and RAM/8); lower queues or depth",
-		 cfg->queues, cfg->depth, cfg->io_buf_bytes >> 10,
-		 (unsigned long long)(bytes >> 20), (unsigned long long)(cap >> 20));
+	snprintf(msg, len, "queues %u x depth %u = %llu tags: a device locks at most %u MiB "
+		 "of request buffers, at least 4 KiB a tag, so at most %u tags; lower queues "
+		 "or depth", cfg->queues, cfg->depth,
+		 (unsigned long long)cfg->queues * cfg->depth, ZTU_IO_BUF_BUDGET >> 20,
+		 ZTU_IO_BUF_BUDGET / ZT_PAGE_SIZE);
 	return true;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ublk/srv.h"
+#include "ublk/store.h"
 
 static struct ztu_field *field(struct ztu_section *sec, const char *key,
 			       enum ztu_field_type type)
@@ -89,10 +90,17 @@ static void counts(struct ztu_section *out, unsigned *n, const struct ztu_stats 
 static const struct { const char *section, *key; size_t off; } counters[] = {
 	{ "store", "pages", ST(store_pages) },     { "store", "bytes", ST(store_bytes) },
 	{ "store", "mem_used", ST(mem_used) },     { "store", "mem_limit", ST(mem_limit) },
+	{ "store", "mem_in_use", ST(mem_in_use) }, { "store", "mem_reserve", ST(mem_reserve) },
+	{ "store", "mem_meta", ST(mem_meta) },
+	{ "store", "fallback_reserve", ST(fallback_reserve) },
+	{ "store", "fallback_limit", ST(fallback_limit) },
 	{ "requests", "read", ST(reads) },         { "requests", "write", ST(writes) },
 	{ "requests", "flush", ST(flushes) },      { "requests", "discard", ST(discards) },
 	{ "requests", "write_zeroes", ST(write_zeroes) },
 	{ "requests", "errors", ST(errors) },      { "requests", "enospc", ST(enospc) },
+	{ "compaction", "passes", ST(compactions) }, { "compaction", "pages", ST(compact_pages) },
+	{ "compaction", "bytes", ST(compact_bytes) }, { "compaction", "freed", ST(compact_freed) },
+	{ "compaction", "raced", ST(compact_raced) },
 };
 
 /* counters[] from row *i on, while they belong to section name. */
@@ -106,6 +114,23 @@ static void counter_rows(struct ztu_section *sec, const struct ztu_stats *s, siz
 	}
 }
 
+/* What the store's memory is spent on, as the issue #11 tables show it:
+ * overhead = (memory used - compressed bytes) / compressed bytes, in
+ * percent; memory per stored byte = memory used / the uncompressed bytes
+ * the device holds in every tier (kernel zram: mem_used_total /
+ * orig_data_size). */
+static void store_ratios(struct ztu_section *sec, const struct ztu_stats *s)
+{
+	int64_t held = 0;
+
+	for (int t = ZT_TIER_META; t < ZT_TIER_COUNT; t++)
+		held += s->pages[t];
+	ztu_field_num(sec, "segments", (int64_t)(s->mem_in_use / ZU_STORE_CHUNK));
+	ztu_field_ratio(sec, "overhead_pct", zu_store_overhead_pct(s->mem_used, s->store_bytes));
+	ztu_field_ratio(sec, "mem_per_stored",
+			held > 0 ? (double)s->mem_used / ((double)held * ZT_PAGE_SIZE) : 0.0);
+}
+
 static void core(struct ztu_section *out, unsigned *n, const struct ztu_stats *s)
 {
 	struct ztu_section *sec = section(out, n, "target");
@@ -115,13 +140,16 @@ static void core(struct ztu_section *out, unsigned *n, const struct ztu_stats *s
 	ztu_field_text(sec, "policy", s->policy, false);
 	ztu_field_num(sec, "size", (int64_t)s->size);
 	counts(out, n, s);
-	counter_rows(section(out, n, "store"), s, &i);
+	sec = section(out, n, "store");
+	counter_rows(sec, s, &i);
+	store_ratios(sec, s);
 	sec = section(out, n, "spill");
 	ztu_field_pair(sec, "slots", (int64_t)s->spill_slots_used, (int64_t)s->spill_slots_total);
 	counter_rows(section(out, n, "requests"), s, &i);
+	counter_rows(section(out, n, "compaction"), s, &i);
 }
 
-#define CORE_SECTIONS 6u
+#define CORE_SECTIONS 7u
 
 int ztu_dev_sections(int dev_id, struct ztu_section *out, unsigned max)
 {

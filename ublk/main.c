@@ -164,6 +164,7 @@ static int apply_flags(const struct add_args *a, struct ztu_config *cfg)
 		return 1;
 	if (a->depth && parse_uint("depth", a->depth, &cfg->depth))
 		return 1;
+	cfg->io_buf_bytes = ztu_io_buf_bytes(cfg->queues, cfg->depth);
 	if (a->target && strcmp(a->target, "null") == 0)
 		cfg->target = ZTU_TARGET_NULL;
 	else if (a->target && strcmp(a->target, "tiered") != 0)

@@ -10,6 +10,33 @@
  * user_data of every SQE packs: tag (bits 0-15), op (16-23), a target
  * argument (24-55, e.g. which page of the request) and bit 63 "target I/O",
  * so one completion loop dispatches everything without lookups (kublk's way).
+ *
+ * Fixed footprint: what a server locks (mlockall) whatever it stores,
+ * faulted in before ADD_DEV/START so that a swap server never allocates
+ * while it serves.  Measured on the host under mlockall (RSS deltas; zstd
+ * and lz4 sizes from the libraries' estimates), bounds for any config that
+ * ztu_config_check accepts (queues <= 16, queues x depth <= 4096):
+ *   per tag:    the request buffer, ztu_io_buf_bytes(queues, depth) (all
+ *               tags together <= ZTU_IO_BUF_BUDGET = 16 MiB, ztublk.h;
+ *               tests/ublk/t_config.c checks every queues x depth), plus
+ *               ~0.2 KiB: ring entries (SQ 2 x 64 B, CQ ~16 B: 28 KiB for
+ *               a 128-deep queue, 340 KiB for 2048), its descriptor (24 B),
+ *               target state (24 B) and 8 B per buffer page + 8 B
+ *               (tgt_tiered new_entry): <= 1 MiB for 4096 tags;
+ *   per queue:  the thread stack (THREAD_STACK, 256 KiB, locked whole),
+ *               codec contexts (lz4 16 KiB, zstd DCtx 94 KiB, CCtx for the
+ *               policy's highest level at 4 KiB input: 88 KiB to zstd:8,
+ *               104 KiB to :10, 270 KiB above), two pages: <= 0.7 MiB,
+ *               <= 11 MiB for 16 queues;
+ *   per device: the housekeeper's 64 KiB stack, the store's tables (4.4 B
+ *               per 64 KiB segment of the limit + 5 KiB: 72 KiB a GiB) and
+ *               reserve (on demand <= 2 MiB; upfront the whole limit, by
+ *               design), the page table (upfront 2 MiB per GiB of device,
+ *               else a 2 MiB start), the program and its libraries.
+ * So an idle 2-queue, depth-128 device locks 16 MiB of buffers (it was
+ * 128 MiB at 512 KiB a tag, 146 MB resident in all: ~11 MiB besides the
+ * buffers) + ~0.5 MiB per queue (zstd:3); tests/vm/bench.sh prints the
+ * server's VmRSS and VmLck when idle (issue #11 asks <= 32 MiB).
  */
 #ifndef ZT_UBLK_SRV_H
 #define ZT_UBLK_SRV_H

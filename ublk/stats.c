@@ -109,6 +109,16 @@ static void fold(struct ztu_stats *o, const struct ztu_stats_shm *s)
 		fold_queue(o, &s->q[i]);
 	o->mem_used = ztu_ctr_get(&s->mem_used);
 	o->mem_limit = ztu_ctr_get(&s->mem_limit);
+	o->mem_in_use = ztu_ctr_get(&s->mem_in_use);
+	o->mem_reserve = ztu_ctr_get(&s->mem_reserve);
+	o->mem_meta = ztu_ctr_get(&s->mem_meta);
+	o->fallback_reserve = ztu_ctr_get(&s->fallback_reserve);
+	o->fallback_limit = ztu_ctr_get(&s->fallback_limit);
+	o->compactions = ztu_ctr_get(&s->compactions);
+	o->compact_pages = ztu_ctr_get(&s->compact_pages);
+	o->compact_bytes = ztu_ctr_get(&s->compact_bytes);
+	o->compact_freed = ztu_ctr_get(&s->compact_freed);
+	o->compact_raced = ztu_ctr_get(&s->compact_raced);
 	o->spill_slots_used = ztu_ctr_get(&s->spill_used);
 	o->spill_slots_total = ztu_ctr_get(&s->spill_total);
 }

@@ -20,7 +20,7 @@
 #include "ublk/ztublk.h"
 
 #define ZTU_STATS_MAGIC   0x7a747562u   /* "ztub" */
-#define ZTU_STATS_VERSION 3u
+#define ZTU_STATS_VERSION 4u
 #define ZTU_TGT_STATS_MAX 256u          /* bytes the target owns in the file */
 
 typedef _Atomic int64_t ztu_ctr;
@@ -40,6 +40,10 @@ struct ztu_stats_shm {
 	uint64_t size;
 	uint32_t nr_queues;
 	ztu_ctr mem_used, mem_limit, spill_used, spill_total;
+	/* The store's own figures (zu_store_stats, main thread). */
+	ztu_ctr mem_in_use, mem_reserve, mem_meta;
+	ztu_ctr fallback_reserve, fallback_limit;
+	ztu_ctr compactions, compact_pages, compact_bytes, compact_freed, compact_raced;
 	struct ztu_qstats q[ZTU_MAX_QUEUES];
 	/* The target's own figures, laid out by the target (its publish hook
 	 * writes them; its reap/sections/owned hooks read them): the core

@@ -69,7 +69,7 @@
  * memory used = arena_bytes (committed) in the on-demand and plain modes.
  * In upfront mode (swap) the whole limit is committed by design ("memory
  * reserved"); there the bound is on in_use_bytes, the segments holding
- * pages or open.  Measured (tests/ublk/t_store.c test_fill_churn and
+ * pages or open.  Measured (tests/ublk/t_store_compact.c test_fill_churn and
  * tests/bench/b_store.c; lengths log-normal around 300 B, mean ~480 B, 1%
  * raw, like the issue's 9:1 swap pages), overhead / stored:
  *                 16 MiB  64 MiB  256 MiB  1 GiB  4 GiB  churn  -1/4

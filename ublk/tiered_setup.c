@@ -367,6 +367,21 @@ static void recount(struct ztu_dev *d, struct ztu_tiers *t)
 	t->recount = false;
 }
 
+static void publish_store(struct ztu_stats_shm *s, const struct zu_store_stats *ss)
+{
+	ztu_ctr_set(&s->mem_used, (int64_t)ss->arena_bytes);
+	ztu_ctr_set(&s->mem_in_use, (int64_t)ss->in_use_bytes);
+	ztu_ctr_set(&s->mem_reserve, (int64_t)ss->spare_bytes);
+	ztu_ctr_set(&s->mem_meta, (int64_t)ss->meta_bytes);
+	ztu_ctr_set(&s->fallback_reserve, (int64_t)ss->enospc_reserve);
+	ztu_ctr_set(&s->fallback_limit, (int64_t)ss->enospc_limit);
+	ztu_ctr_set(&s->compactions, (int64_t)ss->compactions);
+	ztu_ctr_set(&s->compact_pages, (int64_t)ss->compact_pages);
+	ztu_ctr_set(&s->compact_bytes, (int64_t)ss->compact_bytes);
+	ztu_ctr_set(&s->compact_freed, (int64_t)ss->compact_freed_bytes);
+	ztu_ctr_set(&s->compact_raced, (int64_t)ss->compact_raced);
+}
+
 void ztu_tiered_publish(struct ztu_dev *d)
 {
 	struct ztu_tiers *t = d->tgt;
@@ -378,7 +393,7 @@ void ztu_tiered_publish(struct ztu_dev *d)
 		recount(d, t);
 	if (t->store) {
 		zu_store_stats(t->store, &ss);
-		ztu_ctr_set(&d->shm->mem_used, (int64_t)ss.arena_bytes);
+		publish_store(d->shm, &ss);
 	}
 	ztu_ctr_set(&d->shm->spill_used, (int64_t)ztu_blk_used(t->blk[ZT_TIER_SPILL]));
 	ztu_ctr_set(&d->shm->spill_total, (int64_t)ztu_blk_total(t->blk[ZT_TIER_SPILL]));

@@ -55,7 +55,8 @@ struct ztu_config {
 	uint64_t size;                /* bytes, multiple of 4 KiB              */
 	unsigned queues;              /* 1..ZTU_MAX_QUEUES                     */
 	unsigned depth;               /* 1..4096                               */
-	uint32_t io_buf_bytes;        /* per-tag buffer (max request size)     */
+	uint32_t io_buf_bytes;        /* per-tag buffer = the largest request:
+	                                 ztu_io_buf_bytes(queues, depth)       */
 	uint64_t mem_limit;           /* store memory limit in bytes           */
 	bool commit_upfront;          /* store and table committed at start    */
 	struct zt_thresholds thresholds;
@@ -75,6 +76,23 @@ struct ztu_config {
  * directory resolves there?  Such a target is opened, never created: absent,
  * it is "not present" (ENOENT; ztierd looks first, and waits for it). */
 bool ztu_path_is_device(const char *path);
+
+/* Request buffers.  A queue keeps one buffer per tag, locked (mlockall) and
+ * faulted in before the device starts (a swap server must never allocate
+ * while it serves), so they are a fixed cost whatever the device stores:
+ * all of a device's buffers together stay within ZTU_IO_BUF_BUDGET.  The
+ * buffer, and with it the largest request (max_sectors), is the largest
+ * power of two up to ZTU_IO_BUF_MAX that fits queues x depth of them in
+ * the budget, at least one page: 1 x 128 tags get 128 KiB, 2 x 128 get
+ * 64 KiB, 4 x 256 get 16 KiB; larger requests are split by the kernel.
+ * More than ZTU_IO_BUF_BUDGET / 4096 = 4096 tags is refused (config check).
+ * The other fixed costs of a server, per device, queue and tag, are in
+ * srv.h. */
+#define ZTU_IO_BUF_BUDGET (16u << 20)
+#define ZTU_IO_BUF_MAX    (512u << 10)
+/* The per-tag buffer for queues x depth tags; 0 if even a page each would
+ * pass the budget (or queues or depth is 0). */
+uint32_t ztu_io_buf_bytes(unsigned queues, unsigned depth);
 
 /* Resolve a validated policy into *cfg (the only place a policy's sizes are
  * resolved for a server); command-line flags may override fields after. */
@@ -165,6 +183,16 @@ struct ztu_stats {
 	uint64_t store_bytes;         /* their compressed bytes                 */
 	uint64_t mem_used;            /* store memory in use (arenas)           */
 	uint64_t mem_limit;
+	uint64_t mem_in_use;          /* store segments holding pages or open   */
+	uint64_t mem_reserve;         /* empty committed segments (reserve)     */
+	uint64_t mem_meta;            /* the store's own tables                 */
+	uint64_t fallback_reserve;    /* store puts refused: reserve empty      */
+	uint64_t fallback_limit;      /* ... at the memory limit                */
+	uint64_t compactions;         /* compaction passes that moved pages     */
+	uint64_t compact_pages;       /* pages moved                            */
+	uint64_t compact_bytes;       /* bytes copied by those moves            */
+	uint64_t compact_freed;       /* bytes of segments compaction emptied   */
+	uint64_t compact_raced;       /* moves dropped: the page was rewritten  */
 	uint64_t spill_slots_used, spill_slots_total;
 };
 
@@ -193,7 +221,7 @@ struct ztu_field {
 };
 
 #define ZTU_FIELDS_MAX   16
-#define ZTU_SECTIONS_MAX 8
+#define ZTU_SECTIONS_MAX 10
 
 struct ztu_section {
 	const char *name;             /* "pages", "store", "zram", ...         */

@@ -1,7 +1,7 @@
 /*
  * b_store.c — `make bench`: the compressed store's memory overhead and
  * speed from 16 MiB to 4 GiB stored (issue #11's fill / churn / discard
- * sequence, one step further than tests/ublk/t_store.c), on demand with
+ * sequence, one step further than tests/ublk/t_store_compact.c), on demand with
  * the server's reserve cap (32 segments) and a compacting housekeeper run
  * in step with the puts.
  *

@@ -54,6 +54,22 @@ int main(void)
 
 	ok(fabs(cli_row_ratio(z) - 4.0) < 1e-9, "ratio = DATA/COMPR");
 	ok(cli_row_ratio(u) < 0, "no ratio without numbers");
+	ok(fabs(cli_row_mem_per_data(z) - 0.375) < 1e-9, "memory per stored byte = TOTAL/DATA");
+	ok(cli_row_store_overhead(z) < 0, "zram: no store overhead");
+
+	struct cli_row *s = cli_rows_add(&rows);
+	strcpy(s->name, "ublkb0");
+	strcpy(s->tier, "ztier");
+	strcpy(s->stack, "swap");
+	s->data = 256 << 20;
+	s->total = s->store_mem = 30 << 20;
+	s->store_bytes = 25 << 20;
+	s->compactions = 3;
+	s->compact_pages = 1000;
+	s->compact_freed = 1 << 20;
+	s->fallback_reserve = 2;
+	s->fallback_limit = 5;
+	ok(fabs(cli_row_store_overhead(s) - 0.2) < 1e-9, "store overhead = (S-MEM - S-COMPR) / S-COMPR");
 
 	char *t = render(print_default, &rows);
 	ok(!strncmp(t, "NAME ", 5), "table starts with the header");
@@ -64,17 +80,25 @@ int main(void)
 	int lines = 0;
 	for (char *p = t; *p; p++)
 		lines += *p == '\n';
-	is_int(lines, 3, "header + one line per row");
+	is_int(lines, 4, "header + one line per row");
+	ok(!strstr(t, "S-OVERHEAD") && !strstr(t, "MEM/DATA"), "store columns only with --all");
 	free(t);
 	t = render(print_all, &rows);
 	ok(strstr(t, "W-TEXT") && strstr(t, "REASON") && strstr(t, "waiting for spill"),
 	   "--all adds class writes and the reason");
+	ok(strstr(t, "MEM/DATA") && strstr(t, "S-OVERHEAD") && strstr(t, "FB-LIMIT") &&
+	   strstr(t, "0.38") && strstr(t, "0.20") && strstr(t, "25M"),
+	   "--all adds the store's memory, overhead, compaction and fallbacks");
 	free(t);
 
 	t = render(cli_table_json, &rows);
 	ok(!strncmp(t, "{\"devices\":[{\"name\":\"zram1\"", 27), "JSON starts with devices[0].name");
 	ok(strstr(t, "\"disksize\":67108864") && strstr(t, "\"prio\":100"), "numbers as numbers");
 	ok(strstr(t, "\"ratio\":4.0000"), "ratio number");
+	ok(strstr(t, "\"mem_data\":0.3750") && strstr(t, "\"s_overhead\":0.2000") &&
+	   strstr(t, "\"s_compr\":26214400") && strstr(t, "\"fb_reserve\":2") &&
+	   strstr(t, "\"c_freed\":1048576") && strstr(t, "\"compactions\":3"),
+	   "JSON: the store's figures");
 	ok(strstr(t, "\"prio\":null") && strstr(t, "\"store\":null"), "missing numbers are null");
 	ok(strstr(t, "\"stack\":\"db \\\"x\\\"\""), "strings are escaped");
 	ok(strstr(t, "\"w_samefill\":null") && strstr(t, "\"reason\":"), "JSON has every column");
@@ -88,6 +112,12 @@ int main(void)
 	   "priority sample");
 	ok(strstr(t, "# TYPE ztier_device_class_writes_total counter"), "class writes are a counter");
 	ok(strstr(t, "state=\"waiting\"} 1"), "info metric carries the state");
+	ok(strstr(t, "ztier_store_overhead_ratio{device=\"ublkb0\",kind=\"ztier\",stack=\"swap\"} 0.2000\n") &&
+	   strstr(t, "ztier_device_memory_per_data_ratio{device=\"zram1\",kind=\"zram\",stack=\"fast\"} 0.3750\n") &&
+	   strstr(t, "# TYPE ztier_store_fallbacks_limit_total counter\n") &&
+	   strstr(t, "ztier_store_compacted_pages_total{device=\"ublkb0\",kind=\"ztier\",stack=\"swap\"} 1000\n"),
+	   "metrics: the store's figures");
+	ok(!strstr(t, "ztier_store_overhead_ratio{device=\"zram1\""), "no store sample for zram");
 	ok(!strstr(t, "ztier_device_disksize_bytes{device=\"-\""), "no sample for a missing number");
 	int helps = 0;
 	for (char *p = t; (p = strstr(p, "# HELP ztier_device_pages ")); p++)

@@ -2,20 +2,24 @@
  * store_model.h — test helpers for the compressed store: a tiny page
  * table (one atomic word per page, bit 63 its lock, as in pagetable.h)
  * that implements the store's mover, and page lengths like a real swap
- * device's (tests/ublk/t_store.c, tests/bench/b_store.c).
+ * device's (tests/ublk/t_store*.c, tests/bench/b_store.c).
  */
 #ifndef ZT_TESTS_STORE_MODEL_H
 #define ZT_TESTS_STORE_MODEL_H
 
 #include <math.h>
+#include <stdio.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ublk/store.h"
 
 #define TM_LOCK (UINT64_C(1) << 63)
+/* Pages of len bytes that fit in one segment (after its 32-byte header). */
+#define TM_SEG_PAGES(len) ((ZU_STORE_CHUNK - 32) / (len))
 
 struct tmodel {
 	_Atomic uint64_t *e;          /* handle, 0: empty; TM_LOCK: locked */
@@ -100,6 +104,31 @@ static inline void tm_pattern(unsigned char *buf, size_t len, uint64_t seed)
 {
 	for (size_t i = 0; i < len; i++)
 		buf[i] = (unsigned char)((seed * 2654435761u + i * 131) >> 7);
+}
+
+/* Does handle h hold len bytes of seed's pattern? */
+static inline bool tm_holds(struct zu_store *st, uint64_t h, size_t len, uint64_t seed)
+{
+	unsigned char want[ZT_PAGE_SIZE];
+	size_t got;
+	const void *p = zu_store_data(st, h, &got);
+
+	tm_pattern(want, len, seed);
+	return got == len && memcmp(p, want, len) == 0;
+}
+
+/* This process's resident bytes (/proc/self/statm), 0 if unreadable. */
+static inline uint64_t tm_rss_bytes(void)
+{
+	unsigned long size = 0, res = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f) {
+		if (fscanf(f, "%lu %lu", &size, &res) != 2)
+			res = 0;
+		fclose(f);
+	}
+	return (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * t_config.c — a server's config: resolved once from a policy (sizes in
  * bytes, spill path, commit and swap taken over from the policy), checked,
- * and saved and loaded whole (what crash recovery persists).
+ * and saved and loaded whole (what crash recovery persists); the locked
+ * request buffers of every accepted queues x depth within their budget.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -78,10 +79,53 @@ static void test_checked(void)
 	ok(strstr(msg, "not a multiple of 4096") != NULL, "and said: %s", msg);
 }
 
+/* Every queues x depth the check accepts keeps its request buffers within
+ * ZTU_IO_BUF_BUDGET, with at least a page a tag; the rest is refused. */
+static void test_buffers_bounded(void)
+{
+	static struct zt_policy p;
+	static struct ztu_config c;
+	char msg[ZTU_MSG_MAX];
+	unsigned bad = 0, accepted = 0;
+
+	policy_for_test(&p);
+	ztu_config_from_policy(&c, &p);
+	for (c.queues = 1; c.queues <= ZTU_MAX_QUEUES; c.queues++)
+		for (c.depth = 1; c.depth <= 4096; c.depth++) {
+			uint64_t tags = (uint64_t)c.queues * c.depth;
+			uint32_t b = ztu_io_buf_bytes(c.queues, c.depth);
+			bool fits = tags * b <= ZTU_IO_BUF_BUDGET && b >= ZT_PAGE_SIZE &&
+				    b <= ZTU_IO_BUF_MAX && (b & (b - 1)) == 0;
+
+			c.io_buf_bytes = b;
+			if (ztu_config_check(&c, msg, sizeof(msg)) == 0)
+				bad += !fits, accepted++;
+			else
+				bad += tags <= ZTU_IO_BUF_BUDGET / ZT_PAGE_SIZE;
+		}
+	ok(bad == 0 && accepted > 0, "every accepted queues x depth: buffers <= %u MiB "
+	   "(%u accepted, %u wrong)", ZTU_IO_BUF_BUDGET >> 20, accepted, bad);
+	is_int(ztu_io_buf_bytes(1, 128), 128 << 10, "1 x 128 tags: 128 KiB requests");
+	is_int(ztu_io_buf_bytes(2, 128), 64 << 10, "2 x 128 tags: 64 KiB (16 MiB, was 128)");
+	is_int(ztu_io_buf_bytes(1, 16), 512 << 10, "few tags: the 512 KiB maximum");
+	is_int(ztu_io_buf_bytes(16, 256), 4096, "4096 tags: one page each");
+	is_int(ztu_io_buf_bytes(16, 257), 0, "4112 tags: no buffer fits");
+	c.queues = 16;
+	c.depth = 4096;
+	c.io_buf_bytes = ztu_io_buf_bytes(c.queues, c.depth);
+	is_int(ztu_config_check(&c, msg, sizeof(msg)), -EINVAL, "16 x 4096: refused");
+	ok(strstr(msg, "at most 16 MiB") != NULL, "and said: %s", msg);
+	p.device.queues = 2;
+	p.device.depth = 128;
+	ztu_config_from_policy(&c, &p);
+	is_int(c.io_buf_bytes, 64 << 10, "from a policy: sized for its queues and depth");
+}
+
 int main(void)
 {
 	test_resolved();
 	test_saved();
 	test_checked();
+	test_buffers_bounded();
 	return tap_done();
 }

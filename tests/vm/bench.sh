@@ -130,11 +130,14 @@ for cls in "${CLASSES[@]}"; do
 	done
 done
 
-# The zram tier's own table (text-heavy data), same boot: make vm-bench adds
-# tests/vm/bench-zram.sh.
-if [ -r /mnt/add/bench-zram.sh ]; then
-	echo
-	RUNTIME=$RUNTIME bash /mnt/add/bench-zram.sh
-else
-	echo "# text-heavy zram run skipped: run with --add tests/vm/bench-zram.sh"
-fi
+# The zram tier's own table (text-heavy data) and the memory tables on real
+# process memory (issue #11), same boot: make vm-bench adds both scripts
+# and the corpus (tests/vm/corpus).
+for s in bench-zram bench-mem; do
+	if [ -r /mnt/add/$s.sh ]; then
+		echo
+		RUNTIME=$RUNTIME bash /mnt/add/$s.sh
+	else
+		echo "# $s skipped: run with --add tests/vm/$s.sh"
+	fi
+done

@@ -15,8 +15,9 @@
 # Only what the VM lacks is overridden, in a drop-in per policy: spill targets
 # (an NVMe namespace here), the device
 # size (the shipped fractions of RAM cannot hold the hog's overflow at all in
-# a guest this small) and the queue depth (the server locks queues x depth x
-# 512 KiB of request buffers, at most RAM/8: 120 MiB here).  ml-training is a file-system policy;
+# a guest this small).  The shipped queues and depth are kept: a device's
+# locked request buffers are at most 16 MiB whatever they are (ztublk.h).
+# ml-training is a file-system policy;
 # it runs as swap with its [fs] section replaced by [swap].
 #
 # SWAP_SAFETY_RUNS="policy:alone policy:zram ..." picks runs (default: all);
@@ -55,8 +56,6 @@ policy() {
 		echo "# the VM's disks, and room for the hog's overflow"
 		echo "[device]"
 		echo "size = ram*2"
-		# locked request buffers (queues x depth x 512K) must fit RAM/8
-		case $name in database | ml-training) echo "depth = 32" ;; build | desktop) echo "depth = 64" ;; esac
 		case $name in
 		database | ml-training) printf '[spill]\ntarget = %s\n' "$(spill_id spill0)" ;;
 		esac

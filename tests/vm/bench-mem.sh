@@ -1,0 +1,210 @@
+#!/bin/bash
+# tests/vm/bench-mem.sh: the memory part of `make vm-bench` (issue #11; bench.sh
+# runs it, and it runs alone as a tests/vm/run SCRIPT with the corpus added).
+#
+# Data: /mnt/add/corpus.bin, real process memory (python3, perl and node
+# heaps, built on the host by tests/vm/corpus: the guest has no
+# interpreters).  Devices, one after the other, same boot, same data:
+#   ztier-default  the shipped default policy (text zstd:3, mixed lz4),
+#   ztier-lz4      the same with lz4 for text too,
+#   zram-zstd, zram-lz4  kernel zram.
+# Both ztier policies are the shipped default.conf with its [swap] section
+# dropped and [device] set to size 2G, memory-limit 1536M, memory-commit
+# on-demand, so that "memory used" is what the store holds (upfront, a swap
+# device commits its whole limit at start by design).
+#
+# Per device: the corpus written (cycled past its size) until 16 MiB, 64 MiB,
+# 256 MiB and 1 GiB are stored; after 256 MiB, 4K randread (QD32, $RUNTIME s)
+# over them; after 1 GiB, churn (fio randwrite of 512 MiB over the 1 GiB, 70%
+# compressible), a discard of the first 256 MiB, a discard of everything.
+# After each step, once the figures stop moving (ztier's housekeeper packs
+# in the background; at most 30 s): compressed bytes and memory used (ztier:
+# `ztier-ublk list` store bytes and mem_used; zram: mm_stat compr_data_size
+# and mem_used_total), overhead = (memory - compressed) / compressed, and
+# memory per stored byte.  Prints the issue's two tables, the ratios
+# against kernel zram its goals name, and a ztier server's idle footprint
+# (VmRSS, VmLck of a 2-queue, depth-128 device before any write).
+set -u
+export PATH=$PATH:/mnt/add LD_LIBRARY_PATH=/mnt/add
+RUNTIME=${RUNTIME:-5}
+CORPUS=${CORPUS:-/mnt/add/corpus.bin}
+read -r -a DEVICES <<<"${MEM_DEVICES:-ztier-default ztier-lz4 zram-zstd zram-lz4}"
+SHIPPED=/usr/share/ztier/policy.d/default.conf
+[ -r "$CORPUS" ] || { echo "# memory tables skipped: no $CORPUS (make vm-bench builds it)"; exit 0; }
+[ -r "$SHIPPED" ] || { echo "# memory tables skipped: no $SHIPPED (ztier install: ${ZTIER_INSTALL:-?})"; exit 0; }
+modprobe ublk_drv && modprobe zram num_devices=0 || exit 1
+CMIB=$(($(stat -c %s "$CORPUS") >> 20))
+MIB=1048576
+
+# policy NAME TEXT_CODEC: the shipped default, as an on-demand store
+policy() {
+	awk -v name="$1" -v text="$2" '
+	/^\[/ { sec = $0 }
+	sec == "[swap]" { next }
+	sec == "[policy]" && /^name *=/ { print "name = " name; next }
+	sec == "[text]" && /^codec *=/ { print "codec = " text; next }
+	sec == "[device]" && /^(size|memory-limit|memory-commit) *=/ { next }
+	{ print }
+	$0 == "[device]" { print "size = 2G"; print "memory-limit = 1536M"; print "memory-commit = on-demand" }
+	' "$SHIPPED" >"/tmp/$1.conf"
+}
+policy ztier-default "$(awk '/^\[/ { s = $0 } s == "[text]" && /^codec/ { print $3 }' "$SHIPPED")"
+policy ztier-lz4 lz4
+
+# ---- devices: up, figures, down ------------------------------------------------
+dev="" id="" zid=""
+up() { # device kind
+	local out
+	case $1 in
+	ztier-*)
+		out=$(ztier-ublk add --policy "/tmp/$1.conf") || { echo "# $1: add failed: $out"; return 1; }
+		id=$(printf '%s\n' "$out" | sed -n 's/^dev id \([0-9]*\): .*/\1/p')
+		dev=/dev/ublkb$id ;;
+	zram-*)
+		zid=$(cat /sys/class/zram-control/hot_add) || return 1
+		if ! { echo "${1#zram-}" >"/sys/block/zram$zid/comp_algorithm" &&
+			echo 2G >"/sys/block/zram$zid/disksize"; }; then
+			echo "# $1: this kernel's zram refused it"
+			down "$1"
+			return 1
+		fi
+		dev=/dev/zram$zid ;;
+	esac
+	echo none 2>/dev/null >"/sys/block/${dev#/dev/}/queue/scheduler" || true
+}
+down() { # device kind
+	case $1 in
+	ztier-*) ztier-ublk del "$id" >/dev/null ;;
+	zram-*) echo "$zid" >/sys/class/zram-control/hot_remove ;;
+	esac
+}
+# list_field ID SECTION KEY: one figure of `ztier-ublk list`
+list_field() {
+	ztier-ublk list | awk -v id="$1:" -v sec="$2" -v key="$3" '
+	$1 == "dev" && $2 == "id" { cur = ($3 == id) }
+	cur && $1 == sec { for (i = 2; i < NF; i++) if ($i == key) { print $(i + 1); exit } }'
+}
+mem() { # device kind -> "compressed_bytes memory_bytes"
+	local c m
+	case $1 in
+	ztier-*) echo "$(list_field "$id" store bytes) $(list_field "$id" store mem_used)" ;;
+	zram-*) read -r _ c m _ <"/sys/block/zram$zid/mm_stat"; echo "$c $m" ;;
+	esac
+}
+# settle KIND: the figures once two readings 0.5 s apart agree (the stats
+# file is refreshed every 200 ms; compaction may run a few passes)
+settle() {
+	local a b
+	sync
+	a=$(mem "$1")
+	for _ in $(seq 60); do
+		sleep 0.5
+		b=$(mem "$1")
+		[ "$a" = "$b" ] && break
+		a=$b
+	done
+	echo "$a"
+}
+# write_mib FROM TO: device MiB [FROM, TO) from the corpus, cycled
+write_mib() {
+	local pos=$1 src n
+	while [ "$pos" -lt "$2" ]; do
+		src=$((pos % CMIB))
+		n=$((CMIB - src))
+		[ $((pos + n)) -gt "$2" ] && n=$(($2 - pos))
+		dd if="$CORPUS" of="$dev" bs=1M skip="$src" seek="$pos" count="$n" \
+			iflag=fullblock oflag=direct conv=notrunc status=none || return 1
+		pos=$((pos + n))
+	done
+}
+fio_q() { fio --name=m --filename="$dev" --allow_file_create=0 --ioengine=io_uring --direct=1 \
+	--output-format=terse --terse-version=3 --eta=never "$@" | tail -n 1; }
+randread() { # MIB -> 4K randread IOPS over the first MIB
+	fio_q --rw=randread --bs=4k --iodepth=32 --size="${1}M" --time_based --runtime="$RUNTIME" \
+		--norandommap --randrepeat=0 | cut -d';' -f8 | cut -d. -f1
+}
+churn() { # overwrite 512 MiB of the first GiB at random, 70% compressible
+	fio_q --rw=randwrite --bs=4k --iodepth=32 --size=1G --io_size=512M --norandommap \
+		--randrepeat=0 --refill_buffers --buffer_compress_percentage=70 >/dev/null
+}
+
+declare -A M IOPS   # M[device,step] = "stored compressed memory"; IOPS[device]
+STEPS=(16M 64M 256M 1G churn discard256 discardall)
+note() { # device step stored_bytes
+	M[$1,$2]="$3 $(settle "$1")"
+}
+run_device() { # device kind
+	local d=$1
+	up "$d" || return 1
+	write_mib 0 16 && note "$d" 16M $((16 * MIB))
+	write_mib 16 64 && note "$d" 64M $((64 * MIB))
+	write_mib 64 256 && note "$d" 256M $((256 * MIB))
+	IOPS[$d]=$(randread 256)
+	write_mib 256 1024 && note "$d" 1G $((1024 * MIB))
+	churn && note "$d" churn $((1024 * MIB))
+	blkdiscard -o 0 -l 256M "$dev" && note "$d" discard256 $((768 * MIB))
+	blkdiscard -o 0 -l 1G "$dev" && note "$d" discardall 0
+	down "$d"
+}
+# The server's fixed cost: an idle 2-queue, depth-128 device.
+idle_footprint() {
+	local out pid
+	out=$(ztier-ublk add --policy /tmp/ztier-default.conf --queues 2 --depth 128) || {
+		echo "# idle footprint: add failed: $out"; return; }
+	id=$(printf '%s\n' "$out" | sed -n 's/^dev id \([0-9]*\): .*/\1/p')
+	sleep 1
+	pid=$(ztier-ublk list | awk -v id="$id:" '$1 == "dev" { cur = ($3 == id) } cur && $1 == "max" { print $7 }')
+	echo "# idle ztier server, 2 queues x depth 128 ($(list_field "$id" store mem_used) B of store):" \
+		"$(awk '/^Vm(RSS|Lck)/ { printf "%s %.1f MiB  ", $1, $2 / 1024 }' "/proc/$pid/status")" \
+		"(issue #11: <= 32 MiB)"
+	ztier-ublk del "$id" >/dev/null
+}
+
+mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
+pct() { awk -v m="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.1f%%", 100 * (m - c) / c; else print "-" }'; }
+per() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
+
+t0=$SECONDS
+for d in "${DEVICES[@]}"; do run_device "$d"; done
+echo
+echo "# bench-mem: $(cat "$CORPUS.txt" 2>/dev/null || echo "$CMIB MiB corpus"); $(nproc) vCPUs," \
+	"kernel $(uname -r); measured in $((SECONDS - t0)) s"
+echo "# 256 MiB of it stored on each device; 4K randread at QD32 for ${RUNTIME}s"
+fmt='%-14s %10s %10s %11s %10s\n'
+# shellcheck disable=SC2059
+printf "$fmt" device compr-MB mem-MB mem/stored randr-IOPS
+for d in "${DEVICES[@]}"; do
+	[ -n "${M[$d,256M]:-}" ] || continue
+	read -r s c m <<<"${M[$d,256M]}"
+	# shellcheck disable=SC2059
+	printf "$fmt" "$d" "$(mb "$c")" "$(mb "$m")" "$(per "$m" "$s")" "${IOPS[$d]:--}"
+done
+# goal DEVICE AGAINST MEM_MAX IOPS_MIN: the issue's ratios, as measured
+goal() {
+	local a b
+	[ -n "${M[$1,256M]:-}" ] && [ -n "${M[$2,256M]:-}" ] || return
+	read -r _ _ a <<<"${M[$1,256M]}"
+	read -r _ _ b <<<"${M[$2,256M]}"
+	echo "# $1 / $2: memory $(per "$a" "$b") (goal <= $3), 4K randread $(per "${IOPS[$1]:-0}" "${IOPS[$2]:-0}") (goal >= $4)"
+}
+goal ztier-default zram-zstd 1.05 1.3
+goal ztier-lz4 zram-lz4 1.00 0.9
+echo
+echo "# memory at each step (fill with the corpus, churn: fio randwrite 512 MiB 70% compressible)"
+fmt='%-14s %-18s %10s %10s %10s %10s\n'
+# shellcheck disable=SC2059
+printf "$fmt" device stored compr-MB mem-MB overhead mem/stored
+for d in "${DEVICES[@]}"; do
+	for st in "${STEPS[@]}"; do
+		[ -n "${M[$d,$st]:-}" ] || continue
+		read -r s c m <<<"${M[$d,$st]}"
+		case $st in
+		churn) label="after churn" ;; discard256) label="discarded 256 MiB" ;;
+		discardall) label="discarded all" ;; *) label="${st%M} MiB" ;;
+		esac
+		[ "$st" = 1G ] && label="1 GiB"
+		# shellcheck disable=SC2059
+		printf "$fmt" "$d" "$label" "$(mb "$c")" "$(mb "$m")" "$(pct "$m" "$c")" "$(per "$m" "$s")"
+	done
+done
+idle_footprint
