@@ -111,8 +111,10 @@ static void zswap_key(struct conf_ctx *x, const char *name, const char *k, const
 	if (!z)
 		return;
 	if (!strcmp(k, "size")) {
-		if (zt_size_parse(v, &z->zram.size) || !zt_size_is_set(&z->zram.size))
-			PROBLEM(x, "size '%s': expected e.g. 512M, 4G or ram/4", v);
+		if (zt_size_parse_msg(v, &z->zram.size, msg, sizeof(msg)))
+			PROBLEM(x, "size '%s': %s (e.g. 512M, ram/4, min(ram / 2, 4G))", v, msg);
+		else if (!zt_size_is_set(&z->zram.size))
+			PROBLEM(x, "size must not be 0");
 	} else if (!strcmp(k, "memory-limit")) {
 		if (zt_value_mem_limit(k, v, &z->zram.mem_limit, msg, sizeof(msg)))
 			PROBLEM(x, "%s", msg);
