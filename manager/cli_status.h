@@ -53,8 +53,6 @@ void cli_table_json(FILE *out, const struct cli_rows *rows);
 void cli_table_metrics(FILE *out, const struct cli_rows *rows);
 /* Column names and help, one per line (for --help). */
 void cli_table_columns_help(FILE *out);
-/* Human size as zramctl prints it: 0, 512B, 4K, 1.5M, 2G. */
-const char *cli_human_size(int64_t bytes, char *buf, size_t len);
 
 /* cli_rows.c: the system's rows, merged with ztierd's stacks if it runs. */
 int cli_rows_gather(struct cli_rows *rows);

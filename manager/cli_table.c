@@ -103,27 +103,6 @@ double cli_row_ratio(const struct cli_row *r)
 	return (double)r->data / (double)r->compr;
 }
 
-const char *cli_human_size(int64_t bytes, char *buf, size_t len)
-{
-	static const char units[] = "BKMGTPE";
-	double v = (double)bytes;
-	int u = 0;
-
-	if (bytes < 1024) {
-		snprintf(buf, len, bytes ? "%lldB" : "0", (long long)bytes);
-		return buf;
-	}
-	while (v >= 1024 && u < 6) {
-		v /= 1024;
-		u++;
-	}
-	if (v < 10 && (int64_t)(v * 10) % 10)
-		snprintf(buf, len, "%.1f%c", v, units[u]);
-	else
-		snprintf(buf, len, "%.0f%c", v, units[u]);
-	return buf;
-}
-
 /* ---- one cell ---------------------------------------------------------------- */
 
 static const char *str_of(const struct cli_row *r, const struct column *c)
@@ -156,7 +135,7 @@ static const char *cell(const struct cli_row *r, const struct column *c, char *b
 	case COL_BYTES:
 		if (num_of(r, c) == CLI_NA)
 			return "-";
-		return cli_human_size(num_of(r, c), buf, len);
+		return zt_size_human(num_of(r, c), buf, len);
 	case COL_NUM:
 		if (num_of(r, c) == CLI_NA)
 			return "-";

@@ -120,6 +120,8 @@ uint64_t zt_ram_bytes(void);                /* MemTotal in bytes, 0 unknown */
 /* buf of ZT_SIZE_EXPR_MAX holds every size. */
 const char *zt_size_format(const struct zt_size *s, char *buf, size_t len);
 bool zt_size_is_set(const struct zt_size *s);
+/* Rounded for people, as zramctl prints sizes: 0, 512B, 4K, 1.5M, 2G. */
+const char *zt_size_human(int64_t bytes, char *buf, size_t len);
 
 /* ---- a policy --------------------------------------------------------------- */
 

@@ -73,8 +73,7 @@ static int set_size(struct zt_size *dst, const char *key, const char *v,
 	if (err == -ERANGE)
 		return FAIL("%s %s", key, why);
 	if (err)
-		return FAIL("bad size '%s' for %s: %s (e.g. 4G, ram/4, min(ram / 2, 4G))", v, key,
-			    why);
+		return FAIL("bad size '%s' for %s: %s", v, key, why);
 	if (!zero_ok && !zt_size_is_set(&s))
 		return FAIL("%s must not be 0", key);
 	*dst = s;

@@ -285,6 +285,27 @@ const char *zt_size_format(const struct zt_size *s, char *buf, size_t len)
 	return buf;
 }
 
+const char *zt_size_human(int64_t bytes, char *buf, size_t len)
+{
+	static const char units[] = "BKMGTPE";
+	double v = (double)bytes;
+	int u = 0;
+
+	if (bytes < 1024) {
+		snprintf(buf, len, bytes ? "%lldB" : "0", (long long)bytes);
+		return buf;
+	}
+	while (v >= 1024 && u < 6) {
+		v /= 1024;
+		u++;
+	}
+	if (v < 10 && (int64_t)(v * 10) % 10)
+		snprintf(buf, len, "%.1f%c", v, units[u]);
+	else
+		snprintf(buf, len, "%.0f%c", v, units[u]);
+	return buf;
+}
+
 bool zt_size_is_set(const struct zt_size *s)
 {
 	return s->bytes != 0 || s->ram_den != 0 || s->expr[0];

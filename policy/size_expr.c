@@ -83,9 +83,8 @@ static void span(struct val *v, const char *from, const char *to)
 /* "4096" in "min(ram/2, 4096)" is a factor: say what to write instead. */
 static int no_unit(struct ex *x, const struct val *v, const char *where)
 {
-	return fail(x, "'%.*s' %s has no unit: write it as a size (e.g. %.*sM or %.*sG; "
-		    "zram-generator's plain numbers are MiB, ztier's sizes take a unit)",
-		    v->n, v->from, where, v->n, v->from, v->n, v->from);
+	return fail(x, "'%.*s' %s has no unit: write one (%.*sM: zram-generator's plain "
+		    "numbers are MiB)", v->n, v->from, where, v->n, v->from);
 }
 
 static int expr(struct ex *x, struct val *out);

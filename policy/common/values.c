@@ -84,8 +84,7 @@ int zt_value_mem_limit(const char *key, const char *v, struct zt_size *out,
 	if ((err = zt_size_parse_msg(v, &s, why, sizeof(why))) == -ERANGE)
 		return FAIL("%s %s", key, why);
 	if (err)
-		return FAIL("bad size '%s' for %s: %s (e.g. 4G, ram/4, min(ram / 2, 4G))", v, key,
-			    why);
+		return FAIL("bad size '%s' for %s: %s", v, key, why);
 	if (s.ram_den && s.ram_num > s.ram_den)
 		return FAIL("%s %s out of range (at most ram)", key, v);
 	*out = s;

@@ -26,11 +26,11 @@ int main(void)
 	struct cli_rows rows = { 0 };
 	char b[32];
 
-	is_str(cli_human_size(0, b, sizeof(b)), "0", "0");
-	is_str(cli_human_size(512, b, sizeof(b)), "512B", "512B");
-	is_str(cli_human_size(4096, b, sizeof(b)), "4K", "4K");
-	is_str(cli_human_size(1536 * 1024, b, sizeof(b)), "1.5M", "1.5M");
-	is_str(cli_human_size(64ll << 30, b, sizeof(b)), "64G", "64G");
+	is_str(zt_size_human(0, b, sizeof(b)), "0", "0");
+	is_str(zt_size_human(512, b, sizeof(b)), "512B", "512B");
+	is_str(zt_size_human(4096, b, sizeof(b)), "4K", "4K");
+	is_str(zt_size_human(1536 * 1024, b, sizeof(b)), "1.5M", "1.5M");
+	is_str(zt_size_human(64ll << 30, b, sizeof(b)), "64G", "64G");
 
 	struct cli_row *z = cli_rows_add(&rows);
 	strcpy(z->name, "zram1");
