@@ -224,8 +224,9 @@ struct zt_policy *zd_policy_load(const struct zd_conf *c, const char *path,
  * sizes resolved against ram bytes, priority, class -> tier rules. */
 void zd_plan_line(const struct zd_stack *s, uint64_t ram, char *buf, size_t len);
 /* ztierd --dry-run: read the configuration as at start, print the plan on
- * stdout, the problems on stderr; 0, or 1 when the configuration has one. */
-int zd_dry_run(struct zd_daemon *d);
+ * out (NULL: nothing), the problems on stderr; 0, or 1 when the
+ * configuration has one. */
+int zd_dry_run(struct zd_daemon *d, FILE *out);
 
 /* ---- one stack (daemon_stack.c) ------------------------------------------------- */
 

@@ -128,7 +128,7 @@ void zd_plan_line(const struct zd_stack *s, uint64_t ram, char *buf, size_t len)
 	put_use(&o, ZT_USE_SWAP, z->priority, z->discard, NULL, NULL);
 }
 
-int zd_dry_run(struct zd_daemon *d)
+int zd_dry_run(struct zd_daemon *d, FILE *out)
 {
 	uint64_t ram = d->ram ? d->ram : zt_ram_bytes();
 	char line[ZT_PATH_MAX + 1024], size[ZT_SIZE_EXPR_MAX], human[16];
@@ -136,13 +136,15 @@ int zd_dry_run(struct zd_daemon *d)
 
 	if (problems < 0)
 		return 1;
-	printf("# ztierd --dry-run: %s, RAM %s (%s); in build order\n",
-	       d->conf.path[0] ? d->conf.path : "built-in defaults",
-	       zt_size_format(&(struct zt_size){ .bytes = ram }, size, sizeof(size)),
-	       zt_size_human((int64_t)ram, human, sizeof(human)));
+	if (out)
+		fprintf(out, "# %s, RAM %s (%s); stacks in build order:\n",
+			d->conf.path[0] ? d->conf.path : "no ztier.conf: built-in defaults",
+			zt_size_format(&(struct zt_size){ .bytes = ram }, size, sizeof(size)),
+			zt_size_human((int64_t)ram, human, sizeof(human)));
 	for (unsigned i = 0; i < d->nstacks; i++) {
 		zd_plan_line(&d->stacks[i], ram, line, sizeof(line));
-		printf("%s\n", line);
+		if (out)
+			fprintf(out, "%s\n", line);
 		zd_stack_free(&d->stacks[i]);
 	}
 	return problems ? 1 : 0;

@@ -24,6 +24,8 @@ static const struct cli_command commands[] = {
 	  cli_classify },
 	{ "policy", "check [--quiet] FILE...",
 	  "validate policy files", cli_policy },
+	{ "config", "check [--quiet] [FILE]",
+	  "check ztier.conf and the policies as ztierd reads them", cli_config },
 	{ "status", "[--json] [--all]", "show every zram and ztier device (works without ztierd)",
 	  cli_status },
 	{ "metrics", "", "print device metrics in the Prometheus text format", cli_metrics },

@@ -283,7 +283,7 @@ int main(int argc, char **argv)
 		return r;
 	d.opt_level = o.level;
 	if (o.dry_run)
-		return zd_dry_run(&d);
+		return zd_dry_run(&d, stdout);
 	if (geteuid() != 0) {
 		fprintf(stderr, "ztierd: must run as root (it creates block devices and swap)\n");
 		return 1;
