@@ -97,7 +97,7 @@ static bool is_dir(const char *path)
  * beside it: DIR and NAME.  False for a lone policy file. */
 static bool dropin_context(const char *path, char *pdir, char *name, bool *dropin)
 {
-	char buf[ZT_PATH_MAX], d[ZT_PATH_MAX + 8];
+	char buf[ZT_PATH_MAX], d[ZT_PATH_MAX];
 	char *slash;
 
 	snprintf(buf, sizeof(buf), "%s", path);
