@@ -111,8 +111,9 @@ static bool dropin_context(const char *path, char *pdir, char *name, bool *dropi
 		snprintf(pdir, ZT_PATH_MAX, "%s", slash ? (*slash = '\0', d) : ".");
 		return true;
 	}
-	snprintf(d + strlen(d), sizeof(d) - strlen(d), "/%s.d", base);
-	if (!ends_with(base, ".conf") || !is_dir(d))
+	char sub[ZT_PATH_MAX + 16];
+	snprintf(sub, sizeof(sub), "%.4000s/%.80s.d", d, base);
+	if (!ends_with(base, ".conf") || !is_dir(sub))
 		return false;
 	snprintf(name, ZT_NAME_MAX, "%.*s", (int)strlen(base) - 5, base);
 	snprintf(pdir, ZT_PATH_MAX, "%s", slash ? buf : ".");
