@@ -26,7 +26,7 @@ static const struct cli_command commands[] = {
 	  "validate policy files", cli_policy },
 	{ "config", "check [--quiet] [FILE]",
 	  "check ztier.conf and the policies as ztierd reads them", cli_config },
-	{ "status", "[--json] [--all]", "show every zram and ztier device (works without ztierd)",
+	{ "status", "[-o COLS] [--raw] [--noheadings] [--bytes] [--all] [--json] [DEVICE|STACK]", "show every zram and ztier device (works without ztierd)",
 	  cli_status },
 	{ "metrics", "", "print device metrics in the Prometheus text format", cli_metrics },
 	{ "up", "[NAME]", "build the stacks that are down (ztierd)", cli_up },
