@@ -20,7 +20,7 @@ SYSCONFDIR ?= /etc
 O       := build/$(VARIANT)
 
 CC      ?= cc
-PKGS    := liburing liblz4 libzstd libkmod libudev inih libcryptsetup
+PKGS    := liburing liblz4 libzstd libkmod libudev inih libcryptsetup smartcols
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-unused-parameter
 CFLAGS_release := -O2 -g

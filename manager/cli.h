@@ -32,6 +32,11 @@ struct cli_command {
 
 int cli_classify(int argc, char **argv);          /* cli_classify.c         */
 int cli_policy(int argc, char **argv);            /* cli_policy.c           */
+int cli_config(int argc, char **argv);            /* cli_config.c           */
+/* policy check of a drop-in (DIR/NAME.conf.d/x.conf) or of a policy with
+ * drop-ins: the whole policy as ztierd reads it.  0 valid, -1 rejected
+ * (problems printed), 1 a lone file (nothing to add). */
+int cli_policy_check_dropins(const char *path, bool quiet);
 int cli_status(int argc, char **argv);            /* cli_status.c           */
 int cli_metrics(int argc, char **argv);
 /* cli_daemon.c: requests to ztierd */

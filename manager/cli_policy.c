@@ -3,7 +3,8 @@
  *
  * `policy` has its own small table of verbs (only `check` today), so later
  * verbs (show, list) are one row each.  check reads each file on top of the
- * built-in defaults, exactly as the daemon would read a lone file, and
+ * built-in defaults, exactly as the daemon would read a lone file (a drop-in
+ * or a policy with drop-ins: the whole policy, cli_config.c), and
  * prints every problem as FILE:LINE: message (from the policy library).
  */
 #include <errno.h>
@@ -40,8 +41,8 @@ static void print_problem(void *ctx, const char *file, int line, const char *msg
 	fprintf(stderr, "%s\n", zt_printable(safe, sizeof(safe), text, "\t"));
 }
 
-/* One file: load on top of the defaults, then the cross-key checks. */
-static int check_one(const char *path, bool quiet)
+/* A lone file: load on top of the defaults, then the cross-key checks. */
+static int lone_check(const char *path, bool quiet)
 {
 	struct zt_policy *p = malloc(sizeof(*p));
 
@@ -62,6 +63,16 @@ static int check_one(const char *path, bool quiet)
 	}
 	free(p);
 	return n == 0 ? 0 : -1;
+}
+
+/* A drop-in, or a policy with drop-ins, is checked as the whole policy
+ * ztierd reads (a drop-in alone need not be a valid policy); a lone file
+ * as it is. */
+static int check_one(const char *path, bool quiet)
+{
+	int whole = cli_policy_check_dropins(path, quiet);
+
+	return whole <= 0 ? whole : lone_check(path, quiet);
 }
 
 static int policy_check(int argc, char **argv)

@@ -246,7 +246,7 @@ static void merge_daemon(struct cli_rows *rows)
 {
 	char *reply = NULL, *save = NULL;
 
-	if (cli_daemon_request("status\n", &reply))
+	if ((rows->daemon_err = cli_daemon_request("status\n", &reply)))
 		goto out;
 	rows->daemon = true;
 	for (char *line = strtok_r(reply, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {

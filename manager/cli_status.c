@@ -1,5 +1,6 @@
 /*
- * cli_status.c — `ztierctl status [--json] [--all]` and `ztierctl metrics`.
+ * cli_status.c — `ztierctl status [-o COLS] [--raw] [--noheadings] [--bytes]
+ * [--all] [--json] [DEVICE|STACK]` (zramctl's options) and `ztierctl metrics`.
  *
  * Both print the rows of cli_rows.c through the column table of cli_table.c:
  * status as a zramctl-like table or JSON, metrics in the Prometheus text
@@ -7,6 +8,7 @@
  * `ztierctl metrics > /var/lib/node_exporter/ztier.prom.$$ && mv ...`).
  * Neither needs ztierd; when it runs, its stacks add state and reasons.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,48 +18,120 @@
 
 static int status_help(void)
 {
-	printf("Usage: ztierctl status [--json] [--all]\n\n"
-	       "One row per zram and ztier device (and per ztierd stack without one).\n"
-	       "Works without ztierd; with it, STACK, STATE and REASON come from it.\n\n"
-	       "  -j, --json   every column as JSON: {\"devices\":[{...}]}\n"
-	       "  -a, --all    every column in the table\n"
-	       "  -h, --help   show this help\n\nColumns:\n");
+	printf("Usage: ztierctl status [OPTIONS] [DEVICE|STACK]\n\n"
+	       "One row per zram and ztier device (and per ztierd stack without one);\n"
+	       "with DEVICE (zram0, /dev/ublkb1) or STACK, that one only.  Works\n"
+	       "without ztierd; with it, STACK, STATE and REASON come from it (its\n"
+	       "stacks need root: the control socket is root's).  Unused zram devices\n"
+	       "that are not ztier's (state idle) are shown with --all only.\n\n"
+	       "  -o, --output LIST  columns to show (e.g. NAME,DATA,STATE; +REASON adds\n"
+	       "                     to the defaults)\n"
+	       "  -r, --raw          no alignment (for scripts)\n"
+	       "  -n, --noheadings   no header line\n"
+	       "  -b, --bytes        sizes in bytes, not 1.5M\n"
+	       "  -a, --all          every column and every device\n"
+	       "  -j, --json         every column as JSON: {\"devices\":[{...}]}\n"
+	       "  -h, --help         show this help\n\nColumns:\n");
 	cli_table_columns_help(stdout);
 	return CLI_OK;
 }
 
-int cli_status(int argc, char **argv)
+/* A zram device nobody set up (not ztier's, disksize 0): another tool's
+ * spare, as zramctl leaves them; shown with --all or when named. */
+static bool idle_other(const struct cli_row *r)
+{
+	return !strcmp(r->tier, "zram") && !strcmp(r->stack, "-") && !strcmp(r->state, "idle");
+}
+
+static bool matches(const struct cli_row *r, const char *want)
+{
+	if (!strncmp(want, "/dev/", 5))
+		want += 5;
+	return !strcmp(r->name, want) || !strcmp(r->stack, want);
+}
+
+/* Keep the rows asked for; false when a named device/stack is not there. */
+static bool select_rows(struct cli_rows *rows, const char *want, bool all)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < rows->n; i++) {
+		const struct cli_row *r = &rows->v[i];
+		if (want ? matches(r, want) : all || !idle_other(r))
+			rows->v[n++] = *r;
+	}
+	rows->n = n;
+	return !want || n;
+}
+
+/* Without root ztierd's stacks are not shown: say why, once. */
+static void say_daemon(const struct cli_rows *rows)
+{
+	if (rows->daemon_err == -EACCES || rows->daemon_err == -EPERM)
+		cli_error("ztierd's stacks need root (%s is root's): showing the kernel's "
+			  "devices only", cli_socket_path());
+}
+
+struct status_opts {
+	struct cli_table_opts t;
+	bool json;
+	const char *want;
+};
+
+static int status_parse(int argc, char **argv, struct status_opts *o)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
+		{ "json", no_argument, NULL, 'j' }, { "all", no_argument, NULL, 'a' },
+		{ "output", required_argument, NULL, 'o' }, { "raw", no_argument, NULL, 'r' },
+		{ "noheadings", no_argument, NULL, 'n' }, { "bytes", no_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' }, { 0 }
 	};
-	bool json = false, all = false;
-	struct cli_rows rows;
+	char bad[64];
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "jah", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = true;
-		else if (c == 'a')
-			all = true;
-		else if (c == 'h')
-			return status_help();
-		else
-			return cli_usage_error("status", "bad option");
+	while ((c = getopt_long(argc, argv, "jao:rnbh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': o->json = true; break;
+		case 'a': o->t.all = true; break;
+		case 'r': o->t.raw = true; break;
+		case 'n': o->t.noheadings = true; break;
+		case 'b': o->t.bytes = true; break;
+		case 'h': status_help(); return -1;
+		case 'o':
+			if (cli_table_columns_parse(optarg, &o->t, bad, sizeof(bad)) == 0)
+				break;
+			return cli_usage_error("status", "unknown column '%s'", bad);
+		default: return cli_usage_error("status", "bad option");
+		}
 	}
-	if (optind != argc)
-		return cli_usage_error("status", "unexpected argument '%s'", argv[optind]);
+	if (argc - optind > 1)
+		return cli_usage_error("status", "unexpected argument '%s'", argv[optind + 1]);
+	o->want = optind < argc ? argv[optind] : NULL;
+	return 0;
+}
+
+int cli_status(int argc, char **argv)
+{
+	struct status_opts o = { 0 };
+	struct cli_rows rows;
+	int r = status_parse(argc, argv, &o), err = 0;
+
+	if (r)
+		return r < 0 ? CLI_OK : r;
 	cli_rows_gather(&rows);
-	if (json)
+	say_daemon(&rows);
+	if (!select_rows(&rows, o.want, o.t.all)) {
+		cli_error("no device or stack '%s'", o.want);
+		cli_rows_free(&rows);
+		return CLI_FAIL;
+	}
+	if (o.json)
 		cli_table_json(stdout, &rows);
-	else
-		cli_table_print(stdout, &rows, all);
+	else if ((err = cli_table_print(stdout, &rows, &o.t)))
+		cli_error("printing the table: %s", strerror(-err));
 	cli_rows_free(&rows);
-	return CLI_OK;
+	return o.json || !err ? CLI_OK : CLI_FAIL;
 }
 
 int cli_metrics(int argc, char **argv)

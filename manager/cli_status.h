@@ -39,6 +39,7 @@ struct cli_rows {
 	unsigned n, cap;
 	struct cli_row *v;
 	bool daemon;                 /* ztierd answered                       */
+	int daemon_err;              /* why not: -ENOENT, -EACCES, ... (0: it did) */
 };
 
 /* A fresh row: every number CLI_NA, every string "-". */
@@ -54,16 +55,30 @@ double cli_row_mem_per_data(const struct cli_row *r);
  * compressed bytes, or negative. */
 double cli_row_store_overhead(const struct cli_row *r);
 
-/* Human table: a header line and one line per row; all = every column. */
-void cli_table_print(FILE *out, const struct cli_rows *rows, bool all);
+/* How the human table is printed (status's options, zramctl's names). */
+#define CLI_COLS_MAX 32
+struct cli_table_opts {
+	bool all;                    /* every column (when no -o list)         */
+	bool raw;                    /* --raw: no alignment, escaped cells     */
+	bool noheadings;
+	bool bytes;                  /* --bytes: sizes in bytes                */
+	unsigned ncols;              /* -o: these columns, in order; 0: default */
+	int cols[CLI_COLS_MAX];
+};
+
+/* Human table through libsmartcols: widths from the content.  0 or -errno. */
+int cli_table_print(FILE *out, const struct cli_rows *rows, const struct cli_table_opts *o);
+/* The column named (any case), or -1. */
+int cli_table_column(const char *name);
+/* -o LIST ("NAME,DATA" or "+REASON": the defaults and more) into o->cols;
+ * -1 with the bad name in bad. */
+int cli_table_columns_parse(const char *list, struct cli_table_opts *o, char *bad, size_t len);
 /* JSON: {"devices":[{...}, ...]} with every column, numbers as numbers. */
 void cli_table_json(FILE *out, const struct cli_rows *rows);
 /* Prometheus text exposition format (# HELP, # TYPE, samples). */
 void cli_table_metrics(FILE *out, const struct cli_rows *rows);
 /* Column names and help, one per line (for --help). */
 void cli_table_columns_help(FILE *out);
-/* Human size as zramctl prints it: 0, 512B, 4K, 1.5M, 2G. */
-const char *cli_human_size(int64_t bytes, char *buf, size_t len);
 
 /* cli_rows.c: the system's rows, merged with ztierd's stacks if it runs. */
 int cli_rows_gather(struct cli_rows *rows);

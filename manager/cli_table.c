@@ -3,13 +3,17 @@
  *
  * Each column is one row of `columns`: its header name, width, help, type,
  * where its value lives in struct cli_row, whether it shows by default, and
- * the Prometheus metric it feeds.  The human table, the JSON objects and the
- * metrics are three loops over the same table, so a new column is one line
- * and cannot drift between the outputs.  Pure: rows in, text out.
+ * the Prometheus metric it feeds.  The human table (libsmartcols, as
+ * zramctl: widths from the content, --raw, --noheadings), the JSON objects
+ * and the metrics are three loops over the same table, so a new column is
+ * one line and cannot drift between the outputs.  Pure: rows in, text out.
  */
+#include <errno.h>
+#include <libsmartcols.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "manager/cli_status.h"
 #include "policy/common/common.h"
@@ -153,27 +157,6 @@ static double ratio_of(const struct cli_row *r, const struct column *c)
 	return cli_row_ratio(r);
 }
 
-const char *cli_human_size(int64_t bytes, char *buf, size_t len)
-{
-	static const char units[] = "BKMGTPE";
-	double v = (double)bytes;
-	int u = 0;
-
-	if (bytes < 1024) {
-		snprintf(buf, len, bytes ? "%lldB" : "0", (long long)bytes);
-		return buf;
-	}
-	while (v >= 1024 && u < 6) {
-		v /= 1024;
-		u++;
-	}
-	if (v < 10 && (int64_t)(v * 10) % 10)
-		snprintf(buf, len, "%.1f%c", v, units[u]);
-	else
-		snprintf(buf, len, "%.0f%c", v, units[u]);
-	return buf;
-}
-
 /* ---- one cell ---------------------------------------------------------------- */
 
 static const char *str_of(const struct cli_row *r, const struct column *c)
@@ -208,7 +191,7 @@ static const char *cell(const struct cli_row *r, const struct column *c, char *b
 	case COL_BYTES:
 		if (num_of(r, c) == CLI_NA)
 			return "-";
-		return cli_human_size(num_of(r, c), buf, len);
+		return zt_size_human(num_of(r, c), buf, len);
 	case COL_NUM:
 		if (num_of(r, c) == CLI_NA)
 			return "-";
@@ -218,32 +201,93 @@ static const char *cell(const struct cli_row *r, const struct column *c, char *b
 	return "?";
 }
 
-static size_t last_visible(bool all)
-{
-	size_t last = 0;
+/* ---- text (libsmartcols: widths from the content, as zramctl) ---------------- */
 
-	for (size_t i = 0; i < NCOLUMNS; i++)
-		if (all || !columns[i].all_only)
-			last = i;
-	return last;
+static const char *cell_text(const struct cli_row *r, const struct column *c, bool bytes,
+			     char *buf, size_t len)
+{
+	if (bytes && c->type == COL_BYTES && num_of(r, c) != CLI_NA) {
+		snprintf(buf, len, "%lld", (long long)num_of(r, c));
+		return buf;
+	}
+	return cell(r, c, buf, len);
 }
 
-void cli_table_print(FILE *out, const struct cli_rows *rows, bool all)
+int cli_table_column(const char *name)
 {
-	size_t last = last_visible(all);
+	for (size_t i = 0; i < NCOLUMNS; i++)
+		if (!strcasecmp(columns[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+int cli_table_columns_parse(const char *list, struct cli_table_opts *o, char *bad, size_t len)
+{
+	const char *p = list + (list[0] == '+');
+	char name[32];
+
+	o->ncols = 0;
+	if (list[0] == '+')                             /* util-linux's "+COL": add */
+		for (size_t i = 0; i < NCOLUMNS; i++)
+			if (!columns[i].all_only)
+				o->cols[o->ncols++] = (int)i;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		int c;
+		snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1), p);
+		if ((c = cli_table_column(name)) < 0 || n >= sizeof(name) || o->ncols == CLI_COLS_MAX) {
+			snprintf(bad, len, "%.*s", (int)n, p);
+			return -1;
+		}
+		o->cols[o->ncols++] = c;
+		p += n + (p[n] == ',');
+	}
+	return o->ncols ? 0 : (snprintf(bad, len, "%s", list), -1);
+}
+
+/* The columns shown: -o's list, else every one (all) or the defaults. */
+static size_t shown(const struct cli_table_opts *o, int *idx)
+{
+	size_t n = 0;
+
+	if (o->ncols) {
+		memcpy(idx, o->cols, o->ncols * sizeof(int));
+		return o->ncols;
+	}
+	for (size_t i = 0; i < NCOLUMNS; i++)
+		if (o->all || !columns[i].all_only)
+			idx[n++] = (int)i;
+	return n;
+}
+
+int cli_table_print(FILE *out, const struct cli_rows *rows, const struct cli_table_opts *o)
+{
+	struct libscols_table *tb = scols_new_table();
+	int idx[NCOLUMNS > CLI_COLS_MAX ? NCOLUMNS : CLI_COLS_MAX], err = 0;
+	size_t n = shown(o, idx);
 	char buf[64];
 
-	for (int k = -1; k < (int)rows->n; k++) {
-		for (size_t i = 0; i <= last; i++) {
-			const struct column *c = &columns[i];
-			if (c->all_only && !all)
-				continue;
-			const char *v = k < 0 ? c->name : cell(&rows->v[k], c, buf, sizeof(buf));
-			int w = i == last && c->width < 0 ? 0 : c->width;
-			fprintf(out, "%s%*s", i ? " " : "", w, v);
-		}
-		fputc('\n', out);
+	if (!tb)
+		return -ENOMEM;
+	scols_table_enable_raw(tb, o->raw);
+	scols_table_enable_noheadings(tb, o->noheadings);
+	scols_table_set_stream(tb, out);
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct column *c = &columns[idx[i]];
+		bool right = c->type != COL_STR;
+		err = scols_table_new_column(tb, c->name, 0, right ? SCOLS_FL_RIGHT : 0) ? 0 : -ENOMEM;
 	}
+	for (unsigned k = 0; k < rows->n && !err; k++) {
+		struct libscols_line *ln = scols_table_new_line(tb, NULL);
+		for (size_t i = 0; ln && i < n && !err; i++)
+			err = scols_line_set_data(ln, i, cell_text(&rows->v[k], &columns[idx[i]],
+								   o->bytes, buf, sizeof(buf)));
+		err = err ? err : ln ? 0 : -ENOMEM;
+	}
+	if (!err)
+		err = scols_print_table(tb);
+	scols_unref_table(tb);
+	return err;
 }
 
 /* ---- JSON ---------------------------------------------------------------------- */

@@ -52,6 +52,9 @@ struct udev_monitor;
 enum zd_level { ZD_ERR = 3, ZD_WARN = 4, ZD_INFO = 6, ZD_DEBUG = 7 };
 
 void zd_log_set_level(enum zd_level l);
+/* What starts each line in a terminal: "ztierd" (default); "" for none
+ * (ztierctl config check prints FILE:LINE: message as it is). */
+void zd_log_set_tag(const char *tag);
 int zd_level_parse(const char *s);               /* -EINVAL if unknown */
 /* One line on stderr; with a "<N>" prefix under systemd (JOURNAL_STREAM). */
 void zd_log(enum zd_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -87,6 +90,7 @@ struct zd_zswap {                /* [zram-swap NAME] in ztier.conf          */
 	struct zt_zram_spec zram;     /* size required; mem_limit 0: none       */
 	int priority;                 /* -1: kernel default                     */
 	bool discard;
+	uint64_t host_memory_limit;   /* not created with more RAM; 0: none     */
 	int line;                     /* for messages                           */
 };
 
@@ -189,6 +193,8 @@ struct zd_daemon {
 	const char *opt_socket;       /* --socket PATH                           */
 	const char *root;             /* the system's paths under this (tests)   */
 	int opt_level;                /* --log-level, -1: from ztier.conf        */
+	uint64_t ram;                 /* MemTotal sizes resolve against; 0: read
+	                                 /proc/meminfo at each load (tests set it) */
 	bool stopping;
 	bool have_ublk;
 	bool said_no_ublk;
@@ -212,8 +218,17 @@ int zd_config_read(struct zd_daemon *d, bool reload);
 struct zt_policy *zd_policy_load(const struct zd_conf *c, const char *path,
 				 const char *fname);
 
-/* ---- one stack (daemon_stack.c) ------------------------------------------------- */
+/* ---- what would be built (daemon_plan.c) ------------------------------------ */
 
+/* One line for --dry-run and `ztierctl config check`: the stack with its
+ * sizes resolved against ram bytes, priority, class -> tier rules. */
+void zd_plan_line(const struct zd_stack *s, uint64_t ram, char *buf, size_t len);
+/* ztierd --dry-run: read the configuration as at start, print the plan on
+ * out (NULL: nothing), the problems on stderr; 0, or 1 when the
+ * configuration has one. */
+int zd_dry_run(struct zd_daemon *d, FILE *out);
+
+/* ---- one stack (daemon_stack.c) ------------------------------------------------- */
 
 int zd_stack_up(struct zd_daemon *d, struct zd_stack *s);   /* 0 or -errno */
 /* Free a stack's policies (in force and pending). */

@@ -182,14 +182,30 @@ static void want_policy(struct wanted *w, const struct zd_conf *c, const char *p
 	zt_spill_path(p, s->spill, sizeof(s->spill));
 }
 
+/* zram-generator's host-memory-limit: a device meant for small machines
+ * is not created on a large one (and one built is taken down on reload). */
+static bool above_limit(const struct zd_zswap *z, uint64_t ram)
+{
+	char a[ZT_SIZE_EXPR_MAX], b[ZT_SIZE_EXPR_MAX];
+
+	if (!z->host_memory_limit || ram <= z->host_memory_limit)
+		return false;
+	zd_log(ZD_INFO, "%s: not created: RAM (%s) is above its host-memory-limit (%s)", z->name,
+	       zt_size_format(&(struct zt_size){ .bytes = ram }, a, sizeof(a)),
+	       zt_size_format(&(struct zt_size){ .bytes = z->host_memory_limit }, b, sizeof(b)));
+	return true;
+}
+
 static int collect(struct zd_daemon *d, const struct zd_conf *c, struct wanted *w)
 {
 	const char *dirs[ZD_DIRS_MAX];
 	struct zd_filelist l;
+	uint64_t ram = d->ram ? d->ram : zt_ram_bytes();
 	int problems = 0, err;
 
 	for (unsigned i = 0; i < c->nzswap; i++) {
-		struct zd_stack *s = want(w, ZD_KIND_ZRAM, c->zswap[i].name);
+		struct zd_stack *s = above_limit(&c->zswap[i], ram) ? NULL :
+				     want(w, ZD_KIND_ZRAM, c->zswap[i].name);
 		if (s)
 			s->zswap = c->zswap[i];
 	}
@@ -210,6 +226,23 @@ static int collect(struct zd_daemon *d, const struct zd_conf *c, struct wanted *
 }
 
 /* ---- merging into the running list ------------------------------------------------ */
+
+void zd_stack_free(struct zd_stack *s)
+{
+	free(s->policy);
+	free(s->pending);
+	s->policy = s->pending = NULL;
+	s->has_pending = false;
+}
+
+struct zd_stack *zd_stack_find(struct zd_daemon *d, const char *name)
+{
+	for (unsigned i = 0; i < d->nstacks; i++)
+		if (!strcmp(d->stacks[i].name, name))
+			return &d->stacks[i];
+	return NULL;
+}
+
 
 static bool same_policy(const struct zt_policy *a, const struct zt_policy *b)
 {

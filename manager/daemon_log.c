@@ -18,6 +18,12 @@
 #include "policy/common/common.h"
 
 static enum zd_level max_level = ZD_INFO;
+static const char *tag = "ztierd";
+
+void zd_log_set_tag(const char *t)
+{
+	tag = t ? t : "";
+}
 
 void zd_log_set_level(enum zd_level l)
 {
@@ -50,7 +56,7 @@ void zd_log(enum zd_level l, const char *fmt, ...)
 	if (getenv("JOURNAL_STREAM"))
 		fprintf(stderr, "<%d>%s\n", (int)l, safe);
 	else
-		fprintf(stderr, "ztierd: %s\n", safe);
+		fprintf(stderr, "%s%s%s\n", tag, tag[0] ? ": " : "", safe);
 }
 
 void zd_log_problem(void *ctx, const char *file, int line, const char *msg)

@@ -75,14 +75,6 @@ void zd_stack_status(const struct zd_stack *s, char *buf, size_t len)
 		 s->reason[0] ? s->reason : status_note(s, note, sizeof(note)));
 }
 
-struct zd_stack *zd_stack_find(struct zd_daemon *d, const char *name)
-{
-	for (unsigned i = 0; i < d->nstacks; i++)
-		if (!strcmp(d->stacks[i].name, name))
-			return &d->stacks[i];
-	return NULL;
-}
-
 /* Record a failed step: log it, keep the reason for status. */
 static int step_failed(struct zd_stack *s, const char *step, int err, const char *why)
 {
@@ -103,6 +95,12 @@ static int zram_build(struct zd_stack *s)
 	int err;
 
 	ztu_zram_resolve(&z->zram, zt_ram_bytes(), &spec);
+	if (!spec.disksize) {
+		char size[ZT_SIZE_EXPR_MAX];
+		snprintf(msg, sizeof(msg), "size %s is less than a page on this machine",
+			 zt_size_format(&z->zram.size, size, sizeof(size)));
+		return step_failed(s, "zram", -EINVAL, msg);
+	}
 	if ((err = zg_create(&dev, &spec)))
 		return step_failed(s, "zram", err, zg_strerror(&dev.err, msg, sizeof(msg)));
 	s->zram_id = dev.id;
@@ -311,14 +309,6 @@ static void apply_pending(struct zd_stack *s)
 		s->state = ZD_ST_FAILED;
 		snprintf(s->reason, sizeof(s->reason), "%s", s->pending_reason);
 	}
-}
-
-void zd_stack_free(struct zd_stack *s)
-{
-	free(s->policy);
-	free(s->pending);
-	s->policy = s->pending = NULL;
-	s->has_pending = false;
 }
 
 /* The undo failed: what is left stays recorded in the stack, which is

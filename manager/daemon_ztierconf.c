@@ -13,6 +13,7 @@
  *   memory-limit = 1G
  *   priority = 150
  *   discard = yes
+ *   host-memory-limit = 64G               (not created on a machine with more)
  *
  * Plain zram swap lives here rather than in a policy: a policy describes one
  * ztier device (its classes, tiers, codecs), while a zram swap device has
@@ -103,6 +104,27 @@ static struct zd_zswap *zswap_for(struct conf_ctx *x, const char *name)
 	return z;
 }
 
+/* zram-generator's host-memory-limit: "none" or an absolute size (it is
+ * compared with RAM, so a fraction of RAM would mean nothing). */
+static void host_limit(struct conf_ctx *x, struct zd_zswap *z, const char *v)
+{
+	struct zt_size s;
+	char msg[200];
+
+	if (!strcmp(v, "none")) {
+		z->host_memory_limit = 0;
+		return;
+	}
+	if (zt_size_parse_msg(v, &s, msg, sizeof(msg)))
+		return PROBLEM(x, "host-memory-limit '%s': %s (e.g. 8G or none)", v, msg);
+	if (s.ram_den || s.expr[0] || !s.bytes)
+		return PROBLEM(x, "host-memory-limit '%s': an amount of RAM such as 8G, or none", v);
+	if (!v[strspn(v, "0123456789")])
+		return PROBLEM(x, "host-memory-limit '%s' has no unit: write one (%sM: "
+			       "zram-generator's host-memory-limit is in MiB)", v, v);
+	z->host_memory_limit = s.bytes;
+}
+
 static void zswap_key(struct conf_ctx *x, const char *name, const char *k, const char *v)
 {
 	struct zd_zswap *z = zswap_for(x, name);
@@ -111,8 +133,10 @@ static void zswap_key(struct conf_ctx *x, const char *name, const char *k, const
 	if (!z)
 		return;
 	if (!strcmp(k, "size")) {
-		if (zt_size_parse(v, &z->zram.size) || !zt_size_is_set(&z->zram.size))
-			PROBLEM(x, "size '%s': expected e.g. 512M, 4G or ram/4", v);
+		if (zt_size_parse_msg(v, &z->zram.size, msg, sizeof(msg)))
+			PROBLEM(x, "size '%s': %s", v, msg);
+		else if (!zt_size_is_set(&z->zram.size))
+			PROBLEM(x, "size must not be 0");
 	} else if (!strcmp(k, "memory-limit")) {
 		if (zt_value_mem_limit(k, v, &z->zram.mem_limit, msg, sizeof(msg)))
 			PROBLEM(x, "%s", msg);
@@ -130,9 +154,11 @@ static void zswap_key(struct conf_ctx *x, const char *name, const char *k, const
 	} else if (!strcmp(k, "discard")) {
 		if (zt_value_bool(k, v, &z->discard, msg, sizeof(msg)))
 			PROBLEM(x, "%s", msg);
+	} else if (!strcmp(k, "host-memory-limit")) {
+		host_limit(x, z, v);
 	} else {
 		PROBLEM(x, "unknown key '%s' in [zram-swap %s] (expected size, algorithm, "
-			"params, memory-limit, priority, discard)", k, name);
+			"params, memory-limit, priority, discard, host-memory-limit)", k, name);
 	}
 }
 

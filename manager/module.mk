@@ -1,6 +1,8 @@
 # manager/: ztierctl and ztierd.  ztierctl is a table of subcommands in
 # manager/ztierctl.c, each implemented in one manager/cli_*.c file.
-ZTIERCTL_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard manager/ztierctl.c manager/cli*.c))
+# `config check` runs ztierd's own loading code: those daemon_*.c link in too.
+ZTIERCTL_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard manager/ztierctl.c manager/cli*.c) \
+		 $(addprefix manager/daemon_,log.c ztierconf.c dropin.c load.c plan.c))
 PROGS += $(O)/bin/ztierctl
 $(O)/bin/ztierctl: $(ZTIERCTL_OBJS)
 

@@ -3,7 +3,7 @@
  * loop's events do is in daemon_actions.c, daemon_ctl.c, daemon_udev.c).
  *
  *   ztierd [--foreground] [--config FILE] [--policy-dir DIR | --policy FILE]
- *          [--socket PATH] [--log-level LEVEL]
+ *          [--socket PATH] [--log-level LEVEL] [--dry-run]
  *
  * Start-up order matters: the udev monitor is created first, then the stacks
  * are built (a stack whose spill device is absent waits), then present
@@ -45,6 +45,8 @@ static int usage(FILE *out)
 		"  -p, --policy FILE      build this one policy only\n"
 		"  -s, --socket PATH      control socket (default " ZD_SOCKET_PATH ")\n"
 		"  -l, --log-level LEVEL  error, warning, info (default) or debug\n"
+		"  -n, --dry-run          print the stacks it would build and exit\n"
+		"                         (1 on a configuration problem; no root needed)\n"
 		"  -h, --help             show this help\n"
 		"  -V, --version          show the version\n");
 	return out == stdout ? 0 : 2;
@@ -52,6 +54,7 @@ static int usage(FILE *out)
 
 struct opts {
 	bool foreground;
+	bool dry_run;
 	int level;
 };
 
@@ -66,13 +69,15 @@ static int parse_opts(int argc, char **argv, struct zd_daemon *d, struct opts *o
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ 0 }
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "fc:d:p:s:l:hV", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fc:d:p:s:l:hVn", lo, NULL)) != -1) {
 		switch (c) {
 		case 'f': o->foreground = true; break;
+		case 'n': o->dry_run = true; break;
 		case 'c': d->conf_path = optarg; break;
 		case 'd': d->opt_policy_dir = optarg; break;
 		case 'p': d->policy_file = optarg; break;
@@ -276,11 +281,13 @@ int main(int argc, char **argv)
 	d.epfd = d.sigfd = d.lfd = -1;
 	if ((r = parse_opts(argc, argv, &d, &o)))
 		return r;
+	d.opt_level = o.level;
+	if (o.dry_run)
+		return zd_dry_run(&d, stdout);
 	if (geteuid() != 0) {
 		fprintf(stderr, "ztierd: must run as root (it creates block devices and swap)\n");
 		return 1;
 	}
-	d.opt_level = o.level;
 	zd_tool_path();
 	if (!o.foreground)
 		background(&notify);

@@ -96,20 +96,32 @@ const char *zt_codec_format(const struct zt_codec *c, char *buf, size_t len);
 
 /* ---- sizes ---------------------------------------------------------------- */
 
-/* A size as written in a policy: absolute bytes ("4G", "512M", "4096") or a
- * fraction of RAM ("ram/4", "ram*3/4", "ram"); 0 bytes means "unset". */
+/* A size as written in a policy: absolute bytes ("4G", "512M", "4096"), a
+ * fraction of RAM ("ram/4", "ram*3/4", "ram") or an expression in
+ * zram-generator's grammar with ztier's units ("min(ram / 2, 4G)",
+ * "ram * 0.5"; size_expr.c); 0 bytes means "unset". */
+#define ZT_SIZE_EXPR_MAX 128
 struct zt_size {
 	uint64_t bytes;
 	uint32_t ram_num, ram_den;   /* ram_den != 0: size = ram * num / den */
+	char expr[ZT_SIZE_EXPR_MAX]; /* != "": an expression, evaluated at resolve */
 };
 
 int zt_size_parse(const char *s, struct zt_size *out);   /* -EINVAL / -ERANGE */
+/* The same, with why it was refused in msg ("'4096' in min() has no unit..."). */
+int zt_size_parse_msg(const char *s, struct zt_size *out, char *msg, size_t len);
+/* Evaluate an expression against ram bytes: 0 with *out in bytes (may be
+ * negative or fractional), or -EINVAL with the reason in msg.  Pure. */
+int zt_size_eval(const char *expr, uint64_t ram, long double *out, char *msg, size_t len);
 /* Resolve against ram_bytes (0: read /proc/meminfo now).  Resolve a whole
  * configuration against one zt_ram_bytes(): RAM is read once. */
 uint64_t zt_size_resolve(const struct zt_size *s, uint64_t ram_bytes);
 uint64_t zt_ram_bytes(void);                /* MemTotal in bytes, 0 unknown */
+/* buf of ZT_SIZE_EXPR_MAX holds every size. */
 const char *zt_size_format(const struct zt_size *s, char *buf, size_t len);
 bool zt_size_is_set(const struct zt_size *s);
+/* Rounded for people, as zramctl prints sizes: 0, 512B, 4K, 1.5M, 2G. */
+const char *zt_size_human(int64_t bytes, char *buf, size_t len);
 
 /* ---- a policy --------------------------------------------------------------- */
 

@@ -67,12 +67,13 @@ static int set_size(struct zt_size *dst, const char *key, const char *v,
 		    bool zero_ok, char *msg, size_t len)
 {
 	struct zt_size s;
-	int err = zt_size_parse(v, &s);
+	char why[200];
+	int err = zt_size_parse_msg(v, &s, why, sizeof(why));
 
 	if (err == -ERANGE)
-		return FAIL("%s '%s' out of range", key, v);
+		return FAIL("%s %s", key, why);
 	if (err)
-		return FAIL("bad size '%s' for %s: expected e.g. 4G, 512M, 4096 or ram/4", v, key);
+		return FAIL("bad size '%s' for %s: %s", v, key, why);
 	if (!zero_ok && !zt_size_is_set(&s))
 		return FAIL("%s must not be 0", key);
 	*dst = s;

@@ -74,16 +74,17 @@ int zt_value_mem_limit(const char *key, const char *v, struct zt_size *out,
 		       char *msg, size_t len)
 {
 	struct zt_size s;
+	char why[200];
 	int err;
 
 	if (strcmp(v, "none") == 0) {
 		*out = (struct zt_size){ 0 };
 		return 0;
 	}
-	if ((err = zt_size_parse(v, &s)) == -ERANGE)
-		return FAIL("%s '%s' out of range", key, v);
+	if ((err = zt_size_parse_msg(v, &s, why, sizeof(why))) == -ERANGE)
+		return FAIL("%s %s", key, why);
 	if (err)
-		return FAIL("bad size '%s' for %s: expected e.g. 4G, 512M, 4096 or ram/4", v, key);
+		return FAIL("bad size '%s' for %s: %s", v, key, why);
 	if (s.ram_den && s.ram_num > s.ram_den)
 		return FAIL("%s %s out of range (at most ram)", key, v);
 	*out = s;

@@ -2,7 +2,7 @@
  * fz_values.c — libFuzzer harness: the value parsers that policy files and
  * ztier.conf share (sizes, codecs, tiers, classes, yes/no, priorities,
  * memory limits, log levels), the name and udev-rule checks, and the
- * escaping of text for terminals.  What parses must format and parse back
+ * escaping of text for terminals; size expressions ("min(ram / 2, 4G)").  What parses must format and parse back
  * to the same value: a size or codec written by `ztierctl policy show` is
  * read again by the daemon.  What the checks pass holds no byte a udev rule
  * would read as syntax; what zt_printable writes is printable and fits.
@@ -15,7 +15,7 @@
 static void size_round_trip(const char *s)
 {
 	struct zt_size a, b;
-	char buf[64];
+	char buf[ZT_SIZE_EXPR_MAX];
 
 	if (zt_size_parse(s, &a))
 		return;
@@ -25,6 +25,23 @@ static void size_round_trip(const char *s)
 	if (zt_size_parse(zt_size_format(&a, buf, sizeof(buf)), &b) ||
 	    zt_size_resolve(&a, 1ull << 34) != zt_size_resolve(&b, 1ull << 34))
 		abort();
+}
+
+/* An expression evaluates (or refuses) at any RAM without a crash, and
+ * what parses resolves to whole pages. */
+static void size_expr(const char *s)
+{
+	static const uint64_t rams[] = { 0, 4096, 1ull << 30, UINT64_MAX };
+	struct zt_size z;
+	char msg[256];
+	long double v;
+
+	for (size_t i = 0; i < 4; i++)
+		(void)zt_size_eval(s, rams[i], &v, msg, sizeof(msg));
+	if (zt_size_parse_msg(s, &z, msg, sizeof(msg)) == 0)      /* 16E clamps: not there */
+		for (size_t i = 1; i < 3; i++)
+			if (zt_size_resolve(&z, rams[i]) % ZT_PAGE_SIZE && (z.ram_den || z.expr[0]))
+				abort();
 }
 
 static void codec_round_trip(const char *s)
@@ -66,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	checks(s, strlen(s));
 	size_round_trip(s);
+	size_expr(s);
 	codec_round_trip(s);
 	(void)zt_tier_from_name(s);
 	(void)zt_class_from_name(s);

@@ -10,6 +10,8 @@
  * status` lines with the log lines before them; with reload/, every stack
  * is then taken as built and the configuration is reloaded from reload/,
  * and printed again.  Paths are printed without the case's directory.
+ * A file ram (MemTotal in bytes) makes the case's machine that large and
+ * adds each stack's --dry-run line (sizes resolved) after it.
  * ZT_GOLDEN_UPDATE=1 writes the output as the new expected file.
  */
 #include <dirent.h>
@@ -28,6 +30,7 @@
 #include "manager/daemon_watch.c"
 #include "manager/daemon_udev.c"
 #include "manager/daemon_recover.c"
+#include "manager/daemon_plan.c"
 
 #define GOLDEN_DIR "tests/manager/golden"
 #define OUT_MAX    (64u << 10)
@@ -42,7 +45,8 @@ static void strip(char *s, const char *cut)
 		memmove(p, p + n, strlen(p + n) + 1);
 }
 
-/* The stacks as status lines, a ztier stack's policy files after it. */
+/* The stacks as status lines, a ztier stack's policy files after it; with
+ * the case's RAM given, what --dry-run would print for it too. */
 static void dump(FILE *out, const struct zd_daemon *d)
 {
 	char line[ZT_PATH_MAX + 1024];
@@ -53,7 +57,27 @@ static void dump(FILE *out, const struct zd_daemon *d)
 		fprintf(out, "%s%s\n", line, s->removed ? "\t(removed)" : "");
 		for (unsigned f = 0; s->policy && f < s->policy->nfiles; f++)
 			fprintf(out, "\tpolicy %s: %s\n", s->policy->name, s->policy->files[f]);
+		if (d->ram) {
+			zd_plan_line(s, d->ram, line, sizeof(line));
+			fprintf(out, "\tplan %s\n", line);
+		}
 	}
+}
+
+/* NN-name/ram: MemTotal in bytes for the case (host-memory-limit, sizes). */
+static uint64_t case_ram(const char *dir)
+{
+	char path[600];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/ram", dir);
+	if ((f = fopen(path, "r"))) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
 }
 
 /* One reading of the configuration; the log (stderr) and stacks to out. */
@@ -93,6 +117,7 @@ static void run_case(const char *dir, char *got, size_t len)
 	snprintf(root, sizeof(root), "%s/root", dir);
 	snprintf(again, sizeof(again), "%s/reload", dir);
 	d.root = root;
+	d.ram = case_ram(dir);
 	setvbuf(out, NULL, _IONBF, 0);          /* its lines and the log's in order */
 	step(out, &d, "load", false);
 	if (stat(again, &st) == 0) {

@@ -2,9 +2,9 @@
  * t_reload.c — a reload of a running ztier stack (manager/daemon_load.c):
  * any change to its policy, in any section, becomes pending (kept until
  * down/up, logged); the same settings read again, from other files or lines,
- * change nothing.  The config code is compiled into this test; the steps
- * that build stacks (daemon_stack.c, daemon_udev.c) are stubs, since a
- * stack is only marked up here, never built.
+ * change nothing.  The config code is compiled into this test; nothing
+ * builds stacks (daemon_stack.c, daemon_udev.c are left out): a stack is
+ * only marked up here, never built.
  */
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,16 +14,6 @@
 #include "manager/daemon_ztierconf.c"
 #include "manager/daemon_dropin.c"
 #include "manager/daemon_load.c"
-
-/* ---- stubs: nothing is built ---------------------------------------------- */
-
-struct zd_stack *zd_stack_find(struct zd_daemon *d, const char *name)
-{
-	for (unsigned i = 0; i < d->nstacks; i++)
-		if (!strcmp(d->stacks[i].name, name))
-			return &d->stacks[i];
-	return NULL;
-}
 
 /* ---- the test -------------------------------------------------------------- */
 

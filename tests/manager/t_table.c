@@ -18,19 +18,27 @@ static char *render(void (*fn)(FILE *, const struct cli_rows *), const struct cl
 	return buf;
 }
 
-static void print_default(FILE *f, const struct cli_rows *r) { cli_table_print(f, r, false); }
-static void print_all(FILE *f, const struct cli_rows *r) { cli_table_print(f, r, true); }
+static struct cli_table_opts opts;
+static void print_default(FILE *f, const struct cli_rows *r)
+{
+	cli_table_print(f, r, &(struct cli_table_opts){ 0 });
+}
+static void print_all(FILE *f, const struct cli_rows *r)
+{
+	cli_table_print(f, r, &(struct cli_table_opts){ .all = true });
+}
+static void print_opts(FILE *f, const struct cli_rows *r) { cli_table_print(f, r, &opts); }
 
 int main(void)
 {
 	struct cli_rows rows = { 0 };
 	char b[32];
 
-	is_str(cli_human_size(0, b, sizeof(b)), "0", "0");
-	is_str(cli_human_size(512, b, sizeof(b)), "512B", "512B");
-	is_str(cli_human_size(4096, b, sizeof(b)), "4K", "4K");
-	is_str(cli_human_size(1536 * 1024, b, sizeof(b)), "1.5M", "1.5M");
-	is_str(cli_human_size(64ll << 30, b, sizeof(b)), "64G", "64G");
+	is_str(zt_size_human(0, b, sizeof(b)), "0", "0");
+	is_str(zt_size_human(512, b, sizeof(b)), "512B", "512B");
+	is_str(zt_size_human(4096, b, sizeof(b)), "4K", "4K");
+	is_str(zt_size_human(1536 * 1024, b, sizeof(b)), "1.5M", "1.5M");
+	is_str(zt_size_human(64ll << 30, b, sizeof(b)), "64G", "64G");
 
 	struct cli_row *z = cli_rows_add(&rows);
 	strcpy(z->name, "zram1");
@@ -90,6 +98,26 @@ int main(void)
 	   strstr(t, "0.38") && strstr(t, "0.20") && strstr(t, "25M"),
 	   "--all adds the store's memory, overhead, compaction and fallbacks");
 	free(t);
+
+	/* zramctl's options: -o, --raw, --noheadings, --bytes (libsmartcols) */
+	char bad[64] = "";
+	ok(cli_table_columns_parse("name,DISKSIZE,state", &opts, bad, sizeof(bad)) == 0 &&
+	   opts.ncols == 3, "-o name,DISKSIZE,state: three columns, any case");
+	opts.raw = opts.noheadings = opts.bytes = true;
+	t = render(print_opts, &rows);
+	is_str(t, "zram1 67108864 swap\n- - waiting\n", "--raw --noheadings --bytes -o: exact cells");
+	free(t);
+	opts.raw = opts.noheadings = opts.bytes = false;
+	t = render(print_opts, &rows);
+	is_str(t, "NAME  DISKSIZE STATE\nzram1      64M swap\n-            - waiting\n",
+	       "widths from the content; numbers right-aligned");
+	free(t);
+	ok(cli_table_columns_parse("NAME,COLOUR", &opts, bad, sizeof(bad)) < 0 &&
+	   !strcmp(bad, "COLOUR"), "-o with an unknown column: named");
+	ok(cli_table_columns_parse("+REASON", &opts, bad, sizeof(bad)) == 0 &&
+	   opts.cols[opts.ncols - 1] == cli_table_column("REASON") && opts.ncols > 10,
+	   "-o +REASON: the defaults and REASON");
+	ok(cli_table_columns_parse("", &opts, bad, sizeof(bad)) < 0, "-o '': refused");
 
 	t = render(cli_table_json, &rows);
 	ok(!strncmp(t, "{\"devices\":[{\"name\":\"zram1\"", 27), "JSON starts with devices[0].name");

@@ -123,8 +123,12 @@ static void test_error_kinds(void)
 	one_error("[device]\nsize = 0\n", "t.conf:2: size must not be 0", "zero size");
 	one_error("[device]\nmemory-limit = ram*2\n",
 		  "t.conf:2: memory-limit ram*2 out of range (at most ram)", "memory limit above RAM");
-	one_error("[device]\nsize = ram/0\n", "t.conf:2: size 'ram/0' out of range",
-		  "ram/0");
+	one_error("[device]\nsize = ram/0\n", "t.conf:2: bad size 'ram/0' for size: division "
+		  "by zero ('0' is 0)", "ram/0");
+	one_error("[zram]\nsize = min(ram / 2, 4096)\n", "t.conf:2: bad size 'min(ram / 2, "
+		  "4096)' for size: '4096' in min() has no unit", "zram-generator's MiB");
+	one_error("[device]\nsize = ram * 4096\n", "t.conf:2: size 'ram * 4096' out of range",
+		  "expression above 1024 x RAM");
 	one_error("[text]\ntier = disk\n",
 		  "t.conf:2: unknown tier 'disk' (expected meta, store, zram, spill or none)",
 		  "unknown tier");
