@@ -347,10 +347,9 @@ void zd_ctl_accept(struct zd_daemon *d);          /* lfd readable             */
  * deadline (-1: none) after serving the clients whose deadline passed. */
 void zd_ctl_event(struct zd_daemon *d, struct zd_client *c, unsigned ev);
 int zd_ctl_expire(struct zd_daemon *d);
-/* The job c waited for is done: send its reply. */
-void zd_ctl_reply(struct zd_daemon *d, struct zd_client *c, char *reply, size_t len);
+/* After zd_job_done: the job's reply to the client that waits for it. */
+void zd_ctl_job_reply(struct zd_daemon *d);
 void zd_ctl_close(struct zd_daemon *d);
-long long zd_now_ms(void);
 
 /* ---- jobs (daemon_job.c; the loop's side) ------------------------------------ */
 
@@ -358,9 +357,8 @@ long long zd_now_ms(void);
  * (*busy gets "busy: WHAT"). */
 bool zd_job_start(struct zd_daemon *d, enum zd_job_kind kind, const struct zd_request *req,
 		  struct zd_client *client, char *busy, size_t len);
-/* donefd readable: join the thread, hand the reply over, start what waits
- * (a pending reload, the teardown after SIGTERM).  True when the teardown
- * job finished: the loop ends. */
+/* donefd readable: join the thread (its reply stays in d->job for
+ * zd_ctl_job_reply).  True when the teardown job finished: the loop ends. */
 bool zd_job_done(struct zd_daemon *d);
 /* Start what waits (reload, stop, events) if no job runs. */
 void zd_job_next(struct zd_daemon *d, bool events_ready);
@@ -374,6 +372,7 @@ int zd_job_finish(struct zd_daemon *d, bool torn_down);
 void zd_publish(struct zd_daemon *d);
 /* The loop: "ok\n" + the status lines, malloc'd (NULL: no memory). */
 char *zd_snapshot(struct zd_daemon *d, size_t *len);
+long long zd_now_ms(void);                       /* CLOCK_MONOTONIC, ms */
 
 /* ---- the fd registry (daemon_watch.c) ------------------------------------- */
 

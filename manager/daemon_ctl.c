@@ -102,14 +102,6 @@ int zd_ctl_listen(const char *path)
 
 /* ---- one client --------------------------------------------------------------- */
 
-long long zd_now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Watch c's fd for events (added again after a job). */
 static void arm(struct zd_daemon *d, struct zd_client *c, unsigned events)
 {
@@ -148,7 +140,7 @@ static void flush(struct zd_daemon *d, struct zd_client *c)
 	drop(c);
 }
 
-void zd_ctl_reply(struct zd_daemon *d, struct zd_client *c, char *reply, size_t len)
+static void reply_with(struct zd_daemon *d, struct zd_client *c, char *reply, size_t len)
 {
 	static char no_memory[] = "error out of memory\n";
 
@@ -159,6 +151,20 @@ void zd_ctl_reply(struct zd_daemon *d, struct zd_client *c, char *reply, size_t 
 	c->phase = ZD_CL_WRITE;
 	c->deadline = zd_now_ms() + IO_TIMEOUT_MS;
 	flush(d, c);
+}
+
+void zd_ctl_job_reply(struct zd_daemon *d)
+{
+	struct zd_job *j = &d->job;
+
+	if (j->running)
+		return;                         /* a spurious wake-up */
+	if (j->client)
+		reply_with(d, j->client, j->reply, j->reply_len);
+	else
+		free(j->reply);
+	j->reply = NULL;
+	j->client = NULL;
 }
 
 static void reply_fmt(struct zd_daemon *d, struct zd_client *c, const char *fmt, ...)
@@ -172,7 +178,7 @@ static void reply_fmt(struct zd_daemon *d, struct zd_client *c, const char *fmt,
 	va_start(ap, fmt);
 	n = vasprintf(&buf, fmt, ap);
 	va_end(ap);
-	zd_ctl_reply(d, c, n < 0 ? NULL : buf, n < 0 ? 0 : (size_t)n);
+	reply_with(d, c, n < 0 ? NULL : buf, n < 0 ? 0 : (size_t)n);
 }
 
 /* ping and status from the loop; the rest is a job, or "busy". */
@@ -186,7 +192,7 @@ static void dispatch(struct zd_daemon *d, struct zd_client *c, const struct zd_r
 		reply_fmt(d, c, "ok\nztierd %s pid %d\n", ZT_VERSION, (int)getpid());
 	} else if (q->verb == ZD_REQ_STATUS) {
 		char *snap = zd_snapshot(d, &len);
-		zd_ctl_reply(d, c, snap, len);
+		reply_with(d, c, snap, len);
 	} else if (zd_job_start(d, ZD_JOB_REQUEST, q, c, busy, sizeof(busy))) {
 		c->phase = ZD_CL_JOB;         /* no deadline: a swapoff takes long */
 		epoll_ctl(d->loopfd, EPOLL_CTL_DEL, c->fd, NULL);

@@ -198,6 +198,7 @@ bool zd_job_start(struct zd_daemon *d, enum zd_job_kind kind, const struct zd_re
 			 "stopping" : j->what, (zd_now_ms() - j->since) / 1000);
 		return false;
 	}
+	free(j->reply);                     /* a reply no one took */
 	j->kind = kind;
 	if (req)
 		j->req = *req;
@@ -230,13 +231,7 @@ bool zd_job_done(struct zd_daemon *d)
 	j->running = false;
 	watch_stacks(d, true);
 	zd_log(ZD_DEBUG, "job done: %s (%lld ms)", j->what, zd_now_ms() - j->since);
-	if (j->client)
-		zd_ctl_reply(d, j->client, j->reply, j->reply_len);
-	else
-		free(j->reply);
-	j->reply = NULL;
-	j->client = NULL;
-	return j->kind == ZD_JOB_STOP;
+	return j->kind == ZD_JOB_STOP;      /* the reply waits in j (daemon_ctl.c) */
 }
 
 void zd_job_next(struct zd_daemon *d, bool events_ready)
@@ -264,6 +259,9 @@ static bool wait_jobs(struct zd_daemon *d)
 		if (poll(&p, 1, -1) < 0 && errno != EINTR)
 			break;
 		stopped |= zd_job_done(d);
+		free(d->job.reply);             /* no one is answered any more */
+		d->job.reply = NULL;
+		d->job.client = NULL;
 	}
 	return stopped;
 }

@@ -8,11 +8,13 @@
  * starting or ending, a job's end), and the loop copies the text under the
  * same mutex.  A status therefore shows the state of the last step, and a
  * stack in the middle of one as "starting" or "stopping".  A leaf: it
- * calls nothing of the daemon but zd_stack_status.
+ * calls nothing of the daemon but zd_stack_status.  The loop's clock
+ * (zd_now_ms) is here too, for the same reason: everyone may call it.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "manager/daemon.h"
 
@@ -39,6 +41,14 @@ void zd_publish(struct zd_daemon *d)
 	d->snap_len = len;
 	pthread_mutex_unlock(&d->snap_lock);
 	free(old);
+}
+
+long long zd_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 char *zd_snapshot(struct zd_daemon *d, size_t *len)

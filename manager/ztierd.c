@@ -180,6 +180,8 @@ static bool loop(struct zd_daemon *d)
 				stacks = true;
 			else if (tag == ZD_TAG_JOB && zd_job_done(d))
 				return true;
+			else if (tag == ZD_TAG_JOB)
+				zd_ctl_job_reply(d);
 			else if (tag >= ZD_TAG_CLIENT && tag < ZD_TAG_CLIENT + ZD_CLIENTS_MAX)
 				zd_ctl_event(d, &d->clients[tag - ZD_TAG_CLIENT], ev[i].events);
 		}
