@@ -48,6 +48,18 @@ int cli_attach(int argc, char **argv);
 int cli_detach(int argc, char **argv);
 int cli_reload(int argc, char **argv);
 
+/* cli_daemon.c: how long a request ztierd answers at once may take
+ * (status, ping; for a job such as down, how long each check that ztierd
+ * still answers may take): `ztierctl --timeout SEC`, ZTIER_TIMEOUT. */
+#define CLI_TIMEOUT_DEFAULT_MS 5000
+int cli_daemon_set_timeout(const char *sec);      /* 0, -EINVAL */
+/* Did ztierd leave a request unanswered (already said on stderr)? */
+bool cli_daemon_unanswered(void);
+/* cli_progress.c: while a job runs, on a terminal, the pages its swapoff
+ * has left; 0 to go on waiting, -ETIMEDOUT when ztierd stopped answering. */
+int cli_progress_tick(void);
+void cli_progress_end(void);
+
 /* "ztierctl: <message>\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "ztierctl: <message>\nTry 'ztierctl <cmd> --help'.\n"; returns CLI_USAGE. */

@@ -8,12 +8,14 @@
  * and exit status 1.  The verbs share one table: name, argument, help.
  */
 #include <errno.h>
+#include <poll.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "manager/cli.h"
@@ -21,6 +23,7 @@
 #include "policy/common/common.h"
 
 #define REPLY_MAX (1u << 20)
+#define CLI_TICK_MS 500
 
 const char *cli_socket_path(void)
 {
@@ -29,49 +32,164 @@ const char *cli_socket_path(void)
 	return p && p[0] ? p : "/run/ztier/ztierd.sock";
 }
 
-static int connect_daemon(void)
+/* ---- talking to the socket, within a timeout ------------------------------------ */
+
+static int timeout_ms = CLI_TIMEOUT_DEFAULT_MS;
+static bool unanswered;
+static const char *job_line;            /* the job ztierctl waits for, if any */
+
+int cli_daemon_set_timeout(const char *sec)
+{
+	char *end;
+	double v = strtod(sec, &end);
+
+	if (end == sec || *end || !(v > 0) || v > 86400)
+		return -EINVAL;
+	timeout_ms = (int)(v * 1000 + 0.5);
+	return 0;
+}
+
+bool cli_daemon_unanswered(void)
+{
+	return unanswered;
+}
+
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Wait for events on fd until deadline (-1: none): 1 ready, 0 timed out. */
+static int wait_fd(int fd, short events, long long deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	for (;;) {
+		long long left = deadline < 0 ? -1 : deadline - now_ms();
+		if (deadline >= 0 && left <= 0)
+			return 0;
+		int r = poll(&p, 1, (int)left);
+		if (r >= 0 || errno != EINTR)
+			return r > 0;
+	}
+}
+
+/* A non-blocking connect: with the daemon's backlog full (ztierd stopped)
+ * it says EAGAIN at once instead of blocking; try again until deadline. */
+static int connect_daemon(long long deadline)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	int fd;
 
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", cli_socket_path());
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+	while (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		int err = -errno;
+		if (err == -EAGAIN && now_ms() < deadline) {
+			poll(NULL, 0, 10);
+			continue;
+		}
 		close(fd);
-		return err;
+		return err == -EAGAIN ? -ETIMEDOUT : err;
 	}
 	return fd;
 }
 
-static int read_reply(int fd, char **out)
+static int write_request(int fd, const char *p, size_t n, long long deadline)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			if (!wait_fd(fd, POLLOUT, deadline))
+				return -ETIMEDOUT;
+			continue;
+		}
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Grow buf for one more read; false when the reply is too large. */
+static bool room(char **buf, size_t *cap, size_t got)
+{
+	if (got + 1 < *cap)
+		return true;
+	char *nb = *cap >= REPLY_MAX ? NULL : realloc(*buf, *cap * 2);
+	if (!nb)
+		return false;
+	*buf = nb;
+	*cap *= 2;
+	return true;
+}
+
+/* Until EOF: each wait is bounded by deadline, or (deadline < 0) by a
+ * tick of CLI_TICK_MS after which tick() says whether to go on. */
+static int read_reply(int fd, char **out, long long deadline, int (*tick)(void))
 {
 	size_t cap = 4096, got = 0;
 	char *buf = malloc(cap);
+	int err = 0;
 
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		if (got + 1 == cap) {
-			char *nb = cap >= REPLY_MAX ? NULL : realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				return -EMSGSIZE;
-			}
-			buf = nb;
-			cap *= 2;
+	while (buf && !err) {
+		if (!room(&buf, &cap, got)) {
+			err = -EMSGSIZE;
+			break;
 		}
 		ssize_t n = read(fd, buf + got, cap - 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+		if (n > 0)
+			got += (size_t)n;
+		else if (n == 0)
 			break;
-		got += (size_t)n;
+		else if (errno == EAGAIN && deadline >= 0)
+			err = wait_fd(fd, POLLIN, deadline) ? 0 : -ETIMEDOUT;
+		else if (errno == EAGAIN)
+			err = wait_fd(fd, POLLIN, now_ms() + CLI_TICK_MS) || !tick ? 0 : tick();
+		else if (errno != EINTR)
+			err = -errno;
+	}
+	if (!buf || err) {
+		free(buf);
+		return buf ? err : -ENOMEM;
 	}
 	buf[got] = '\0';
 	*out = buf;
 	return 0;
+}
+
+/* "ztierd did not answer 'status' within 5 s (socket PATH)", once. */
+static void say_unanswered(const char *request)
+{
+	int n = (int)strcspn(request, "\n"), m = job_line ? (int)strcspn(job_line, "\n") : 0;
+
+	if (!unanswered)
+		cli_error("ztierd did not answer '%.*s' within %g s%s%.*s%s (socket %s)", n, request,
+			  timeout_ms / 1000.0, m ? " while waiting for '" : "", m, job_line ? job_line : "",
+			  m ? "'" : "", cli_socket_path());
+	unanswered = true;
+}
+
+/* One exchange: the request, then the whole reply (the daemon closes). */
+static int exchange(const char *request, char **out, int (*tick)(void))
+{
+	long long deadline = now_ms() + timeout_ms;
+	int fd = connect_daemon(deadline), err;
+
+	if (fd < 0)
+		return fd;
+	err = write_request(fd, request, strlen(request), deadline);
+	if (!err)
+		err = read_reply(fd, out, tick ? -1 : deadline, tick);
+	close(fd);
+	return err;
 }
 
 /* The reply as ztierctl prints it: names from file names may hold control
@@ -84,19 +202,20 @@ static char *printable_dup(const char *s)
 	return out ? (char *)zt_printable(out, len, s, "\t\n") : NULL;
 }
 
-int cli_daemon_request(const char *request, char **reply)
+/* A request the daemon answers at once (tick NULL: within the timeout),
+ * or one that is a job (tick called every CLI_TICK_MS while it runs). */
+static int request(const char *line, char **reply, int (*tick)(void))
 {
 	char *buf = NULL;
-	int fd = connect_daemon(), err;
+	const char *outer = job_line;
 
+	if (tick)
+		job_line = line;
+	int err = exchange(line, &buf, tick);
+	job_line = outer;
 	*reply = NULL;
-	if (fd < 0)
-		return fd;
-	size_t len = strlen(request);
-	err = write(fd, request, len) == (ssize_t)len ? 0 : -errno;
-	if (!err)
-		err = read_reply(fd, &buf);
-	close(fd);
+	if (err == -ETIMEDOUT)
+		say_unanswered(line);
 	if (err)
 		return err;
 	char *nl = strchr(buf, '\n');
@@ -107,6 +226,11 @@ int cli_daemon_request(const char *request, char **reply)
 	*reply = printable_dup(ok ? rest : !strncmp(buf, "error ", 6) ? buf + 6 : buf);
 	free(buf);
 	return !*reply ? -ENOMEM : ok ? 0 : -EREMOTEIO;
+}
+
+int cli_daemon_request(const char *line, char **reply)
+{
+	return request(line, reply, NULL);
 }
 
 /* ---- the verbs -------------------------------------------------------------------- */
@@ -186,9 +310,12 @@ static int run_verb(int argc, char **argv)
 		arg = abs;
 	}
 	snprintf(line, sizeof(line), "%s%s%s\n", v->name, arg ? " " : "", arg ? arg : "");
-	int err = cli_daemon_request(line, &reply);
+	int err = request(line, &reply, cli_progress_tick);
+	cli_progress_end();
 	if (err == -EREMOTEIO)
 		cli_error("%s: %s", v->name, reply);
+	else if (err == -ETIMEDOUT)
+		;                       /* said what it waited for */
 	else if (err)
 		cli_error("%s: %s: %s", v->name, cli_socket_path(), why_no_daemon(err));
 	else

@@ -17,18 +17,40 @@
  *                                and go; generated rules for declared targets
  *   control    (daemon_ctl.c, daemon_request.c)  /run/ztier/ztierd.sock, one
  *                                text request per connection, root only
+ *   jobs       (daemon_job.c)    the job thread; the snapshot (daemon_snap.c)
  *   actions    (daemon_actions.c) all up/down, reload, add, del
  *   fd registry (daemon_watch.c) what the epoll loop waits on
  *
- * Everything runs in one thread around one epoll loop (ztierd.c: main, the
- * loop, start and stop); every event is one log line naming the stack, the
- * step and the reason.  Calls go one way, ztierd.c -> daemon_ctl.c ->
+ * Two threads (daemon_job.c).  The loop (ztierd.c) answers: signals, the
+ * control clients (daemon_ctl.c: many at once, each with its own buffer
+ * and deadline), ping and status.  Everything that touches the stacks, which
+ * can take minutes (swapoff, mkfs, a server's start, teardown), is a job run
+ * by one job thread: a request (up, down, add, del, attach, detach, reload),
+ * a SIGHUP reload, the stacks' events (udev, a server's pidfd) and the
+ * teardown at SIGTERM.  One job at a time: a second request meanwhile is
+ * refused with "busy: JOB"; a SIGHUP, the events and SIGTERM wait for it.
+ *
+ * Ownership (the one rule for shared state):
+ *   - d->stacks, d->nstacks, d->conf, d->udev/mon, d->have_ublk and every
+ *     fd in d->epfd belong to the job thread while a job runs, to the main
+ *     thread otherwise (start-up, and after the last job).  The handover is
+ *     pthread_create / pthread_join, which order the memory; the loop never
+ *     reads a stack, it only starts and joins jobs.
+ *   - d->epfd (udev monitor, server pidfds) is in the loop's set only while
+ *     no job runs; readable, it starts the events job.
+ *   - What the loop shows of the stacks is the snapshot (d->snap, the status
+ *     lines; "starting"/"stopping" for the stack a job works on), written by
+ *     the owner through zd_publish() and read by the loop, both under
+ *     d->snap_lock; nothing else is shared.
+ * Every event is one log line naming the stack, the step and the reason.
+ * Calls go one way, ztierd.c -> daemon_ctl.c -> daemon_job.c ->
  * daemon_actions.c -> daemon_load.c -> daemon_udev.c -> daemon_stack.c ->
- * leaves (ublk, swap, watch, ...): no file calls one before it.
+ * leaves (ublk, swap, watch, publish, ...): no file calls one before it.
  */
 #ifndef ZT_MANAGER_DAEMON_H
 #define ZT_MANAGER_DAEMON_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <time.h>
 #include <stddef.h>
@@ -46,6 +68,7 @@ struct udev_monitor;
 #define ZD_REQUEST_MAX   1024      /* bytes of one request line, newline included */
 #define ZD_STACKS_MAX    32
 #define ZD_DIRS_MAX      8
+#define ZD_CLIENTS_MAX   64        /* control clients served at once */
 
 /* ---- logging (daemon_log.c) ------------------------------------------------ */
 
@@ -148,6 +171,7 @@ struct zd_stack {
 	char name[ZT_NAME_MAX];
 	enum zd_state state;
 	char reason[256];             /* why FAILED / DEGRADED / WAITING        */
+	enum zd_busy { ZD_IDLE, ZD_STARTING, ZD_STOPPING } busy; /* a job's step */
 	bool removed;                 /* config no longer declares it           */
 	bool added;                   /* from `ztierctl add`: kept on reload    */
 	bool detached;                /* detached on request: no auto-attach
@@ -185,6 +209,40 @@ struct zd_stack {
 	time_t deaths[5];             /* the last deaths: a crash loop stops    */
 };
 
+/* What an event of the loop's epoll set is (its data.u64). */
+enum zd_tag { ZD_TAG_SIGNAL, ZD_TAG_LISTEN, ZD_TAG_STACKS, ZD_TAG_JOB, ZD_TAG_CLIENT = 16 };
+
+/* One control connection (daemon_ctl.c), owned by the loop. */
+struct zd_client {
+	int fd;                       /* -1: free slot                          */
+	enum { ZD_CL_READ, ZD_CL_JOB, ZD_CL_WRITE } phase;
+	long long deadline;           /* ms, CLOCK_MONOTONIC: READ and WRITE    */
+	size_t got, drained;          /* drained: bytes dropped past buf        */
+	char buf[ZD_REQUEST_MAX];
+	char *out;                    /* the reply (malloc'd), out_len bytes    */
+	size_t out_len, sent;
+};
+
+enum zd_job_kind { ZD_JOB_REQUEST, ZD_JOB_RELOAD, ZD_JOB_EVENTS, ZD_JOB_STOP };
+
+/* The job in progress (daemon_job.c).  The loop fills it before
+ * pthread_create and reads reply after pthread_join; the job thread writes
+ * reply only. */
+struct zd_job {
+	bool running;
+	bool threaded;                /* false: ran inline (no thread could start) */
+	enum zd_job_kind kind;
+	int result;                   /* ZD_JOB_STOP: stacks left up            */
+	struct zd_request req;        /* ZD_JOB_REQUEST                         */
+	struct zd_client *client;     /* who waits for the reply, or NULL      */
+	char what[ZT_PATH_MAX + 32];  /* for "busy: ..." and the log            */
+	long long since;              /* ms, CLOCK_MONOTONIC                    */
+	pthread_t thread;
+	int donefd;                   /* eventfd: the thread is done           */
+	char *reply;                  /* malloc'd "ok\n..." / "error ...\n"    */
+	size_t reply_len;
+};
+
 struct zd_daemon {
 	struct zd_conf conf;
 	const char *conf_path;        /* --config or the default search          */
@@ -198,7 +256,15 @@ struct zd_daemon {
 	bool stopping;
 	bool have_ublk;
 	bool said_no_ublk;
-	int epfd, sigfd, lfd;
+	bool reload_pending;          /* SIGHUP while a job ran                  */
+	int epfd;                     /* the stacks' fds: udev, server pidfds    */
+	int loopfd;                   /* the loop's epoll: signals, clients, ... */
+	int sigfd, lfd;
+	struct zd_client clients[ZD_CLIENTS_MAX];
+	struct zd_job job;
+	pthread_mutex_t snap_lock;    /* guards snap, snap_len                   */
+	char *snap;                   /* status lines, published by the owner   */
+	size_t snap_len;
 	struct udev *udev;
 	struct udev_monitor *mon;
 	unsigned nstacks;
@@ -288,11 +354,40 @@ void zd_udev_write_rules(struct zd_daemon *d);
 int zd_attach(struct zd_daemon *d, const char *dev, char *msg, size_t len);
 int zd_detach(struct zd_daemon *d, const char *dev, char *msg, size_t len);
 
-/* ---- control socket (daemon_ctl.c) ----------------------------------------- */
+/* ---- control socket (daemon_ctl.c, the loop's) ------------------------------ */
 
 int zd_ctl_listen(const char *path);             /* fd or -errno             */
 void zd_ctl_accept(struct zd_daemon *d);          /* lfd readable             */
+/* A client's fd is ready (ev: epoll events); ms until the nearest client
+ * deadline (-1: none) after serving the clients whose deadline passed. */
+void zd_ctl_event(struct zd_daemon *d, struct zd_client *c, unsigned ev);
+int zd_ctl_expire(struct zd_daemon *d);
+/* After zd_job_done: the job's reply to the client that waits for it. */
+void zd_ctl_job_reply(struct zd_daemon *d);
 void zd_ctl_close(struct zd_daemon *d);
+
+/* ---- jobs (daemon_job.c; the loop's side) ------------------------------------ */
+
+/* Start a job of kind (req and client for a request); false when one runs
+ * (*busy gets "busy: WHAT"). */
+bool zd_job_start(struct zd_daemon *d, enum zd_job_kind kind, const struct zd_request *req,
+		  struct zd_client *client, char *busy, size_t len);
+/* donefd readable: join the thread (its reply stays in d->job for
+ * zd_ctl_job_reply).  True when the teardown job finished: the loop ends. */
+bool zd_job_done(struct zd_daemon *d);
+/* Start what waits (reload, stop, events) if no job runs. */
+void zd_job_next(struct zd_daemon *d, bool events_ready);
+/* After the loop: wait for the job in progress, tear down unless that was
+ * done (torn_down); the number of stacks left up. */
+int zd_job_finish(struct zd_daemon *d, bool torn_down);
+
+/* ---- the snapshot (daemon_snap.c) --------------------------------------------- */
+
+/* The owner of the stacks: write the status lines for the loop. */
+void zd_publish(struct zd_daemon *d);
+/* The loop: "ok\n" + the status lines, malloc'd (NULL: no memory). */
+char *zd_snapshot(struct zd_daemon *d, size_t *len);
+long long zd_now_ms(void);                       /* CLOCK_MONOTONIC, ms */
 
 /* ---- the fd registry (daemon_watch.c) ------------------------------------- */
 

@@ -11,19 +11,25 @@
  * swapped for a link between bind and chmod; chmod does not follow links
  * anyway (AT_SYMLINK_NOFOLLOW).  One request per
  * connection (daemon_request.c parses it); the reply's first line is "ok" or
- * "error REASON", then the output.  The connection is non-blocking and
- * reading the request (and draining an oversized one) shares ONE deadline
- * (IO_TIMEOUT_MS, clock_gettime), as does writing the reply: a client that
- * trickles bytes delays the loop by at most that, not by a timeout per
- * read.  A bad request is an error reply, never an exit.
+ * "error REASON", then the output.  A bad request is an error reply, never
+ * an exit.
+ *
+ * Clients are served side by side by the loop, never waited for: each
+ * connection (up to ZD_CLIENTS_MAX) is a non-blocking fd in the loop's
+ * epoll set with its own buffer and ONE deadline (IO_TIMEOUT_MS) for
+ * reading the request (and draining an oversized one), another for writing
+ * the reply.  An idle or trickling client only uses its slot until then.
+ * ping and status are answered at once (status from the snapshot,
+ * daemon_snap.c); the other verbs are jobs (daemon_job.c): the client
+ * waits, unwatched, for the job's reply, or is told "busy: JOB".
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -94,241 +100,218 @@ int zd_ctl_listen(const char *path)
 	return fd;
 }
 
-void zd_ctl_close(struct zd_daemon *d)
+/* ---- one client --------------------------------------------------------------- */
+
+/* Watch c's fd for events (added again after a job). */
+static void arm(struct zd_daemon *d, struct zd_client *c, unsigned events)
 {
-	if (d->lfd >= 0) {
-		close(d->lfd);
-		unlink(d->conf.socket);
-	}
-	d->lfd = -1;
+	struct epoll_event ev = { .events = events,
+				  .data.u64 = ZD_TAG_CLIENT + (uint64_t)(c - d->clients) };
+
+	if (epoll_ctl(d->loopfd, EPOLL_CTL_MOD, c->fd, &ev) < 0 &&
+	    epoll_ctl(d->loopfd, EPOLL_CTL_ADD, c->fd, &ev) < 0)
+		zd_log(ZD_ERR, "epoll (control client): %s", strerror(errno));
 }
 
-/* ---- replies -------------------------------------------------------------------- */
-
-struct reply {
-	char *buf;
-	size_t len;
-	FILE *f;
-};
-
-static void say(struct reply *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct reply *r, const char *fmt, ...)
+static void drop(struct zd_client *c)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vfprintf(r->f, fmt, ap);
-	va_end(ap);
+	shutdown(c->fd, SHUT_WR);
+	close(c->fd);                   /* which takes it out of the epoll set */
+	free(c->out);
+	c->out = NULL;
+	c->fd = -1;
 }
 
-static void status_lines(struct zd_daemon *d, struct reply *r)
+/* Write what the socket takes now; the rest when it is writable. */
+static void flush(struct zd_daemon *d, struct zd_client *c)
 {
-	char line[ZT_PATH_MAX + 1024];
-
-	say(r, "ok\n");
-	for (unsigned i = 0; i < d->nstacks; i++) {
-		zd_stack_status(&d->stacks[i], line, sizeof(line));
-		say(r, "%s\n", line);
-	}
-}
-
-/* up/down of one stack or all (down: in reverse order). */
-static void up_down(struct zd_daemon *d, struct reply *r, const char *name, bool up)
-{
-	int bad = 0;
-
-	if (name[0] && !zd_stack_find(d, name)) {
-		say(r, "error no stack named '%s'\n", name);
-		return;
-	}
-	for (unsigned k = 0; k < d->nstacks; k++) {
-		struct zd_stack *s = &d->stacks[up ? k : d->nstacks - 1 - k];
-		if (name[0] && strcmp(s->name, name))
-			continue;
-		if (up && s->state == ZD_ST_FAILED && s->kind == ZD_KIND_ZTIER && !s->policy)
-			bad++;
-		else if (up ? zd_stack_up(d, s) : zd_stack_down(d, s))
-			bad++;
-		if (!up && !bad)
-			s->detached = false;
-	}
-	if (bad) {
-		say(r, "error %d stack(s) failed; see 'ztierctl status' and the log\n", bad);
-		return;
-	}
-	say(r, "ok\n");
-}
-
-static void do_request(struct zd_daemon *d, const struct zd_request *q, struct reply *r)
-{
-	char msg[512];
-	int err;
-
-	zd_log(ZD_DEBUG, "request: %s %s", zd_verb_name(q->verb), q->arg);
-	switch (q->verb) {
-	case ZD_REQ_PING:
-		say(r, "ok\nztierd %s pid %d\n", ZT_VERSION, (int)getpid());
-		break;
-	case ZD_REQ_STATUS:
-		status_lines(d, r);
-		break;
-	case ZD_REQ_UP:
-	case ZD_REQ_DOWN:
-		up_down(d, r, q->arg, q->verb == ZD_REQ_UP);
-		break;
-	case ZD_REQ_ATTACH:
-	case ZD_REQ_DETACH:
-		err = (q->verb == ZD_REQ_ATTACH ? zd_attach : zd_detach)(d, q->arg, msg, sizeof(msg));
-		say(r, err ? "error %s\n" : "ok\n%s\n", msg);
-		break;
-	case ZD_REQ_RELOAD:
-		err = zd_reload(d);
-		say(r, err ? "error reload: %d problem(s) in the configuration; see the log\n"
-			   : "ok\n", err);
-		break;
-	case ZD_REQ_ADD:
-		err = zd_add_policy(d, q->arg, msg, sizeof(msg));
-		say(r, err ? "error %s\n" : "ok\n%s\n", msg);
-		break;
-	case ZD_REQ_DEL:
-		err = zd_del_stack(d, q->arg, msg, sizeof(msg));
-		say(r, err ? "error %s\n" : "ok\n%s\n", msg);
-		break;
-	default:
-		say(r, "error unknown request\n");
-	}
-}
-
-/* ---- one connection ------------------------------------------------------------------ */
-
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* Wait until fd is ready for events or the deadline passes: true if ready. */
-static bool ready_by(int fd, short events, long long deadline)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-
-	for (;;) {
-		long long left = deadline - now_ms();
-		if (left <= 0)
-			return false;
-		int r = poll(&p, 1, (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		return r > 0;
-	}
-}
-
-/* One read of the non-blocking fd, waiting until the deadline at most.
- * > 0 bytes, 0 at EOF, -1 on error or when the deadline passed. */
-static ssize_t read_by(int fd, void *buf, size_t cap, long long deadline)
-{
-	for (;;) {
-		ssize_t n = read(fd, buf, cap);
-		if (n >= 0)
-			return n;
-		if (errno == EINTR)
-			continue;
-		if ((errno != EAGAIN && errno != EWOULDBLOCK) || !ready_by(fd, POLLIN, deadline))
-			return -1;
-	}
-}
-
-/* Read until a newline, EOF, ZD_REQUEST_MAX bytes or the deadline. */
-static size_t read_request(int fd, char *buf, size_t cap, long long deadline)
-{
-	size_t got = 0;
-
-	while (got < cap) {
-		ssize_t n = read_by(fd, buf + got, cap - got, deadline);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (memchr(buf + got - n, '\n', (size_t)n))
-			break;
-	}
-	return got;
-}
-
-/* After an oversized request: read (and drop) what the client still sends,
- * up to a bound and the same deadline, so that it gets to read the error
- * reply instead of EPIPE. */
-static void drain(int fd, long long deadline)
-{
-	char junk[4096];
-	size_t total = 0;
-	ssize_t n;
-
-	while (total < DRAIN_MAX && (n = read_by(fd, junk, sizeof(junk), deadline)) > 0 &&
-	       !memchr(junk, '\n', (size_t)n))
-		total += (size_t)n;
-}
-
-static void write_all(int fd, const char *p, size_t n)
-{
-	long long deadline = now_ms() + IO_TIMEOUT_MS;
-
-	while (n) {
-		ssize_t w = write(fd, p, n);
+	while (c->sent < c->out_len) {
+		ssize_t w = write(c->fd, c->out + c->sent, c->out_len - c->sent);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
-		    ready_by(fd, POLLOUT, deadline))
-			continue;
-		if (w <= 0)
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			arm(d, c, EPOLLOUT);
 			return;
-		p += w;
-		n -= (size_t)w;
+		}
+		if (w <= 0)
+			break;                  /* the client went: nothing to tell */
+		c->sent += (size_t)w;
+	}
+	drop(c);
+}
+
+static void reply_with(struct zd_daemon *d, struct zd_client *c, char *reply, size_t len)
+{
+	static char no_memory[] = "error out of memory\n";
+
+	free(c->out);
+	c->out = reply ? reply : strdup(no_memory);
+	c->out_len = c->out ? (reply ? len : strlen(no_memory)) : 0;
+	c->sent = 0;
+	c->phase = ZD_CL_WRITE;
+	c->deadline = zd_now_ms() + IO_TIMEOUT_MS;
+	flush(d, c);
+}
+
+void zd_ctl_job_reply(struct zd_daemon *d)
+{
+	struct zd_job *j = &d->job;
+
+	if (j->running)
+		return;                         /* a spurious wake-up */
+	if (j->client)
+		reply_with(d, j->client, j->reply, j->reply_len);
+	else
+		free(j->reply);
+	j->reply = NULL;
+	j->client = NULL;
+}
+
+static void reply_fmt(struct zd_daemon *d, struct zd_client *c, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void reply_fmt(struct zd_daemon *d, struct zd_client *c, const char *fmt, ...)
+{
+	va_list ap;
+	char *buf = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&buf, fmt, ap);
+	va_end(ap);
+	reply_with(d, c, n < 0 ? NULL : buf, n < 0 ? 0 : (size_t)n);
+}
+
+/* ping and status from the loop; the rest is a job, or "busy". */
+static void dispatch(struct zd_daemon *d, struct zd_client *c, const struct zd_request *q)
+{
+	char busy[ZT_PATH_MAX + 128];
+	size_t len = 0;
+
+	zd_log(ZD_DEBUG, "request: %s %s", zd_verb_name(q->verb), q->arg);
+	if (q->verb == ZD_REQ_PING) {
+		reply_fmt(d, c, "ok\nztierd %s pid %d\n", ZT_VERSION, (int)getpid());
+	} else if (q->verb == ZD_REQ_STATUS) {
+		char *snap = zd_snapshot(d, &len);
+		reply_with(d, c, snap, len);
+	} else if (zd_job_start(d, ZD_JOB_REQUEST, q, c, busy, sizeof(busy))) {
+		c->phase = ZD_CL_JOB;         /* no deadline: a swapoff takes long */
+		epoll_ctl(d->loopfd, EPOLL_CTL_DEL, c->fd, NULL);
+	} else {
+		reply_fmt(d, c, "error %s\n", busy);
 	}
 }
 
-static void serve(struct zd_daemon *d, int fd)
+/* The request is all there (newline, EOF, full buffer or deadline). */
+static void request_ready(struct zd_daemon *d, struct zd_client *c)
 {
-	char buf[ZD_REQUEST_MAX];
-	struct reply r = { 0 };
 	struct zd_request q;
 	const char *why = NULL;
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
 
-	if (!(r.f = open_memstream(&r.buf, &r.len)))
-		return;
-	/* Read first (bounded), answer after: a client that is still writing
-	 * would otherwise see EPIPE instead of the reply. */
-	long long deadline = now_ms() + IO_TIMEOUT_MS;
-	size_t n = read_request(fd, buf, sizeof(buf), deadline);
-	if (n == sizeof(buf) && !memchr(buf, '\n', n))
-		drain(fd, deadline);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != 0) {
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != 0) {
 		zd_log(ZD_WARN, "control: refused a client with uid %d (root only)",
 		       cl == sizeof(cred) ? (int)cred.uid : -1);
-		say(&r, "error permission denied: ztierd accepts requests from root only\n");
+		reply_fmt(d, c, "error permission denied: ztierd accepts requests from root only\n");
+	} else if (zd_request_parse(c->buf, c->got, &q, &why)) {
+		zd_log(ZD_WARN, "control: bad request (%zu bytes): %s", c->got + c->drained, why);
+		reply_fmt(d, c, "error %s\n", why);
 	} else {
-		if (zd_request_parse(buf, n, &q, &why)) {
-			zd_log(ZD_WARN, "control: bad request (%zu bytes): %s", n, why);
-			say(&r, "error %s\n", why);
-		} else {
-			do_request(d, &q, &r);
-		}
+		dispatch(d, c, &q);
 	}
-	fclose(r.f);
-	write_all(fd, r.buf, r.len);
-	free(r.buf);
+}
+
+/* Read what is there.  An oversized request is read on (and dropped) up to
+ * a bound, so that the client gets to read the error instead of EPIPE.
+ * True when the request is complete. */
+static bool read_some(struct zd_client *c)
+{
+	char junk[4096];
+
+	for (;;) {
+		bool full = c->got == sizeof(c->buf);
+		char *p = full ? junk : c->buf + c->got;
+		size_t cap = full ? sizeof(junk) : sizeof(c->buf) - c->got;
+		ssize_t n = read(c->fd, p, cap);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return false;
+		if (n <= 0)
+			return true;            /* EOF, or an error: answer what came */
+		if (full)
+			c->drained += (size_t)n;
+		else
+			c->got += (size_t)n;
+		if (memchr(p, '\n', (size_t)n) || c->drained >= DRAIN_MAX)
+			return true;
+	}
+}
+
+void zd_ctl_event(struct zd_daemon *d, struct zd_client *c, unsigned ev)
+{
+	if (c->fd < 0)
+		return;
+	if (c->phase == ZD_CL_READ && read_some(c))
+		request_ready(d, c);
+	else if (c->phase == ZD_CL_WRITE && (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+		flush(d, c);
+}
+
+int zd_ctl_expire(struct zd_daemon *d)
+{
+	long long now = zd_now_ms(), next = -1;
+
+	for (unsigned i = 0; i < ZD_CLIENTS_MAX; i++) {
+		struct zd_client *c = &d->clients[i];
+		if (c->fd < 0 || c->phase == ZD_CL_JOB)
+			continue;
+		if (c->deadline <= now && c->phase == ZD_CL_READ)
+			request_ready(d, c);    /* what came in time: an error reply */
+		else if (c->deadline <= now)
+			drop(c);                /* it does not read its reply */
+		if (c->fd >= 0 && c->phase != ZD_CL_JOB && (next < 0 || c->deadline - now < next))
+			next = c->deadline > now ? c->deadline - now : 0;
+	}
+	return (int)next;
+}
+
+static struct zd_client *free_slot(struct zd_daemon *d)
+{
+	for (unsigned i = 0; i < ZD_CLIENTS_MAX; i++)
+		if (d->clients[i].fd < 0)
+			return &d->clients[i];
+	return NULL;
 }
 
 void zd_ctl_accept(struct zd_daemon *d)
 {
+	static const char full[] = "error busy: too many control clients\n";
 	int fd;
 
 	while ((fd = accept4(d->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
-		serve(d, fd);
-		shutdown(fd, SHUT_WR);
-		close(fd);
+		struct zd_client *c = free_slot(d);
+		if (!c) {
+			if (write(fd, full, sizeof(full) - 1) < 0) { /* it goes anyway */ }
+			close(fd);
+			continue;
+		}
+		memset(c, 0, sizeof(*c));
+		c->fd = fd;
+		c->phase = ZD_CL_READ;
+		c->deadline = zd_now_ms() + IO_TIMEOUT_MS;
+		arm(d, c, EPOLLIN);
 	}
+}
+
+void zd_ctl_close(struct zd_daemon *d)
+{
+	for (unsigned i = 0; i < ZD_CLIENTS_MAX; i++)
+		if (d->clients[i].fd >= 0)
+			drop(&d->clients[i]);
+	if (d->lfd >= 0) {
+		close(d->lfd);
+		unlink(d->conf.socket);
+	}
+	d->lfd = -1;
 }

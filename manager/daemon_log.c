@@ -17,7 +17,8 @@
 #include "manager/daemon.h"
 #include "policy/common/common.h"
 
-static enum zd_level max_level = ZD_INFO;
+/* Atomic: the job thread may change it (reload) while the loop logs. */
+static _Atomic int max_level = ZD_INFO;
 static const char *tag = "ztierd";
 
 void zd_log_set_tag(const char *t)
@@ -27,7 +28,7 @@ void zd_log_set_tag(const char *t)
 
 void zd_log_set_level(enum zd_level l)
 {
-	max_level = l;
+	max_level = (int)l;
 }
 
 int zd_level_parse(const char *s)
@@ -47,7 +48,7 @@ void zd_log(enum zd_level l, const char *fmt, ...)
 	char line[1024], safe[4 * sizeof(line)];
 	va_list ap;
 
-	if (l > max_level)
+	if ((int)l > max_level)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);

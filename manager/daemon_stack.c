@@ -70,6 +70,7 @@ void zd_stack_status(const struct zd_stack *s, char *buf, size_t len)
 	char note[128];
 
 	snprintf(buf, len, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s", s->name, zd_kind_name(s->kind),
+		 s->busy == ZD_STARTING ? "starting" : s->busy == ZD_STOPPING ? "stopping" :
 		 zd_state_name(s->state), s->dev[0] ? s->dev : "-", s->spill[0] ? s->spill : "-",
 		 prio, (int)s->server_pid,
 		 s->reason[0] ? s->reason : status_note(s, note, sizeof(note)));
@@ -240,11 +241,21 @@ static int ztier_build(struct zd_daemon *d, struct zd_stack *s)
 
 /* ---- up / down ------------------------------------------------------------------ */
 
-int zd_stack_down(struct zd_daemon *d, struct zd_stack *s)
+/* The step a job is in, for the snapshot status shows (daemon_snap.c);
+ * returns the one before (an undo inside a build nests). */
+static enum zd_busy set_busy(struct zd_daemon *d, struct zd_stack *s, enum zd_busy b)
+{
+	enum zd_busy old = s->busy;
+
+	s->busy = b;
+	zd_publish(d);
+	return old;
+}
+
+static int stack_down(struct zd_stack *s)
 {
 	int err;
 
-	(void)d;
 	if ((err = use_destroy(s)))
 		return err;
 	if (s->kind == ZD_KIND_ZTIER && (s->ublk_id >= 0 || s->server_pid > 0)) {
@@ -263,6 +274,15 @@ int zd_stack_down(struct zd_daemon *d, struct zd_stack *s)
 	if (s->state != ZD_ST_FAILED)
 		s->state = ZD_ST_DOWN;
 	return 0;
+}
+
+int zd_stack_down(struct zd_daemon *d, struct zd_stack *s)
+{
+	enum zd_busy old = set_busy(d, s, ZD_STOPPING);
+	int err = stack_down(s);
+
+	set_busy(d, s, old);
+	return err;
 }
 
 /* Anything of an earlier build still there?  Building over it would leak
@@ -325,7 +345,7 @@ static int cleanup_pending(struct zd_stack *s, const char *what, int err)
 	return err;
 }
 
-int zd_stack_up(struct zd_daemon *d, struct zd_stack *s)
+static int stack_up(struct zd_daemon *d, struct zd_stack *s)
 {
 	int err;
 
@@ -353,4 +373,16 @@ int zd_stack_up(struct zd_daemon *d, struct zd_stack *s)
 	}
 	s->state = ZD_ST_UP;
 	return 0;
+}
+
+int zd_stack_up(struct zd_daemon *d, struct zd_stack *s)
+{
+	if (s->state == ZD_ST_UP || s->state == ZD_ST_DEGRADED)
+		return 0;
+
+	enum zd_busy old = set_busy(d, s, ZD_STARTING);
+	int err = stack_up(d, s);
+
+	set_busy(d, s, old);
+	return err;
 }

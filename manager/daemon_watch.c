@@ -1,9 +1,10 @@
 /*
- * daemon_watch.c — ztierd's fd registry: what its epoll loop waits on.
+ * daemon_watch.c — ztierd's fd registry: the stacks' fds (d->epfd).
  *
- * The loop (ztierd.c) owns the epoll instance; whoever opens an fd the
- * loop must wake for registers it here: ztierd.c its signalfd and control
- * socket, the stack steps (daemon_stack.c) a server's pidfd.  It calls
+ * d->epfd holds what concerns the stacks: the udev monitor and each
+ * server's pidfd (the stack steps register it here).  While no job runs
+ * it sits in the loop's own epoll set, and readable it starts the events
+ * job (daemon_job.c), which reads it.  It calls
  * nothing else of the daemon, so any file may use it without a loop in
  * the call graph.
  */

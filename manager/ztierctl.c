@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "manager/cli.h"
@@ -73,7 +74,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 static int usage(FILE *out)
 {
 	fprintf(out, "Usage: ztierctl COMMAND [ARGS...]\n"
-		"       ztierctl --help | --version\n\n"
+		"       ztierctl --help | --version\n"
+		"       ztierctl --timeout SEC COMMAND ...   (ztierd's answer; default 5)\n\n"
 		"ztier's control tool: memory tiering with zram and ublk swap.\n\n"
 		"Commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
@@ -91,8 +93,36 @@ static const struct cli_command *find_command(const char *name)
 	return NULL;
 }
 
+/* --timeout SEC (before the command) or ZTIER_TIMEOUT: how long ztierd
+ * may take to answer (cli_daemon.c).  Shifts argv past the option. */
+static int timeout_option(int *argc, char ***argv)
+{
+	const char *env = getenv("ZTIER_TIMEOUT");
+
+	if (env && *env && cli_daemon_set_timeout(env))
+		return cli_usage_error(NULL, "ZTIER_TIMEOUT: not a number of seconds: '%s'", env);
+	if (*argc < 2 || strcmp((*argv)[1], "--timeout"))
+		return CLI_OK;
+	if (*argc < 3 || cli_daemon_set_timeout((*argv)[2]))
+		return cli_usage_error(NULL, "--timeout needs a number of seconds > 0");
+	*argc -= 2;
+	*argv += 2;
+	return CLI_OK;
+}
+
+static int run(const struct cli_command *c, int argc, char **argv)
+{
+	int rc = c->run(argc, argv);
+
+	return rc == CLI_OK && cli_daemon_unanswered() ? CLI_FAIL : rc;
+}
+
 int main(int argc, char **argv)
 {
+	int rc = timeout_option(&argc, &argv);
+
+	if (rc)
+		return rc;
 	if (argc < 2)
 		return usage(stderr);
 	const char *arg = argv[1];
@@ -114,5 +144,5 @@ int main(int argc, char **argv)
 	const struct cli_command *c = find_command(arg);
 	if (!c)
 		return cli_usage_error(NULL, "unknown command '%s'", arg);
-	return c->run(argc - 1, argv + 1);
+	return run(c, argc - 1, argv + 1);
 }

@@ -9,8 +9,10 @@
  * are built (a stack whose spill device is absent waits), then present
  * devices are enumerated; so a spill device that appears at any point is
  * seen.  Then one epoll loop: signals (signalfd: TERM/INT stop, HUP reloads),
- * the control socket, udev events and one pidfd per ublk server.  Stop tears
- * every stack down in reverse order.  Without --foreground ztierd forks and
+ * the control socket and its clients; what changes the stacks (requests,
+ * udev events, a server's pidfd, reload, the teardown at stop) is a job on
+ * a thread of its own (daemon_job.c), so the loop always answers.  Stop
+ * tears every stack down in reverse order.  Without --foreground ztierd forks and
  * the parent exits once the child is ready (systemd runs it in the
  * foreground, Type=notify-less simple service).
  */
@@ -23,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -100,15 +103,7 @@ static int parse_opts(int argc, char **argv, struct zd_daemon *d, struct opts *o
 	return 0;
 }
 
-/* ---- the loop's dispatch ------------------------------------------------------ */
-
-static struct zd_stack *stack_by_pidfd(struct zd_daemon *d, int fd)
-{
-	for (unsigned i = 0; i < d->nstacks; i++)
-		if (d->stacks[i].pidfd == fd)
-			return &d->stacks[i];
-	return NULL;
-}
+/* ---- start-up messages ------------------------------------------------------ */
 
 static void count(struct zd_daemon *d, unsigned n[ZD_ST_FAILED + 1])
 {
@@ -155,7 +150,9 @@ static void on_signal(struct zd_daemon *d)
 
 	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			zd_reload(d);
+			d->reload_pending = true;       /* a job, after the one running */
+		} else if (d->stopping) {
+			zd_log(ZD_INFO, "signal %d: already stopping", (int)si.ssi_signo);
 		} else {
 			zd_log(ZD_INFO, "signal %d: stopping", (int)si.ssi_signo);
 			d->stopping = true;
@@ -163,36 +160,37 @@ static void on_signal(struct zd_daemon *d)
 	}
 }
 
-static void loop(struct zd_daemon *d)
+/* The loop only answers and hands work to jobs (daemon_job.c): it waits on
+ * signals, the control socket and its clients (with their deadlines), the
+ * job's eventfd and, while no job runs, the stacks' fds.  True when it
+ * ended because the teardown job is done. */
+static bool loop(struct zd_daemon *d)
 {
-	int ufd = d->mon ? udev_monitor_get_fd(d->mon) : -1;
+	for (;;) {
+		struct epoll_event ev[16];
+		bool stacks = false;
+		int n = epoll_wait(d->loopfd, ev, 16, zd_ctl_expire(d));
 
-	while (!d->stopping) {
-		struct epoll_event ev[8];
-		int n = epoll_wait(d->epfd, ev, 8, -1);
 		if (n < 0 && errno != EINTR) {
 			zd_log(ZD_ERR, "epoll_wait: %s", strerror(errno));
-			return;
+			return false;
 		}
 		for (int i = 0; i < n; i++) {
-			int fd = ev[i].data.fd;
-			struct zd_stack *s;
-			if (fd == d->sigfd)
+			uint64_t tag = ev[i].data.u64;
+			if (tag == ZD_TAG_SIGNAL)
 				on_signal(d);
-			else if (fd == d->lfd)
+			else if (tag == ZD_TAG_LISTEN)
 				zd_ctl_accept(d);
-			else if (fd == ufd)
-				zd_udev_event(d);
-			else if ((s = stack_by_pidfd(d, fd))) {
-				epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
-				zd_server_died(d, s);
-			} else {
-				/* No stack owns it (any more): a level-triggered
-				 * fd left registered would spin the loop. */
-				zd_log(ZD_WARN, "epoll: fd %d belongs to no stack; dropped", fd);
-				epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
-			}
+			else if (tag == ZD_TAG_STACKS)
+				stacks = true;
+			else if (tag == ZD_TAG_JOB && zd_job_done(d))
+				return true;
+			else if (tag == ZD_TAG_JOB)
+				zd_ctl_job_reply(d);
+			else if (tag >= ZD_TAG_CLIENT && tag < ZD_TAG_CLIENT + ZD_CLIENTS_MAX)
+				zd_ctl_event(d, &d->clients[tag - ZD_TAG_CLIENT], ev[i].events);
 		}
+		zd_job_next(d, stacks);
 	}
 }
 
@@ -208,17 +206,29 @@ static void ready_line(struct zd_daemon *d)
 	       n[ZD_ST_FAILED], n[ZD_ST_DOWN], d->conf.socket);
 }
 
+static void loop_watch(struct zd_daemon *d, int fd, enum zd_tag tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	if (epoll_ctl(d->loopfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		zd_log(ZD_ERR, "epoll: %s", strerror(errno));
+}
+
 static int start(struct zd_daemon *d)
 {
 	int err;
 
 	if (zd_config_read(d, false) < 0)
 		return -1;              /* ztier.conf: its problems are logged */
-	if ((d->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 || (d->sigfd = signal_fd()) < 0) {
-		zd_log(ZD_ERR, "epoll/signalfd: %s", strerror(errno));
+	if ((d->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    (d->loopfd = epoll_create1(EPOLL_CLOEXEC)) < 0 || (d->sigfd = signal_fd()) < 0 ||
+	    (d->job.donefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		zd_log(ZD_ERR, "epoll/signalfd/eventfd: %s", strerror(errno));
 		return -1;
 	}
-	zd_watch(d, d->sigfd);
+	loop_watch(d, d->sigfd, ZD_TAG_SIGNAL);
+	loop_watch(d, d->job.donefd, ZD_TAG_JOB);
+	loop_watch(d, d->epfd, ZD_TAG_STACKS);
 	if ((d->lfd = zd_ctl_listen(d->conf.socket)) < 0) {
 		zd_log(ZD_ERR, "control socket %s: %s", d->conf.socket, d->lfd == -EADDRINUSE ?
 		       "another ztierd answers there; not starting a second one" :
@@ -226,7 +236,7 @@ static int start(struct zd_daemon *d)
 		       strerror(-d->lfd));
 		return -1;
 	}
-	zd_watch(d, d->lfd);
+	loop_watch(d, d->lfd, ZD_TAG_LISTEN);
 	if ((err = zd_udev_start(d)))
 		zd_log(ZD_WARN, "udev monitor: %s: spill devices are not followed", strerror(-err));
 	zd_udev_write_rules(d);
@@ -234,17 +244,16 @@ static int start(struct zd_daemon *d)
 	zd_all_up(d);
 	if (d->mon)
 		zd_udev_enumerate(d);
+	zd_publish(d);
 	ready_line(d);
 	return 0;
 }
 
-static int stop(struct zd_daemon *d)
+/* After the loop (the teardown job normally ran in it). */
+static int stop(struct zd_daemon *d, bool torn_down)
 {
-	int left = zd_all_down(d);
+	int left = zd_job_finish(d, torn_down);
 
-	for (unsigned i = 0; i < d->nstacks; i++)
-		if (d->stacks[i].state == ZD_ST_UP || d->stacks[i].state == ZD_ST_DEGRADED)
-			zd_log(ZD_ERR, "%s: left up: %s", d->stacks[i].name, d->stacks[i].reason);
 	zd_ctl_close(d);
 	unlink(ZD_RULES_PATH);
 	zd_udev_stop(d);
@@ -278,7 +287,10 @@ int main(int argc, char **argv)
 	struct opts o = { .level = -1 };
 	int notify = -1, r;
 
-	d.epfd = d.sigfd = d.lfd = -1;
+	d.epfd = d.loopfd = d.sigfd = d.lfd = d.job.donefd = -1;
+	for (unsigned i = 0; i < ZD_CLIENTS_MAX; i++)
+		d.clients[i].fd = -1;
+	pthread_mutex_init(&d.snap_lock, NULL);
 	if ((r = parse_opts(argc, argv, &d, &o)))
 		return r;
 	d.opt_level = o.level;
@@ -297,6 +309,5 @@ int main(int argc, char **argv)
 		if (write(notify, "r", 1) < 0) { /* parent gone */ }
 		close(notify);
 	}
-	loop(&d);
-	return stop(&d);
+	return stop(&d, loop(&d));
 }

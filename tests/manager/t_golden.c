@@ -31,6 +31,7 @@
 #include "manager/daemon_udev.c"
 #include "manager/daemon_recover.c"
 #include "manager/daemon_plan.c"
+#include "manager/daemon_snap.c"
 
 #define GOLDEN_DIR "tests/manager/golden"
 #define OUT_MAX    (64u << 10)
