@@ -105,11 +105,12 @@ int main(void)
 	   opts.ncols == 3, "-o name,DISKSIZE,state: three columns, any case");
 	opts.raw = opts.noheadings = opts.bytes = true;
 	t = render(print_opts, &rows);
-	is_str(t, "zram1 67108864 swap\n- - waiting\n", "--raw --noheadings --bytes -o: exact cells");
+	is_str(t, "zram1 67108864 swap\n- - waiting\nublkb0 - -\n", "--raw --noheadings --bytes -o: exact cells");
 	free(t);
 	opts.raw = opts.noheadings = opts.bytes = false;
 	t = render(print_opts, &rows);
-	is_str(t, "NAME  DISKSIZE STATE\nzram1      64M swap\n-            - waiting\n",
+	is_str(t, "NAME   DISKSIZE STATE\nzram1       64M swap\n-             - waiting\n"
+		  "ublkb0        - -\n",
 	       "widths from the content; numbers right-aligned");
 	free(t);
 	ok(cli_table_columns_parse("NAME,COLOUR", &opts, bad, sizeof(bad)) < 0 &&
