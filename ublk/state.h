@@ -14,9 +14,11 @@
  * Layout (offsets from the start of the region, never pointers; every
  * part starts on a 4 KiB boundary):
  *   0      header (one page): magic "ZTSTATE", layout version, page size,
- *          device size, policy identity, the geometry below, each part's
- *          offset and length, total bytes, a checksum of all of that, and
- *          an attach counter (outside the checksum).
+ *          device size, policy identity, the zram tier's kernel device
+ *          (its id: a recovering server reopens that device, whose pages
+ *          outlive the server as the region does), the geometry below,
+ *          each part's offset and length, total bytes, a checksum of all
+ *          of that, and an attach counter (outside the checksum).
  *   PT     the page table (pagetable.h zu_pt_create_in): the root of mid
  *          ids, then every block it can use; 8 B per page + 4 KiB per GiB
  *          + 1 MiB of slack.
@@ -49,6 +51,9 @@
  *      segment live bytes (segments with pages are sealed; the others
  *      free), fill-table refcounts, slot bitmaps.  So allocations a dead
  *      thread never published, and frees it never finished, cost nothing.
+ *      (The zram tier's kernel device still holds what such slots held:
+ *      the recovering server discards every slot the rebuilt bitmap left
+ *      free before any queue runs, tier_zram.c.)
  *   5. Every entry must name something its tier holds: a store handle
  *      inside a segment whose header is ours and covers it, a table fill
  *      code whose word was set, a slot inside its tier and named once.
@@ -81,7 +86,7 @@
 #include "ublk/store.h"
 #include "ublk/ztublk.h"
 
-#define ZU_STATE_LAYOUT 1u
+#define ZU_STATE_LAYOUT 2u           /* 2: the zram device in the header */
 
 enum zu_state_part { ZU_ST_PT, ZU_ST_FILLS, ZU_ST_STORE, ZU_ST_SPILL, ZU_ST_ZRAM,
 		     ZU_ST_NPARTS };
@@ -95,6 +100,9 @@ struct zu_state_geom {
 	uint64_t zram_slots;          /* 0: no zram tier                        */
 	uint32_t fill_capacity;
 	uint64_t policy_id;           /* zu_state_config_id                     */
+	uint32_t zram_dev1;           /* the zram tier's device, N + 1 for
+	                                 /dev/zramN (0: none); recorded at
+	                                 create, not compared at attach       */
 };
 
 /* A mapped state: the parts, ready for use by one server. */
@@ -106,6 +114,7 @@ struct zu_state {
 	void *base;
 	size_t bytes;
 	uint64_t attaches;            /* attaches before this one (0: fresh)    */
+	int zram_dev;                 /* N of the zram tier's /dev/zramN, or -1 */
 };
 
 /* The identity of a resolved config: a 64-bit FNV-1a hash of the image

@@ -27,7 +27,7 @@
 #define STRIDE     173u                   /* spreads pages over leaves and mids */
 
 static const struct zu_state_geom geom = {
-	DEV_SIZE, STORE, SPILL, ZRAM, FILLS, UINT64_C(0x1234abcd)
+	DEV_SIZE, STORE, SPILL, ZRAM, FILLS, UINT64_C(0x1234abcd), 0
 };
 
 /* What one page should read back as. */

@@ -68,7 +68,7 @@ static void poke(int fd, off_t off, const void *p, size_t n)
 static void test_header(void)
 {
 	struct zu_state_geom g = geom;
-	uint32_t v2 = 2;
+	uint32_t other = ZU_STATE_LAYOUT + 1;
 	uint64_t big = 1;
 	struct stat sb;
 	int fd = made();
@@ -88,8 +88,8 @@ static void test_header(void)
 	refused(fd, &geom, -EBADMSG, "truncated to 100 bytes");
 	close(fd);
 	fd = made();
-	poke(fd, 8, &v2, sizeof(v2));
-	refused(fd, &geom, -EPROTO, "layout version 2");
+	poke(fd, 8, &other, sizeof(other));
+	refused(fd, &geom, -EPROTO, "another layout version");
 	close(fd);
 	fd = made();
 	poke(fd, 24, &big, 1);
@@ -327,7 +327,7 @@ static void test_flips(void)
 
 static void test_size(void)
 {
-	struct zu_state_geom g = { UINT64_C(1) << 30, UINT64_C(256) << 20, 0, 0, 4096, 0 };
+	struct zu_state_geom g = { UINT64_C(1) << 30, UINT64_C(256) << 20, 0, 0, 4096, 0, 0 };
 	uint64_t plain, spill;
 
 	plain = zu_state_bytes(&g);
