@@ -26,6 +26,17 @@
  *   STORE  the store's arena, whole 64 KiB segments with their headers.
  *   SPILL  the spill tier's slot bitmap (1 bit per 4 KiB slot), if any.
  *   ZRAM   the zram tier's slot bitmap, if any.
+ * Cost (tests/ublk/t_state.c, test_cost: a store of a quarter of the
+ * device, a 4 GiB spill tier, a zram tier of a quarter of the device):
+ *   1 GiB device: 265460 KiB = header 4 + table 3080 + fills 96 + store
+ *                 262144 + spill map 128 + zram map 8
+ *   4 GiB device: 1058072 KiB = 4 + 9236 + 96 + 1048576 + 128 + 32
+ * A server without a state committing the same parts upfront (swap's
+ * memory-commit: the whole table, the store's limit, the maps) uses 7 KiB
+ * less: the header page and the parts' rounding to pages.  The table's
+ * fixed 1 MiB of slack is in both.  Against memory-commit off (on demand)
+ * the state commits the whole table and store from the first page.  The
+ * zram tier's data is the kernel's memory, not the state's: only its map.
  * Counters are not kept: the allocators' own (store pages and bytes, slots
  * and fill words used, blocks in use) are recounted from the table at
  * attach; the server's published ones (pages per tier) can be, with
