@@ -278,7 +278,7 @@ static bool drain_all(struct zu_state *s)
 		if (zu_pt_lock(s->pt, seen_idx[i], ZU_PT_NOCREATE, &old))
 			continue;
 		zu_pt_unlock(s->pt, seen_idx[i], ZU_PTE_EMPTY);
-		free_loc(s, old);
+		state_free_loc(s, old);
 	}
 	counts(s, &c);
 	return !c.store_pages && !c.store_bytes && !c.spill && !c.zram && !c.fills;
