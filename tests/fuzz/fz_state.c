@@ -33,6 +33,7 @@
 #include "tests/fuzz/fuzz.h"
 #include "ublk/state.c"          /* the header's layout and checksum */
 #include "ublk/store_pt.h"
+#include "tests/ublk/state_free.h"
 
 static int fz_fd = -1;
 static bool fz_verbose;             /* ZT_FZ_STATE_VERBOSE: each attach's outcome */

@@ -146,13 +146,7 @@ static void fz_check_drain(struct zu_state *s, const struct fz_table *t)
 		if (zu_pt_lock(s->pt, t->v[i].idx, ZU_PT_NOCREATE, &old))
 			FZ_FAIL("page %llu cannot be locked", (unsigned long long)t->v[i].idx);
 		zu_pt_unlock(s->pt, t->v[i].idx, ZU_PTE_EMPTY);
-		switch (zu_pte_tier(old)) {
-		case ZT_TIER_META:  zu_fill_put(s->fills, zu_pte_payload(old)); break;
-		case ZT_TIER_STORE: zu_store_free(s->store, zu_pte_store_handle(old)); break;
-		case ZT_TIER_SPILL: zu_slots_free(s->spill, zu_pte_slot_nr(old)); break;
-		case ZT_TIER_ZRAM:  zu_slots_free(s->zram, zu_pte_slot_nr(old)); break;
-		default: break;
-		}
+		state_free_loc(s, old);
 	}
 	fz_check_counts(s, &left);
 	zu_pt_stats(s->pt, &ps);

@@ -33,17 +33,6 @@ static uint64_t fz_seed_put(struct zu_state *s, unsigned i)
 	}
 }
 
-static void fz_seed_free(struct zu_state *s, uint64_t e)
-{
-	switch (zu_pte_tier(e)) {
-	case ZT_TIER_META:  zu_fill_put(s->fills, zu_pte_payload(e)); break;
-	case ZT_TIER_STORE: zu_store_free(s->store, zu_pte_store_handle(e)); break;
-	case ZT_TIER_SPILL: zu_slots_free(s->spill, zu_pte_slot_nr(e)); break;
-	case ZT_TIER_ZRAM:  zu_slots_free(s->zram, zu_pte_slot_nr(e)); break;
-	default: break;
-	}
-}
-
 /* Page idx gets page kind i; its old location is freed (an overwrite). */
 static void fz_seed_write(struct zu_state *s, uint64_t idx, unsigned i)
 {
@@ -52,7 +41,7 @@ static void fz_seed_write(struct zu_state *s, uint64_t idx, unsigned i)
 	if (zu_pt_lock(s->pt, idx, 0, &old))
 		return;
 	zu_pt_unlock(s->pt, idx, e);
-	fz_seed_free(s, old);
+	state_free_loc(s, old);
 }
 
 /* n pages spread over both leaves, a third overwritten, some discarded. */
