@@ -74,9 +74,10 @@ all: $(PROGS)
 deps:
 	.ci/install-deps
 
-# lib_rule(name, sources): build/$V/libNAME.a from the listed sources.
+# lib_rule(name, sources[, tree]): TREE/libNAME.a from the listed sources
+# (tree: build/$V, or build/fuzz for the harnesses).
 define lib_rule
-$(O)/lib$(1).a: $(patsubst %.c,$(O)/%.o,$(2))
+$(or $(3),$(O))/lib$(1).a: $(patsubst %.c,$(or $(3),$(O))/%.o,$(2))
 	@mkdir -p $$(@D)
 	$$(AR) rcs $$@ $$^
 endef
@@ -123,16 +124,16 @@ test:
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 
-# The harnesses link the policy library built by clang; each includes the
+# The harnesses link the libraries built by clang; each includes the
 # manager/ source it exercises (as the unit tests do).
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FZ)/%,$(FUZZERS))
+FZ_LIBS   := $(foreach l,$(LIB_NAMES),$(FZ)/lib$(l).a)
 $(FZ)/%.o: %.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(CFLAGS_$(<)) -c $< -o $@
-$(FZ)/libztpolicy.a: $(patsubst %.c,$(FZ)/%.o,$(SRC_ztpolicy))
-	$(AR) rcs $@ $^
-$(FZ)/fz_%: $(FZ)/tests/fuzz/fz_%.o $(FZ)/libztpolicy.a
-	$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $^ $(LDLIBS)
+$(foreach l,$(LIB_NAMES),$(eval $(call lib_rule,$(l),$(SRC_$(l)),$(FZ))))
+$(FZ)/fz_%: $(FZ)/tests/fuzz/fz_%.o $(FZ_LIBS)
+	$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $< $(FZ_LIBS) $(LDLIBS)
 fuzz-bins: $(FUZZ_BINS)
 
 # tests/fuzz/fuzz.t is also the smoke run of `make test` (a few seconds each).

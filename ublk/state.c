@@ -37,6 +37,8 @@ struct zu_state_hdr {
 	uint32_t hdr_bytes;
 	uint32_t page_size;
 	uint32_t fill_capacity;
+	uint32_t zram_dev1;           /* the zram tier's /dev/zramN: N + 1    */
+	uint32_t spare;
 	uint64_t dev_size, policy_id, store_bytes, spill_slots, zram_slots;
 	uint64_t total_bytes;
 	struct part part[ZU_ST_NPARTS];
@@ -102,12 +104,14 @@ static bool layout(const struct zu_state_geom *g, struct zu_state_hdr *h)
 	memset(h, 0, sizeof(*h));
 	if (!g->dev_size || g->dev_size % ZT_PAGE_SIZE || !part_bytes(g, ZU_ST_PT) ||
 	    g->spill_slots > (UINT64_C(1) << 40) || g->zram_slots > (UINT64_C(1) << 40) ||
+	    g->zram_dev1 > INT32_MAX ||
 	    (g->store_bytes && !part_bytes(g, ZU_ST_STORE)))
 		return false;
 	h->layout = ZU_STATE_LAYOUT;
 	h->hdr_bytes = sizeof(*h);
 	h->page_size = ZT_PAGE_SIZE;
 	h->fill_capacity = g->fill_capacity;
+	h->zram_dev1 = g->zram_dev1;
 	h->dev_size = g->dev_size;
 	h->policy_id = g->policy_id;
 	h->store_bytes = part_bytes(g, ZU_ST_STORE);
@@ -247,6 +251,7 @@ int zu_state_create(int fd, const struct zu_state_geom *g, struct zu_state **out
 	if ((err = map_state(fd, h.total_bytes, &s)))
 		return zt_fail(msg, len, err, "state: cannot map %llu bytes: %s",
 			       (unsigned long long)h.total_bytes, strerror(-err));
+	s->zram_dev = (int)h.zram_dev1 - 1;
 	if ((err = format(s, &h))) {
 		zu_state_detach(s);
 		return zt_fail(msg, len, err, "state: cannot set up the %llu-byte region: %s",
@@ -411,9 +416,17 @@ int zu_state_attach(int fd, const struct zu_state_geom *g, struct zu_state **out
 	if (!layout(g, &want))
 		return zt_fail(msg, len, -EINVAL, "state: invalid geometry (device size %llu)",
 			       ULL(g->dev_size));
-	if ((err = read_hdr(fd, &got, &file_bytes, msg, len)) ||
-	    (err = check_hdr(&got, &want, file_bytes, msg, len)))
+	if ((err = read_hdr(fd, &got, &file_bytes, msg, len)))
 		return err;
+	/* The zram device is a fact the state records, not one the server's
+	 * config can know: it is taken from the state, not compared. */
+	want.zram_dev1 = got.zram_dev1;
+	want.csum = hdr_sum(&want);
+	if ((err = check_hdr(&got, &want, file_bytes, msg, len)))
+		return err;
+	if (got.zram_dev1 > INT32_MAX)
+		return zt_fail(msg, len, -EBADMSG, "state: zram device %u out of range "
+			       "(corrupted)", got.zram_dev1 - 1);
 	if ((err = map_state(fd, got.total_bytes, &s)))
 		return zt_fail(msg, len, err, "state: cannot map %llu bytes: %s",
 			       ULL(got.total_bytes), strerror(-err));
@@ -422,6 +435,7 @@ int zu_state_attach(int fd, const struct zu_state_geom *g, struct zu_state **out
 		return err;
 	}
 	s->attaches = ((struct zu_state_hdr *)s->base)->attaches++;
+	s->zram_dev = (int)got.zram_dev1 - 1;
 	*out = s;
 	return 0;
 }

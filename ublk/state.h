@@ -14,9 +14,11 @@
  * Layout (offsets from the start of the region, never pointers; every
  * part starts on a 4 KiB boundary):
  *   0      header (one page): magic "ZTSTATE", layout version, page size,
- *          device size, policy identity, the geometry below, each part's
- *          offset and length, total bytes, a checksum of all of that, and
- *          an attach counter (outside the checksum).
+ *          device size, policy identity, the zram tier's kernel device
+ *          (its id: a recovering server reopens that device, whose pages
+ *          outlive the server as the region does), the geometry below,
+ *          each part's offset and length, total bytes, a checksum of all
+ *          of that, and an attach counter (outside the checksum).
  *   PT     the page table (pagetable.h zu_pt_create_in): the root of mid
  *          ids, then every block it can use; 8 B per page + 4 KiB per GiB
  *          + 1 MiB of slack.
@@ -24,6 +26,17 @@
  *   STORE  the store's arena, whole 64 KiB segments with their headers.
  *   SPILL  the spill tier's slot bitmap (1 bit per 4 KiB slot), if any.
  *   ZRAM   the zram tier's slot bitmap, if any.
+ * Cost (tests/ublk/t_state.c, test_cost: a store of a quarter of the
+ * device, a 4 GiB spill tier, a zram tier of a quarter of the device):
+ *   1 GiB device: 265460 KiB = header 4 + table 3080 + fills 96 + store
+ *                 262144 + spill map 128 + zram map 8
+ *   4 GiB device: 1058072 KiB = 4 + 9236 + 96 + 1048576 + 128 + 32
+ * A server without a state committing the same parts upfront (swap's
+ * memory-commit: the whole table, the store's limit, the maps) uses 7 KiB
+ * less: the header page and the parts' rounding to pages.  The table's
+ * fixed 1 MiB of slack is in both.  Against memory-commit off (on demand)
+ * the state commits the whole table and store from the first page.  The
+ * zram tier's data is the kernel's memory, not the state's: only its map.
  * Counters are not kept: the allocators' own (store pages and bytes, slots
  * and fill words used, blocks in use) are recounted from the table at
  * attach; the server's published ones (pages per tier) can be, with
@@ -49,6 +62,9 @@
  *      segment live bytes (segments with pages are sealed; the others
  *      free), fill-table refcounts, slot bitmaps.  So allocations a dead
  *      thread never published, and frees it never finished, cost nothing.
+ *      (The zram tier's kernel device still holds what such slots held:
+ *      the recovering server discards every slot the rebuilt bitmap left
+ *      free before any queue runs, tier_zram.c.)
  *   5. Every entry must name something its tier holds: a store handle
  *      inside a segment whose header is ours and covers it, a table fill
  *      code whose word was set, a slot inside its tier and named once.
@@ -81,7 +97,7 @@
 #include "ublk/store.h"
 #include "ublk/ztublk.h"
 
-#define ZU_STATE_LAYOUT 1u
+#define ZU_STATE_LAYOUT 2u           /* 2: the zram device in the header */
 
 enum zu_state_part { ZU_ST_PT, ZU_ST_FILLS, ZU_ST_STORE, ZU_ST_SPILL, ZU_ST_ZRAM,
 		     ZU_ST_NPARTS };
@@ -95,6 +111,9 @@ struct zu_state_geom {
 	uint64_t zram_slots;          /* 0: no zram tier                        */
 	uint32_t fill_capacity;
 	uint64_t policy_id;           /* zu_state_config_id                     */
+	uint32_t zram_dev1;           /* the zram tier's device, N + 1 for
+	                                 /dev/zramN (0: none); recorded at
+	                                 create, not compared at attach       */
 };
 
 /* A mapped state: the parts, ready for use by one server. */
@@ -106,6 +125,7 @@ struct zu_state {
 	void *base;
 	size_t bytes;
 	uint64_t attaches;            /* attaches before this one (0: fresh)    */
+	int zram_dev;                 /* N of the zram tier's /dev/zramN, or -1 */
 };
 
 /* The identity of a resolved config: a 64-bit FNV-1a hash of the image

@@ -18,6 +18,13 @@
  *     discarded with BLKDISCARD so zram frees its compressed copy at once;
  *     otherwise the memory would stay used until the slot is rewritten.  The
  *     ioctl is synchronous but cheap on zram (it frees an in-memory object).
+ *   - a device with a state (state.h): the device's id is in the state's
+ *     header and its slot map in the state's region, so the pages it holds
+ *     outlive the server as the region does.  A recovering server reopens
+ *     that device (ztu_zram_reopen: it must exist, be initialised and have
+ *     the config's size) and discards every slot no entry names (what the
+ *     dead server wrote and never published, or unpublished and never
+ *     discarded).  A take-over that fails closes it and leaves it there.
  *   - teardown: close both fds, zg_destroy (reset, hot_remove; zramctl-glue
  *     waits out udev's probe lock); a device that cannot be removed stays
  *     named in the stats file for the deleter to reap, never printed.
@@ -29,6 +36,7 @@
 #include <stdatomic.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -82,25 +90,111 @@ int ztu_zram_create(struct ztu_tiers *t, const struct zg_spec *spec, char *msg, 
 	return ret;
 }
 
-int ztu_zram_destroy(struct ztu_tiers *t, struct ztu_tiered_stats *st)
+/* Check the device a state names before using it: there, initialised,
+ * and of the size this config makes (the state's slots cover it). */
+static int reopen_check(struct ztu_tiers *t, const struct zg_spec *spec, char *msg,
+			size_t len)
 {
-	struct ztu_zram *z = t ? t->zram : NULL;
+	struct ztu_zram *z = t->zram;
+	uint64_t want = (spec->disksize + ZT_PAGE_SIZE - 1) / ZT_PAGE_SIZE;
+	uint64_t got = ztu_blk_total(t->blk[ZT_TIER_ZRAM]);
+
+	if (zg_initstate(&z->dev) != 1)
+		return zt_fail(msg, len, -ENODEV, "zram tier: /dev/zram%d is not initialised: "
+			       "not the device the state's pages are on", z->dev.id);
+	if (got != want)
+		return zt_fail(msg, len, -ESTALE, "zram tier: /dev/zram%d holds %llu slots, "
+			       "this config's tier %llu: not the device the state's pages "
+			       "are on", z->dev.id, (unsigned long long)got,
+			       (unsigned long long)want);
+	return 0;
+}
+
+int ztu_zram_reopen(struct ztu_tiers *t, const struct zg_spec *spec, int id, char *msg,
+		    size_t len)
+{
+	struct ztu_zram *z;
+	char node[64];
 	int ret;
 
+	if (id < 0)
+		return zt_fail(msg, len, -EBADMSG, "zram tier: the state names no zram device");
+	z = calloc(1, sizeof(*z));
 	if (!z)
-		return 0;
+		return -ENOMEM;
+	z->fd = -1;
+	t->zram = z;
+	ret = zg_attach(&z->dev, id);
+	if (ret)
+		ret = zt_fail(msg, len, ret, "zram tier: /dev/zram%d, which holds the state's "
+			      "pages, is gone: %s", id, strerror(-ret));
+	if (!ret && (z->fd = zg_open_node(&z->dev, O_RDWR)) < 0)
+		ret = fail(msg, len, &z->dev, z->fd);
+	if (!ret)
+		ret = ztu_blk_open(&t->blk[ZT_TIER_ZRAM], ZT_TIER_ZRAM,
+				   zg_node_path(&z->dev, node, sizeof(node)), 0, msg, len);
+	if (!ret)
+		ret = reopen_check(t, spec, msg, len);
+	if (ret)
+		ztu_zram_close(t);
+	return ret;
+}
+
+void ztu_zram_close(struct ztu_tiers *t)
+{
+	struct ztu_zram *z = t ? t->zram : NULL;
+
+	if (!z)
+		return;
 	ztu_blk_close(t->blk[ZT_TIER_ZRAM]);
 	t->blk[ZT_TIER_ZRAM] = NULL;
 	if (z->fd >= 0)
 		close(z->fd);
-	if (st)
-		ztu_ctr_set(&st->zram_id1, 0);
-	ret = zg_destroy(&z->dev);
-	if (ret && st)
-		ztu_ctr_set(&st->zram_id1, z->dev.id + 1);
 	free(z);
 	t->zram = NULL;
+}
+
+int ztu_zram_destroy(struct ztu_tiers *t, struct ztu_tiered_stats *st)
+{
+	struct zg_dev dev;
+	int ret;
+
+	if (!t || !t->zram)
+		return 0;
+	dev = t->zram->dev;
+	ztu_zram_close(t);
+	if (st)
+		ztu_ctr_set(&st->zram_id1, 0);
+	ret = zg_destroy(&dev);
+	if (ret && st)
+		ztu_ctr_set(&st->zram_id1, dev.id + 1);
 	return ret;
+}
+
+/* zram frees a range's compressed copies now (best effort). */
+static void discard_range(struct ztu_zram *z, uint64_t slot, uint64_t n)
+{
+	uint64_t range[2] = { slot * ZT_PAGE_SIZE, n * ZT_PAGE_SIZE };
+
+	(void)ioctl(z->fd, BLKDISCARD, range);
+}
+
+uint64_t ztu_zram_discard_free(struct ztu_tiers *t, const struct zu_slots *sl)
+{
+	uint64_t n = zu_slots_total(sl), start = 0, ranges = 0;
+
+	if (!t->zram || t->zram->fd < 0)
+		return 0;
+	for (uint64_t s = 0; s <= n; s++) {
+		if (s < n && !zu_slots_in_use(sl, s))
+			continue;
+		if (s > start) {
+			discard_range(t->zram, start, s - start);
+			ranges++;
+		}
+		start = s + 1;
+	}
+	return ranges;
 }
 
 void ztu_zram_discard(struct ztu_tiers *t, uint64_t slot)

@@ -22,6 +22,21 @@
 int ztu_zram_create(struct ztu_tiers *t, const struct zg_spec *spec, char *msg,
 		    size_t len);
 
+/* Reopen /dev/zram<id>, the tier a dead server of this device's state made
+ * (state.h), as t->blk[ZT_TIER_ZRAM].  It must exist, be initialised and
+ * hold spec's disksize in slots; else *msg says so and nothing is left
+ * open (the device is never reset or removed here). */
+int ztu_zram_reopen(struct ztu_tiers *t, const struct zg_spec *spec, int id, char *msg,
+		    size_t len);
+
+/* Discard every slot sl does not have in use (after an attach, before any
+ * queue runs).  Returns the ranges discarded. */
+uint64_t ztu_zram_discard_free(struct ztu_tiers *t, const struct zu_slots *sl);
+
+/* Close the tier and leave its device as it is (NULL-safe): a take-over
+ * that failed, whose device still waits with its pages. */
+void ztu_zram_close(struct ztu_tiers *t);
+
 /* Close the tier, reset and hot_remove the device (NULL-safe): 0, or the
  * -errno of a device left behind, which st (the stats block, or NULL) then
  * names for the deleter to reap.  While it is being removed st names no

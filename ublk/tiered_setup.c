@@ -8,8 +8,8 @@
  * server turns into an IO_FLUSHER; otherwise they grow on demand (the store
  * from a reserve that its housekeeper thread refills).  With a state path
  * (--state, off by default) the table, the fill table, the store arena and
- * the spill slots live in a new shared state file instead (state.h),
- * committed whole; it is removed on a clean stop.
+ * the spill and zram slots live in a new shared state file instead
+ * (state.h), committed whole; it is removed on a clean stop.
  * Per queue (in the queue thread, after PR_SET_IO_FLUSHER): its codec
  * context, per-tag state, the async-write slots, the parked-tag FIFO and the
  * bounce pages — everything the I/O path needs, so it never allocates.
@@ -161,9 +161,28 @@ static int state_open(struct ztu_tiers *t, const struct zu_state_geom *g, bool a
 	return ret;
 }
 
-/* The table, the fill table, the store arena and the spill slots in the
- * shared state at cfg->state_path (state.h), committed whole whatever
- * memory-commit says. */
+/* The zram tier's slots are the state's.  A new device's tier was made
+ * before the state (whose header records its id); a recovering server
+ * reopens the device the state names, and what no entry names there is
+ * discarded (tier_zram.c). */
+static int state_zram(struct ztu_tiers *t, bool attach, char *msg, size_t len)
+{
+	int ret;
+
+	if (!t->state->zram)
+		return 0;
+	if (attach &&
+	    (ret = ztu_zram_reopen(t, &t->cfg->zram, t->state->zram_dev, msg, len)))
+		return ret;
+	ztu_blk_use_slots(t->blk[ZT_TIER_ZRAM], t->state->zram);
+	if (attach)
+		ztu_zram_discard_free(t, t->state->zram);
+	return 0;
+}
+
+/* The table, the fill table, the store arena and the spill and zram slots
+ * in the shared state at cfg->state_path (state.h), committed whole
+ * whatever memory-commit says. */
 static int state_init(struct ztu_tiers *t, bool attach, char *msg, size_t len)
 {
 	const struct ztu_config *c = t->cfg;
@@ -171,10 +190,8 @@ static int state_init(struct ztu_tiers *t, bool attach, char *msg, size_t len)
 	uint64_t avail;
 	int ret;
 
-	if (ztu_config_wants_zram(c))
-		return zt_fail(msg, len, -EOPNOTSUPP, "state %s: not with a zram tier yet",
-			       c->state_path);
 	zu_state_geom_of(c, ztu_blk_total(t->blk[ZT_TIER_SPILL]), FILL_CAPACITY, &g);
+	g.zram_dev1 = (uint32_t)(ztu_zram_id(t) + 1);
 	if (!fits_available(zu_state_bytes(&g), &avail))
 		return zt_fail(msg, len, -ENOMEM, "state %s: %llu MiB, %llu MiB available",
 			       c->state_path, (unsigned long long)(zu_state_bytes(&g) >> 20),
@@ -187,6 +204,8 @@ static int state_init(struct ztu_tiers *t, bool attach, char *msg, size_t len)
 	t->store = t->state->store;
 	if (t->blk[ZT_TIER_SPILL])
 		ztu_blk_use_slots(t->blk[ZT_TIER_SPILL], t->state->spill);
+	if ((ret = state_zram(t, attach, msg, len)))
+		return ret;
 	return t->store ? state_store_start(t, msg, len) : 0;
 }
 
@@ -210,21 +229,26 @@ int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 		if (ret)
 			return ret;
 	}
-	if (c->state_path[0] && (ret = state_init(t, d->recovering, msg, len)))
+	/* A new zram tier before the state (it records the device); a
+	 * recovering server's is the one its state names (state_zram). */
+	if (ztu_config_wants_zram(c) && !(c->state_path[0] && d->recovering) &&
+	    (ret = ztu_zram_create(t, &c->zram, msg, len)))
 		return ret;
-	if (ztu_config_wants_zram(c))
-		return ztu_zram_create(t, &c->zram, msg, len);
-	return 0;
+	return c->state_path[0] ? state_init(t, d->recovering, msg, len) : 0;
 }
 
 int ztu_tiered_deinit(struct ztu_dev *d)
 {
 	struct ztu_tiers *t = d->tgt;
-	int left;
+	int left = 0;
 
 	if (!t)
 		return 0;
-	left = ztu_zram_destroy(t, d->shm ? (struct ztu_tiered_stats *)d->shm->tgt : NULL);
+	/* A take-over that failed leaves the zram device to the next one. */
+	if (t->state && d->keep_state)
+		ztu_zram_close(t);
+	else
+		left = ztu_zram_destroy(t, d->shm ? (struct ztu_tiered_stats *)d->shm->tgt : NULL);
 	/* The spill's mapping holds its key: it goes with the device, and
 	 * stays while the device waits for a server (a failed take-over). */
 	ztu_blk_keep_crypt(t->blk[ZT_TIER_SPILL], d->keep_state);

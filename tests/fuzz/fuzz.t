@@ -5,9 +5,9 @@
 # FUZZ_SECONDS says in `make fuzz`.  New inputs go to build/fuzz/corpus/NAME,
 # a crash to build/fuzz/crash-NAME-*: turn it into a case of the unit test
 # of that parser (tests/<dir>/t_*.c), then fix.  Skips without clang.
-#
-# Not fuzzed yet: the recovery state file's attach/validate (issue #13): it
-# does not exist; it gets a harness here when it does.
+# fz_state's corpus is written by the harness itself (ZT_FZ_STATE_SEEDS=DIR,
+# see tests/fuzz/fz_state.c); a crash there becomes a case of
+# tests/ublk/t_state_cases.h.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/tap.sh

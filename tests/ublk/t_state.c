@@ -17,6 +17,7 @@
 #include "tests/tap.h"
 #include "ublk/state.h"
 #include "ublk/store_pt.h"
+#include "tests/ublk/state_free.h"
 
 #define DEV_SIZE   (UINT64_C(2) << 30)    /* two mids */
 #define STORE      (UINT64_C(8) << 20)
@@ -27,7 +28,7 @@
 #define STRIDE     173u                   /* spreads pages over leaves and mids */
 
 static const struct zu_state_geom geom = {
-	DEV_SIZE, STORE, SPILL, ZRAM, FILLS, UINT64_C(0x1234abcd)
+	DEV_SIZE, STORE, SPILL, ZRAM, FILLS, UINT64_C(0x1234abcd), 0
 };
 
 /* What one page should read back as. */
@@ -121,17 +122,6 @@ static uint64_t put_one(struct zu_state *s, unsigned i)
 	}
 }
 
-static void free_loc(struct zu_state *s, uint64_t e)
-{
-	switch (zu_pte_tier(e)) {
-	case ZT_TIER_META:  zu_fill_put(s->fills, zu_pte_payload(e)); break;
-	case ZT_TIER_STORE: zu_store_free(s->store, zu_pte_store_handle(e)); break;
-	case ZT_TIER_SPILL: zu_slots_free(s->spill, zu_pte_slot_nr(e)); break;
-	case ZT_TIER_ZRAM:  zu_slots_free(s->zram, zu_pte_slot_nr(e)); break;
-	default: break;
-	}
-}
-
 /* Write NPAGES pages, overwrite a third (freeing the old copies: holes in
  * the store), discard some; record what each page must read back as. */
 static void fill(struct zu_state *s)
@@ -148,7 +138,7 @@ static void fill(struct zu_state *s)
 			continue;   /* kept */
 		zu_pt_lock(s->pt, idx, 0, &old);
 		zu_pt_unlock(s->pt, idx, e);
-		free_loc(s, old);
+		state_free_loc(s, old);
 	}
 	for (unsigned i = 0; i < NPAGES; i++) {
 		uint64_t e = zu_pt_peek(s->pt, (uint64_t)i * STRIDE);
@@ -206,7 +196,7 @@ static bool drain(struct zu_state *s)
 		if (zu_pt_lock(s->pt, idx, ZU_PT_NOCREATE, &old))
 			continue;
 		zu_pt_unlock(s->pt, idx, ZU_PTE_EMPTY);
-		free_loc(s, old);
+		state_free_loc(s, old);
 	}
 	counts(s, &c);
 	return !c.store_pages && !c.store_bytes && !c.spill && !c.zram && !c.fills;

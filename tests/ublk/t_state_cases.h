@@ -68,7 +68,7 @@ static void poke(int fd, off_t off, const void *p, size_t n)
 static void test_header(void)
 {
 	struct zu_state_geom g = geom;
-	uint32_t v2 = 2;
+	uint32_t other = ZU_STATE_LAYOUT + 1;
 	uint64_t big = 1;
 	struct stat sb;
 	int fd = made();
@@ -88,8 +88,8 @@ static void test_header(void)
 	refused(fd, &geom, -EBADMSG, "truncated to 100 bytes");
 	close(fd);
 	fd = made();
-	poke(fd, 8, &v2, sizeof(v2));
-	refused(fd, &geom, -EPROTO, "layout version 2");
+	poke(fd, 8, &other, sizeof(other));
+	refused(fd, &geom, -EPROTO, "another layout version");
 	close(fd);
 	fd = made();
 	poke(fd, 24, &big, 1);
@@ -278,7 +278,7 @@ static bool drain_all(struct zu_state *s)
 		if (zu_pt_lock(s->pt, seen_idx[i], ZU_PT_NOCREATE, &old))
 			continue;
 		zu_pt_unlock(s->pt, seen_idx[i], ZU_PTE_EMPTY);
-		free_loc(s, old);
+		state_free_loc(s, old);
 	}
 	counts(s, &c);
 	return !c.store_pages && !c.store_bytes && !c.spill && !c.zram && !c.fills;
@@ -327,7 +327,7 @@ static void test_flips(void)
 
 static void test_size(void)
 {
-	struct zu_state_geom g = { UINT64_C(1) << 30, UINT64_C(256) << 20, 0, 0, 4096, 0 };
+	struct zu_state_geom g = { UINT64_C(1) << 30, UINT64_C(256) << 20, 0, 0, 4096, 0, 0 };
 	uint64_t plain, spill;
 
 	plain = zu_state_bytes(&g);
@@ -341,6 +341,53 @@ static void test_size(void)
 		 (unsigned long long)(spill - plain) >> 10);
 	g.dev_size = 4095;
 	is_int(zu_state_bytes(&g), 0, "a device size that is not whole pages: invalid");
+}
+
+/* What a server without a state commits for the same parts (upfront, as
+ * for swap: tiered_setup.c's whole table, the fill table, the slot maps),
+ * measured from the allocators themselves; the store's arena is the same
+ * bytes either way, its process-side tables too. */
+static uint64_t pre_state_bytes(const struct zu_state_geom *g)
+{
+	uint64_t pages = g->dev_size / ZT_PAGE_SIZE;
+	uint64_t blocks = (pages + 511) / 512 + (pages + (1u << 18) - 1) / (1u << 18);
+	struct zu_pt *pt = zu_pt_create(pages, (size_t)blocks * ZT_PAGE_SIZE);
+	struct zu_fills *f = zu_fills_create(g->fill_capacity);
+	struct zu_slots *sp = zu_slots_create(g->spill_slots), *zr = zu_slots_create(g->zram_slots);
+	struct zu_pt_stats ps;
+	uint64_t bytes;
+
+	zu_pt_stats(pt, &ps);
+	bytes = ps.pool_bytes + ps.meta_bytes +          /* an empty table */
+		zu_fills_bytes(f) + zu_slots_bytes(sp) + zu_slots_bytes(zr) +
+		g->store_bytes / ZU_STORE_CHUNK * ZU_STORE_CHUNK;
+	zu_slots_destroy(zr);
+	zu_slots_destroy(sp);
+	zu_fills_destroy(f);
+	zu_pt_destroy(pt);
+	return bytes;
+}
+
+/* The state's cost against the process memory it replaces: a device with
+ * a store of a quarter of it, a 4 GiB spill tier and a zram tier of a
+ * quarter of it. */
+static void test_cost(uint64_t dev)
+{
+	struct zu_state_geom g = { dev, dev / 4, (UINT64_C(4) << 30) / ZT_PAGE_SIZE,
+				   dev / 4 / ZT_PAGE_SIZE, 4096, 0, 0 };
+	uint64_t st = zu_state_bytes(&g), pre = pre_state_bytes(&g);
+	uint64_t pt = zu_pt_region_bytes(dev / ZT_PAGE_SIZE);
+
+	ok(st && pre, "%llu GiB device: state %llu KiB (header 4, table %llu, fills %llu, "
+	   "store %llu, spill map %llu, zram map %llu); without a state %llu KiB: "
+	   "%+lld KiB (%+.2f%% of the device)", (unsigned long long)(dev >> 30),
+	   (unsigned long long)st >> 10, (unsigned long long)pt >> 10,
+	   (unsigned long long)zu_fills_region_bytes(4096) >> 10,
+	   (unsigned long long)g.store_bytes >> 10,
+	   (unsigned long long)zu_slots_region_bytes(g.spill_slots) >> 10,
+	   (unsigned long long)zu_slots_region_bytes(g.zram_slots) >> 10,
+	   (unsigned long long)pre >> 10, ((long long)st - (long long)pre) / 1024,
+	   100.0 * ((double)st - (double)pre) / (double)dev);
 }
 
 /* The policy identity: the same config gives the same one, any field
@@ -372,6 +419,8 @@ int main(void)
 	test_compact();
 	test_flips();
 	test_size();
+	test_cost(UINT64_C(1) << 30);
+	test_cost(UINT64_C(4) << 30);
 	test_config_id();
 	return tap_done();
 }

@@ -18,6 +18,7 @@
 #include "tests/tap.h"
 #include "ublk/state.h"
 #include "ublk/store_pt.h"
+#include "tests/ublk/state_free.h"
 
 #define ROUNDS  12
 #define RANGE   1500u                 /* pages written, spread over leaves */
@@ -25,7 +26,7 @@
 #define WRITERS 3
 
 static const struct zu_state_geom geom = {
-	UINT64_C(1) << 30, UINT64_C(8) << 20, 4096, 0, 64, 42
+	UINT64_C(1) << 30, UINT64_C(8) << 20, 4096, 0, 64, 42, 0
 };
 static char msg[ZTU_MSG_MAX];
 
@@ -55,16 +56,6 @@ static uint64_t put_ver(struct zu_state *s, uint64_t idx, uint64_t ver)
 	}
 }
 
-static void free_loc(struct zu_state *s, uint64_t e)
-{
-	switch (zu_pte_tier(e)) {
-	case ZT_TIER_META:  zu_fill_put(s->fills, zu_pte_payload(e)); break;
-	case ZT_TIER_STORE: zu_store_free(s->store, zu_pte_store_handle(e)); break;
-	case ZT_TIER_SPILL: zu_slots_free(s->spill, zu_pte_slot_nr(e)); break;
-	default: break;
-	}
-}
-
 struct writer {
 	struct zu_state *s;
 	unsigned seed;
@@ -79,11 +70,11 @@ static void *writer(void *arg)
 		uint64_t e = put_ver(w->s, idx, ver);
 
 		if (zu_pt_lock(w->s->pt, idx, 0, &old)) {
-			free_loc(w->s, e);
+			state_free_loc(w->s, e);
 			continue;
 		}
 		zu_pt_unlock(w->s->pt, idx, e);
-		free_loc(w->s, old);
+		state_free_loc(w->s, old);
 	}
 	return NULL;
 }
@@ -180,7 +171,7 @@ static bool drain(struct zu_state *s, struct check *c)
 		if (zu_pt_lock(s->pt, c->idx[i], ZU_PT_NOCREATE, &old))
 			continue;
 		zu_pt_unlock(s->pt, c->idx[i], ZU_PTE_EMPTY);
-		free_loc(s, old);
+		state_free_loc(s, old);
 	}
 	zu_store_stats(s->store, &ss);
 	return !ss.pages && !ss.data_bytes && !zu_slots_used(s->spill) && !zu_fills_used(s->fills);

@@ -3,7 +3,8 @@
  * init puts the table, the fill table, the store and the spill slots in a
  * new state; pages written through the tiers' own put paths by a server
  * that dies without its teardown are all there for an attach; a clean stop
- * removes the file; without --state nothing changes; a zram tier refuses.
+ * removes the file; without --state nothing changes.  The zram tier with
+ * a state: t_zram_state.c (it needs the host's zram).
  * No ublk needed: the device-wide init and the tiers run on the host.
  */
 #include <errno.h>
@@ -139,19 +140,6 @@ static void test_clean_stop(bool state)
 	free(d);
 }
 
-static void test_zram_refused(void)
-{
-	struct ztu_dev *d = dev(true);
-	struct stat sb;
-
-	d->cfg.rule[ZT_CLASS_TEXT].tier = ZT_TIER_ZRAM;
-	is_int(ztu_tiered_init(d, msg, sizeof(msg)), -EOPNOTSUPP, "a zram tier: refused");
-	tap_diag("  %s", msg);
-	ztu_tiered_deinit(d);
-	ok(stat(d->cfg.state_path, &sb) < 0, "and no file left");
-	free(d);
-}
-
 int main(void)
 {
 	char path[64];
@@ -161,7 +149,6 @@ int main(void)
 	test_clean_stop(false);
 	test_clean_stop(true);
 	test_death();
-	test_zram_refused();
 	snprintf(path, sizeof(path), "%s/spill", dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/state", dir);

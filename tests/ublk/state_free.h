@@ -1,0 +1,22 @@
+/*
+ * state_free.h — free the location a page's entry named, in a state's own
+ * allocators: how the state tests and fz_state drop a page (the server's
+ * own way goes through its tiers, tier.h).
+ */
+#ifndef ZT_TESTS_STATE_FREE_H
+#define ZT_TESTS_STATE_FREE_H
+
+#include "ublk/state.h"
+
+static inline void state_free_loc(struct zu_state *s, uint64_t e)
+{
+	switch (zu_pte_tier(e)) {
+	case ZT_TIER_META:  zu_fill_put(s->fills, zu_pte_payload(e)); break;
+	case ZT_TIER_STORE: zu_store_free(s->store, zu_pte_store_handle(e)); break;
+	case ZT_TIER_SPILL: zu_slots_free(s->spill, zu_pte_slot_nr(e)); break;
+	case ZT_TIER_ZRAM:  zu_slots_free(s->zram, zu_pte_slot_nr(e)); break;
+	default: break;
+	}
+}
+
+#endif
