@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "build/paths.h"        /* generated: ZT_VERSION, ZT_SYSCONFDIR, ... */
 #include "manager/cli.h"
 #include "manager/cli_status.h"
 #include "policy/common/common.h"
@@ -26,7 +27,7 @@ const char *cli_socket_path(void)
 {
 	const char *p = getenv("ZTIER_SOCKET");
 
-	return p && p[0] ? p : "/run/ztier/ztierd.sock";
+	return p && p[0] ? p : ZT_RUNSTATEDIR "/ztier/ztierd.sock";
 }
 
 static int connect_daemon(void)

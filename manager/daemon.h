@@ -19,6 +19,7 @@
  *                                text request per connection, root only
  *   actions    (daemon_actions.c) all up/down, reload, add, del
  *   fd registry (daemon_watch.c) what the epoll loop waits on
+ *   notify     (daemon_notify.c) the summary line, sd_notify READY/STATUS
  *
  * Everything runs in one thread around one epoll loop (ztierd.c: main, the
  * loop, start and stop); every event is one log line naming the stack, the
@@ -41,7 +42,9 @@
 struct udev;
 struct udev_monitor;
 
-#define ZD_SOCKET_PATH   "/run/ztier/ztierd.sock"
+/* ZT_RUNSTATEDIR is in build/paths.h, which the users of these include. */
+#define ZD_RUN_DIR       ZT_RUNSTATEDIR "/ztier"
+#define ZD_SOCKET_PATH   ZD_RUN_DIR "/ztierd.sock"
 #define ZD_RULES_PATH    "/run/udev/rules.d/61-ztier-spill.rules"
 #define ZD_REQUEST_MAX   1024      /* bytes of one request line, newline included */
 #define ZD_STACKS_MAX    32
@@ -144,6 +147,7 @@ struct zd_stack {
 	char name[ZT_NAME_MAX];
 	enum zd_state state;
 	char reason[256];             /* why FAILED / DEGRADED / WAITING        */
+	bool unavailable;             /* FAILED: the kernel has no driver for it */
 	bool removed;                 /* config no longer declares it           */
 	bool added;                   /* from `ztierctl add`: kept on reload    */
 	bool detached;                /* detached on request: no auto-attach
@@ -278,6 +282,14 @@ int zd_detach(struct zd_daemon *d, const char *dev, char *msg, size_t len);
 int zd_ctl_listen(const char *path);             /* fd or -errno             */
 void zd_ctl_accept(struct zd_daemon *d);          /* lfd readable             */
 void zd_ctl_close(struct zd_daemon *d);
+
+/* ---- summary and systemd notification (daemon_notify.c) ------------------ */
+
+/* "2 stack(s) up, 1 waiting for a spill device, ...": zero counts left out. */
+void zd_summary(const struct zd_daemon *d, char *buf, size_t len);
+void zd_notify_ready(const struct zd_daemon *d);    /* READY=1 and STATUS=   */
+void zd_notify_status(const struct zd_daemon *d);   /* STATUS= when changed  */
+void zd_notify_stopping(void);                      /* STOPPING=1            */
 
 /* ---- the fd registry (daemon_watch.c) ------------------------------------- */
 

@@ -11,12 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "build/paths.h"        /* generated: ZT_VERSION, ZT_SYSCONFDIR, ... */
 #include "manager/cli.h"
 #include "policy/common/common.h"
-
-#ifndef ZT_VERSION
-#define ZT_VERSION "unknown"
-#endif
 
 static const struct cli_command commands[] = {
 	{ "classify", "[--json] [--policy FILE] (FILE... | --pid PID)",

@@ -12,7 +12,7 @@
  * the control socket, udev events and one pidfd per ublk server.  Stop tears
  * every stack down in reverse order.  Without --foreground ztierd forks and
  * the parent exits once the child is ready (systemd runs it in the
- * foreground, Type=notify-less simple service).
+ * foreground as a Type=notify service: daemon_notify.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,13 +26,10 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "build/paths.h"        /* generated: ZT_VERSION, ZT_SYSCONFDIR, ... */
 #include "manager/daemon.h"
 #include "ublk/ztublk.h"
 #include "zramctl-glue/zramctl_glue.h"
-
-#ifndef ZT_VERSION
-#define ZT_VERSION "unknown"
-#endif
 
 static int usage(FILE *out)
 {
@@ -105,13 +102,6 @@ static struct zd_stack *stack_by_pidfd(struct zd_daemon *d, int fd)
 	return NULL;
 }
 
-static void count(struct zd_daemon *d, unsigned n[ZD_ST_FAILED + 1])
-{
-	memset(n, 0, sizeof(unsigned) * (ZD_ST_FAILED + 1));
-	for (unsigned i = 0; i < d->nstacks; i++)
-		n[d->stacks[i].state]++;
-}
-
 static void say_no_ublk(struct zd_daemon *d)
 {
 	struct zg_module m;
@@ -125,8 +115,8 @@ static void say_no_ublk(struct zd_daemon *d)
 	if (d->have_ublk || !ztier)
 		return;
 	zg_module_message(&m, msg, sizeof(msg));
-	zd_log(ZD_WARN, "no ublk_drv (%s; %s missing): the %u ztier device(s) are not built, "
-	       "zram swap is", msg, ZTU_CONTROL_PATH, ztier);
+	zd_log(ZD_WARN, "no ublk_drv: %u ztier device(s) unavailable, zram swap only (%s)",
+	       ztier, msg);
 }
 
 /* ---- signals and the loop ------------------------------------------------------------ */
@@ -188,6 +178,7 @@ static void loop(struct zd_daemon *d)
 				epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
 			}
 		}
+		zd_notify_status(d);
 	}
 }
 
@@ -195,12 +186,10 @@ static void loop(struct zd_daemon *d)
 
 static void ready_line(struct zd_daemon *d)
 {
-	unsigned n[ZD_ST_FAILED + 1];
+	char sum[256];
 
-	count(d, n);
-	zd_log(ZD_INFO, "ready: %u stack(s) up, %u waiting for a spill device, %u failed, "
-	       "%u not built; control socket %s", n[ZD_ST_UP], n[ZD_ST_WAITING],
-	       n[ZD_ST_FAILED], n[ZD_ST_DOWN], d->conf.socket);
+	zd_summary(d, sum, sizeof(sum));
+	zd_log(ZD_INFO, "ready: %s; control socket %s", sum, d->conf.socket);
 }
 
 static int start(struct zd_daemon *d)
@@ -230,12 +219,16 @@ static int start(struct zd_daemon *d)
 	if (d->mon)
 		zd_udev_enumerate(d);
 	ready_line(d);
+	zd_notify_ready(d);
 	return 0;
 }
 
 static int stop(struct zd_daemon *d)
 {
-	int left = zd_all_down(d);
+	int left;
+
+	zd_notify_stopping();
+	left = zd_all_down(d);
 
 	for (unsigned i = 0; i < d->nstacks; i++)
 		if (d->stacks[i].state == ZD_ST_UP || d->stacks[i].state == ZD_ST_DEGRADED)
