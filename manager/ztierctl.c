@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 		return CLI_OK;
 	}
 	if (strcmp(arg, "help") == 0) {
-		if (argc < 3)
+		if (argc < 3 || !strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))
 			return usage(stdout);
 		const struct cli_command *c = find_command(argv[2]);
 		if (!c)
