@@ -196,6 +196,22 @@ uninstall:
 	-rmdir $(DESTDIR)$(DATADIR)/ztier/policy.d $(DESTDIR)$(DATADIR)/ztier/examples \
 	       $(DESTDIR)$(DATADIR)/ztier 2>/dev/null
 
+# The Debian package of this tree (debian/), built by dpkg-buildpackage in a
+# copy under DEB_BUILD (its clean step runs `make clean`); the .deb is copied
+# to DEB_OUT.  debian/changelog's version must be VERSION's.
+DEB_BUILD ?= build/deb
+DEB_OUT   ?= .
+deb:
+	@v=$$(dpkg-parsechangelog -S Version); [ "$$v" = "$(shell cat VERSION)" ] || \
+	  { echo "make deb: debian/changelog says $$v, VERSION says $(shell cat VERSION)" >&2; exit 1; }
+	rm -rf $(DEB_BUILD)/src $(DEB_BUILD)/ztier_* $(DEB_BUILD)/ztier-dbgsym_*
+	mkdir -p $(DEB_BUILD)/src $(DEB_OUT)
+	tar -c --exclude=./build --exclude=./.git --exclude='./ztier_*' . | tar -x -C $(DEB_BUILD)/src
+	cd $(DEB_BUILD)/src && DEB_BUILD_OPTIONS="$${DEB_BUILD_OPTIONS:+$$DEB_BUILD_OPTIONS }parallel=$$(nproc)" \
+		dpkg-buildpackage -b -us -uc
+	cp $(DEB_BUILD)/ztier_$(shell cat VERSION)_*.deb $(DEB_OUT)/
+	@echo "make deb: $$(ls $(DEB_OUT)/ztier_$(shell cat VERSION)_*.deb)"
+
 clean:
 	rm -rf build
 

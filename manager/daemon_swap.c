@@ -127,7 +127,10 @@ static long long swap_used_kib(const char *path)
 
 	if (!f)
 		return -1;
-	fscanf(f, "%*[^\n]\n");                         /* the header */
+	if (fscanf(f, "%*[^\n]\n") == EOF) {           /* the header */
+		fclose(f);
+		return -1;
+	}
 	while (found < 0 && fscanf(f, "%4095s %*s %lld %lld %*[^\n]\n", name, &size,
 				   &used) == 3)
 		if (!strcmp(name, path))
