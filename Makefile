@@ -217,7 +217,18 @@ clean:
 
 -include $(shell find build -name '*.d' -type f 2>/dev/null)
 
-# The main job: ztierd in the foreground with the shipped settings.
+# The main job: ztierd in the foreground with the shipped settings, after
+# one line saying what it will turn on (read from the two files it is given).
+RUN_CONF   := manager/ztier.conf
+RUN_POLICY := policy/examples/default.conf
+RUN_ZRAM   := awk -F' *= *' '/^\[zram-swap /{k=$$0; gsub(/^\[zram-swap |\]$$/,"",k); \
+	w[k]=1; c=k; next} /^\[/{c=""} c&&$$1=="size"{s[c]=$$2} c&&$$1=="priority"{p[c]=$$2} \
+	END{for(k in w)printf "  zram swap %s: size %s, priority %s\n", k, s[k], p[k]}' $(RUN_CONF)
+RUN_ZTIER  := awk -F' *= *' '/^\[/{c=$$0} c=="[device]"&&$$1=="size"{s=$$2} \
+	c=="[swap]"&&$$1=="priority"{p=$$2} END{printf "  ztier swap: size %s, priority %s, if the kernel has ublk_drv\n", s, p}' \
+	$(RUN_POLICY)
 run: all
-	$(O)/bin/ztierd --foreground --config manager/ztier.conf \
-		--policy policy/examples/default.conf
+	@echo "make run: ztierd turns swap on on this machine ($(RUN_CONF), $(RUN_POLICY)):"
+	@$(RUN_ZRAM); $(RUN_ZTIER)
+	@echo "Ctrl-C turns it off again and removes the devices."
+	$(O)/bin/ztierd --foreground --config $(RUN_CONF) --policy $(RUN_POLICY)

@@ -102,6 +102,17 @@ static struct zd_stack *stack_by_pidfd(struct zd_daemon *d, int fd)
 	return NULL;
 }
 
+/* Why the module could not be had, in a few words (the whole story is
+ * zg_module_message's, at debug level). */
+static const char *no_module_why(const struct zg_module *m)
+{
+	if (!m->kernel_modules)
+		return "kernel without module support";
+	if (!m->have_modules_dir)
+		return "no /lib/modules for this kernel";
+	return m->err == -ENOENT ? "module not installed" : strerror(-m->err);
+}
+
 static void say_no_ublk(struct zd_daemon *d)
 {
 	struct zg_module m;
@@ -114,9 +125,9 @@ static void say_no_ublk(struct zd_daemon *d)
 		ztier += d->stacks[i].kind == ZD_KIND_ZTIER;
 	if (d->have_ublk || !ztier)
 		return;
-	zg_module_message(&m, msg, sizeof(msg));
-	zd_log(ZD_WARN, "no ublk_drv: %u ztier device(s) unavailable, zram swap only (%s)",
-	       ztier, msg);
+	zd_log(ZD_WARN, "no ublk_drv (%s): %u ztier device(s) unavailable, zram swap only",
+	       no_module_why(&m), ztier);
+	zd_log(ZD_DEBUG, "%s", zg_module_message(&m, msg, sizeof(msg)));
 }
 
 /* ---- signals and the loop ------------------------------------------------------------ */
