@@ -38,7 +38,7 @@ O       := build/$(VARIANT)
 PATHS_H := build/paths.h
 
 CC      ?= cc
-PKGS    := liburing liblz4 libzstd libkmod libudev inih libsystemd
+PKGS    := liburing liblz4 libzstd libkmod libudev inih libcryptsetup libsystemd
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-unused-parameter
 CFLAGS_release := -O2 -g
@@ -169,10 +169,10 @@ fuzz: fuzz-bins
 	ZT_FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/fuzz.t
 
 vm-bench: all
-	tests/vm/run --add tests/vm/bench-zram.sh tests/vm/bench.sh
+	tests/vm/run --add tests/vm/fixtures --add tests/vm/bench-zram.sh tests/vm/bench.sh
 
 vm-run: all
-	tests/vm/run tests/vm/demo.sh
+	tests/vm/run --add tests/vm/fixtures tests/vm/demo.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \

@@ -39,18 +39,26 @@ const char *zd_kind_name(enum zd_kind k)
 	return k == ZD_KIND_ZRAM ? "zram" : "ztier";
 }
 
+/* A spill the policy keeps in plaintext (encrypt = no): said in status. */
+static bool spill_plain(const struct zd_stack *s)
+{
+	return s->spill[0] && s->policy && !s->policy->spill.encrypt;
+}
+
 /* The status note of a stack that has nothing wrong: a pending policy, the
- * recoveries of its server (daemon_recover.c), or "-". */
+ * recoveries of its server (daemon_recover.c), a plaintext spill, or "-". */
 static const char *status_note(const struct zd_stack *s, char *buf, size_t len)
 {
+	const char *plain = spill_plain(s) ? "spill in plaintext (encrypt = no)" : "-";
 	struct tm tm;
 
 	if (s->has_pending)
 		return "reloaded policy pending: down + up applies it";
 	if (!s->recoveries || !localtime_r(&s->last_recovery, &tm))
-		return "-";
-	snprintf(buf, len, "server recovered %u time(s), last at %02d:%02d:%02d", s->recoveries,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec);
+		return plain;
+	snprintf(buf, len, "server recovered %u time(s), last at %02d:%02d:%02d%s%s", s->recoveries,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, spill_plain(s) ? "; " : "",
+		 spill_plain(s) ? plain : "");
 	return buf;
 }
 
@@ -59,7 +67,7 @@ void zd_stack_status(const struct zd_stack *s, char *buf, size_t len)
 	/* what is in force: a reload does not change a built stack */
 	int prio = s->swap_on ? s->prio : s->kind == ZD_KIND_ZRAM ? s->zswap.priority
 		   : s->policy ? s->policy->use.priority : -1;
-	char note[96];
+	char note[128];
 
 	snprintf(buf, len, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s", s->name, zd_kind_name(s->kind),
 		 zd_state_name(s->state), s->dev[0] ? s->dev : "-", s->spill[0] ? s->spill : "-",

@@ -189,6 +189,7 @@ struct zt_policy {
 	struct {                                      /* [spill]               */
 		char target[ZT_PATH_MAX];     /* /dev/..., by-id name or a file  */
 		struct zt_size size;          /* for a file target               */
+		bool encrypt;                 /* through dm-crypt, a random key  */
 	} spill;
 
 	struct {                                      /* [swap] / [fs]          */

@@ -36,4 +36,5 @@ void zt_policy_default(struct zt_policy *p)
 	p->use.use = ZT_USE_SWAP;
 	p->use.priority = 100;
 	p->use.discard = true;
+	p->spill.encrypt = true;
 }

@@ -264,6 +264,11 @@ static int set_spill_size(struct zt_policy *p, int cls, const char *v, char *msg
 	return set_size(&p->spill.size, "size", v, false, msg, len);
 }
 
+static int set_encrypt(struct zt_policy *p, int cls, const char *v, char *msg, size_t len)
+{
+	return zt_value_bool("encrypt", v, &p->spill.encrypt, msg, len);
+}
+
 /* ---- [swap] [fs] ------------------------------------------------------------- */
 
 static int set_priority(struct zt_policy *p, int cls, const char *v, char *msg, size_t len)
@@ -317,6 +322,7 @@ const struct zt_key_def zt_key_defs[] = {
 	{ "zram", "memory-limit", -1, set_zram_mem_limit },
 	{ "spill", "target", ZT_KEY_SPILL_TARGET, set_target },
 	{ "spill", "size", ZT_KEY_SPILL_SIZE, set_spill_size },
+	{ "spill", "encrypt", -1, set_encrypt },
 	{ "swap", "priority", -1, set_priority },
 	{ "swap", "discard", -1, set_discard },
 	{ "fs", "type", ZT_KEY_FS_TYPE, set_fs_type },

@@ -52,6 +52,7 @@ void ztu_config_from_policy(struct ztu_config *cfg, const struct zt_policy *p)
 	zt_spill_path(p, cfg->spill_path, sizeof(cfg->spill_path));
 	if (cfg->spill_path[0])
 		cfg->spill_size = zt_size_resolve(&p->spill.size, ram);
+	cfg->spill_encrypt = p->spill.encrypt;
 }
 
 bool ztu_config_wants_zram(const struct ztu_config *cfg)

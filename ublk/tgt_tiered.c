@@ -460,6 +460,9 @@ static int write_done(struct ztu_queue *q, unsigned tag, unsigned i, int err)
 	page_span(ztu_iod(q, tag), ztu_buf(q, tag), i, &s);
 	if (!err)
 		return publish(tq, s.pgno, e);
+	if (zu_pte_tier(e) == ZT_TIER_SPILL)
+		err = ztu_blk_write_error(tq->tc.t->blk[ZT_TIER_SPILL],
+					  (off_t)(zu_pte_slot_nr(e) * ZT_PAGE_SIZE), err);
 	free_loc(tq, e);
 	if (zu_pte_tier(e) != ZT_TIER_ZRAM)
 		return err;
@@ -508,7 +511,7 @@ const struct ztu_target_ops ztu_tgt_tiered = {
 	.io_done = tiered_io_done,
 	.idle = tiered_idle,
 	.publish = ztu_tiered_publish,
-	.reap = ztu_zram_reap,
-	.sections = ztu_zram_sections,
+	.reap = ztu_tiered_reap,
+	.sections = ztu_tiered_sections,
 	.owned = ztu_zram_owned,
 };

@@ -94,6 +94,25 @@ void ztu_blk_close(struct ztu_blk *b);
  * block tier's own, which must still be empty; sl stays its owner's. */
 void ztu_blk_use_slots(struct ztu_blk *b, struct zu_slots *sl);
 
+/* Through dm-crypt (spill_crypt.c); recovering: keep the mapping (and key)
+ * a dead server left.  At close the mapping goes, unless kept (a device
+ * that waits for another server). */
+int ztu_blk_encrypt(struct ztu_blk *b, bool recovering, char *msg, size_t len);
+uint64_t ztu_blk_crypt_id(const struct ztu_blk *b);
+void ztu_blk_keep_crypt(struct ztu_blk *b, bool keep);
+/* The error of a failed write at off, named for what it is (EIO for a disk
+ * that is gone). */
+int ztu_blk_write_error(const struct ztu_blk *b, off_t off, int err);
+
+/* spill_crypt.c: the mapping's identity (from the backing fd: device
+ * number, or a file's device and inode; 0 on error), its name, its setup
+ * (mapped: the /dev/mapper path) and removal. */
+uint64_t ztu_crypt_id_of(int backing_fd);
+void ztu_crypt_name(uint64_t id, char *name, size_t len);
+int ztu_crypt_setup(int backing_fd, bool recovering, char *mapped, size_t mlen,
+		    char *msg, size_t len);
+int ztu_crypt_remove(uint64_t id, char *msg, size_t len);
+
 uint64_t ztu_blk_used(const struct ztu_blk *b);
 uint64_t ztu_blk_total(const struct ztu_blk *b);
 

@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "policy/common/common.h"
 #include "ublk/tier.h"
 
 struct ztu_blk {
@@ -46,6 +47,8 @@ struct ztu_blk {
 	enum zt_tier tier;
 	struct zu_slots *slots;
 	bool borrowed;                /* slots are a shared state's */
+	uint64_t crypt_id;            /* 0, or the dm-crypt mapping fd is on */
+	bool keep_crypt;              /* leave the mapping (and key) at close */
 };
 
 static int open_direct(const char *path, int flags)
@@ -179,12 +182,54 @@ int ztu_blk_open(struct ztu_blk **out, enum zt_tier tier, const char *path,
 	return 0;
 }
 
+/* Serve the tier through a dm-crypt mapping over what b->fd opened
+ * (spill_crypt.c): from here on b->fd is the mapping's. */
+int ztu_blk_encrypt(struct ztu_blk *b, bool recovering, char *msg, size_t len)
+{
+	char mapped[96];
+	uint64_t id = ztu_crypt_id_of(b->fd), bytes;
+	int ret = ztu_crypt_setup(b->fd, recovering, mapped, sizeof(mapped), msg, len);
+	int fd;
+
+	if (ret)
+		return ret;
+	b->crypt_id = id;
+	b->keep_crypt = recovering;       /* a failed take-over leaves it */
+	fd = open_direct(mapped, 0);
+	if (fd < 0)
+		return zt_fail_errno(msg, len, fd, mapped);
+	close(b->fd);
+	b->fd = fd;
+	if ((ret = backing_size(fd, true, 0, &bytes)))
+		return zt_fail_errno(msg, len, ret, mapped);
+	if (bytes / ZT_PAGE_SIZE < zu_slots_total(b->slots))
+		return zt_fail(msg, len, -ENOSPC, "%s: %llu bytes, the spill had %llu", mapped,
+			       (unsigned long long)bytes,
+			       (unsigned long long)(zu_slots_total(b->slots) * ZT_PAGE_SIZE));
+	return 0;
+}
+
+uint64_t ztu_blk_crypt_id(const struct ztu_blk *b)
+{
+	return b ? b->crypt_id : 0;
+}
+
+void ztu_blk_keep_crypt(struct ztu_blk *b, bool keep)
+{
+	if (b)
+		b->keep_crypt = keep;
+}
+
 void ztu_blk_close(struct ztu_blk *b)
 {
+	char msg[256];
+
 	if (!b)
 		return;
 	if (b->fd >= 0)
 		close(b->fd);
+	if (b->crypt_id && !b->keep_crypt && ztu_crypt_remove(b->crypt_id, msg, sizeof(msg)))
+		fprintf(stderr, "ztier-ublk: %s\n", msg);
 	if (b->slots && !b->borrowed)
 		zu_slots_destroy(b->slots);
 	free(b);
@@ -240,6 +285,21 @@ static int blk_io_fd(struct ztu_tier_ctx *c, uint64_t entry, off_t *off)
 	return blk_of(c, entry)->fd;
 }
 
+/* A write to a slot, which lies inside the device as it was opened, that
+ * fails with ENOSPC: the kernel says so for a write at or past the end of a
+ * block device, and an unplugged disk has size 0.  That disk is gone (EIO);
+ * one that kept its size ran out of real space (thin provisioning). */
+int ztu_blk_write_error(const struct ztu_blk *b, off_t off, int err)
+{
+	uint64_t size;
+
+	if (err != -ENOSPC)
+		return err;
+	if (ioctl(b->fd, BLKGETSIZE64, &size) < 0 || size < (uint64_t)off + ZT_PAGE_SIZE)
+		return -EIO;
+	return err;
+}
+
 static int blk_get(struct ztu_tier_ctx *c, uint64_t entry, void *page)
 {
 	off_t off;
@@ -263,7 +323,7 @@ static int blk_write_sync(struct ztu_tier_ctx *c, uint64_t entry, const void *pa
 		memcpy(c->scratch, page, ZT_PAGE_SIZE);
 	n = pwrite(fd, c->scratch, ZT_PAGE_SIZE, off);
 	if (n != ZT_PAGE_SIZE)
-		return n < 0 ? -errno : -EIO;
+		return n < 0 ? ztu_blk_write_error(blk_of(c, entry), off, -errno) : -EIO;
 	return 0;
 }
 

@@ -49,14 +49,23 @@ struct ztu_tiered_stats {
 	ztu_ctr zram_fallbacks;       /* writes sent on to the fallback        */
 	ztu_ctr rereads;              /* async block-tier reads redone: the
 	                                 page changed under them               */
+	ztu_ctr spill_crypt_id;       /* the spill's dm-crypt mapping (its
+	                                 identity, spill_crypt.c), 0: none     */
+	ztu_ctr spill_plain;          /* 1: a spill without encryption         */
 };
 
 /* Publish the zram tier's figures (server main thread). */
 void ztu_zram_publish(const struct ztu_tiers *t, struct ztu_tiered_stats *st);
 
+/* The spill's encryption, for the hooks (tiered_hooks.c). */
+void ztu_crypt_publish(const struct ztu_tiers *t, struct ztu_tiered_stats *st);
+
 /* The tiered target's hooks for other processes (srv.h). */
 int ztu_zram_reap(const void *tgt_stats, char *msg, size_t len);
 unsigned ztu_zram_sections(const void *tgt_stats, struct ztu_section *out, unsigned max);
 int ztu_zram_owned(const void *tgt_stats, char names[][ZTU_DEVNAME_MAX], int max);
+/* Both: the zram tier's, then the spill encryption's (tiered_hooks.c). */
+int ztu_tiered_reap(const void *tgt_stats, char *msg, size_t len);
+unsigned ztu_tiered_sections(const void *tgt_stats, struct ztu_section *out, unsigned max);
 
 #endif

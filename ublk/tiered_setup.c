@@ -205,6 +205,8 @@ int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 	if (c->spill_path[0]) {
 		ret = ztu_blk_open(&t->blk[ZT_TIER_SPILL], ZT_TIER_SPILL, c->spill_path,
 				   c->spill_size, msg, len);
+		if (!ret && c->spill_encrypt)
+			ret = ztu_blk_encrypt(t->blk[ZT_TIER_SPILL], d->recovering, msg, len);
 		if (ret)
 			return ret;
 	}
@@ -223,6 +225,9 @@ int ztu_tiered_deinit(struct ztu_dev *d)
 	if (!t)
 		return 0;
 	left = ztu_zram_destroy(t, d->shm ? (struct ztu_tiered_stats *)d->shm->tgt : NULL);
+	/* The spill's mapping holds its key: it goes with the device, and
+	 * stays while the device waits for a server (a failed take-over). */
+	ztu_blk_keep_crypt(t->blk[ZT_TIER_SPILL], d->keep_state);
 	for (int i = 0; i < ZT_TIER_COUNT; i++)
 		ztu_blk_close(t->blk[i]);
 	if (t->state) {
@@ -378,6 +383,7 @@ void ztu_tiered_publish(struct ztu_dev *d)
 	ztu_ctr_set(&d->shm->spill_used, (int64_t)ztu_blk_used(t->blk[ZT_TIER_SPILL]));
 	ztu_ctr_set(&d->shm->spill_total, (int64_t)ztu_blk_total(t->blk[ZT_TIER_SPILL]));
 	ztu_zram_publish(t, (struct ztu_tiered_stats *)d->shm->tgt);
+	ztu_crypt_publish(t, (struct ztu_tiered_stats *)d->shm->tgt);
 }
 
 _Static_assert(sizeof(struct ztu_tiered_stats) <= ZTU_TGT_STATS_MAX,

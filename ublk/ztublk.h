@@ -64,6 +64,8 @@ struct ztu_config {
 	                                 (disksize 0: [zram] size unset)       */
 	char spill_path[ZT_PATH_MAX]; /* "" = no spill tier                    */
 	uint64_t spill_size;          /* bytes for a file spill (0: file size) */
+	bool spill_encrypt;           /* through dm-crypt, a key of this setup
+	                                 (spill_crypt.c); false: plaintext     */
 	char state_path[ZT_PATH_MAX]; /* "": table, store and slot maps in the
 	                                 process; else a new shared state there
 	                                 (state.h; ztier-ublk add --state)     */

@@ -167,6 +167,8 @@ static void test_error_kinds(void)
 		  "t.conf:2: priority 40000 out of range (-1 to 32767)", "priority out of range");
 	one_error("[swap]\ndiscard = maybe\n",
 		  "t.conf:2: bad value 'maybe' for discard: expected yes or no", "bad boolean");
+	one_error("[spill]\nencrypt = later\n",
+		  "t.conf:2: bad value 'later' for encrypt: expected yes or no", "bad encrypt");
 	one_error("[swap]\n[fs]\ntype = ext4\nmount-point = /mnt\n",
 		  "t.conf:2: [fs] conflicts with [swap] on line 1", "swap and fs together");
 	one_error("[fs]\ntype = ext4\n", "t.conf:1: [fs] needs a mount-point", "fs without mount point");
@@ -428,6 +430,10 @@ static void test_values(void)
 	m = check("swap.conf", "[swap]\npriority = -1\ndiscard = no\n", &p);
 	ok(m.n == 0 && p.use.use == ZT_USE_SWAP && p.use.priority == -1 && !p.use.discard,
 	   "swap settings");
+	m = check("plain.conf", "[spill]\ntarget = /dev/sdz\nencrypt = no\n", &p);
+	ok(m.n == 0 && !p.spill.encrypt, "spill encrypt = no");
+	m = check("crypt.conf", "[spill]\ntarget = /dev/sdz\n", &p);
+	ok(m.n == 0 && p.spill.encrypt, "spill encrypted unless it says otherwise");
 }
 
 static void test_dropins(void)

@@ -1,6 +1,7 @@
 #!/bin/bash
 # tests/vm/bench-zram.sh: the text-heavy part of `make vm-bench` (bench.sh
-# runs it last; it also runs alone as a tests/vm/run SCRIPT).
+# runs it last; it also runs alone: tests/vm/run --add tests/vm/fixtures
+# tests/vm/bench-zram.sh).
 #
 # The ztier device with its zram tier (every non-same-filled page to ztier's
 # own kernel zram device, lz4) against a plain kernel zram device (lz4), same
@@ -18,25 +19,8 @@ export PATH=$PATH:/mnt/add LD_LIBRARY_PATH=/mnt/add
 RUNTIME=${RUNTIME:-5}
 AREA=${ZAREA:-128M}
 modprobe ublk_drv && modprobe zram num_devices=0 || exit 1
-
-cat >/tmp/bench-zram.conf <<'EOF'
-[policy]
-name = bench-zram
-[samefill]
-tier = meta
-[text]
-tier = zram
-[mixed]
-tier = zram
-[random]
-tier = zram
-[device]
-size = 256M
-memory-limit = 64M
-[zram]
-algorithm = lz4
-size = 256M
-EOF
+# Every page that is not same-filled to ztier's zram tier (lz4).
+bench_conf=/mnt/add/fixtures/bench-zram.conf
 
 data="--refill_buffers --buffer_compress_percentage=75 --randseed=4242"
 fio_run() { # DEV FLAGS...: terse v3 output line
@@ -82,7 +66,7 @@ echo "$z" >/sys/class/zram-control/hot_remove
 
 declare -A tmm tsum tstore trss
 for q in 1 2; do
-	out=$(ztier-ublk add --policy /tmp/bench-zram.conf --queues "$q") || { echo "# ztier add failed: $out"; exit 1; }
+	out=$(ztier-ublk add --policy $bench_conf --queues "$q") || { echo "# ztier add failed: $out"; exit 1; }
 	id=$(printf '%s\n' "$out" | sed -n 's/^dev id \([0-9]*\): .*/\1/p')
 	echo none 2>/dev/null >"/sys/block/ublkb$id/queue/scheduler"
 	measure "/dev/ublkb$id" "ztier$q"

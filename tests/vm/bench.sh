@@ -31,25 +31,9 @@ AREA=128M
 modprobe ublk_drv && modprobe zram num_devices=0 || exit 1
 
 # ztier: same-filled pages in the page table, everything else compressed
-# with lz4 in the store (random pages kept raw), like zram with lz4.
-cat >/tmp/bench.conf <<'EOF'
-[policy]
-name = bench
-[samefill]
-tier = meta
-[text]
-tier = store
-codec = lz4
-[mixed]
-tier = store
-codec = lz4
-[random]
-tier = store
-codec = raw
-[device]
-size = 512M
-memory-limit = 1G
-EOF
+# with lz4 in the store (random pages kept raw), like zram with lz4
+# (tests/vm/fixtures/bench.conf; make vm-bench adds tests/vm/fixtures).
+bench_conf=/mnt/add/fixtures/bench.conf
 
 jobs=(${BENCH_JOBS:-randread randwrite read write})
 job_flags() { # job -> fio flags
@@ -103,7 +87,7 @@ zram_up() {
 }
 zram_down() { echo "${zram_dev#/dev/zram}" >/sys/class/zram-control/hot_remove; }
 ublk_up() { # target queues -> prints the node
-	add --policy /tmp/bench.conf --target "$1" --queues "$2" >/dev/null || return 1
+	add --policy $bench_conf --target "$1" --queues "$2" >/dev/null || return 1
 	echo none 2>/dev/null >"/sys/block/ublkb$id/queue/scheduler"
 	echo "$id $dev"
 }
@@ -145,11 +129,12 @@ for cls in "${CLASSES[@]}"; do
 		done
 	done
 done
-if [ -f /mnt/add/bench-zram.sh ]; then RUNTIME=$RUNTIME bash /mnt/add/bench-zram.sh; else echo "# text-heavy zram run skipped: run with --add tests/vm/bench-zram.sh"; fi
 
 # The zram tier's own table (text-heavy data), same boot: make vm-bench adds
 # tests/vm/bench-zram.sh.
 if [ -r /mnt/add/bench-zram.sh ]; then
 	echo
-	bash /mnt/add/bench-zram.sh
+	RUNTIME=$RUNTIME bash /mnt/add/bench-zram.sh
+else
+	echo "# text-heavy zram run skipped: run with --add tests/vm/bench-zram.sh"
 fi

@@ -16,12 +16,7 @@ fi
 modprobe ublk_drv 2>/dev/null
 W=/tmp/demo
 mkdir -p $W/policy.d
-cat >$W/ztier.conf <<'CONF'
-[zram-swap fast]
-size = 128M
-algorithm = lz4
-priority = 100
-CONF
+cp /mnt/add/fixtures/demo/ztier.conf $W/   # make vm-run adds tests/vm/fixtures
 sed -e 's/^name = default/name = demo/' -e 's/^size = ram\/2/size = 1G/' \
     -e 's/^priority = 100/priority = 50/' /usr/share/ztier/policy.d/default.conf >$W/policy.d/demo.conf
 

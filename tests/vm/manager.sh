@@ -12,80 +12,27 @@
 #     the lost pages fail with EIO, the rest of the device still reads;
 #   - the control socket: garbage and oversized input get error replies;
 #   - SIGTERM tears everything down.
-# Prints TAP; exit status 1 when a test failed.
+# Prints TAP (tests/tap.sh); exit status 1 when a test failed.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:$PATH
-n=0 failed=0
-ok() { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=$((failed + 1)); fi; }
-diag() { sed 's/^/# /'; }
+. /usr/share/ztier-tests/tap.sh
 mounted() { grep -q " $1 " /proc/mounts; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
 
 if [ "${ZTIER_INSTALL:-}" != ok ] || ! command -v ztierd >/dev/null; then
-	echo "1..0 # SKIP ztier is not installed in the guest (make install: ${ZTIER_INSTALL:-?})"
-	exit 0
+	skip_all "ztier is not installed in the guest (make install: ${ZTIER_INSTALL:-?})"
 fi
 modprobe ublk_drv 2>/dev/null
 modprobe zram num_devices=0 2>/dev/null
 
+# The configuration (tests/vm/fixtures/manager/): a zram swap in ztier.conf,
+# policy.d/50-mixed.conf a ztier swap, 60-spilly.conf a file system stack
+# on the spill disk of serial $SERIAL; 61-surprise.conf, made here, the
+# same on ztier-spill2.
 W=/tmp/zt
-mkdir -p $W/policy.d
+mkdir -p $W
+cp -R /mnt/add/fixtures/manager/. $W/
 export ZTIER_SOCKET=/run/ztier/ztierd.sock
 SERIAL=ztier-spill1
 BYID=/dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_$SERIAL
-
-cat >$W/ztier.conf <<'CONF'
-[ztierd]
-log-level = debug
-[zram-swap fast]
-size = 48M
-algorithm = lz4
-priority = 100
-CONF
-cat >$W/policy.d/50-mixed.conf <<'CONF'
-[policy]
-name = mixed
-[samefill]
-tier = meta
-[text]
-tier = store
-codec = zstd:3
-[mixed]
-tier = store
-codec = lz4
-[random]
-tier = store
-codec = raw
-[device]
-size = 1G
-memory-limit = 512M
-[spill]
-target = none
-[swap]
-priority = 50
-discard = yes
-CONF
-cat >$W/policy.d/60-spilly.conf <<CONF
-[policy]
-name = spilly
-[samefill]
-tier = meta
-[text]
-tier = store
-codec = zstd:3
-[mixed]
-tier = store
-codec = lz4
-[random]
-tier = spill
-[device]
-size = 256M
-memory-limit = 128M
-[spill]
-target = nvme-QEMU_NVMe_Ctrl_$SERIAL
-[fs]
-type = ext4
-mount-point = /mnt/spilly
-CONF
 
 sed -e "s/name = spilly/name = surprise/" -e "s/$SERIAL/ztier-spill2/" \
     -e "s|/mnt/spilly|/mnt/surprise|" $W/policy.d/60-spilly.conf >$W/policy.d/61-surprise.conf
@@ -104,7 +51,6 @@ col() { # stack column: value of a status --json key for that stack's row
 	ztierctl status --json | tr '{' '\n' | grep "\"stack\":\"$1\"" | grep -o "\"$2\":[^,}]*" | cut -d: -f2 | tr -d '"'
 }
 
-echo "1..39"
 ztierd --foreground --config $W/ztier.conf --policy-dir $W/policy.d 2>$LOG &
 zpid=$!
 ok "ztierd starts and reports ready" 'wait_log "ready:" 60'
@@ -256,4 +202,4 @@ ok "ztierctl del NAME removes it" 'ztierctl del extra && ! mounted /mnt/extra &&
 kill -TERM $zpid; wait $zpid; rc=$?
 ok "SIGTERM: everything torn down (rc $rc; /mnt/surprise too, though reloaded)" '[ -z "$(swapon --noheadings)" ] && ! ls /sys/block | grep -q "^ublkb\|^zram" && ! mounted /mnt/spilly && ! mounted /mnt/surprise'
 diag <$LOG
-exit $((failed > 0))
+done_testing

@@ -6,4 +6,4 @@ if ! why=$(tests/vm/run --check 2>&1); then
 	echo "1..0 # SKIP no test VM: $(printf '%s\n' "$why" | tail -n 1)"
 	exit 0
 fi
-exec tests/vm/run --timeout 600 --mem 2G tests/vm/manager.sh
+exec tests/vm/run --timeout 600 --mem 2G --add tests/vm/fixtures tests/vm/manager.sh

@@ -24,13 +24,10 @@
 # time, and the peak swap use printed shows each one was under pressure).
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:$PATH
-n=0 fail=0
-ok() { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fail=$((fail + 1)); return 1; fi; }
-diag() { sed 's/^/# /'; }
+. /usr/share/ztier-tests/tap.sh
 
 if [ "${ZTIER_INSTALL:-}" != ok ] || ! command -v ztierd >/dev/null; then
-	echo "1..0 # SKIP ztier is not installed in the guest (make install: ${ZTIER_INSTALL:-?})"
-	exit 0
+	skip_all "ztier is not installed in the guest (make install: ${ZTIER_INSTALL:-?})"
 fi
 modprobe ublk_drv && modprobe zram num_devices=0 || { echo "Bail out! no ublk_drv/zram"; exit 1; }
 
@@ -145,5 +142,4 @@ run() {
 for r in $RUNS; do
 	run "${r%%:*}" "${r#*:}"
 done
-echo "1..$n"
-exit $((fail > 0))
+done_testing

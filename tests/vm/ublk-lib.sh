@@ -1,26 +1,14 @@
 #!/bin/bash
 # tests/vm/ublk-lib.sh: helpers shared by the ublk guest scripts (sourced).
-# The TAP part follows tests/tap.sh (same names: n, failed, check); the
-# guest cannot source that file until tests/vm/*.t add it to the VM.
-# TAP output (check/ok/notok), device add/del through ztier-ublk, stats read
-# back from `ztier-ublk list`, fio runs, and the policies the tests use.
+# The TAP functions are tests/tap.sh's (tests/vm/run ships it to every
+# guest); here: groups of checks, device add/del through ztier-ublk, stats
+# read back from `ztier-ublk list`, fio runs.  The policies the tests use
+# are files in tests/vm/fixtures/ (the .t files add them: $fx).
 
-n=0 failed=0
-log=/tmp/ublk-test.log
+. /usr/share/ztier-tests/tap.sh
+fx=/mnt/add/fixtures
 t_group=$SECONDS
 
-check() { # description, command...: one TAP line; the command's output as diagnostics
-	local desc=$1
-	shift
-	n=$((n + 1))
-	if "$@" >"$log" 2>&1; then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc"
-		failed=$((failed + 1))
-		tail -n 30 "$log" | sed 's/^/# /'
-	fi
-}
 group() { # name: start a group, print the time the previous one took
 	[ -n "${g_name:-}" ] && echo "# group '$g_name' took $((SECONDS - t_group)) s"
 	g_name=$1 t_group=$SECONDS
@@ -28,8 +16,7 @@ group() { # name: start a group, print the time the previous one took
 }
 finish() {
 	group end
-	echo "1..$n"
-	[ "$failed" = 0 ]
+	done_testing
 }
 
 # add ARGS...: create a device; sets $id and $dev.  Fails unless it is a
@@ -92,59 +79,6 @@ fio_verify() {
 		--rw="$rw" --bs="$bs" --iodepth="$qd" --size="$size" --do_verify=1 \
 		--verify_fatal=1 --verify_state_save=0 $(fio_data "$cls") "$@" \
 		--output=/tmp/fio.out || { tail -n 25 /tmp/fio.out; return 1; }
-}
-
-# The policy most tests use: every class to a different tier.
-write_policies() {
-	cat >/tmp/tiered.conf <<-'EOF'
-	[policy]
-	name = suite
-	[samefill]
-	tier = meta
-	fallback = store
-	codec = lz4
-	[text]
-	tier = store
-	codec = zstd:3
-	fallback = spill
-	[mixed]
-	tier = store
-	codec = lz4
-	fallback = spill
-	[random]
-	tier = spill
-	fallback = store
-	[device]
-	size = 256M
-	memory-limit = 128M
-	[spill]
-	target = /dev/nvme0n1
-	EOF
-	# random pages kept raw in a 1 MiB store, no fallback: writes must fail
-	cat >/tmp/limit.conf <<-'EOF'
-	[random]
-	tier = store
-	codec = raw
-	[device]
-	size = 64M
-	memory-limit = 1M
-	EOF
-	# the same limit with spill as the fallback: writes go on, to spill
-	cat >/tmp/limit-spill.conf <<-'EOF'
-	[text]
-	fallback = spill
-	[mixed]
-	fallback = spill
-	[random]
-	tier = store
-	fallback = spill
-	codec = raw
-	[device]
-	size = 64M
-	memory-limit = 1M
-	[spill]
-	target = /dev/nvme0n1
-	EOF
 }
 
 export LD_LIBRARY_PATH=/mnt/add${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}

@@ -9,47 +9,25 @@ set -u
 . /mnt/add/ublk-lib.sh
 echo 15 >/proc/sys/kernel/hung_task_timeout_secs
 check "modprobe ublk_drv" modprobe ublk_drv
-# Text and mixed pages go to the compressed store, spill when it is full.
+# fixtures/swap.conf: text and mixed pages go to the compressed store,
+# spill when it is full.
 # The store's queue-thread side never commits memory: it takes chunks from
 # a committed reserve that a housekeeper thread refills (ublk/store.h,
 # Reserve), and an empty reserve sends the page to the spill.  Committing
 # on the I/O path livelocked this guest for 10 minutes: a queue thread with
 # PF_MEMALLOC_NOIO neither writes to swap in reclaim nor gets OOM-killed.
-cat >/tmp/swap.conf <<'EOF'
-[policy]
-name = swap
-[samefill]
-tier = meta
-[text]
-tier = store
-codec = lz4
-fallback = spill
-[mixed]
-tier = store
-codec = lz4
-fallback = spill
-[random]
-tier = spill
-[device]
-size = 1G
-memory-limit = 16M
-queues = 1
-depth = 32
-[spill]
-target = /dev/nvme0n1
-EOF
 group "swap on a ztier device"
-check "add (depth 32, store 16M, spill on NVMe)" add --policy /tmp/swap.conf
+check "add (depth 32, store 16M, spill on NVMe)" add --policy $fx/swap.conf
 check "mkswap" mkswap "$dev"
 check "swapon" swapon -p 100 "$dev"
-free -m | sed 's/^/# /'
+free -m | diag
 ram_mb=$(($(sed -n 's/MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo) / 1024))
 hog_mb=$((ram_mb + ram_mb / 4))
 t0=$SECONDS
 check "stress-ng --vm ${hog_mb}M --verify (RAM ${ram_mb}M)" \
 	timeout 400 stress-ng --vm 1 --vm-bytes "${hog_mb}M" --vm-keep --verify -t 60 --metrics-brief
 echo "# stress-ng took $((SECONDS - t0)) s"
-stats "$id" | sed 's/^/# /'
+stats "$id" | diag
 check "pages went through the device (writes > 1000)" test "$(get "$id" writes)" -gt 1000
 check "no request failed" test "$(get "$id" errors)" = 0
 check "pages went to the store (pages_store > 0)" test "$(get "$id" pages_store)" -gt 0

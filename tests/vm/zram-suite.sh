@@ -38,47 +38,25 @@ wait_z() { # ID KEY OP VALUE (up to 5 s; the server publishes every 200 ms)
 }
 show() { echo "# $(ztier-ublk list | grep -E '^\s+(pages|zram)' | tr -s '\t\n' '  ')"; }
 
+# The variants of fixtures/zram.conf, each one change away from it.
 write_zram_policies() {
-	cat >/tmp/zram.conf <<-'EOF'
-	[policy]
-	name = zram-suite
-	[samefill]
-	tier = meta
-	[text]
-	tier = zram
-	fallback = store
-	codec = lz4
-	[mixed]
-	tier = store
-	codec = lz4
-	fallback = zram
-	[random]
-	tier = store
-	codec = raw
-	[device]
-	size = 128M
-	memory-limit = 96M
-	[zram]
-	algorithm = lz4
-	size = 128M
-	EOF
 	# 1024 slots: the rest of the text pages goes to the store
 	awk '/^\[/ { z = $0 == "[zram]" } z && /^size/ { $0 = "size = 4M" } { print }' \
-		/tmp/zram.conf >/tmp/zram-slots.conf
+		$fx/zram.conf >/tmp/zram-slots.conf
 	# room for every page but 1 MiB of zram memory: the kernel refuses writes
-	awk '/^\[zram\]/ { print; print "memory-limit = 1M"; next } { print }' /tmp/zram.conf >/tmp/zram-mem.conf
+	awk '/^\[zram\]/ { print; print "memory-limit = 1M"; next } { print }' $fx/zram.conf >/tmp/zram-mem.conf
 	# no fallback: a full zram fails the write
 	awk '/^\[text\]/ { t = 1 } /^\[mixed\]/ { t = 0 } t && /^(fallback|codec)/ { next }
 	     /^\[/ { z = $0 == "[zram]" } z && /^size/ { $0 = "size = 4M" } { print }' \
-		/tmp/zram.conf >/tmp/zram-nofb.conf
-	sed 's/^algorithm = lz4$/algorithm = 842/' /tmp/zram.conf >/tmp/zram-badalg.conf
+		$fx/zram.conf >/tmp/zram-nofb.conf
+	sed 's/^algorithm = lz4$/algorithm = 842/' $fx/zram.conf >/tmp/zram-badalg.conf
 }
 write_zram_policies
 
 # ---------------------------------------------------------------------------
 group "modules through libkmod"
 if loaded zram || loaded ublk_drv; then
-	echo "ok $((n += 1)) - zram and ublk_drv loaded by libkmod # SKIP already loaded at boot"
+	skip "zram and ublk_drv loaded by libkmod" "already loaded at boot"
 else
 	check "zramctl-glue's t_module (libkmod) loads zram and ublk_drv" /mnt/add/t_module.t
 	check "both are in /proc/modules" eval "loaded zram && loaded ublk_drv"
@@ -86,7 +64,7 @@ else
 fi
 modprobe ublk_drv
 check "rmmod zram (the server must load it itself)" rmmod zram
-check "add with a zram tier loads zram" add --policy /tmp/zram.conf
+check "add with a zram tier loads zram" add --policy $fx/zram.conf
 check "zram is loaded, one zram device (ours)" eval "loaded zram && test \$(zram_devs) = 1"
 check "list shows the zram tier: 32768 slots (stats refresh: 200 ms)" wait_z "$id" ztotal -eq 32768
 zdev=$(zget "$id" zdev)
@@ -116,7 +94,7 @@ check "nothing half-created after the failure" no_devices
 group "fio verify matrix, text pages in zram"
 matrix() { # queues
 	local q=$1 bs qd cls
-	check "add: text -> zram, $q queue(s)" add --policy /tmp/zram.conf --queues "$q"
+	check "add: text -> zram, $q queue(s)" add --policy $fx/zram.conf --queues "$q"
 	for bs in 4k 64k; do
 		for qd in 1 32; do
 			for cls in text mixed; do
@@ -136,7 +114,7 @@ check "no zram device left" no_devices
 
 # ---------------------------------------------------------------------------
 group "overwrite and discard free zram memory"
-check "add" add --policy /tmp/zram.conf
+check "add" add --policy $fx/zram.conf
 check "write 32M of text-like data" fio --name=w --filename="$dev" --allow_file_create=0 \
 	--ioengine=io_uring --direct=1 --rw=write --bs=1M --size=32M --refill_buffers \
 	--buffer_compress_percentage=75 --output=/tmp/fio.out
@@ -198,7 +176,7 @@ check "del" del "$id"
 # return that data.  A third writer keeps taking the freed slots with other
 # data, so a read of a freed slot would return zeros (discard) or its data.
 group "no stale read while a slot is reused (2 queues)"
-check "add (2 queues)" add --policy /tmp/zram.conf --queues 2
+check "add (2 queues)" add --policy $fx/zram.conf --queues 2
 seq 1 2000000 | head -c 4194304 >/tmp/same
 check "write the page set" dd if=/tmp/same of="$dev" bs=1M oflag=direct status=none
 rm -f /tmp/stop
@@ -220,7 +198,7 @@ reads_ok() { # read the 4M back while the churn runs (at least 20 times)
 	[ $bad = 0 ]
 }
 check "reads of the rewritten pages all return their data" reads_ok
-sed -n "s/^\([0-9]* of [0-9]* reads.*\)/# \1/p" "$log"
+sed -n "s/^\([0-9]* of [0-9]* reads.*\)/# \1/p" "$tap_log"
 echo "# reads redone because the page changed under them: $(zget "$id" zrereads)"
 touch /tmp/stop
 wait "$churn_pid"
@@ -232,7 +210,7 @@ check "no device left" no_devices
 
 # ---------------------------------------------------------------------------
 group "a killed server's zram tier goes with its device"
-check "add" add --policy /tmp/zram.conf
+check "add" add --policy $fx/zram.conf
 check "zram tier published" wait_z "$id" ztotal -eq 32768
 check "write text-like data into zram" fio --name=w --filename="$dev" --allow_file_create=0 \
 	--ioengine=io_uring --direct=1 --rw=write --bs=1M --size=16M --refill_buffers \

@@ -5,7 +5,7 @@
 # through libkmod in the guest.  Skips when the VM cannot be set up here.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/vm/ublk-vmargs.sh
-make -s build/release/tests/zram/t_module.t >&2 ||
+make -s build/release/tests/zramctl-glue/t_module.t >&2 ||
 	{ echo "Bail out! cannot build t_module"; exit 1; }
-exec tests/vm/run --timeout 600 "${vm_args[@]}" --add build/release/tests/zram/t_module.t \
+exec tests/vm/run --timeout 600 "${vm_args[@]}" --add build/release/tests/zramctl-glue/t_module.t \
 	tests/vm/zram-suite.sh

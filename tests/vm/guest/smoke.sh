@@ -1,25 +1,11 @@
 #!/bin/bash
 # Guest half of tests/vm/smoke.t: is the VM fit for ztier's tests?
-# Prints TAP.  Checks the kernel pieces (ublk_drv, zram), udev naming of the
-# NVMe spill disk (cold and hot-plugged), and the userland the tests use
-# (fio, e2fsprogs, util-linux swap tools run by bash, not busybox).
+# Prints TAP (tests/tap.sh).  Checks the kernel pieces (ublk_drv, zram),
+# udev naming of the NVMe spill disk (cold and hot-plugged), and the
+# userland the tests use (fio, e2fsprogs, util-linux swap tools run by
+# bash, not busybox).
 set -u
-n=0 fails=0
-log=/tmp/smoke.log
-
-check() { # description, command...: one TAP line, the command's output as diagnostics
-	local desc=$1
-	shift
-	n=$((n + 1))
-	if "$@" >"$log" 2>&1; then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc"
-		fails=$((fails + 1))
-		sed 's/^/# /' "$log"
-	fi
-}
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+. /usr/share/ztier-tests/tap.sh
 
 serial_of() { udevadm info -q property -n "$1" | sed -n 's/^ID_SERIAL_SHORT=//p'; }
 is_serial() { [ "$(serial_of "$1")" = "$2" ] || { echo "ID_SERIAL_SHORT of $1 is '$(serial_of "$1")'"; return 1; }; }
@@ -49,7 +35,6 @@ hp=""
 hotplug() { hp=$(vm-hotplug add spill1 256M) && is_serial "$hp" spill1; }
 unplug() { vm-hotplug del spill1 && [ ! -e "$hp" ]; }
 
-echo "1..16"
 check "modprobe ublk_drv" modprobe ublk_drv
 check "/dev/ublk-control exists" test -c /dev/ublk-control
 check "modprobe zram num_devices=0" modprobe zram num_devices=0
@@ -71,4 +56,4 @@ if [ "${ZTIER_INSTALL:-}" = ok ]; then
 else
 	skip "ztier programs and policies installed" "make install ${ZTIER_INSTALL:-?} on the host"
 fi
-exit $((fails > 0))
+done_testing
