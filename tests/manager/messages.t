@@ -3,16 +3,19 @@
 # (and each subcommand's) exits 0 on stdout; ztierd on a kernel without
 # ublk_drv says so in one short line, counts the ztier device as
 # "unavailable" (not "failed") in its ready line, and says where it looked
-# for a ztier.conf it did not find.
+# for a ztier.conf it did not find.  Under a Type=notify unit it tells
+# systemd READY=1, STATUS= and STOPPING=1 (a socat datagram socket stands
+# in for systemd's $NOTIFY_SOCKET).
 cd "$(dirname "$0")/../.." || exit 1
 B=${ZTIER_BUILD:-build/release}/bin
 . tests/tap.sh
 
 [ -x $B/ztierd ] && [ -x $B/ztierctl ] && [ -x $B/ztier-ublk ] || skip_all "build first (make)"
 T=$(mktemp -d /tmp/ztier-msg.XXXXXX)
-pid=""
+pid="" spid=""
 cleanup() {
 	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" && wait "$pid"
+	[ -n "$spid" ] && kill "$spid" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -66,11 +69,24 @@ kill -TERM "$pid"; wait "$pid"; pid=""
 if [ -e /etc/ztier/ztier.conf ] || [ -e /usr/local/share/ztier/ztier.conf ]; then
 	skip "a ztier.conf is installed on this host"
 else
-	$B/ztierd --foreground --policy-dir "$T/empty" --socket "$T/sock" 2>"$T/log2" &
+	if command -v socat >/dev/null; then
+		socat -u UNIX-RECV:"$T/notify" OPEN:"$T/notified",creat,append &
+		spid=$!
+		for _ in $(seq 50); do [ -S "$T/notify" ] && break; sleep 0.1; done
+	fi
+	NOTIFY_SOCKET=$T/notify $B/ztierd --foreground --policy-dir "$T/empty" --socket "$T/sock" 2>"$T/log2" &
 	pid=$!
 	for _ in $(seq 100); do grep -q "ready:" "$T/log2" && break; sleep 0.1; done
 	kill -TERM "$pid"; wait "$pid"; pid=""
 	diag <"$T/log2"
+	if [ -n "$spid" ]; then
+		sleep 0.2
+		{ tr '\n' ' ' <"$T/notified"; echo; } | diag
+		ok "sd_notify: STATUS= summary, READY=1, then STOPPING=1" \
+			'tr "\n" " " <"$T/notified" | grep -q "STATUS=0 stack(s) up.*READY=1.*STOPPING=1"'
+	else
+		skip "sd_notify: socat not installed"
+	fi
 	ok "no ztier.conf: it names where it looked" \
 		'grep -q "no ztier.conf: neither /etc/ztier/ztier.conf nor /usr/.*/ztier.conf exists" "$T/log2"'
 	ok "no policy: it names the directory" 'grep -q "no policy (NAME.conf) in $T/empty" "$T/log2"'
