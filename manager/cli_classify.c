@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "build/paths.h"        /* generated: ZT_VERSION, ZT_SYSCONFDIR, ... */
 #include "manager/cli.h"
 
 struct tally {

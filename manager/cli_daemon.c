@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "build/paths.h"        /* generated: ZT_VERSION, ZT_SYSCONFDIR, ... */
 #include "manager/cli.h"
 #include "manager/cli_status.h"
 #include "policy/common/common.h"
@@ -29,7 +30,7 @@ const char *cli_socket_path(void)
 {
 	const char *p = getenv("ZTIER_SOCKET");
 
-	return p && p[0] ? p : "/run/ztier/ztierd.sock";
+	return p && p[0] ? p : ZT_RUNSTATEDIR "/ztier/ztierd.sock";
 }
 
 /* ---- talking to the socket, within a timeout ------------------------------------ */

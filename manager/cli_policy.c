@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "build/paths.h"        /* generated: ZT_VERSION, ZT_SYSCONFDIR, ... */
 #include "policy/common/common.h"
 #include "manager/cli.h"
 
@@ -167,7 +168,7 @@ int cli_policy_active(struct zt_policy *p, const char *file,
 {
 	const char *env = getenv("ZTIER_POLICY_DIR");
 	const char *dirs[] = {
-		env ? env : "/run/ztier/policy.d",
+		env ? env : ZT_RUNSTATEDIR "/ztier/policy.d",
 		env ? NULL : ZT_SYSCONFDIR "/ztier/policy.d",
 		env ? NULL : ZT_DATADIR "/ztier/policy.d",
 	};

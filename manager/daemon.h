@@ -20,6 +20,7 @@
  *   jobs       (daemon_job.c)    the job thread; the snapshot (daemon_snap.c)
  *   actions    (daemon_actions.c) all up/down, reload, add, del
  *   fd registry (daemon_watch.c) what the epoll loop waits on
+ *   notify     (daemon_notify.c) the summary line, sd_notify READY/STATUS
  *
  * Two threads (daemon_job.c).  The loop (ztierd.c) answers: signals, the
  * control clients (daemon_ctl.c: many at once, each with its own buffer
@@ -63,7 +64,9 @@
 struct udev;
 struct udev_monitor;
 
-#define ZD_SOCKET_PATH   "/run/ztier/ztierd.sock"
+/* ZT_RUNSTATEDIR is in build/paths.h, which the users of these include. */
+#define ZD_RUN_DIR       ZT_RUNSTATEDIR "/ztier"
+#define ZD_SOCKET_PATH   ZD_RUN_DIR "/ztierd.sock"
 #define ZD_RULES_PATH    "/run/udev/rules.d/61-ztier-spill.rules"
 #define ZD_REQUEST_MAX   1024      /* bytes of one request line, newline included */
 #define ZD_STACKS_MAX    32
@@ -172,6 +175,7 @@ struct zd_stack {
 	enum zd_state state;
 	char reason[256];             /* why FAILED / DEGRADED / WAITING        */
 	enum zd_busy { ZD_IDLE, ZD_STARTING, ZD_STOPPING } busy; /* a job's step */
+	bool unavailable;             /* FAILED: the kernel has no driver for it */
 	bool removed;                 /* config no longer declares it           */
 	bool added;                   /* from `ztierctl add`: kept on reload    */
 	bool detached;                /* detached on request: no auto-attach
@@ -388,6 +392,13 @@ void zd_publish(struct zd_daemon *d);
 /* The loop: "ok\n" + the status lines, malloc'd (NULL: no memory). */
 char *zd_snapshot(struct zd_daemon *d, size_t *len);
 long long zd_now_ms(void);                       /* CLOCK_MONOTONIC, ms */
+/* ---- summary and systemd notification (daemon_notify.c) ------------------ */
+
+/* "2 stack(s) up, 1 waiting for a spill device, ...": zero counts left out. */
+void zd_summary(const struct zd_daemon *d, char *buf, size_t len);
+void zd_notify_ready(const struct zd_daemon *d);    /* READY=1 and STATUS=   */
+void zd_notify_status(const struct zd_daemon *d);   /* STATUS= when changed  */
+void zd_notify_stopping(void);                      /* STOPPING=1            */
 
 /* ---- the fd registry (daemon_watch.c) ------------------------------------- */
 

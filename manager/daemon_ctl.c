@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "build/paths.h"        /* generated: ZT_VERSION, ZT_SYSCONFDIR, ... */
 #include "manager/daemon.h"
 
 #define IO_TIMEOUT_MS 2000

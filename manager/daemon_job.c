@@ -153,8 +153,10 @@ static void *job_main(void *arg)
 		zd_reload(d);
 	else if (j->kind == ZD_JOB_EVENTS)
 		stack_events(d);
-	else if (j->kind == ZD_JOB_STOP)
+	else if (j->kind == ZD_JOB_STOP) {
+		zd_notify_stopping();
 		j->result = stop_all(d);
+	}
 	zd_publish(d);
 	if (r && fclose(r)) {
 		free(j->reply);

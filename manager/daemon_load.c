@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "build/paths.h"        /* generated: ZT_VERSION, ZT_SYSCONFDIR, ... */
 #include "policy/common/common.h"
 #include "manager/daemon.h"
 #include "zramctl-glue/zramctl_glue.h"
@@ -33,19 +34,25 @@ static void rooted(const struct zd_daemon *d, char *out, size_t len, const char 
 	snprintf(out, len, "%s%s", d->root ? d->root : "", path);
 }
 
-/* --config, else the first of the search list that exists, else NULL. */
+static const char *const conf_candidates[] = { ZT_SYSCONFDIR "/ztier/ztier.conf",
+					       ZT_DATADIR "/ztier/ztier.conf" };
+
+/* --config, else the first of the search list that exists, else NULL
+ * (and the log says where it looked). */
 static const char *conf_file(const struct zd_daemon *d, char *buf, size_t len)
 {
-	static const char *const candidates[] = { ZT_SYSCONFDIR "/ztier/ztier.conf",
-						  ZT_DATADIR "/ztier/ztier.conf" };
+	char other[ZT_PATH_MAX];
 
 	if (d->conf_path)
 		return d->conf_path;
 	for (size_t i = 0; i < 2; i++) {
-		rooted(d, buf, len, candidates[i]);
+		rooted(d, buf, len, conf_candidates[i]);
 		if (access(buf, F_OK) == 0)
 			return buf;
 	}
+	rooted(d, other, sizeof(other), conf_candidates[0]);
+	zd_log(ZD_INFO, "no ztier.conf: neither %s nor %s exists; built-in defaults "
+	       "(no zram swap device)", other, buf);
 	return NULL;
 }
 
@@ -57,10 +64,8 @@ static int read_conf(struct zd_daemon *d, struct zd_conf *c)
 	int n;
 
 	zd_conf_default(c);
-	if (!path) {
-		zd_log(ZD_DEBUG, "no ztier.conf found: built-in defaults");
+	if (!path)
 		return 0;
-	}
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	n = zd_conf_load(c, path);      /* which logs why it could not read */
 	return n < 0 ? 1 : n;
@@ -196,6 +201,19 @@ static bool above_limit(const struct zd_zswap *z, uint64_t ram)
 	return true;
 }
 
+/* Where an admin who finds no ztier device built should look. */
+static void say_no_policy(const struct zd_conf *c)
+{
+	char where[1024];
+	size_t at = 0;
+
+	where[0] = '\0';
+	for (unsigned i = 0; i < c->npolicy_dirs && at < sizeof(where); i++)
+		at += (size_t)snprintf(where + at, sizeof(where) - at, "%s%s", i ? ", " : "",
+				       c->policy_dirs[i]);
+	zd_log(ZD_INFO, "no policy (NAME.conf) in %s: no ztier device", where);
+}
+
 static int collect(struct zd_daemon *d, const struct zd_conf *c, struct wanted *w)
 {
 	const char *dirs[ZD_DIRS_MAX];
@@ -221,6 +239,8 @@ static int collect(struct zd_daemon *d, const struct zd_conf *c, struct wanted *
 	}
 	for (unsigned i = 0; i < l.n; i++)
 		want_policy(w, c, l.v[i].path, l.v[i].name, &problems);
+	if (!l.n)
+		say_no_policy(c);
 	zd_filelist_free(&l);
 	return problems;
 }

@@ -41,6 +41,7 @@ void zd_publish(struct zd_daemon *d)
 	d->snap_len = len;
 	pthread_mutex_unlock(&d->snap_lock);
 	free(old);
+	zd_notify_status(d);          /* systemd's STATUS=, when it changed */
 }
 
 long long zd_now_ms(void)

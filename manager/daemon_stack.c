@@ -102,8 +102,11 @@ static int zram_build(struct zd_stack *s)
 			 zt_size_format(&z->zram.size, size, sizeof(size)));
 		return step_failed(s, "zram", -EINVAL, msg);
 	}
-	if ((err = zg_create(&dev, &spec)))
+	if ((err = zg_create(&dev, &spec))) {
+		/* no device made: the zram module could not be had */
+		s->unavailable = dev.id < 0 && (err == -ENOPKG || err == -ENOENT);
 		return step_failed(s, "zram", err, zg_strerror(&dev.err, msg, sizeof(msg)));
+	}
 	s->zram_id = dev.id;
 	zg_node_path(&dev, s->dev, sizeof(s->dev));
 	zd_log(ZD_INFO, "%s: %s: %llu bytes, algorithm %s", s->name, s->dev,
@@ -135,6 +138,24 @@ static int zram_destroy(struct zd_stack *s)
 
 /* ---- swap / fs on top -------------------------------------------------------- */
 
+/* Said before swapon: an admin trying ztier sees what it is about to take,
+ * with the disk's size as the kernel has it (sysfs, 512-byte sectors). */
+static void announce_swap(const struct zd_stack *s, int prio)
+{
+	const char *base = strrchr(s->dev, '/');
+	unsigned long long sectors = 0;
+	char path[128], size[40] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/block/%s/size", base ? base + 1 : s->dev);
+	if ((f = fopen(path, "re"))) {
+		if (fscanf(f, "%llu", &sectors) == 1 && sectors)
+			snprintf(size, sizeof(size), ", %llu MiB", sectors >> 11);
+		fclose(f);
+	}
+	zd_log(ZD_INFO, "%s: turning swap on: %s%s, priority %d", s->name, s->dev, size, prio);
+}
+
 static int use_build(struct zd_stack *s, enum zt_use use, int prio, bool discard,
 		     const char *fs_type, const char *mnt)
 {
@@ -152,6 +173,7 @@ static int use_build(struct zd_stack *s, enum zt_use use, int prio, bool discard
 	if (use != ZT_USE_SWAP)
 		return 0;
 	snprintf(label, sizeof(label), "ztier-%.40s", s->name);
+	announce_swap(s, prio);
 	if ((err = zd_mkswap(s->dev, label)))
 		return step_failed(s, "mkswap", err, NULL);
 	if ((err = zd_swapon(s->dev, prio, discard)))
@@ -218,6 +240,7 @@ static int ztier_build(struct zd_daemon *d, struct zd_stack *s)
 	int err;
 
 	if (!d->have_ublk) {
+		s->unavailable = true;
 		snprintf(s->reason, sizeof(s->reason), "no ublk_drv in this kernel");
 		return -ENODEV;
 	}
@@ -359,6 +382,7 @@ static int stack_up(struct zd_daemon *d, struct zd_stack *s)
 		return cleanup_pending(s, "not built again", err);
 	s->state = ZD_ST_DOWN;
 	s->reason[0] = '\0';
+	s->unavailable = false;
 	err = build(d, s);
 	if (s->state == ZD_ST_WAITING)
 		return 0;

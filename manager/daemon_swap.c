@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "build/paths.h"        /* generated: ZT_VERSION, ZT_SYSCONFDIR, ... */
 #include "manager/daemon.h"
 
 extern char **environ;
@@ -126,7 +127,10 @@ static long long swap_used_kib(const char *path)
 
 	if (!f)
 		return -1;
-	fscanf(f, "%*[^\n]\n");                         /* the header */
+	if (fscanf(f, "%*[^\n]\n") == EOF) {           /* the header */
+		fclose(f);
+		return -1;
+	}
 	while (found < 0 && fscanf(f, "%4095s %*s %lld %lld %*[^\n]\n", name, &size,
 				   &used) == 3)
 		if (!strcmp(name, path))
@@ -169,8 +173,8 @@ int zd_swapoff(const char *dev, dev_t rdev)
 		return 0;
 	if (err != -ENOENT || !rdev)
 		return err;
-	snprintf(tmp, sizeof(tmp), "/run/ztier/swapoff-%u-%u", major(rdev), minor(rdev));
-	mkdir("/run/ztier", 0755);
+	snprintf(tmp, sizeof(tmp), ZD_RUN_DIR "/swapoff-%u-%u", major(rdev), minor(rdev));
+	mkdir(ZD_RUN_DIR, 0755);
 	unlink(tmp);
 	if (mknod(tmp, S_IFBLK | 0600, rdev) < 0)
 		return err;

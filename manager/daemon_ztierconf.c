@@ -31,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "build/paths.h"        /* generated: ZT_VERSION, ZT_SYSCONFDIR, ... */
 #include "manager/daemon.h"
 #include "policy/common/common.h"
 
@@ -40,7 +41,7 @@ void zd_conf_default(struct zd_conf *c)
 	snprintf(c->socket, sizeof(c->socket), "%s", ZD_SOCKET_PATH);
 	snprintf(c->policy_dirs[0], ZT_PATH_MAX, "%s", ZT_DATADIR "/ztier/policy.d");
 	snprintf(c->policy_dirs[1], ZT_PATH_MAX, "%s", ZT_SYSCONFDIR "/ztier/policy.d");
-	snprintf(c->policy_dirs[2], ZT_PATH_MAX, "%s", "/run/ztier/policy.d");
+	snprintf(c->policy_dirs[2], ZT_PATH_MAX, "%s", ZD_RUN_DIR "/policy.d");
 	c->npolicy_dirs = 3;
 	c->level = ZD_INFO;
 }

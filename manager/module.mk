@@ -13,12 +13,14 @@ PROGS += $(O)/bin/ztierd
 $(O)/bin/ztierd: $(ZTIERD_OBJS)
 MAN8 += manager/man/ztierd.8 manager/man/ztierctl.8
 MAN5 += manager/man/ztier.conf.5
-ZT_LIBDIR := $(if $(filter /usr,$(PREFIX)),/usr/lib,$(PREFIX)/lib)
+ZT_UNITS := $(notdir $(wildcard manager/systemd/*.service))
 # One shell line (the top Makefile runs $(INSTALL_EXTRA) as one recipe line).
 INSTALL_EXTRA += \
-	install -D -m 0644 udev/60-ztier.rules $(DESTDIR)$(ZT_LIBDIR)/udev/rules.d/60-ztier.rules && \
-	install -d $(DESTDIR)$(ZT_LIBDIR)/systemd/system && \
-	for u in manager/systemd/*.service; do \
-	  sed 's|@bindir@|$(PREFIX)/bin|g' $$u >$(DESTDIR)$(ZT_LIBDIR)/systemd/system/$${u\#\#*/} || exit 1; \
+	install -D -m 0644 udev/60-ztier.rules $(DESTDIR)$(UDEVRULESDIR)/60-ztier.rules && \
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) && \
+	for u in $(ZT_UNITS); do \
+	  sed 's|@bindir@|$(BINDIR)|g' manager/systemd/$$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
 	done && \
-	install -D -m 0644 manager/ztier.conf $(DESTDIR)$(PREFIX)/share/ztier/ztier.conf
+	install -D -m 0644 manager/ztier.conf $(DESTDIR)$(DATADIR)/ztier/ztier.conf
+UNINSTALL_EXTRA += $(UDEVRULESDIR)/60-ztier.rules $(addprefix $(SYSTEMDUNITDIR)/,$(ZT_UNITS)) \
+	$(DATADIR)/ztier/ztier.conf

@@ -12,12 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "build/paths.h"        /* generated: ZT_VERSION, ZT_SYSCONFDIR, ... */
 #include "manager/cli.h"
 #include "policy/common/common.h"
-
-#ifndef ZT_VERSION
-#define ZT_VERSION "unknown"
-#endif
 
 static const struct cli_command commands[] = {
 	{ "classify", "[--json] [--policy FILE] (FILE... | --pid PID)",
@@ -133,7 +130,7 @@ int main(int argc, char **argv)
 		return CLI_OK;
 	}
 	if (strcmp(arg, "help") == 0) {
-		if (argc < 3)
+		if (argc < 3 || !strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))
 			return usage(stdout);
 		const struct cli_command *c = find_command(argv[2]);
 		if (!c)

@@ -14,7 +14,7 @@
  * a thread of its own (daemon_job.c), so the loop always answers.  Stop
  * tears every stack down in reverse order.  Without --foreground ztierd forks and
  * the parent exits once the child is ready (systemd runs it in the
- * foreground, Type=notify-less simple service).
+ * foreground as a Type=notify service: daemon_notify.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,13 +29,10 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "build/paths.h"        /* generated: ZT_VERSION, ZT_SYSCONFDIR, ... */
 #include "manager/daemon.h"
 #include "ublk/ztublk.h"
 #include "zramctl-glue/zramctl_glue.h"
-
-#ifndef ZT_VERSION
-#define ZT_VERSION "unknown"
-#endif
 
 static int usage(FILE *out)
 {
@@ -105,11 +102,15 @@ static int parse_opts(int argc, char **argv, struct zd_daemon *d, struct opts *o
 
 /* ---- start-up messages ------------------------------------------------------ */
 
-static void count(struct zd_daemon *d, unsigned n[ZD_ST_FAILED + 1])
+/* Why the module could not be had, in a few words (the whole story is
+ * zg_module_message's, at debug level). */
+static const char *no_module_why(const struct zg_module *m)
 {
-	memset(n, 0, sizeof(unsigned) * (ZD_ST_FAILED + 1));
-	for (unsigned i = 0; i < d->nstacks; i++)
-		n[d->stacks[i].state]++;
+	if (!m->kernel_modules)
+		return "kernel without module support";
+	if (!m->have_modules_dir)
+		return "no /lib/modules for this kernel";
+	return m->err == -ENOENT ? "module not installed" : strerror(-m->err);
 }
 
 static void say_no_ublk(struct zd_daemon *d)
@@ -124,9 +125,9 @@ static void say_no_ublk(struct zd_daemon *d)
 		ztier += d->stacks[i].kind == ZD_KIND_ZTIER;
 	if (d->have_ublk || !ztier)
 		return;
-	zg_module_message(&m, msg, sizeof(msg));
-	zd_log(ZD_WARN, "no ublk_drv (%s; %s missing): the %u ztier device(s) are not built, "
-	       "zram swap is", msg, ZTU_CONTROL_PATH, ztier);
+	zd_log(ZD_WARN, "no ublk_drv (%s): %u ztier device(s) unavailable, zram swap only",
+	       no_module_why(&m), ztier);
+	zd_log(ZD_DEBUG, "%s", zg_module_message(&m, msg, sizeof(msg)));
 }
 
 /* ---- signals and the loop ------------------------------------------------------------ */
@@ -198,12 +199,10 @@ static bool loop(struct zd_daemon *d)
 
 static void ready_line(struct zd_daemon *d)
 {
-	unsigned n[ZD_ST_FAILED + 1];
+	char sum[256];
 
-	count(d, n);
-	zd_log(ZD_INFO, "ready: %u stack(s) up, %u waiting for a spill device, %u failed, "
-	       "%u not built; control socket %s", n[ZD_ST_UP], n[ZD_ST_WAITING],
-	       n[ZD_ST_FAILED], n[ZD_ST_DOWN], d->conf.socket);
+	zd_summary(d, sum, sizeof(sum));
+	zd_log(ZD_INFO, "ready: %s; control socket %s", sum, d->conf.socket);
 }
 
 static void loop_watch(struct zd_daemon *d, int fd, enum zd_tag tag)
@@ -246,6 +245,7 @@ static int start(struct zd_daemon *d)
 		zd_udev_enumerate(d);
 	zd_publish(d);
 	ready_line(d);
+	zd_notify_ready(d);
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "build/paths.h"        /* generated: ZT_VERSION, ZT_SYSCONFDIR, ... */
 #include "policy/common/common.h"
 #include "ublk/ztublk.h"
 

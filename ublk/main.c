@@ -35,6 +35,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "build/paths.h"        /* generated: ZT_VERSION, ZT_SYSCONFDIR, ... */
 #include "policy/common/common.h"
 #include "ublk/cli_list.h"
 #include "ublk/ztublk.h"
@@ -54,16 +55,42 @@ static int die(const char *fmt, ...)
 	return 1;
 }
 
-static int usage(void)
+static void synopsis(FILE *out)
 {
-	fprintf(stderr,
+	fprintf(out,
 		"usage: " PROG " add --policy FILE [--size SIZE] [--queues N] [--depth N]\n"
 		"                  [--spill TARGET] [--target tiered|null] [--state PATH]\n"
 		"       " PROG " del ID|--all\n"
 		"       " PROG " recover ID\n"
 		"       " PROG " features\n"
-		"       " PROG " list [--json]\n");
-	return 1;
+		"       " PROG " list [--json]\n"
+		"       " PROG " --help | --version\n");
+}
+
+/* A usage error: the synopsis on stderr, status 2 (ztierctl's convention). */
+static int usage(void)
+{
+	synopsis(stderr);
+	return 2;
+}
+
+static int help(void)
+{
+	synopsis(stdout);
+	printf("\nRun, stop and list ztier's tiered ublk block devices (/dev/ublkbN).\n\n"
+	       "  add       start a server for a new device from a policy; prints its id\n"
+	       "  del       stop a device and its server (--all: every ublk device)\n"
+	       "  recover   serve a device again from its --state file after its server died\n"
+	       "  features  the UBLK_F_* features the running kernel offers\n"
+	       "  list      the ublk devices the kernel has (GET_DEV_INFO), --json for scripts\n\n"
+	       "ztierd(8) runs the same server for the devices of its policies; see ztier-ublk(8).\n"
+	       "Exit status: 0 success, 1 failure (one line on stderr), 2 usage error.\n");
+	return 0;
+}
+
+static bool is_help(const char *arg)
+{
+	return !strcmp(arg, "--help") || !strcmp(arg, "-h");
 }
 
 /* ---- add ------------------------------------------------------------------- */
@@ -339,6 +366,9 @@ int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return usage();
+	/* `ztier-ublk --help`, `ztier-ublk help` and `ztier-ublk CMD --help` */
+	if (is_help(argv[1]) || !strcmp(argv[1], "help") || (argc > 2 && is_help(argv[2])))
+		return help();
 	if (strcmp(argv[1], "add") == 0)
 		return cmd_add(argc - 1, argv + 1);
 	if (strcmp(argv[1], "del") == 0)

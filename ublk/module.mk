@@ -3,3 +3,4 @@
 SRC_ztublk := $(filter-out ublk/main.c ublk/cli_%.c,$(wildcard ublk/*.c))
 PROGS += $(O)/bin/ztier-ublk
 $(O)/bin/ztier-ublk: $(O)/ublk/main.o $(O)/ublk/cli_list.o
+MAN8 += ublk/ztier-ublk.8
