@@ -32,6 +32,7 @@
 #include "manager/daemon_recover.c"
 #include "manager/daemon_plan.c"
 #include "manager/daemon_snap.c"
+#include "manager/daemon_notify.c"
 
 #define GOLDEN_DIR "tests/manager/golden"
 #define OUT_MAX    (64u << 10)
