@@ -96,8 +96,9 @@ void ztu_blk_use_slots(struct ztu_blk *b, struct zu_slots *sl);
 
 /* Through dm-crypt (spill_crypt.c); recovering: keep the mapping (and key)
  * a dead server left.  At close the mapping goes, unless kept (a device
- * that waits for another server). */
-int ztu_blk_encrypt(struct ztu_blk *b, bool recovering, char *msg, size_t len);
+ * that waits for another server).  swap: I/O on the queue thread, not
+ * io_uring (tier_blk.c says why). */
+int ztu_blk_encrypt(struct ztu_blk *b, bool recovering, bool swap, char *msg, size_t len);
 uint64_t ztu_blk_crypt_id(const struct ztu_blk *b);
 void ztu_blk_keep_crypt(struct ztu_blk *b, bool keep);
 /* The error of a failed write at off, named for what it is (EIO for a disk

@@ -49,6 +49,8 @@ struct ztu_blk {
 	bool borrowed;                /* slots are a shared state's */
 	uint64_t crypt_id;            /* 0, or the dm-crypt mapping fd is on */
 	bool keep_crypt;              /* leave the mapping (and key) at close */
+	bool sync;                    /* pwrite/pread on the queue thread, no
+	                                 io_uring (see ztu_blk_encrypt)        */
 };
 
 static int open_direct(const char *path, int flags)
@@ -184,7 +186,7 @@ int ztu_blk_open(struct ztu_blk **out, enum zt_tier tier, const char *path,
 
 /* Serve the tier through a dm-crypt mapping over what b->fd opened
  * (spill_crypt.c): from here on b->fd is the mapping's. */
-int ztu_blk_encrypt(struct ztu_blk *b, bool recovering, char *msg, size_t len)
+int ztu_blk_encrypt(struct ztu_blk *b, bool recovering, bool swap, char *msg, size_t len)
 {
 	char mapped[96];
 	uint64_t id = ztu_crypt_id_of(b->fd), bytes;
@@ -195,6 +197,13 @@ int ztu_blk_encrypt(struct ztu_blk *b, bool recovering, char *msg, size_t len)
 		return ret;
 	b->crypt_id = id;
 	b->keep_crypt = recovering;       /* a failed take-over leaves it */
+	/* dm-crypt takes no REQ_NOWAIT, so io_uring hands every read and
+	 * write to an io-wq worker thread, made and reaped on demand: under
+	 * swap pressure that thread creation is an allocation on the swap-out
+	 * path, and ublk-swap.t's guest hung with a worker stuck in its exit.
+	 * The queue thread (an IO_FLUSHER) does the I/O itself instead, as the
+	 * kernel's own swap on dm-crypt does: slower, never stuck. */
+	b->sync = swap;
 	fd = open_direct(mapped, 0);
 	if (fd < 0)
 		return zt_fail_errno(msg, len, fd, mapped);
@@ -273,16 +282,36 @@ static int blk_put_tier(struct ztu_tier_ctx *c, enum zt_tier tier, uint64_t *ent
 	return 0;
 }
 
+static int blk_write_sync(struct ztu_tier_ctx *c, uint64_t entry, const void *page);
+
+/* A sync tier writes the page here (the entry is published after); an
+ * async one only takes the slot, and the queue writes it by io_uring. */
 static int blk_put(struct ztu_tier_ctx *c, enum zt_tier tier, const void *page, const struct zt_page_class *cls,
 		   const struct zt_codec *codec, bool last, uint64_t *entry)
 {
-	return blk_put_tier(c, tier, entry);
+	int ret = blk_put_tier(c, tier, entry);
+
+	if (ret || !c->t->blk[tier]->sync)
+		return ret;
+	if ((ret = blk_write_sync(c, *entry, page)))
+		zu_slots_free(c->t->blk[tier]->slots, zu_pte_slot_nr(*entry));
+	return ret;
 }
 
-static int blk_io_fd(struct ztu_tier_ctx *c, uint64_t entry, off_t *off)
+/* The fd and offset of an entry's slot. */
+static int blk_fd(struct ztu_tier_ctx *c, uint64_t entry, off_t *off)
 {
 	*off = (off_t)(zu_pte_slot_nr(entry) * ZT_PAGE_SIZE);
 	return blk_of(c, entry)->fd;
+}
+
+/* For the queue's io_uring: -1 for a sync tier, which the target then
+ * reads with get and writes with put. */
+static int blk_io_fd(struct ztu_tier_ctx *c, uint64_t entry, off_t *off)
+{
+	int fd = blk_fd(c, entry, off);
+
+	return blk_of(c, entry)->sync ? -1 : fd;
 }
 
 /* A write to a slot, which lies inside the device as it was opened, that
@@ -303,7 +332,7 @@ int ztu_blk_write_error(const struct ztu_blk *b, off_t off, int err)
 static int blk_get(struct ztu_tier_ctx *c, uint64_t entry, void *page)
 {
 	off_t off;
-	int fd = blk_io_fd(c, entry, &off);
+	int fd = blk_fd(c, entry, &off);
 	ssize_t n = pread(fd, c->scratch, ZT_PAGE_SIZE, off);
 
 	if (n != ZT_PAGE_SIZE)
@@ -316,7 +345,7 @@ static int blk_get(struct ztu_tier_ctx *c, uint64_t entry, void *page)
 static int blk_write_sync(struct ztu_tier_ctx *c, uint64_t entry, const void *page)
 {
 	off_t off;
-	int fd = blk_io_fd(c, entry, &off);
+	int fd = blk_fd(c, entry, &off);
 	ssize_t n;
 
 	if (page != c->scratch)

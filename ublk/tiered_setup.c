@@ -225,7 +225,8 @@ int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 		ret = ztu_blk_open(&t->blk[ZT_TIER_SPILL], ZT_TIER_SPILL, c->spill_path,
 				   c->spill_size, msg, len);
 		if (!ret && c->spill_encrypt)
-			ret = ztu_blk_encrypt(t->blk[ZT_TIER_SPILL], d->recovering, msg, len);
+			ret = ztu_blk_encrypt(t->blk[ZT_TIER_SPILL], d->recovering,
+					      c->commit_upfront, msg, len);
 		if (ret)
 			return ret;
 	}
@@ -348,7 +349,10 @@ int ztu_tiered_queue_init(struct ztu_queue *q)
 	for (int i = 0; i < ZT_TIER_COUNT; i++)
 		if (t->blk[i]) {
 			off_t off;
-			return warm_ring(q, ztu_tier_blk.io_fd(&tq->tc, zu_pte_slot(i, 0), &off));
+			int fd = ztu_tier_blk.io_fd(&tq->tc, zu_pte_slot(i, 0), &off);
+
+			if (fd >= 0)
+				return warm_ring(q, fd);
 		}
 	return 0;
 }
