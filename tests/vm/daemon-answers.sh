@@ -35,7 +35,7 @@ size = $((MIB + 256))M
 algorithm = lz4
 priority = 100
 CONF
-ms() { echo $(($(date +%s%N) / 1000000)); }
+ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }   # busybox date has no %N
 wait_log() { # pattern [seconds]
 	local i
 	for ((i = 0; i < ${2:-30} * 10; i++)); do grep -q -- "$1" $LOG && return 0; sleep 0.1; done

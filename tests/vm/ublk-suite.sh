@@ -209,12 +209,22 @@ quiesced() { local i; for i in $(seq 100); do [ "$(get "$id" state)" = QUIESCED 
 # Per round: death to LIVE, and the longest write fio saw (its max
 # completion latency: the stall the recovery cost).
 rounds=20 live_ms=() stall_ms=()
+# The longest write fio saw, in ms: the max of the "lat" line of its write
+# section ("lat (usec): min=8, max=412k, ..."; units nsec, usec or msec).
+write_lat_max_ms() {
+	awk '/ write: / { w = 1 } / read: / { w = 0 }
+	w && $1 == "lat" && $2 ~ /^\((n|u|m)sec\):$/ {
+		match($0, /max=[0-9.]+[kKmM]?/); v = substr($0, RSTART + 4, RLENGTH - 4)
+		m = 1; if (v ~ /[kK]$/) m = 1000; if (v ~ /[mM]$/) m = 1000000
+		v = v * m; d = $2 ~ /nsec/ ? 1000000 : $2 ~ /usec/ ? 1000 : 1
+		printf "%d", v / d; exit }' "$1"
+}
 for round in $(seq $rounds); do
 	w0=$(get "$id" writes)
 	fio --name=r --filename="$dev" --allow_file_create=0 --ioengine=io_uring --direct=1 \
 		--rw=randwrite --bs=4k --iodepth=16 --offset=32M --size=8M --do_verify=1 \
 		--verify_fatal=1 --verify_state_save=0 $(fio_data mixed) --eta=never \
-		--output-format=normal,terse --terse-version=3 --output=/tmp/fio-rec.out &
+		--output=/tmp/fio-rec.out &
 	fio_pid=$!
 	wait_stat "$id" writes -gt $((w0 + 300)) >/dev/null
 	spid=$(get "$id" pid)
@@ -223,11 +233,10 @@ for round in $(seq $rounds); do
 	quiesced >/dev/null && timeout 60 ztier-ublk recover "$id" >/tmp/rec.out 2>&1; rec=$?
 	live_ms+=($(( (${EPOCHREALTIME/./} - t0) / 1000 )))
 	wait $fio_pid; rc=$?
-	# terse v3 field 79: the write latency max (usec)
-	stall_ms+=($(awk -F';' '/^3;/ { printf "%d", $79 / 1000 }' /tmp/fio-rec.out))
+	stall_ms+=($(write_lat_max_ms /tmp/fio-rec.out))
 	check "round $round: killed server $spid, recovered in ${live_ms[-1]} ms, fio rc $rc (longest write ${stall_ms[-1]:-?} ms)" \
 		test "$rec" = 0 -a "$rc" = 0
-	[ "$rc" = 0 ] || grep -v '^3;' /tmp/fio-rec.out | tail -n 20 | diag
+	[ "$rc" = 0 ] || tail -n 20 /tmp/fio-rec.out | diag
 	[ "$rec" = 0 ] || diag </tmp/rec.out
 done
 stat_line() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "median %d ms, min %d, max %d", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
