@@ -65,6 +65,7 @@ struct udev;
 struct udev_monitor;
 
 /* ZT_RUNSTATEDIR is in build/paths.h, which the users of these include. */
+#define ZD_DEATHS_MAX    32     /* recover-limit's count at most          */
 #define ZD_RUN_DIR       ZT_RUNSTATEDIR "/ztier"
 #define ZD_SOCKET_PATH   ZD_RUN_DIR "/ztierd.sock"
 #define ZD_RULES_PATH    "/run/udev/rules.d/61-ztier-spill.rules"
@@ -126,6 +127,8 @@ struct zd_conf {
 	char policy_dirs[ZD_DIRS_MAX][ZT_PATH_MAX];
 	unsigned npolicy_dirs;
 	int level;
+	unsigned recover_deaths;      /* recover-limit: this many server deaths */
+	unsigned recover_seconds;     /* within this long is a crash loop       */
 	unsigned nzswap;
 	struct zd_zswap zswap[ZD_STACKS_MAX];
 };
@@ -210,11 +213,25 @@ struct zd_stack {
 	size_t state_len;
 	unsigned recoveries;          /* servers replaced since it was built    */
 	time_t last_recovery;
-	time_t deaths[5];             /* the last deaths: a crash loop stops    */
+	time_t deaths[ZD_DEATHS_MAX]; /* the last deaths: a crash loop stops    */
+	struct zd_super *super;       /* its supervising thread (a server with a
+	                                 state): it holds server_pid, pidfd and
+	                                 the recovery fields meanwhile          */
+};
+
+/* What a supervising thread shows of its server (daemon_supervise.c). */
+struct zd_super_view {
+	pid_t pid;                    /* 0: dead, not served again              */
+	int pidfd;
+	unsigned recoveries;
+	time_t last_recovery;
+	bool gave_up;                 /* a crash loop, or a recovery failed     */
+	char reason[160];
 };
 
 /* What an event of the loop's epoll set is (its data.u64). */
-enum zd_tag { ZD_TAG_SIGNAL, ZD_TAG_LISTEN, ZD_TAG_STACKS, ZD_TAG_JOB, ZD_TAG_CLIENT = 16 };
+enum zd_tag { ZD_TAG_SIGNAL, ZD_TAG_LISTEN, ZD_TAG_STACKS, ZD_TAG_JOB, ZD_TAG_SUPER,
+	      ZD_TAG_CLIENT = 16 };
 
 /* One control connection (daemon_ctl.c), owned by the loop. */
 struct zd_client {
@@ -263,6 +280,8 @@ struct zd_daemon {
 	bool reload_pending;          /* SIGHUP while a job ran                  */
 	int epfd;                     /* the stacks' fds: udev, server pidfds    */
 	int loopfd;                   /* the loop's epoll: signals, clients, ... */
+	int super_fd;                 /* eventfd: a supervisor recovered a server
+	                                 (the loop then publishes, by a job)     */
 	int sigfd, lfd;
 	struct zd_client clients[ZD_CLIENTS_MAX];
 	struct zd_job job;
@@ -341,7 +360,16 @@ struct ztu_config;
 bool zd_state_fits(const struct ztu_config *cfg);
 int zd_state_hold(struct zd_stack *s);
 void zd_state_release(struct zd_stack *s);
-int zd_server_recover(struct zd_daemon *d, struct zd_stack *s);
+/* Spawn a server that takes over ublk device id (its saved config); the
+ * new pid (and *pidfd), or -errno with *why. */
+pid_t zd_spawn_recovery(int ublk_id, int *pidfd, char *why, size_t len);
+
+/* daemon_supervise.c: a thread per server with a state recovers it when it
+ * dies, whatever job runs.  stop: the thread's fields back into s (before
+ * the server is stopped on purpose); view: what it shows (false: none). */
+int zd_supervise_start(struct zd_daemon *d, struct zd_stack *s);
+void zd_supervise_stop(struct zd_stack *s);
+bool zd_supervise_view(const struct zd_stack *s, struct zd_super_view *v);
 
 /* ---- udev (daemon_udev.c) ----------------------------------------------- */
 

@@ -7,9 +7,11 @@
  * recovery (ublk/recover.c).  When the server dies the kernel holds the
  * device's I/O; ztierd sees the death on its pidfd and starts a server that
  * attaches to the state (ztu_server_spawn_recover): within about a second
- * under TCG, and no page is lost.  Five deaths within a minute is a crash
- * loop: ztierd stops trying, the device stays quiesced (its I/O waits, its
- * pages are kept) and one log line says what to do.
+ * under TCG, and no page is lost.  A thread per such server watches it
+ * (daemon_supervise.c), so no job delays a recovery.  Five deaths within a
+ * minute (ztier.conf's recover-limit) is a crash loop: ztierd stops trying,
+ * the device stays quiesced (its I/O waits, its pages are kept) and one log
+ * line says what to do.
  *
  * Memory while nobody serves.  Between the death and the new server the
  * state's pages are mapped by no one but ztierd; were they unlocked, reclaim
@@ -39,8 +41,6 @@
 
 #define STATE_DIR        "/dev/shm/ztier"
 #define RECOVER_TIMEOUT_MS 30000
-#define LOOP_DEATHS      5          /* deaths within LOOP_SECONDS: stop */
-#define LOOP_SECONDS     60
 
 /* Room in /dev/shm for a state: the store's limit, the page table (8 B
  * per 4 KiB page, 1/512 of the device) and a margin for the rest. */
@@ -94,31 +94,18 @@ void zd_state_release(struct zd_stack *s)
 	s->state_len = 0;
 }
 
-static long ms_between(const struct timespec *a, const struct timespec *b)
+pid_t zd_spawn_recovery(int ublk_id, int *pidfd, char *why, size_t len)
 {
-	return (b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
-}
-
-/* A crash loop: this death makes LOOP_DEATHS within LOOP_SECONDS. */
-static bool crash_loop(struct zd_stack *s, time_t now)
-{
-	memmove(s->deaths + 1, s->deaths, sizeof(s->deaths) - sizeof(s->deaths[0]));
-	s->deaths[0] = now;
-	return s->deaths[LOOP_DEATHS - 1] && now - s->deaths[LOOP_DEATHS - 1] < LOOP_SECONDS;
-}
-
-static int spawn_recovery(struct zd_stack *s, char *why, size_t len)
-{
-	static struct ztu_config cfg;      /* big: off the stack */
+	static _Thread_local struct ztu_config cfg;   /* big: off the stack */
 	int rfd, id, err;
 	pid_t pid;
 
-	if ((err = ztu_recover_load_config(s->ublk_id, &cfg, why, len)))
+	if ((err = ztu_recover_load_config(ublk_id, &cfg, why, len)))
 		return err;
-	pid = ztu_server_spawn_recover(&cfg, s->ublk_id, &rfd);
+	pid = ztu_server_spawn_recover(&cfg, ublk_id, &rfd);
 	if (pid < 0) {
 		snprintf(why, len, "fork: %s", strerror((int)-pid));
-		return (int)pid;
+		return pid;
 	}
 	err = ztu_server_wait_live(rfd, RECOVER_TIMEOUT_MS, &id, why, len);
 	if (err) {
@@ -126,37 +113,6 @@ static int spawn_recovery(struct zd_stack *s, char *why, size_t len)
 		waitpid(pid, NULL, 0);
 		return err;
 	}
-	s->server_pid = pid;
-	s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	return 0;
-}
-
-/* After zd_server_died: take the device over again, or say why not. */
-int zd_server_recover(struct zd_daemon *d, struct zd_stack *s)
-{
-	struct timespec t0, t1;
-	char why[ZTU_MSG_MAX] = "";
-	int err;
-
-	if (!s->state_path[0] || s->ublk_id < 0)
-		return -EOPNOTSUPP;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (crash_loop(s, t0.tv_sec)) {
-		zd_log(ZD_ERR, "%s: %d server deaths within %d s: not recovering again; %s "
-		       "keeps its pages and waits: 'ztier-ublk recover %d' serves it again, "
-		       "'ztierctl down %s' removes it", s->name, LOOP_DEATHS, LOOP_SECONDS,
-		       s->dev, s->ublk_id, s->name);
-		return -ELOOP;
-	}
-	if ((err = spawn_recovery(s, why, sizeof(why)))) {
-		zd_log(ZD_ERR, "%s: recovering %s failed: %s", s->name, s->dev, why);
-		return err;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	s->recoveries++;
-	s->last_recovery = time(NULL);
-	zd_watch_pidfd(d, s);
-	zd_log(ZD_INFO, "%s: %s recovered in %ld ms, server pid %d (recovery %u)", s->name,
-	       s->dev, ms_between(&t0, &t1), (int)s->server_pid, s->recoveries);
-	return 0;
+	*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	return pid;
 }

@@ -61,7 +61,7 @@ static int kill_and_reap(pid_t pid, int pidfd)
 	return reap_within(pid, pidfd, KILL_TIMEOUT_MS);
 }
 
-static int started(struct zd_stack *s, pid_t pid, int id)
+static int started(struct zd_daemon *d, struct zd_stack *s, pid_t pid, int id)
 {
 	int err;
 
@@ -74,6 +74,9 @@ static int started(struct zd_stack *s, pid_t pid, int id)
 	if (s->state_path[0] && (err = zd_state_hold(s)))
 		zd_log(ZD_WARN, "%s: cannot lock its state %s: %s (while no server runs its "
 		       "pages could be reclaimed)", s->name, s->state_path, strerror(-err));
+	if (s->state_path[0] && (err = zd_supervise_start(d, s)))
+		zd_log(ZD_WARN, "%s: no supervising thread (%s): a server death is seen "
+		       "between jobs only", s->name, strerror(-err));
 	return 0;
 }
 
@@ -158,7 +161,7 @@ int zd_server_start(struct zd_daemon *d, struct zd_stack *s, char *why, size_t l
 		return no_report(s, pid, err, why, len);
 	if (err)
 		return failed_start(s, pid);
-	return started(s, pid, id);
+	return started(d, s, pid, id);
 }
 
 int zd_server_stop(struct zd_stack *s)
@@ -167,6 +170,7 @@ int zd_server_stop(struct zd_stack *s)
 	bool deleted = false;
 	int err = 0;
 
+	zd_supervise_stop(s);         /* its end is ours now: no recovery */
 	if (s->ublk_id >= 0) {
 		err = ztu_dev_del(s->ublk_id, msg, sizeof(msg));
 		if (err == -ENOENT || err == -ENODEV)
@@ -216,8 +220,4 @@ void zd_server_died(struct zd_daemon *d, struct zd_stack *s)
 	s->pidfd = -1;
 	s->server_pid = 0;
 	s->state = ZD_ST_DEGRADED;
-	if (zd_server_recover(d, s) == 0) {
-		s->state = ZD_ST_UP;
-		s->reason[0] = '\0';
-	}
 }

@@ -44,6 +44,8 @@ void zd_conf_default(struct zd_conf *c)
 	snprintf(c->policy_dirs[2], ZT_PATH_MAX, "%s", ZD_RUN_DIR "/policy.d");
 	c->npolicy_dirs = 3;
 	c->level = ZD_INFO;
+	c->recover_deaths = 5;        /* a server that dies 5 times a minute */
+	c->recover_seconds = 60;      /* dies of its input, not of bad luck  */
 }
 
 struct conf_ctx {
@@ -58,6 +60,20 @@ struct conf_ctx {
 
 /* A problem at the line being read (every key handler's case). */
 #define PROBLEM(x, ...) zt_problem(&(x)->pr, (x)->path, (x)->rd.line, __VA_ARGS__)
+
+/* "N/SECONDS": N server deaths within SECONDS are a crash loop. */
+static void recover_limit(struct conf_ctx *x, const char *v)
+{
+	unsigned n, sec;
+	char end;
+
+	if (sscanf(v, "%u/%u%c", &n, &sec, &end) != 2 || n < 1 || n > ZD_DEATHS_MAX ||
+	    sec < 1 || sec > 86400)
+		return (void)PROBLEM(x, "recover-limit '%s': expected DEATHS/SECONDS, 1..%d "
+				     "deaths within 1..86400 s (e.g. 5/60)", v, ZD_DEATHS_MAX);
+	x->c->recover_deaths = n;
+	x->c->recover_seconds = sec;
+}
 
 static void daemon_key(struct conf_ctx *x, const char *k, const char *v)
 {
@@ -80,8 +96,11 @@ static void daemon_key(struct conf_ctx *x, const char *k, const char *v)
 		if ((l = zd_level_parse(v)) < 0)
 			return PROBLEM(x, "log-level '%s': expected error, warning, info or debug", v);
 		c->level = l;
+	} else if (!strcmp(k, "recover-limit")) {
+		recover_limit(x, v);
 	} else {
-		PROBLEM(x, "unknown key '%s' in [ztierd] (expected policy-dir, socket, log-level)", k);
+		PROBLEM(x, "unknown key '%s' in [ztierd] (expected policy-dir, socket, log-level, "
+			"recover-limit)", k);
 	}
 }
 

@@ -184,6 +184,8 @@ static bool loop(struct zd_daemon *d)
 				zd_ctl_accept(d);
 			else if (tag == ZD_TAG_STACKS)
 				stacks = true;
+			else if (tag == ZD_TAG_SUPER && eventfd_read(d->super_fd, &(eventfd_t){ 0 }) == 0)
+				stacks = true;     /* a recovery: publish (events job) */
 			else if (tag == ZD_TAG_JOB && zd_job_done(d))
 				return true;
 			else if (tag == ZD_TAG_JOB)
@@ -221,12 +223,14 @@ static int start(struct zd_daemon *d)
 		return -1;              /* ztier.conf: its problems are logged */
 	if ((d->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    (d->loopfd = epoll_create1(EPOLL_CLOEXEC)) < 0 || (d->sigfd = signal_fd()) < 0 ||
-	    (d->job.donefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+	    (d->job.donefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
+	    (d->super_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		zd_log(ZD_ERR, "epoll/signalfd/eventfd: %s", strerror(errno));
 		return -1;
 	}
 	loop_watch(d, d->sigfd, ZD_TAG_SIGNAL);
 	loop_watch(d, d->job.donefd, ZD_TAG_JOB);
+	loop_watch(d, d->super_fd, ZD_TAG_SUPER);
 	loop_watch(d, d->epfd, ZD_TAG_STACKS);
 	if ((d->lfd = zd_ctl_listen(d->conf.socket)) < 0) {
 		zd_log(ZD_ERR, "control socket %s: %s", d->conf.socket, d->lfd == -EADDRINUSE ?
