@@ -45,8 +45,17 @@ used_mib() { awk -v d="$1" '$1 == d {print int($4 / 1024)}' /proc/swaps; }
 # time_of CMD...: ms the command took, "-" when it failed
 time_of() { local a b; a=$(ms); "$@" >/dev/null 2>&1 || { echo -; return; }; b=$(ms); echo $((b - a)); }
 ping_raw() { printf 'ping\n' | socat - UNIX-CONNECT:$ZTIER_SOCKET | grep -qx ok; }
-# sample FILE: one line "STATUS PING METRICS" (ms each) into FILE
-sample() { echo "$(time_of ztierctl status) $(time_of ping_raw) $(time_of ztierctl metrics)" >>"$1"; }
+# sample FILE: one line "STATUS PING METRICS" (ms each) into FILE, then the
+# same programs' start alone ("ztierctl --help", "socat -V"): under TCG a
+# process start alone takes tens of ms, so the daemon's share of an answer
+# is its time less its program's start (columns 6 and 7).
+sample() {
+	local st pg me zs ss
+	st=$(time_of ztierctl status) pg=$(time_of ping_raw) me=$(time_of ztierctl metrics)
+	zs=$(time_of ztierctl --help) ss=$(time_of socat -V)
+	echo "$st $pg $me $zs $ss $(net "$st" "$zs") $(net "$pg" "$ss")" >>"$1"
+}
+net() { if [ "$1" = - ] || [ "$2" = - ]; then echo -; else echo $(($1 > $2 ? $1 - $2 : 0)); fi; }
 # summary FILE COLUMN: "N answers, median X ms, slowest Y ms"
 summary() {
 	awk -v c="$2" '$c != "-" {print $c}' "$1" | sort -n |
@@ -94,8 +103,9 @@ grep 'big: swap off\|job' $LOG | diag
 ok "ztierctl down big: $used MiB swapped off in $((t1 - t0)) ms (rc $rc)" '[ $rc = 0 ] && ! grep -q "^$dev " /proc/swaps'
 nd=$(wc -l <$W/during)
 ok "status was asked $nd times during it, none failed" '[ $nd -ge 3 ] && [ "$(failures $W/during 1)" = 0 ]'
-ok "ztierctl status answered in < 100 ms each time (slowest $(slowest $W/during 1) ms)" '[ "$(slowest $W/during 1)" -lt 100 ]'
-ok "ping answered in < 100 ms each time (slowest $(slowest $W/during 2) ms)" '[ "$(failures $W/during 2)" = 0 ] && [ "$(slowest $W/during 2)" -lt 100 ]'
+echo "status less ztierctl's start: $(summary $W/during 6); ping less socat's start: $(summary $W/during 7)" | diag
+ok "ztierctl status: the daemon answered in < 100 ms each time (slowest $(slowest $W/during 6) ms beyond the program's start; whole $(slowest $W/during 1) ms)" '[ "$(slowest $W/during 6)" -lt 100 ]'
+ok "ping: the daemon answered in < 100 ms each time (slowest $(slowest $W/during 7) ms beyond socat's start; whole $(slowest $W/during 2) ms)" '[ "$(failures $W/during 2)" = 0 ] && [ "$(slowest $W/during 7)" -lt 100 ]'
 ok "ztierctl metrics answered each time (slowest $(slowest $W/during 3) ms)" '[ "$(failures $W/during 3)" = 0 ]'
 echo "$busy" | diag
 ok "a second request meanwhile: busy" '[[ $busy == *"busy: down big"* ]]'
