@@ -47,6 +47,7 @@ int cli_del(int argc, char **argv);
 int cli_attach(int argc, char **argv);
 int cli_detach(int argc, char **argv);
 int cli_reload(int argc, char **argv);
+int cli_restart(int argc, char **argv);
 
 /* cli_daemon.c: how long a request ztierd answers at once may take
  * (status, ping; for a job such as down, how long each check that ztierd

@@ -255,6 +255,9 @@ static const struct verb verbs[] = {
 	  REQUIRED },
 	{ "detach", "DEVICE", "Detach a spill device: its stack's pages are moved off first\n"
 	  "(swapoff); refused with the reason when they cannot be.", REQUIRED },
+	{ "restart", "NAME", "Serve a live ztier stack's device by a new server (the installed\n"
+	  "ztier-ublk): its pages stay and its I/O waits meanwhile (a live upgrade).",
+	  REQUIRED },
 	{ "reload", "", "Re-read ztier.conf and the policies (as SIGHUP does): live changes\n"
 	  "are applied, the rest is logged as needing 'down NAME; up NAME'.", NONE },
 };
@@ -332,3 +335,4 @@ int cli_del(int argc, char **argv) { return run_verb(argc, argv); }
 int cli_attach(int argc, char **argv) { return run_verb(argc, argv); }
 int cli_detach(int argc, char **argv) { return run_verb(argc, argv); }
 int cli_reload(int argc, char **argv) { return run_verb(argc, argv); }
+int cli_restart(int argc, char **argv) { return run_verb(argc, argv); }

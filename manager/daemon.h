@@ -143,7 +143,7 @@ int zd_conf_load(struct zd_conf *c, const char *path);
 
 enum zd_verb {
 	ZD_REQ_STATUS, ZD_REQ_UP, ZD_REQ_DOWN, ZD_REQ_ADD, ZD_REQ_DEL,
-	ZD_REQ_ATTACH, ZD_REQ_DETACH, ZD_REQ_RELOAD, ZD_REQ_PING,
+	ZD_REQ_ATTACH, ZD_REQ_DETACH, ZD_REQ_RELOAD, ZD_REQ_PING, ZD_REQ_RESTART,
 	ZD_REQ_COUNT
 };
 
@@ -368,6 +368,9 @@ pid_t zd_spawn_recovery(int ublk_id, int *pidfd, char *why, size_t len);
  * dies, whatever job runs.  stop: the thread's fields back into s (before
  * the server is stopped on purpose); view: what it shows (false: none). */
 int zd_supervise_start(struct zd_daemon *d, struct zd_stack *s);
+/* daemon_restart.c: a new server takes over a live ztier stack's device
+ * (the installed ztier-ublk when there is one): 0, or -errno with *why. */
+int zd_stack_restart(struct zd_daemon *d, const char *name, char *why, size_t len);
 void zd_supervise_stop(struct zd_stack *s);
 bool zd_supervise_view(const struct zd_stack *s, struct zd_super_view *v);
 

@@ -87,6 +87,9 @@ static void run_request(struct zd_daemon *d, const struct zd_request *q, FILE *r
 	case ZD_REQ_DEL:
 		err = zd_del_stack(d, q->arg, msg, sizeof(msg));
 		break;
+	case ZD_REQ_RESTART:
+		err = zd_stack_restart(d, q->arg, msg, sizeof(msg));
+		break;
 	default:
 		fprintf(r, "error unknown request\n");
 		return;

@@ -31,6 +31,7 @@ static const struct {
 	[ZD_REQ_DETACH] = { "detach", ARG_REQUIRED },
 	[ZD_REQ_RELOAD] = { "reload", ARG_NONE },
 	[ZD_REQ_PING]   = { "ping", ARG_NONE },
+	[ZD_REQ_RESTART] = { "restart", ARG_REQUIRED },
 };
 
 const char *zd_verb_name(enum zd_verb v)

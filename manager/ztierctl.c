@@ -33,6 +33,7 @@ static const struct cli_command commands[] = {
 	{ "del", "NAME", "tear a stack down and forget it (ztierd)", cli_del },
 	{ "attach", "DEVICE", "attach a declared spill device (ztierd)", cli_attach },
 	{ "detach", "DEVICE", "move pages off a spill device and detach it (ztierd)", cli_detach },
+	{ "restart", "NAME", "a new server takes over a stack's device (ztierd)", cli_restart },
 	{ "reload", "", "re-read the configuration (ztierd)", cli_reload },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

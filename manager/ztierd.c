@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -307,6 +308,9 @@ int main(int argc, char **argv)
 	zd_tool_path();
 	if (!o.foreground)
 		background(&notify);
+	/* A server started by `ztier-ublk recover` (restart) outlives that
+	 * tool: reparented to us, it is reaped and supervised like the rest. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (start(&d))
 		return 1;       /* nothing was built yet: nothing to undo */
 	if (notify >= 0) {

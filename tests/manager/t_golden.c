@@ -31,6 +31,7 @@
 #include "manager/daemon_udev.c"
 #include "manager/daemon_recover.c"
 #include "manager/daemon_supervise.c"
+#include "manager/daemon_restart.c"
 #include "manager/daemon_plan.c"
 #include "manager/daemon_snap.c"
 #include "manager/daemon_notify.c"
