@@ -371,6 +371,10 @@ int zd_supervise_start(struct zd_daemon *d, struct zd_stack *s);
 /* daemon_restart.c: a new server takes over a live ztier stack's device
  * (the installed ztier-ublk when there is one): 0, or -errno with *why. */
 int zd_stack_restart(struct zd_daemon *d, const char *name, char *why, size_t len);
+/* daemon_adopt.c: the device an earlier (killed) ztierd left for this swap
+ * stack, taken over with its server and swap: 0, -ENOENT (none: build it),
+ * or -errno (s->reason says why). */
+int zd_adopt(struct zd_daemon *d, struct zd_stack *s);
 void zd_supervise_stop(struct zd_stack *s);
 bool zd_supervise_view(const struct zd_stack *s, struct zd_super_view *v);
 

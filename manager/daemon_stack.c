@@ -328,8 +328,14 @@ static int build(struct zd_daemon *d, struct zd_stack *s)
 			return err;
 		return use_build(s, ZT_USE_SWAP, s->zswap.priority, s->zswap.discard, NULL, NULL);
 	}
-	if ((err = ztier_build(d, s)) || s->state == ZD_ST_WAITING)
+	/* A device an earlier ztierd left serving this stack: taken over. */
+	err = zd_adopt(d, s);
+	if (err && err != -ENOENT)
 		return err;
+	if (err && ((err = ztier_build(d, s)) || s->state == ZD_ST_WAITING))
+		return err;
+	if (s->swap_on)
+		return 0;                 /* adopted with its swap on */
 	const struct zt_policy *p = s->policy;
 	return use_build(s, p->use.use, p->use.priority, p->use.discard, p->use.fs_type,
 			 p->use.mount_point);

@@ -70,10 +70,16 @@ static void died(struct zd_super *x)
 	pid_t pid = x->v.pid;
 	int status = 0, rpid, rfd = -1;
 
-	if (waitpid(pid, &status, 0) != pid)
+	/* An adopted server (daemon_adopt.c) is not our child: ECHILD, and
+	 * init reaps it; its pidfd said it is gone. */
+	if (waitpid(pid, &status, 0) != pid && errno != ECHILD)
 		return;
-	snprintf(how, sizeof(how), WIFSIGNALED(status) ? "killed by signal %d" :
-		 "exited with status %d", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	if (errno == ECHILD)
+		snprintf(how, sizeof(how), "is gone (not ztierd's child)");
+	else
+		snprintf(how, sizeof(how), WIFSIGNALED(status) ? "killed by signal %d" :
+			 "exited with status %d", WIFSIGNALED(status) ? WTERMSIG(status)
+			 : WEXITSTATUS(status));
 	zd_log(ZD_ERR, "%s: %s: ublk server pid %d %s", x->name, x->dev, (int)pid, how);
 	pthread_mutex_lock(&x->lock);
 	close(x->v.pidfd);

@@ -1,0 +1,125 @@
+/*
+ * daemon_adopt.c — a ztierd that was killed and started again takes over
+ * the devices its predecessor left instead of building new ones.
+ *
+ * Servers outlive ztierd (their own session), so after a kill -9 of ztierd
+ * its swap devices keep serving; a new device for the same stack would be
+ * a second swap and would orphan the first one's pages.  A stack's state
+ * file (/dev/shm/ztier/STACK.state) and the saved config of the device that
+ * uses it (/run/ztier/ublk/ID.config names the state file) find the device;
+ * the kernel says whether a server serves it (LIVE, its pid) or it waits
+ * (QUIESCED: a server is started to take it over).  The adopted server is
+ * not our child: its death is seen on its pidfd (daemon_supervise.c), and
+ * init reaps it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/ublk_cmd.h>
+
+#include "manager/daemon.h"
+#include "ublk/ztublk.h"
+
+/* The device whose saved config names state_path: its id, or -1. */
+static int device_of_state(const char *state_path)
+{
+	static _Thread_local struct ztu_config cfg;   /* big: off the stack */
+	char msg[ZTU_MSG_MAX];
+	DIR *dir = opendir(ZTU_RUN_DIR);
+	struct dirent *e;
+	int found = -1;
+
+	while (dir && found < 0 && (e = readdir(dir))) {
+		char *end;
+		long id = strtol(e->d_name, &end, 10);
+
+		if (end == e->d_name || strcmp(end, ".config") || id < 0 || id > 1 << 20)
+			continue;
+		if (ztu_recover_load_config((int)id, &cfg, msg, sizeof(msg)) == 0 &&
+		    !strcmp(cfg.state_path, state_path))
+			found = (int)id;
+	}
+	if (dir)
+		closedir(dir);
+	return found;
+}
+
+/* Is dev an active swap; its priority in *prio. */
+static bool swap_active(const char *dev, int *prio)
+{
+	FILE *f = fopen("/proc/swaps", "re");
+	char name[256], line[512];
+	bool on = false;
+
+	if (!f)
+		return false;
+	while (!on && fgets(line, sizeof(line), f))
+		on = sscanf(line, "%255s %*s %*s %*s %d", name, prio) == 2 && !strcmp(name, dev);
+	fclose(f);
+	return on;
+}
+
+/* The device's server: the one serving it, or a new one for a device that
+ * waits (its server died with no ztierd to see it). */
+static int take_server(struct zd_stack *s, const struct ztu_dev_info *info)
+{
+	char why[ZTU_MSG_MAX];
+	int pidfd = -1;
+	pid_t pid = 0;
+
+	if (info->state == UBLK_S_DEV_LIVE && info->pid > 0)
+		pidfd = (int)syscall(SYS_pidfd_open, info->pid, 0);
+	if (pidfd >= 0) {
+		pid = info->pid;
+	} else if ((pid = zd_spawn_recovery(s->ublk_id, &pidfd, why, sizeof(why))) < 0) {
+		zd_log(ZD_ERR, "%s: %s waits for a server and recovering it failed: %s", s->name,
+		       s->dev, why);
+		return (int)pid;
+	}
+	s->server_pid = pid;
+	s->pidfd = pidfd;
+	return 0;
+}
+
+static int step_failed_adopt(struct zd_stack *s, int err)
+{
+	snprintf(s->reason, sizeof(s->reason), "adopting %s: no server could take it over",
+		 s->dev);
+	return err;
+}
+
+int zd_adopt(struct zd_daemon *d, struct zd_stack *s)
+{
+	struct ztu_dev_info info;
+	char path[ZT_PATH_MAX];
+	struct stat st;
+	int id, prio = 0, err;
+
+	if (s->kind != ZD_KIND_ZTIER || !s->policy || s->policy->use.use != ZT_USE_SWAP)
+		return -ENOENT;
+	zd_state_file(s, path, sizeof(path));
+	if (stat(path, &st) || (id = device_of_state(path)) < 0 || ztu_dev_info(id, &info))
+		return -ENOENT;
+	snprintf(s->state_path, sizeof(s->state_path), "%s", path);
+	s->ublk_id = id;
+	snprintf(s->dev, sizeof(s->dev), "/dev/ublkb%d", id);
+	if ((err = take_server(s, &info)))
+		return step_failed_adopt(s, err);
+	if ((err = zd_state_hold(s)))
+		zd_log(ZD_WARN, "%s: cannot lock its state %s: %s", s->name, path, strerror(-err));
+	if (zd_supervise_start(d, s))
+		zd_watch_pidfd(d, s);
+	if (swap_active(s->dev, &prio)) {
+		s->swap_on = true;
+		s->prio = prio;
+		s->rdev = zd_rdev(s->dev);
+	}
+	zd_log(ZD_INFO, "%s: adopted %s from an earlier ztierd: server pid %d%s", s->name, s->dev,
+	       (int)s->server_pid, s->swap_on ? ", swap on" : "");
+	return 0;
+}
