@@ -117,7 +117,9 @@ struct zd_zswap {                /* [zram-swap NAME] in ztier.conf          */
 	int priority;                 /* -1: kernel default                     */
 	bool discard;
 	uint64_t host_memory_limit;   /* not created with more RAM; 0: none     */
+	struct zt_maint maint;        /* idle writeback, recompression         */
 	int line;                     /* for messages                           */
+	int maint_line;               /* the last maintenance key (0: none)     */
 };
 
 struct zd_conf {

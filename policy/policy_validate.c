@@ -206,6 +206,15 @@ static void check_name(struct check *c)
 			   ", or set [policy] name", p->name);
 }
 
+/* [maintenance]: reported at the last maintenance key set. */
+static void check_maintenance(struct check *c)
+{
+	char msg[300];
+
+	if (zt_maint_check(&c->p->maint, msg, sizeof(msg)))
+		problem(c, ZT_KEY_MAINTENANCE, "%s", msg);
+}
+
 int zt_policy_validate(const struct zt_policy *p, zt_policy_report_fn report,
 		       void *ctx)
 {
@@ -222,5 +231,6 @@ int zt_policy_validate(const struct zt_policy *p, zt_policy_report_fn report,
 	check_tiers_configured(&c);
 	check_use(&c);
 	check_swap_safety(&c);
+	check_maintenance(&c);
 	return c.pr.count;
 }
