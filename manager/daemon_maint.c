@@ -81,12 +81,13 @@ long long zd_maint_discount(const struct zd_maint *m, long long mono, long long 
 	return susp > base ? susp - base : 0;
 }
 
-/* Say once what this kernel cannot do for s: the log and the status note. */
-static void lacks(struct zd_stack *s, const char *what)
+/* Say once what this kernel cannot do for s: the whole message in the log,
+ * its short form (what) in the status note. */
+static void lacks(struct zd_stack *s, const char *what, const char *why)
 {
 	size_t n = strlen(s->maint.note);
 
-	zd_log(ZD_WARN, "%s: maintenance: %s", s->name, what);
+	zd_log(ZD_WARN, "%s: maintenance: %s%s%s", s->name, what, why ? ": " : "", why ? why : "");
 	snprintf(s->maint.note + n, sizeof(s->maint.note) - n, "%s%s", n ? "; " : "", what);
 }
 
@@ -96,13 +97,12 @@ static void lacks(struct zd_stack *s, const char *what)
 static bool drop_refused(struct zd_stack *s, struct zg_spec *spec, const struct zg_dev *dev)
 {
 	bool wb = !strcmp(dev->err.attr, "backing_dev");
-	char why[400], msg[512];
+	char why[512];
 
 	if (!wb && strcmp(dev->err.attr, "recomp_algorithm"))
 		return false;
-	snprintf(msg, sizeof(msg), "no %s: %s", wb ? "writeback" : "recompression",
-		 zg_strerror(&dev->err, why, sizeof(why)));
-	lacks(s, msg);
+	lacks(s, wb ? "no writeback" : "no recompression",
+	      zg_strerror(&dev->err, why, sizeof(why)));
 	(wb ? spec->backing_dev : spec->recomp_algorithm)[0] = '\0';
 	return true;
 }
@@ -137,14 +137,14 @@ static void probe(struct zd_stack *s, struct zg_dev *dev)
 	s->maint.probed = true;
 	zg_features(dev, &f);
 	if (s->maint.can_wb && !(f & ZG_F_WRITEBACK_LIMIT) && s->zswap.maint.wb_budget) {
-		lacks(s, "no writeback_limit: writeback-budget cannot be kept, no writeback");
+		lacks(s, "no writeback", "no writeback_limit: writeback-budget cannot be kept");
 		s->maint.can_wb = false;
 	}
 	/* the aged form is probed by using it: no attribute tells */
 	s->maint.aged_idle = zg_mark_idle_age(dev, 24 * 3600) == 0;
 	if (!s->maint.aged_idle && (s->maint.can_wb || s->maint.can_recomp))
-		lacks(s, "no idle ages (CONFIG_ZRAM_TRACK_ENTRY_ACTIME): marks all idle, "
-		      "acts one age later");
+		lacks(s, "no idle ages (CONFIG_ZRAM_TRACK_ENTRY_ACTIME)",
+		      "marks all idle, acts one age later");
 }
 
 /* writeback_limit granted again once a day (BOOTTIME: a day of the
@@ -303,6 +303,8 @@ static void pass(struct zd_stack *s, long long mono, double psi)
 	}
 	if (!s->maint.probed)
 		probe(s, &dev);
+	if (!s->maint.can_wb && !s->maint.can_recomp)
+		return;                       /* said at probe / creation */
 	if (s->zswap.maint.pressure && psi >= s->zswap.maint.pressure)
 		zd_log(ZD_INFO, "%s: maintenance early: memory pressure %.1f%%", s->name, psi);
 	if (s->maint.aged_idle)

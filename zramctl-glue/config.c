@@ -51,7 +51,8 @@ static int write_requested(struct zg_dev *dev, const char *attr, const char *val
 		return 0;
 	if (!zg_has_attr(dev, attr)) {
 		zg_fail(dev, dev->id, attr, value, -EOPNOTSUPP);
-		zg_hint(dev, "this kernel's zram has no %s", attr);
+		zg_hint(dev, "this kernel's zram has no %s%s", attr,
+			!strcmp(attr, "backing_dev") ? " (CONFIG_ZRAM_WRITEBACK)" : "");
 		return -EOPNOTSUPP;
 	}
 	int r = zg_write_attr(dev, attr, value);
