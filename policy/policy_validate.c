@@ -190,6 +190,9 @@ int zt_policy_warnings(const struct zt_policy *p, zt_policy_report_fn report, vo
 	struct check c = { p, { report, ctx, 0 }, true };
 
 	check_swap_safety(&c);
+	if (p->origin[ZT_KEY_MAINTENANCE].line > 0)
+		problem(&c, ZT_KEY_MAINTENANCE, "warning: [maintenance] is checked but not yet "
+			"run for a ztier device's zram tier (it is for ztier.conf's [zram-swap])");
 	return c.pr.count;
 }
 
