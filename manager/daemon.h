@@ -118,7 +118,9 @@ struct zd_zswap {                /* [zram-swap NAME] in ztier.conf          */
 	int priority;                 /* -1: kernel default                     */
 	bool discard;
 	uint64_t host_memory_limit;   /* not created with more RAM; 0: none     */
+	struct zt_maint maint;        /* idle writeback, recompression         */
 	int line;                     /* for messages                           */
+	int maint_line;               /* the last maintenance key (0: none)     */
 };
 
 struct zd_conf {
@@ -163,6 +165,24 @@ const char *zd_verb_name(enum zd_verb v);
 /* ---- stacks (daemon_stack.c) ------------------------------------------------- */
 
 enum zd_kind { ZD_KIND_ZRAM, ZD_KIND_ZTIER };
+
+/* A zram stack's maintenance (daemon_maint.c), reset when it is built. */
+#define ZD_SUSP_SAMPLES 32
+struct zd_maint {
+	bool probed;                  /* features read at the first pass        */
+	bool can_wb, can_recomp;      /* configured and the kernel has it       */
+	bool aged_idle;               /* the kernel takes "idle SECS"           */
+	bool recompressed;            /* in this mark-all epoch                 */
+	long long mark_ms;            /* mark-all epoch start, monotonic; 0 none */
+	long long last_ms;            /* the last pass, monotonic; 0 none       */
+	long long day_ms;             /* budget last granted, boottime; 0 never */
+	/* (monotonic, suspended) ms at the passes: ages discount suspend */
+	long long susp_mono[ZD_SUSP_SAMPLES], susp_ms[ZD_SUSP_SAMPLES];
+	unsigned nsusp;
+	uint64_t wb_pages;            /* written back since built (bd_stat)     */
+	unsigned recompressions;      /* recompress passes that ran             */
+	char note[200];               /* what the kernel lacks, for status      */
+};
 
 enum zd_state {
 	ZD_ST_DOWN,       /* not built (stopped or never started)         */
@@ -217,6 +237,7 @@ struct zd_stack {
 	struct zd_super *super;       /* its supervising thread (a server with a
 	                                 state): it holds server_pid, pidfd and
 	                                 the recovery fields meanwhile          */
+	struct zd_maint maint;        /* ZD_KIND_ZRAM                           */
 };
 
 /* What a supervising thread shows of its server (daemon_supervise.c). */
@@ -244,7 +265,7 @@ struct zd_client {
 	size_t out_len, sent;
 };
 
-enum zd_job_kind { ZD_JOB_REQUEST, ZD_JOB_RELOAD, ZD_JOB_EVENTS, ZD_JOB_STOP };
+enum zd_job_kind { ZD_JOB_REQUEST, ZD_JOB_RELOAD, ZD_JOB_EVENTS, ZD_JOB_STOP, ZD_JOB_MAINT };
 
 /* The job in progress (daemon_job.c).  The loop fills it before
  * pthread_create and reads reply after pthread_join; the job thread writes
@@ -278,6 +299,9 @@ struct zd_daemon {
 	bool have_ublk;
 	bool said_no_ublk;
 	bool reload_pending;          /* SIGHUP while a job ran                  */
+	long long maint_due;          /* ms monotonic of the next maintenance
+	                                 job, 0: none; written by the stacks'
+	                                 owner, read by the loop between jobs  */
 	int epfd;                     /* the stacks' fds: udev, server pidfds    */
 	int loopfd;                   /* the loop's epoll: signals, clients, ... */
 	int super_fd;                 /* eventfd: a supervisor recovered a server
@@ -441,6 +465,27 @@ void zd_notify_stopping(void);                      /* STOPPING=1            */
 void zd_watch(struct zd_daemon *d, int fd);
 /* epoll registration of a stack's pidfd. */
 void zd_watch_pidfd(struct zd_daemon *d, struct zd_stack *s);
+
+/* ---- zram maintenance (daemon_maint.c) ------------------------------------- */
+
+struct zg_spec;
+struct zg_dev;
+/* zram_build's zg_create: the backing device and secondary algorithm from
+ * the maintenance keys; one the kernel refuses is dropped and said. */
+int zd_maint_create(struct zd_stack *s, struct zg_spec *spec, struct zg_dev *dev);
+/* The maintenance job: a pass on each zram stack that is due (by its
+ * interval, or sooner under memory pressure), then zd_maint_schedule. */
+void zd_maint_run(struct zd_daemon *d);
+/* The stacks' owner, after any change: when the next job is due. */
+void zd_maint_schedule(struct zd_daemon *d);
+/* The loop: ms until the maintenance job is due (-1: none, 0: now). */
+int zd_maint_wait_ms(const struct zd_daemon *d);
+/* Suspended time (ms) to add to an idle age of age_ms for the kernel
+ * (which counts it): what was suspended since the pass age_ms ago. */
+long long zd_maint_discount(const struct zd_maint *m, long long mono, long long susp,
+			    long long age_ms);
+/* Record a (monotonic, suspended) sample, the oldest dropped. */
+void zd_maint_sample(struct zd_maint *m, long long mono, long long susp);
 
 /* ---- actions on the stacks as a whole (daemon_actions.c) ------------------ */
 

@@ -159,7 +159,9 @@ static void *job_main(void *arg)
 	else if (j->kind == ZD_JOB_STOP) {
 		zd_notify_stopping();
 		j->result = stop_all(d);
-	}
+	} else if (j->kind == ZD_JOB_MAINT)
+		zd_maint_run(d);
+	zd_maint_schedule(d);
 	zd_publish(d);
 	if (r && fclose(r)) {
 		free(j->reply);
@@ -182,6 +184,7 @@ static void describe(struct zd_job *j)
 	case ZD_JOB_RELOAD: snprintf(j->what, sizeof(j->what), "reload (SIGHUP)"); break;
 	case ZD_JOB_EVENTS: snprintf(j->what, sizeof(j->what), "udev and server events"); break;
 	case ZD_JOB_STOP: snprintf(j->what, sizeof(j->what), "stopping every stack"); break;
+	case ZD_JOB_MAINT: snprintf(j->what, sizeof(j->what), "zram maintenance"); break;
 	}
 }
 
@@ -252,6 +255,8 @@ void zd_job_next(struct zd_daemon *d, bool events_ready)
 		zd_job_start(d, ZD_JOB_RELOAD, NULL, NULL, busy, sizeof(busy));
 	} else if (events_ready)
 		zd_job_start(d, ZD_JOB_EVENTS, NULL, NULL, busy, sizeof(busy));
+	else if (zd_maint_wait_ms(d) == 0)
+		zd_job_start(d, ZD_JOB_MAINT, NULL, NULL, busy, sizeof(busy));
 }
 
 /* Block until no job runs; true when the teardown job was among them. */

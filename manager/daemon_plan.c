@@ -106,6 +106,32 @@ static void plan_ztier(struct out *o, const struct zd_stack *s, uint64_t ram)
 	put_rules(o, p);
 }
 
+/* "; writeback huge_idle,idle idle 20h to /dev/x, 1G/day; recompress zstd ...;
+ * every 3600s (600s under pressure 10%)": what maintenance will do. */
+static void put_maint(struct out *o, const struct zt_maint *m)
+{
+	char human[16];
+
+	if (m->writeback_device[0] && m->wb_idle_age) {
+		plan_put(o, "; writeback");
+		for (unsigned b = 1, n = 0; b < 1u << ZT_WB_KINDS; b <<= 1)
+			if (m->wb_pages & b)
+				plan_put(o, "%s%s", n++ ? "," : " ", zt_wb_kind_name(b));
+		zt_size_human((int64_t)m->wb_budget, human, sizeof(human));
+		plan_put(o, " idle %us to %s, %s/day", m->wb_idle_age, m->writeback_device,
+			 m->wb_budget ? human : "unlimited");
+	}
+	if (m->recomp_algorithm[0] && m->recomp_idle_age)
+		plan_put(o, "; recompress %s idle %us above %llu bytes", m->recomp_algorithm,
+			 m->recomp_idle_age, (unsigned long long)m->recomp_threshold);
+	if (!(m->writeback_device[0] && m->wb_idle_age) &&
+	    !(m->recomp_algorithm[0] && m->recomp_idle_age))
+		return;
+	plan_put(o, "; every %us", m->interval);
+	if (m->pressure)
+		plan_put(o, " (%us when memory pressure > %u%%)", m->backoff, m->pressure);
+}
+
 void zd_plan_line(const struct zd_stack *s, uint64_t ram, char *buf, size_t len)
 {
 	struct out o = { buf, len, 0 };
@@ -126,6 +152,7 @@ void zd_plan_line(const struct zd_stack *s, uint64_t ram, char *buf, size_t len)
 	if (zt_size_is_set(&z->zram.mem_limit))
 		put_size(&o, "memory-limit", &z->zram.mem_limit, ram);
 	put_use(&o, ZT_USE_SWAP, z->priority, z->discard, NULL, NULL);
+	put_maint(&o, &z->maint);
 }
 
 int zd_dry_run(struct zd_daemon *d, FILE *out)

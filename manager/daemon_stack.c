@@ -54,6 +54,8 @@ static const char *status_note(const struct zd_stack *s, char *buf, size_t len)
 
 	if (s->has_pending)
 		return "reloaded policy pending: down + up applies it";
+	if (s->kind == ZD_KIND_ZRAM && s->maint.note[0])
+		return s->maint.note;
 	if (!s->recoveries || !localtime_r(&s->last_recovery, &tm))
 		return plain;
 	snprintf(buf, len, "server recovered %u time(s), last at %02d:%02d:%02d%s%s", s->recoveries,
@@ -102,7 +104,7 @@ static int zram_build(struct zd_stack *s)
 			 zt_size_format(&z->zram.size, size, sizeof(size)));
 		return step_failed(s, "zram", -EINVAL, msg);
 	}
-	if ((err = zg_create(&dev, &spec))) {
+	if ((err = zd_maint_create(s, &spec, &dev))) {
 		/* no device made: the zram module could not be had */
 		s->unavailable = dev.id < 0 && (err == -ENOPKG || err == -ENOENT);
 		return step_failed(s, "zram", err, zg_strerror(&dev.err, msg, sizeof(msg)));

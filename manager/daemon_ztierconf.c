@@ -14,6 +14,8 @@
  *   priority = 150
  *   discard = yes
  *   host-memory-limit = 64G               (not created on a machine with more)
+ *   writeback-device = /dev/...           (and the other maintenance keys of
+ *                                          policy/maint.c, as in a policy)
  *
  * Plain zram swap lives here rather than in a policy: a policy describes one
  * ztier device (its classes, tiers, codecs), while a zram swap device has
@@ -120,6 +122,7 @@ static struct zd_zswap *zswap_for(struct conf_ctx *x, const char *name)
 	snprintf(z->name, sizeof(z->name), "%s", name);
 	z->priority = -1;
 	z->discard = true;
+	zt_maint_default(&z->maint);
 	z->line = x->rd.line;
 	return z;
 }
@@ -149,10 +152,15 @@ static void zswap_key(struct conf_ctx *x, const char *name, const char *k, const
 {
 	struct zd_zswap *z = zswap_for(x, name);
 	char msg[400];
+	int err;
 
 	if (!z)
 		return;
-	if (!strcmp(k, "size")) {
+	if ((err = zt_maint_set(&z->maint, k, v, msg, sizeof(msg))) != -ENOENT) {
+		z->maint_line = x->rd.line;
+		if (err)
+			PROBLEM(x, "%s", msg);
+	} else if (!strcmp(k, "size")) {
 		if (zt_size_parse_msg(v, &z->zram.size, msg, sizeof(msg)))
 			PROBLEM(x, "size '%s': %s", v, msg);
 		else if (!zt_size_is_set(&z->zram.size))
@@ -178,7 +186,8 @@ static void zswap_key(struct conf_ctx *x, const char *name, const char *k, const
 		host_limit(x, z, v);
 	} else {
 		PROBLEM(x, "unknown key '%s' in [zram-swap %s] (expected size, algorithm, "
-			"params, memory-limit, priority, discard, host-memory-limit)", k, name);
+			"params, memory-limit, priority, discard, host-memory-limit or a "
+			"maintenance key: writeback-device, writeback-idle-age, ...)", k, name);
 	}
 }
 
@@ -232,6 +241,17 @@ static FILE *conf_open(struct conf_ctx *x, int *err)
 	return NULL;
 }
 
+/* Checks across the keys of one [zram-swap NAME], once it is all read. */
+static void check_zswap(struct conf_ctx *x, const struct zd_zswap *z)
+{
+	char msg[300];
+
+	if (!zt_size_is_set(&z->zram.size))
+		zt_problem(&x->pr, x->path, z->line, "[zram-swap %s] needs a size", z->name);
+	if (zt_maint_check(&z->maint, msg, sizeof(msg)))
+		zt_problem(&x->pr, x->path, z->maint_line, "[zram-swap %s]: %s", z->name, msg);
+}
+
 int zd_conf_load(struct zd_conf *c, const char *path)
 {
 	struct conf_ctx x = { .c = c, .path = path, .pr = { .report = zd_log_problem } };
@@ -254,8 +274,6 @@ int zd_conf_load(struct zd_conf *c, const char *path)
 	if (r > 0)
 		zt_problem(&x.pr, path, r, "syntax error");
 	for (unsigned i = 0; i < c->nzswap; i++)
-		if (!zt_size_is_set(&c->zswap[i].zram.size))
-			zt_problem(&x.pr, path, c->zswap[i].line, "[zram-swap %s] needs a size",
-				   c->zswap[i].name);
+		check_zswap(&x, &c->zswap[i]);
 	return x.pr.count;
 }

@@ -162,6 +162,15 @@ static void on_signal(struct zd_daemon *d)
 	}
 }
 
+/* Until the nearest client deadline or, between jobs, the maintenance job
+ * (daemon_maint.c; d->maint_due is the stacks' owner's, read with no job). */
+static int loop_timeout(struct zd_daemon *d)
+{
+	int c = zd_ctl_expire(d), m = d->job.running ? -1 : zd_maint_wait_ms(d);
+
+	return c < 0 ? m : m < 0 || c < m ? c : m;
+}
+
 /* The loop only answers and hands work to jobs (daemon_job.c): it waits on
  * signals, the control socket and its clients (with their deadlines), the
  * job's eventfd and, while no job runs, the stacks' fds.  True when it
@@ -171,7 +180,7 @@ static bool loop(struct zd_daemon *d)
 	for (;;) {
 		struct epoll_event ev[16];
 		bool stacks = false;
-		int n = epoll_wait(d->loopfd, ev, 16, zd_ctl_expire(d));
+		int n = epoll_wait(d->loopfd, ev, 16, loop_timeout(d));
 
 		if (n < 0 && errno != EINTR) {
 			zd_log(ZD_ERR, "epoll_wait: %s", strerror(errno));
@@ -248,6 +257,7 @@ static int start(struct zd_daemon *d)
 	zd_all_up(d);
 	if (d->mon)
 		zd_udev_enumerate(d);
+	zd_maint_schedule(d);
 	zd_publish(d);
 	ready_line(d);
 	zd_notify_ready(d);

@@ -147,6 +147,52 @@ struct zt_zram_spec {
 	struct zt_size mem_limit;     /* mem_limit (0: none)                   */
 };
 
+/* Keeping a zram device healthy over time ([maintenance] in a policy, the
+ * same keys in ztier.conf's [zram-swap NAME]; policy/maint.c).  zram only
+ * acts when told: these say when pages count as idle, where idle pages go
+ * (writeback to a block device within a daily budget) and which are
+ * recompressed with a stronger algorithm.  Ages and periods in seconds. */
+enum zt_wb_pages {                    /* writeback-pages, written in this order */
+	ZT_WB_HUGE_IDLE      = 1u << 0,   /* stored raw and idle: the most to gain */
+	ZT_WB_IDLE           = 1u << 1,
+	ZT_WB_HUGE           = 1u << 2,   /* also pages in use                     */
+	ZT_WB_INCOMPRESSIBLE = 1u << 3,   /* recompression could not shrink them   */
+};
+#define ZT_WB_KINDS 4
+
+struct zt_maint {
+	char writeback_device[ZT_PATH_MAX]; /* backing_dev; "": no writeback      */
+	unsigned wb_idle_age;         /* writeback-idle-age; 0: off              */
+	unsigned wb_pages;            /* enum zt_wb_pages mask                   */
+	uint64_t wb_budget;           /* writeback-budget, bytes a day; 0: none  */
+	char recomp_algorithm[32];    /* recompress-algorithm; "": off           */
+	unsigned recomp_idle_age;     /* recompress-idle-age; 0: off             */
+	uint64_t recomp_threshold;    /* recompress-threshold, bytes; 0: any     */
+	unsigned interval;            /* maintenance-interval                    */
+	unsigned backoff;             /* maintenance-backoff: least time between
+	                                 two passes when pressure triggers them */
+	unsigned pressure;            /* pressure-trigger, % (PSI memory some
+	                                 avg10); 0: off                         */
+};
+
+/* The built-in values (each explained in policy/maint.c). */
+void zt_maint_default(struct zt_maint *m);
+/* Parse one key ("writeback-idle-age", ...) into *m: 0, -ENOENT when key is
+ * not a maintenance key (msg untouched), -EINVAL with msg filled. */
+int zt_maint_set(struct zt_maint *m, const char *key, const char *v, char *msg, size_t len);
+/* Checks across keys; 0 or -EINVAL with msg. */
+int zt_maint_check(const struct zt_maint *m, char *msg, size_t len);
+/* The maintenance keys, "a, b or c" (for unknown-key hints). */
+extern const char *const zt_maint_keys[];
+/* "huge_idle" ... for one bit of enum zt_wb_pages. */
+const char *zt_wb_kind_name(unsigned bit);
+/* A duration: "90", "90s", "10m", "2h", "1d"; "off" and "0" give 0.
+ * 0 or -EINVAL. */
+int zt_duration_parse(const char *v, unsigned *secs);
+/* "some avg10=1.25 ..." (the first line of /proc/pressure/memory): the
+ * avg10 percentage, or -1 if the text is not in that format. */
+double zt_psi_some_avg10(const char *text);
+
 /* When the store's memory is committed ([device] memory-commit). */
 enum zt_commit {
 	ZT_COMMIT_AUTO,       /* upfront for swap, on-demand for a file system */
@@ -170,6 +216,7 @@ enum zt_policy_key {
 	ZT_KEY_FS_MOUNT_POINT,
 	ZT_KEY_MEMORY_COMMIT,
 	ZT_KEY_USE,                   /* the [swap] or [fs] section header   */
+	ZT_KEY_MAINTENANCE,           /* the last [maintenance] key set      */
 	ZT_KEY_COUNT
 };
 
@@ -211,6 +258,8 @@ struct zt_policy {
 		char fs_type[16];             /* for ZT_USE_FS                   */
 		char mount_point[ZT_PATH_MAX];
 	} use;
+
+	struct zt_maint maint;                        /* [maintenance]          */
 
 	/* Filled by zt_policy_load: the files read, in order, and where each
 	 * cross-checked key was last set (for zt_policy_validate's messages). */

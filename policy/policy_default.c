@@ -37,4 +37,5 @@ void zt_policy_default(struct zt_policy *p)
 	p->use.priority = 100;
 	p->use.discard = true;
 	p->spill.encrypt = true;
+	zt_maint_default(&p->maint);
 }

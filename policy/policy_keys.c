@@ -297,11 +297,30 @@ static int set_mount_point(struct zt_policy *p, int cls, const char *v, char *ms
 			   "mount-point", v, msg, len);
 }
 
+/* ---- [maintenance]: the same keys as ztier.conf's [zram-swap NAME] ------------ */
+
+#define MAINT_SETTER(fn, key)                                                      \
+	static int fn(struct zt_policy *p, int cls, const char *v, char *msg, size_t len) \
+	{                                                                           \
+		(void)cls;                                                          \
+		return zt_maint_set(&p->maint, key, v, msg, len);                   \
+	}
+MAINT_SETTER(set_wb_device, "writeback-device")
+MAINT_SETTER(set_wb_idle_age, "writeback-idle-age")
+MAINT_SETTER(set_wb_pages, "writeback-pages")
+MAINT_SETTER(set_wb_budget, "writeback-budget")
+MAINT_SETTER(set_recomp_algorithm, "recompress-algorithm")
+MAINT_SETTER(set_recomp_idle_age, "recompress-idle-age")
+MAINT_SETTER(set_recomp_threshold, "recompress-threshold")
+MAINT_SETTER(set_maint_interval, "maintenance-interval")
+MAINT_SETTER(set_maint_backoff, "maintenance-backoff")
+MAINT_SETTER(set_pressure_trigger, "pressure-trigger")
+
 /* ---- the table ----------------------------------------------------------------- */
 
 const char *const zt_sections[] = {
 	"policy", "classify", "samefill", "text", "mixed", "random",
-	"device", "zram", "spill", "swap", "fs", NULL
+	"device", "zram", "spill", "swap", "fs", "maintenance", NULL
 };
 
 const struct zt_key_def zt_key_defs[] = {
@@ -328,6 +347,16 @@ const struct zt_key_def zt_key_defs[] = {
 	{ "swap", "discard", -1, set_discard },
 	{ "fs", "type", ZT_KEY_FS_TYPE, set_fs_type },
 	{ "fs", "mount-point", ZT_KEY_FS_MOUNT_POINT, set_mount_point },
+	{ "maintenance", "writeback-device", ZT_KEY_MAINTENANCE, set_wb_device },
+	{ "maintenance", "writeback-idle-age", ZT_KEY_MAINTENANCE, set_wb_idle_age },
+	{ "maintenance", "writeback-pages", ZT_KEY_MAINTENANCE, set_wb_pages },
+	{ "maintenance", "writeback-budget", ZT_KEY_MAINTENANCE, set_wb_budget },
+	{ "maintenance", "recompress-algorithm", ZT_KEY_MAINTENANCE, set_recomp_algorithm },
+	{ "maintenance", "recompress-idle-age", ZT_KEY_MAINTENANCE, set_recomp_idle_age },
+	{ "maintenance", "recompress-threshold", ZT_KEY_MAINTENANCE, set_recomp_threshold },
+	{ "maintenance", "maintenance-interval", ZT_KEY_MAINTENANCE, set_maint_interval },
+	{ "maintenance", "maintenance-backoff", ZT_KEY_MAINTENANCE, set_maint_backoff },
+	{ "maintenance", "pressure-trigger", ZT_KEY_MAINTENANCE, set_pressure_trigger },
 };
 const size_t zt_key_count = sizeof(zt_key_defs) / sizeof(zt_key_defs[0]);
 

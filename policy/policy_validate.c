@@ -190,6 +190,9 @@ int zt_policy_warnings(const struct zt_policy *p, zt_policy_report_fn report, vo
 	struct check c = { p, { report, ctx, 0 }, true };
 
 	check_swap_safety(&c);
+	if (p->origin[ZT_KEY_MAINTENANCE].line > 0)
+		problem(&c, ZT_KEY_MAINTENANCE, "warning: [maintenance] is checked but not yet "
+			"run for a ztier device's zram tier (it is for ztier.conf's [zram-swap])");
 	return c.pr.count;
 }
 
@@ -204,6 +207,15 @@ static void check_name(struct check *c)
 		zt_problem(&c->pr, p->nfiles ? p->files[0] : "(built-in policy)", 0,
 			   "bad policy name '%s' (the file's name): " ZT_NAME_RULE
 			   ", or set [policy] name", p->name);
+}
+
+/* [maintenance]: reported at the last maintenance key set. */
+static void check_maintenance(struct check *c)
+{
+	char msg[300];
+
+	if (zt_maint_check(&c->p->maint, msg, sizeof(msg)))
+		problem(c, ZT_KEY_MAINTENANCE, "%s", msg);
 }
 
 int zt_policy_validate(const struct zt_policy *p, zt_policy_report_fn report,
@@ -222,5 +234,6 @@ int zt_policy_validate(const struct zt_policy *p, zt_policy_report_fn report,
 	check_tiers_configured(&c);
 	check_use(&c);
 	check_swap_safety(&c);
+	check_maintenance(&c);
 	return c.pr.count;
 }

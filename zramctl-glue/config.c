@@ -13,6 +13,7 @@
 #include "zramctl-glue/zg_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,12 +51,30 @@ static int write_requested(struct zg_dev *dev, const char *attr, const char *val
 		return 0;
 	if (!zg_has_attr(dev, attr)) {
 		zg_fail(dev, dev->id, attr, value, -EOPNOTSUPP);
-		zg_hint(dev, "this kernel's zram has no %s", attr);
+		zg_hint(dev, "this kernel's zram has no %s%s", attr,
+			!strcmp(attr, "backing_dev") ? " (CONFIG_ZRAM_WRITEBACK)" : "");
 		return -EOPNOTSUPP;
 	}
 	int r = zg_write_attr(dev, attr, value);
 	if (r == -EBUSY)
 		zg_hint(dev, "device is initialised: reset it first");
+	return r;
+}
+
+/* The secondary algorithm; an unknown one lists what the kernel offers. */
+static int write_recomp(struct zg_dev *dev, const char *algo)
+{
+	char value[64];
+	int r;
+
+	if (!algo || !*algo)
+		return 0;
+	snprintf(value, sizeof(value), "algo=%s priority=1", algo);
+	r = write_requested(dev, "recomp_algorithm", value);
+	if (r == -EOPNOTSUPP)
+		zg_hint(dev, "this kernel's zram has no recompression (CONFIG_ZRAM_MULTI_COMP)");
+	else if (r == -EINVAL)
+		hint_algorithms(dev);
 	return r;
 }
 
@@ -104,6 +123,8 @@ int zg_apply(struct zg_dev *dev, const struct zg_config *cfg)
 		r = write_algorithm(dev, cfg->algorithm);
 	if (r == 0)
 		r = write_requested(dev, "algorithm_params", cfg->algorithm_params);
+	if (r == 0)
+		r = write_recomp(dev, cfg->recomp_algorithm);
 	if (r == 0)
 		r = write_requested(dev, "backing_dev", cfg->backing_dev);
 	if (r == 0)

@@ -19,7 +19,8 @@ static const char *const feature_attr[ZG_F_COUNT] = {
 	"algorithm_params", "recomp_algorithm", "recompress", "writeback",
 	"backing_dev", "writeback_limit", "idle", "compact",
 	"mm_stat", "io_stat", "bd_stat", "debug_stat",
-	"mem_used_max", "max_comp_streams",
+	"mem_used_max", "max_comp_streams", "writeback_batch_size",
+	"compressed_writeback",
 };
 
 const char *zg_feature_name(unsigned bit)

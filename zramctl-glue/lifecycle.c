@@ -29,6 +29,8 @@ int zg_create(struct zg_dev *dev, const struct zg_spec *spec)
 	struct zg_config cfg = {
 		.algorithm = spec->algorithm[0] ? spec->algorithm : NULL,
 		.algorithm_params = spec->params[0] ? spec->params : NULL,
+		.backing_dev = spec->backing_dev[0] ? spec->backing_dev : NULL,
+		.recomp_algorithm = spec->recomp_algorithm[0] ? spec->recomp_algorithm : NULL,
 		.disksize = spec->disksize,
 		.mem_limit = spec->mem_limit,
 	};

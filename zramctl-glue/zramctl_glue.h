@@ -89,15 +89,19 @@ struct zg_config {
 	const char *algorithm;        /* NULL: keep the kernel's default */
 	const char *algorithm_params; /* e.g. "level=3"; NULL: none.  Written
 	                                 only when the kernel has the attribute */
-	const char *backing_dev;      /* NULL: none.  Written only when the
-	                                 kernel has backing_dev (WRITEBACK) */
+	const char *backing_dev;      /* NULL: none.  -EOPNOTSUPP when the
+	                                 kernel has no backing_dev (WRITEBACK) */
+	const char *recomp_algorithm; /* NULL: none.  Written as "algo=NAME
+	                                 priority=1"; -EOPNOTSUPP without
+	                                 recomp_algorithm (MULTI_COMP)        */
 	uint64_t disksize;            /* bytes, > 0 */
 	uint64_t mem_limit;           /* bytes, 0 = unlimited */
 };
 
 /*
  * Apply cfg to an uninitialised device in the kernel's order:
- * comp_algorithm, algorithm_params, backing_dev, disksize, mem_limit; then
+ * comp_algorithm, algorithm_params, recomp_algorithm, backing_dev, disksize,
+ * mem_limit; then
  * check initstate (no uevent comes for disksize).  An unknown algorithm
  * fails with -EINVAL and the hint lists what the kernel offers; an
  * initialised device fails with -EBUSY (reset first, or zg_reconfigure).
@@ -111,6 +115,8 @@ struct zg_spec {
 	char params[128];
 	uint64_t disksize;            /* bytes, > 0                            */
 	uint64_t mem_limit;           /* bytes, 0 = unlimited                  */
+	char backing_dev[256];        /* "": none (writeback target)           */
+	char recomp_algorithm[32];    /* "": none (recompression, priority 1)  */
 };
 
 /* The whole creation (lifecycle.c): zram made available (zg_module_load,
@@ -195,8 +201,10 @@ enum zg_feature {
 	ZG_F_DEBUG_STAT        = 1u << 11,
 	ZG_F_MEM_USED_MAX      = 1u << 12,
 	ZG_F_MAX_COMP_STREAMS  = 1u << 13,
+	ZG_F_WRITEBACK_BATCH   = 1u << 14,   /* writeback_batch_size (≈6.19)   */
+	ZG_F_COMPRESSED_WB     = 1u << 15,   /* compressed_writeback (7.0)     */
 };
-#define ZG_F_COUNT 14
+#define ZG_F_COUNT 16
 
 /* Bit mask of the features (attributes) zramN has; negative errno if the
  * device does not exist. */
@@ -223,6 +231,27 @@ int zg_mark_idle(struct zg_dev *dev, const char *arg);   /* "all" or secs */
 int zg_writeback(struct zg_dev *dev, const char *arg);   /* "idle", "huge"... */
 int zg_recompress(struct zg_dev *dev, const char *arg);  /* "type=idle ..." */
 int zg_compact(struct zg_dev *dev);
+
+/* ---- maintenance (maint.c) ----------------------------------------------
+ * What a kernel lacks is -EOPNOTSUPP with the Kconfig option in the hint,
+ * never a silent no-op: the caller says it once. */
+
+/* Mark slots not accessed for secs seconds idle ("idle SECS").  Needs
+ * CONFIG_ZRAM_TRACK_ENTRY_ACTIME (or MEMORY_TRACKING); without it the
+ * kernel refuses the number: -EOPNOTSUPP here (mark "all" instead). */
+int zg_mark_idle_age(struct zg_dev *dev, unsigned secs);
+
+/* Writeback budget: writeback_limit_enable = 1 and writeback_limit = pages
+ * (4 KiB units; once enabled, the kernel writes nothing until it is set). */
+int zg_set_writeback_limit(struct zg_dev *dev, uint64_t pages);
+/* What is left of the budget (4 KiB units), and whether it is enforced. */
+int zg_writeback_limit(struct zg_dev *dev, uint64_t *pages, bool *enabled);
+
+/* Recompress slots of type ("idle", "huge", "huge_idle") larger than
+ * threshold bytes (0: any) with the secondary algorithm (priority 1);
+ * max_pages 0: no bound.  -EOPNOTSUPP without MULTI_COMP. */
+int zg_recompress_pages(struct zg_dev *dev, const char *type, uint64_t threshold,
+			uint64_t max_pages);
 
 /* ---- kernel modules (libkmod) ------------------------------------------ */
 

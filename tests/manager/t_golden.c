@@ -25,6 +25,7 @@
 #include "manager/daemon_dropin.c"
 #include "manager/daemon_load.c"
 #include "manager/daemon_stack.c"
+#include "manager/daemon_maint.c"
 #include "manager/daemon_ublk.c"
 #include "manager/daemon_swap.c"
 #include "manager/daemon_watch.c"
