@@ -93,6 +93,43 @@ static int step_failed_adopt(struct zd_stack *s, int err)
 	return err;
 }
 
+/* The label mkswap gave a swap area (swap header: volume name at 1052). */
+static bool swap_label_is(const char *dev, const char *label)
+{
+	char got[17] = "";
+	FILE *f = fopen(dev, "re");
+	bool ok = f && fseek(f, 1052, SEEK_SET) == 0 && fread(got, 1, 16, f) == 16;
+
+	if (f)
+		fclose(f);
+	return ok && !strncmp(got, label, 16);
+}
+
+/* A plain zram swap an earlier ztierd left: the active /dev/zramN swap
+ * labelled ztier-NAME (daemon_stack.c's mkswap label). */
+static int adopt_zram(struct zd_stack *s)
+{
+	char label[ZT_NAME_MAX + 8], dev[64];
+	int prio, id;
+
+	snprintf(label, sizeof(label), "ztier-%.40s", s->name);
+	for (id = 0; id < 64; id++) {
+		snprintf(dev, sizeof(dev), "/dev/zram%d", id);
+		if (swap_active(dev, &prio) && swap_label_is(dev, label))
+			break;
+	}
+	if (id == 64)
+		return -ENOENT;
+	s->zram_id = id;
+	snprintf(s->dev, sizeof(s->dev), "%s", dev);
+	s->swap_on = true;
+	s->prio = prio;
+	s->rdev = zd_rdev(dev);
+	zd_log(ZD_INFO, "%s: adopted %s from an earlier ztierd, swap on at priority %d", s->name,
+	       dev, prio);
+	return 0;
+}
+
 int zd_adopt(struct zd_daemon *d, struct zd_stack *s)
 {
 	struct ztu_dev_info info;
@@ -100,7 +137,9 @@ int zd_adopt(struct zd_daemon *d, struct zd_stack *s)
 	struct stat st;
 	int id, prio = 0, err;
 
-	if (s->kind != ZD_KIND_ZTIER || !s->policy || s->policy->use.use != ZT_USE_SWAP)
+	if (s->kind == ZD_KIND_ZRAM)
+		return adopt_zram(s);
+	if (!s->policy || s->policy->use.use != ZT_USE_SWAP)
 		return -ENOENT;
 	zd_state_file(s, path, sizeof(path));
 	if (stat(path, &st) || (id = device_of_state(path)) < 0 || ztu_dev_info(id, &info))

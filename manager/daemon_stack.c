@@ -326,6 +326,8 @@ static int build(struct zd_daemon *d, struct zd_stack *s)
 		return step_failed(s, "build", -EBUSY, "cleanup pending: an earlier build "
 				   "is not fully undone ('ztierctl down' retries)");
 	if (s->kind == ZD_KIND_ZRAM) {
+		if ((err = zd_adopt(d, s)) != -ENOENT)
+			return err;           /* adopted, swap on: nothing to build */
 		if ((err = zram_build(s)))
 			return err;
 		return use_build(s, ZT_USE_SWAP, s->zswap.priority, s->zswap.discard, NULL, NULL);

@@ -127,6 +127,22 @@ grep -o "mixed: restarted: .*" $LOG | awk '{print $(NF-1)}' | sort -n |
 ok "10 restarts of the ztier swap under the hog ($restarts ok), each by the installed ztier-ublk" '[ $restarts = 10 ] && [ "$(grep -c "mixed: restarted: .*(/usr/bin/ztier-ublk)" $LOG)" = 10 ]'
 ok "the hog verified every page through the restarts (rc $rc)" '[ $rc = 0 ] && ! grep -qi "fail\|error" $W/stress2.out'
 
+# --- ztierd killed under load: its devices keep serving; a new ztierd adopts
+# them (the zram swap by its label, the ztier swap by its state) ------------
+(echo $BASHPID >/sys/fs/cgroup/hog/cgroup.procs && exec stress-ng --vm 1 --vm-bytes 224M --vm-keep --verify -t 15s --metrics-brief) >$W/stress3.out 2>&1 &
+spid=$!
+sleep 3
+kill -KILL $zpid; wait $zpid 2>/dev/null
+sleep 2
+ok "ztierd killed -9: both swaps still on" 'grep -q "^$udev " /proc/swaps && grep -q "^$zdev " /proc/swaps'
+ztierd --foreground --config $W/ztier.conf --policy-dir $W/policy.d 2>>$LOG &
+zpid=$!
+ok "a new ztierd adopts both instead of building new ones" 'wait_log "mixed: adopted $udev" 60 && wait_log "fast: adopted $zdev" 5 && wait_log "ready:.*" 30'
+wait $spid; rc=$?
+ok "the hog verified every page across the ztierd restart (rc $rc)" '[ $rc = 0 ] && ! grep -qi "fail\|error" $W/stress3.out'
+ok "one zram and one ztier swap, as before" '[ "$(grep -c "^/dev/" /proc/swaps)" = 2 ]'
+swapon --show | diag
+
 # Data integrity through both swap devices: tmpfs pages (swap-backed) written
 # in a 48M cgroup are swapped out, then read back and compared.
 mkdir -p /tmp/shm /sys/fs/cgroup/shm && mount -t tmpfs -o size=400M tmpfs /tmp/shm
