@@ -182,6 +182,7 @@ struct zd_maint {
 	uint64_t wb_pages;            /* written back since built (bd_stat)     */
 	unsigned recompressions;      /* recompress passes that ran             */
 	char note[200];               /* what the kernel lacks, for status      */
+	uint64_t crypt_id;            /* the backing device's dm-crypt mapping  */
 };
 
 enum zd_state {
@@ -472,6 +473,7 @@ struct zg_spec;
 struct zg_dev;
 /* zram_build's zg_create: the backing device and secondary algorithm from
  * the maintenance keys; one the kernel refuses is dropped and said. */
+void zd_maint_destroyed(struct zd_stack *s);
 int zd_maint_create(struct zd_stack *s, struct zg_spec *spec, struct zg_dev *dev);
 /* The maintenance job: a pass on each zram stack that is due (by its
  * interval, or sooner under memory pressure), then zd_maint_schedule. */

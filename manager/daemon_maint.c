@@ -25,13 +25,16 @@
  * once and kept as the stack's status note; the rest still runs.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "build/paths.h"
 #include "manager/daemon.h"
 #include "policy/common/common.h"
+#include "ublk/ztublk.h"
 #include "zramctl-glue/zramctl_glue.h"
 
 #define DAY_MS (86400 * 1000LL)
@@ -107,6 +110,41 @@ static bool drop_refused(struct zd_stack *s, struct zg_spec *spec, const struct 
 	return true;
 }
 
+/* The backing device is used through dm-crypt with a key of this setup,
+ * like a spill (issue #13): written-back pages are process memory too.
+ * A mapping that cannot be made leaves the swap without writeback. */
+static void crypt_backing(struct zd_stack *s, struct zg_spec *spec)
+{
+	char msg[256], mapped[96];
+	int fd = open(spec->backing_dev, O_RDWR | O_CLOEXEC), err;
+
+	if (fd < 0) {
+		lacks(s, "no writeback", strerror(errno));
+		spec->backing_dev[0] = '\0';
+		return;
+	}
+	s->maint.crypt_id = ztu_crypt_id_of(fd);
+	err = ztu_crypt_setup(fd, false, mapped, sizeof(mapped), msg, sizeof(msg));
+	close(fd);
+	if (err) {
+		lacks(s, "no writeback (no dm-crypt mapping for its device)", msg);
+		spec->backing_dev[0] = '\0';
+		s->maint.crypt_id = 0;
+		return;
+	}
+	snprintf(spec->backing_dev, sizeof(spec->backing_dev), "%s", mapped);
+}
+
+/* The backing device's mapping, once the zram device no longer holds it. */
+void zd_maint_destroyed(struct zd_stack *s)
+{
+	char msg[256];
+
+	if (s->maint.crypt_id && ztu_crypt_remove(s->maint.crypt_id, msg, sizeof(msg)))
+		zd_log(ZD_WARN, "%s: %s", s->name, msg);
+	s->maint.crypt_id = 0;
+}
+
 /* Create the device (zram_build); what maintenance needs from the kernel
  * but cannot have leaves the swap without that maintenance, not without
  * swap. */
@@ -120,9 +158,13 @@ int zd_maint_create(struct zd_stack *s, struct zg_spec *spec, struct zg_dev *dev
 		 m->wb_idle_age ? m->writeback_device : "");
 	snprintf(spec->recomp_algorithm, sizeof(spec->recomp_algorithm), "%s",
 		 m->recomp_idle_age ? m->recomp_algorithm : "");
+	if (spec->backing_dev[0])
+		crypt_backing(s, spec);
 	for (int tries = 0; tries < 3; tries++)
 		if (!(err = zg_create(dev, spec)) || !drop_refused(s, spec, dev))
 			break;
+	if (err || !spec->backing_dev[0])
+		zd_maint_destroyed(s);        /* no zram device holds the mapping */
 	s->maint.can_wb = !err && spec->backing_dev[0];
 	s->maint.can_recomp = !err && spec->recomp_algorithm[0];
 	s->maint.last_ms = clock_ms(CLOCK_MONOTONIC);

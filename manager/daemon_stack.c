@@ -133,6 +133,7 @@ static int zram_destroy(struct zd_stack *s)
 		zd_log(ZD_ERR, "%s: %s", s->name, s->reason);
 		return err;
 	}
+	zd_maint_destroyed(s);            /* its backing device's mapping */
 	zd_log(ZD_INFO, "%s: zram%d removed", s->name, s->zram_id);
 	s->zram_id = -1;
 	return 0;

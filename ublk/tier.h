@@ -105,15 +105,6 @@ void ztu_blk_keep_crypt(struct ztu_blk *b, bool keep);
  * that is gone). */
 int ztu_blk_write_error(const struct ztu_blk *b, off_t off, int err);
 
-/* spill_crypt.c: the mapping's identity (from the backing fd: device
- * number, or a file's device and inode; 0 on error), its name, its setup
- * (mapped: the /dev/mapper path) and removal. */
-uint64_t ztu_crypt_id_of(int backing_fd);
-void ztu_crypt_name(uint64_t id, char *name, size_t len);
-int ztu_crypt_setup(int backing_fd, bool recovering, char *mapped, size_t mlen,
-		    char *msg, size_t len);
-int ztu_crypt_remove(uint64_t id, char *msg, size_t len);
-
 uint64_t ztu_blk_used(const struct ztu_blk *b);
 uint64_t ztu_blk_total(const struct ztu_blk *b);
 

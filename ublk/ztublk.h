@@ -113,6 +113,18 @@ bool ztu_config_wants_zram(const struct ztu_config *cfg);
  * server to be restarted with exactly what it served.  0 or -errno
  * (-EPROTO: not a config of this version). */
 int ztu_config_save(int fd, const struct ztu_config *cfg);
+
+/* spill_crypt.c: a block device (or file) used only through a dm-crypt
+ * mapping with a key of this setup (the spill tier; ztierd's zram backing
+ * devices).  The mapping's identity (from the backing fd: device number,
+ * or a file's device and inode; 0 on error), its name, its setup (mapped:
+ * the /dev/mapper path; recovering: keep an existing one and its key) and
+ * its removal. */
+uint64_t ztu_crypt_id_of(int backing_fd);
+void ztu_crypt_name(uint64_t id, char *name, size_t len);
+int ztu_crypt_setup(int backing_fd, bool recovering, char *mapped, size_t mlen,
+		    char *msg, size_t len);
+int ztu_crypt_remove(uint64_t id, char *msg, size_t len);
 int ztu_config_load(int fd, struct ztu_config *cfg);
 
 /* Called once: dev_id >= 0 when the device is LIVE, or err < 0 and a message
