@@ -46,8 +46,10 @@ static bool spill_plain(const struct zd_stack *s)
 }
 
 /* The status note of a stack that has nothing wrong: a pending policy, the
- * recoveries of its server (daemon_recover.c), a plaintext spill, or "-". */
-static const char *status_note(const struct zd_stack *s, char *buf, size_t len)
+ * recoveries of its server (v: daemon_supervise.c), a plaintext spill, or
+ * "-". */
+static const char *status_note(const struct zd_stack *s, const struct zd_super_view *v,
+			       char *buf, size_t len)
 {
 	const char *plain = spill_plain(s) ? "spill in plaintext (encrypt = no)" : "-";
 	struct tm tm;
@@ -56,9 +58,9 @@ static const char *status_note(const struct zd_stack *s, char *buf, size_t len)
 		return "reloaded policy pending: down + up applies it";
 	if (s->kind == ZD_KIND_ZRAM && s->maint.note[0])
 		return s->maint.note;
-	if (!s->recoveries || !localtime_r(&s->last_recovery, &tm))
+	if (!v->recoveries || !localtime_r(&v->last_recovery, &tm))
 		return plain;
-	snprintf(buf, len, "server recovered %u time(s), last at %02d:%02d:%02d%s%s", s->recoveries,
+	snprintf(buf, len, "server recovered %u time(s), last at %02d:%02d:%02d%s%s", v->recoveries,
 		 tm.tm_hour, tm.tm_min, tm.tm_sec, spill_plain(s) ? "; " : "",
 		 spill_plain(s) ? plain : "");
 	return buf;
@@ -69,13 +71,16 @@ void zd_stack_status(const struct zd_stack *s, char *buf, size_t len)
 	/* what is in force: a reload does not change a built stack */
 	int prio = s->swap_on ? s->prio : s->kind == ZD_KIND_ZRAM ? s->zswap.priority
 		   : s->policy ? s->policy->use.priority : -1;
+	struct zd_super_view v = { .pid = s->server_pid, .recoveries = s->recoveries,
+				   .last_recovery = s->last_recovery };
+	bool gave_up = zd_supervise_view(s, &v) && v.gave_up;
 	char note[128];
 
 	snprintf(buf, len, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s", s->name, zd_kind_name(s->kind),
 		 s->busy == ZD_STARTING ? "starting" : s->busy == ZD_STOPPING ? "stopping" :
-		 zd_state_name(s->state), s->dev[0] ? s->dev : "-", s->spill[0] ? s->spill : "-",
-		 prio, (int)s->server_pid,
-		 s->reason[0] ? s->reason : status_note(s, note, sizeof(note)));
+		 gave_up ? "degraded" : zd_state_name(s->state), s->dev[0] ? s->dev : "-",
+		 s->spill[0] ? s->spill : "-", prio, (int)v.pid,
+		 gave_up ? v.reason : s->reason[0] ? s->reason : status_note(s, &v, note, sizeof(note)));
 }
 
 /* Record a failed step: log it, keep the reason for status. */

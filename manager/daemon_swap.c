@@ -43,6 +43,7 @@ void zd_tool_path(void)
 
 int zd_run(char *const argv[])
 {
+	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none;
 	pid_t pid;
@@ -52,7 +53,11 @@ int zd_run(char *const argv[])
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-	err = posix_spawnp(&pid, argv[0], NULL, &attr, argv, environ);
+	/* A tool's chatter is not ztierd's output; its errors (stderr) are. */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	err = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (err)
 		return -err;

@@ -90,7 +90,7 @@ while kill -0 $spid 2>/dev/null; do
 		       tail -1 | awk '{print $NF}')
 		kill -KILL "$mpid" && kills=$((kills + 1))
 	fi
-	if [ $t = 25 ]; then
+	if [ $t = 24 ]; then     # between two kills (t = 22, 25)
 		ztierctl status --all | diag
 		ztierctl status --json >$W/mid.json
 	fi
