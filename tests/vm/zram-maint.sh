@@ -57,6 +57,15 @@ check "ztierd starts" wait_log "ready:"
 dev=$(grep -o 'ztm: /dev/zram[0-9]*' $T/log | head -1 | cut -d' ' -f2)
 sys=/sys/block/${dev#/dev/}
 check "the zram swap is up ($dev)" test -b "$dev"
+# Written-back pages are process memory: the backing device is used only
+# through dm-crypt with a key of this setup (issue #13).
+bdev=$(cat /sys/block/${dev#/dev/}/backing_dev 2>/dev/null)
+if grep -q 'no writeback' $T/log; then
+	skip "backing device through dm-crypt" "no writeback in this kernel"
+else
+	check "its backing device is a dm-crypt mapping over $loop ($bdev)" \
+		sh -c "dmsetup table | grep -q 'crypt aes-xts-plain64' && case '$bdev' in /dev/mapper/ztier-*|/dev/dm-*) true ;; *) false ;; esac"
+fi
 
 # 1 MiB of (2K random + 2K zero) pages, 48 times, into shmem under 24M.
 { for _ in $(seq 256); do head -c 2048 /dev/urandom; head -c 2048 /dev/zero; done; } >$T/block
