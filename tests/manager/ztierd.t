@@ -11,10 +11,7 @@ cd "$(dirname "$0")/../.." || exit 1
 B=${ZTIER_BUILD:-build/release}/bin
 . tests/tap.sh
 
-[ "$(id -u)" = 0 ] || skip_all "needs root (zram hot_add, swapon)"
-[ -e /sys/class/zram-control/hot_add ] || skip_all "no zram-control in this kernel"
-[ -x $B/ztierd ] && [ -x $B/ztierctl ] || skip_all "build ztierd/ztierctl first (make)"
-command -v socat >/dev/null || skip_all "socat not installed"
+. tests/manager/daemon_needs.sh
 
 T=$(mktemp -d /tmp/ztierd-t.XXXXXX)
 export ZTIER_SOCKET=$T/sock
