@@ -72,9 +72,11 @@ static void died(struct zd_super *x)
 
 	/* An adopted server (daemon_adopt.c) is not our child: ECHILD, and
 	 * init reaps it; its pidfd said it is gone. */
-	if (waitpid(pid, &status, 0) != pid && errno != ECHILD)
+	bool reaped = waitpid(pid, &status, 0) == pid;
+
+	if (!reaped && errno != ECHILD)
 		return;
-	if (errno == ECHILD)
+	if (!reaped)
 		snprintf(how, sizeof(how), "is gone (not ztierd's child)");
 	else
 		snprintf(how, sizeof(how), WIFSIGNALED(status) ? "killed by signal %d" :

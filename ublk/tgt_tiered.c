@@ -187,6 +187,14 @@ static int place_from(struct tq *tq, const void *page, enum zt_tier failed, uint
 	return ret == -E2BIG ? -EIO : ret;
 }
 
+/* A tier whose put wrote the page already (no io_uring: a sync spill). */
+static bool put_wrote(struct tq *tq, const struct ztu_tier_ops *ops, uint64_t e)
+{
+	off_t off;
+
+	return ops->io_fd && ops->io_fd(&tq->tc, loc(e), &off) < 0;
+}
+
 /* Place a page and write it now (the read-modify-write path); a zram write
  * the kernel refuses (full) goes to the fallback, as on the async path. */
 static int place_sync(struct tq *tq, const void *page, uint64_t *e)
@@ -200,7 +208,8 @@ static int place_sync(struct tq *tq, const void *page, uint64_t *e)
 		if (ret)
 			return ret;
 		ops = ztu_tier_ops(zu_pte_tier(*e));
-		if (!ops->write_sync || !(ret = ops->write_sync(&tq->tc, loc(*e), page)))
+		if (!ops->write_sync || put_wrote(tq, ops, *e) ||
+		    !(ret = ops->write_sync(&tq->tc, loc(*e), page)))
 			return 0;
 		free_loc(tq, *e);
 		if (zu_pte_tier(*e) != ZT_TIER_ZRAM || failed != ZT_TIER_NONE)
