@@ -101,6 +101,20 @@ int ztu_ctrl_get_features(struct ztu_dev *d, uint64_t *features)
 			    UBLK_FEATURES_LEN, 0);
 }
 
+/* With a state file the pages outlive the server: the kernel keeps the
+ * disk and holds I/O until a new server recovers it (recover.c), and with
+ * QUIESCE (6.16+) a server can be asked to hand the device over
+ * (ztu_dev_quiesce).  QUIESCE without USER_RECOVERY is -EINVAL. */
+uint64_t ztu_add_flags(bool state, uint64_t features)
+{
+	uint64_t f = UBLK_F_CMD_IOCTL_ENCODE | UBLK_F_URING_CMD_COMP_IN_TASK;
+
+	if (state)
+		f |= UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE |
+		     (features & UBLK_F_QUIESCE);
+	return f;
+}
+
 /* ADD_DEV with dev_id -1: the kernel picks the id and returns the flags it
  * accepted in d->info, which is what we trust from here on. */
 int ztu_ctrl_add(struct ztu_dev *d)
@@ -113,11 +127,7 @@ int ztu_ctrl_add(struct ztu_dev *d)
 	d->info.queue_depth = (uint16_t)c->depth;
 	d->info.max_io_buf_bytes = c->io_buf_bytes;
 	d->info.dev_id = (uint32_t)-1;
-	d->info.flags = UBLK_F_CMD_IOCTL_ENCODE | UBLK_F_URING_CMD_COMP_IN_TASK;
-	/* With a state file the pages outlive the server: the kernel keeps
-	 * the disk and holds I/O until a new server recovers it (recover.c). */
-	if (c->state_path[0])
-		d->info.flags |= UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE;
+	d->info.flags = ztu_add_flags(c->state_path[0] != 0, d->features);
 	ret = ztu_ctrl_cmd(d, UBLK_U_CMD_ADD_DEV, -1, (uintptr_t)&d->info,
 			   sizeof(d->info), 0);
 	if (ret < 0)
@@ -187,6 +197,7 @@ const char *ztu_state_name(unsigned state)
 	case UBLK_S_DEV_DEAD:     return "DEAD";
 	case UBLK_S_DEV_LIVE:     return "LIVE";
 	case UBLK_S_DEV_QUIESCED: return "QUIESCED";
+	case UBLK_S_DEV_FAIL_IO:  return "FAIL_IO";
 	default:                  return "UNKNOWN";
 	}
 }
@@ -224,22 +235,38 @@ int ztu_dev_info(int dev_id, struct ztu_dev_info *out)
 	return ret < 0 ? ret : 0;
 }
 
-/* Wait for pid to exit: a pidfd becomes readable when it does. */
-static int wait_pid_exit(int pid)
+/* A pidfd of pid: -ESRCH when it is gone already (or pid <= 0). */
+static int pidfd_of(int pid)
 {
-	struct pollfd pfd = { .events = POLLIN };
-	int ret;
+	int fd;
 
 	if (pid <= 0)
-		return 0;
-	pfd.fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pfd.fd < 0)
-		return errno == ESRCH ? 0 : -errno;
+		return -ESRCH;
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Wait for the process to exit: a pidfd becomes readable when it does.
+ * Closes pidfd; 0, or -ETIMEDOUT. */
+static int wait_pidfd(int pidfd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+	int ret;
+
 	do
-		ret = poll(&pfd, 1, DEL_WAIT_MS);
+		ret = poll(&pfd, 1, timeout_ms);
 	while (ret < 0 && errno == EINTR);
-	close(pfd.fd);
+	close(pidfd);
 	return ret == 0 ? -ETIMEDOUT : 0;
+}
+
+static int wait_pid_exit(int pid)
+{
+	int fd = pidfd_of(pid);
+
+	if (fd < 0)
+		return fd == -ESRCH ? 0 : fd;
+	return wait_pidfd(fd, DEL_WAIT_MS);
 }
 
 /* The server is gone once this returns 0: stopped and exited. */
@@ -277,6 +304,70 @@ int ztu_dev_del(int dev_id, char *msg, size_t len)
 		zt_fail_errno(msg, len, ret, "DEL_DEV");
 	else
 		ret = reaped;
+out:
+	ztu_ctrl_close(&d);
+	return ret < 0 ? ret : 0;
+}
+
+/* The server of a device that can hand over, LIVE: its pid (0 when the
+ * device already waits for a server), or -errno with *msg. */
+static int quiesce_target(struct ztu_dev *d, int dev_id, char *msg, size_t len)
+{
+	struct ublksrv_ctrl_dev_info info;
+	int ret = ztu_ctrl_get_info(d, dev_id, &info);
+
+	if (ret < 0)
+		return zt_fail_errno(msg, len, ret, "GET_DEV_INFO");
+	if (!(info.flags & UBLK_F_QUIESCE))
+		return zt_fail(msg, len, -EOPNOTSUPP, "/dev/ublkb%d was not made with "
+			       "UBLK_F_QUIESCE (a kernel before 6.16, or no --state)", dev_id);
+	if (info.state == UBLK_S_DEV_QUIESCED || info.state == UBLK_S_DEV_FAIL_IO)
+		return 0;
+	if (info.state != UBLK_S_DEV_LIVE)
+		return zt_fail(msg, len, -ENODEV, "/dev/ublkb%d is %s", dev_id,
+			       ztu_state_name(info.state));
+	if (info.ublksrv_pid == getpid())
+		return zt_fail_errno(msg, len, -EDEADLK, "its server is this process");
+	return info.ublksrv_pid;
+}
+
+/* QUIESCE_DEV (ublk_drv.c ublk_ctrl_quiesce_dev): the kernel marks the
+ * device canceling (new I/O is requeued for the next server), waits up to
+ * data[0] ms until every queue has an idle tag, then ends those tags'
+ * fetches with ABORT: how the server learns it is asked to go.  It
+ * commits what it holds and exits (queue.c, server.c), and the release of
+ * its /dev/ublkcN leaves the device QUIESCED for `recover`. */
+int ztu_dev_quiesce(int dev_id, int timeout_ms, int *server_pid, char *msg, size_t len)
+{
+	struct ztu_dev d = { .ctrl_fd = -1 };
+	int ret = ztu_ctrl_open(&d), pid, fd;
+
+	*server_pid = 0;
+	if (ret < 0)
+		return zt_fail_errno(msg, len, ret, ZTU_CONTROL_PATH);
+	pid = ret = quiesce_target(&d, dev_id, msg, len);
+	if (ret <= 0)
+		goto out;
+	*server_pid = pid;
+	fd = ret = pidfd_of(pid);             /* before it can exit */
+	if (ret < 0 && ret != -ESRCH) {
+		zt_fail_errno(msg, len, ret, "pidfd_open of its server");
+		goto out;
+	}
+	ret = ztu_ctrl_cmd(&d, UBLK_U_CMD_QUIESCE_DEV, dev_id, 0, 0, (uint64_t)timeout_ms);
+	if (ret < 0) {
+		/* -EBUSY (no idle tag in time) leaves the device canceling: it
+		 * holds all I/O until its server exits, so the caller ends it. */
+		zt_fail_errno(msg, len, ret, "QUIESCE_DEV");
+	} else if (fd >= 0) {
+		ret = wait_pidfd(fd, timeout_ms);
+		fd = -1;
+		if (ret < 0)
+			zt_fail(msg, len, ret, "its server (pid %d) did not exit within %d ms "
+				"of QUIESCE_DEV", pid, timeout_ms);
+	}
+	if (fd >= 0)
+		close(fd);
 out:
 	ztu_ctrl_close(&d);
 	return ret < 0 ? ret : 0;

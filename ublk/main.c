@@ -5,6 +5,7 @@
  *                  [--spill TARGET] [--target tiered|null] [--state PATH]
  *   ztier-ublk del ID|--all
  *   ztier-ublk recover ID
+ *   ztier-ublk quiesce ID
  *   ztier-ublk features
  *   ztier-ublk list [--json]
  *
@@ -20,7 +21,10 @@
  * table, store and spill slots in a new shared file there (ublk/state.h),
  * removed when the device is, and makes the device recoverable: when its
  * server dies the kernel holds the device's I/O, and `recover ID` starts a
- * server that attaches to the state and serves it again (recover.c).  `del` sends STOP_DEV, waits on a pidfd for the server
+ * server that attaches to the state and serves it again (recover.c).
+ * `quiesce ID` (6.16+, kublk's) asks such a device's server to hand it
+ * over: it finishes what it holds and exits, and `recover ID` follows; a
+ * live upgrade with nothing reissued.  `del` sends STOP_DEV, waits on a pidfd for the server
  * to exit, reaps what a killed server left, then DEL_DEV.  `list` asks the
  * kernel (GET_DEV_INFO) and renders each device's sections (cli_list.c).
  * Errors are one line on stderr and exit status 1.
@@ -33,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "build/paths.h"        /* generated: ZT_VERSION, ZT_SYSCONFDIR, ... */
@@ -62,6 +67,7 @@ static void synopsis(FILE *out)
 		"                  [--spill TARGET] [--target tiered|null] [--state PATH]\n"
 		"       " PROG " del ID|--all\n"
 		"       " PROG " recover ID\n"
+		"       " PROG " quiesce ID\n"
 		"       " PROG " features\n"
 		"       " PROG " list [--json]\n"
 		"       " PROG " --help | --version\n");
@@ -81,6 +87,8 @@ static int help(void)
 	       "  add       start a server for a new device from a policy; prints its id\n"
 	       "  del       stop a device and its server (--all: every ublk device)\n"
 	       "  recover   serve a device again from its --state file after its server died\n"
+	       "  quiesce   ask a --state device's server to finish its I/O and exit, the device\n"
+	       "            waiting for 'recover' (QUIESCE_DEV: a 6.16+ kernel)\n"
 	       "  features  the UBLK_F_* features the running kernel offers\n"
 	       "  list      the ublk devices the kernel has (GET_DEV_INFO), --json for scripts\n\n"
 	       "ztierd(8) runs the same server for the devices of its policies; see ztier-ublk(8).\n"
@@ -347,6 +355,43 @@ static int cmd_recover(int argc, char **argv)
 	return 0;
 }
 
+/* ---- quiesce --------------------------------------------------------------- */
+
+#define QUIESCE_TIMEOUT_MS 10000      /* kublk's */
+
+static long long now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static int cmd_quiesce(int argc, char **argv)
+{
+	char msg[ZTU_MSG_MAX];
+	unsigned id;
+	int pid, ret;
+	long long t0;
+
+	if (argc != 2)
+		return usage();
+	if (parse_uint("device id", argv[1], &id))
+		return 1;
+	if (!ztu_control_present())
+		return die("ublk_drv not loaded: " ZTU_CONTROL_PATH " missing");
+	t0 = now_us();
+	ret = ztu_dev_quiesce((int)id, QUIESCE_TIMEOUT_MS, &pid, msg, sizeof(msg));
+	if (ret < 0)
+		return die("quiesce /dev/ublkb%u: %s", id, msg);
+	if (!pid)
+		printf("dev id %u: /dev/ublkb%u already waits for a server\n", id, id);
+	else
+		printf("dev id %u: /dev/ublkb%u quiesced: server pid %d exited in %lld ms\n",
+		       id, id, pid, (now_us() - t0) / 1000);
+	return 0;
+}
+
 /* ---- list ------------------------------------------------------------------ */
 
 static int cmd_list(int argc, char **argv)
@@ -377,6 +422,8 @@ int main(int argc, char **argv)
 		return cmd_list(argc - 1, argv + 1);
 	if (strcmp(argv[1], "recover") == 0)
 		return cmd_recover(argc - 1, argv + 1);
+	if (strcmp(argv[1], "quiesce") == 0)
+		return cmd_quiesce(argc - 1, argv + 1);
 	if (strcmp(argv[1], "features") == 0)
 		return cmd_features(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--version") == 0) {

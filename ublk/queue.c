@@ -15,8 +15,10 @@
  * backend SQE queued since the last round in one syscall and waits; each CQE
  * is a ublk command (a new request for its tag, or ABORT when the device
  * stops) or a target's backend I/O (bit 63 of user_data), dispatched to the
- * target without lookups.  After ABORT the thread keeps reaping until no
- * command and no backend I/O is in flight, then exits.  A "quit" eventfd
+ * target without lookups.  After ABORT (STOP_DEV, or QUIESCE_DEV for a
+ * handover) the thread keeps serving until it holds no request and no
+ * backend I/O is in flight, then exits (ztu_queue_may_end: it does not wait
+ * for the fetches its last commits re-armed).  A "quit" eventfd
  * poll lets the main thread end a queue that never started.
  */
 #include <errno.h>
@@ -215,6 +217,7 @@ static void handle_cqe(struct ztu_queue *q, const struct io_uring_cqe *cqe)
 		q->dev->ops->queue_io(q, tag);
 	} else if (cqe->res < 0) {
 		q->stopping = true;               /* ABORT, or a command refused */
+		q->retired++;                     /* never fetched again */
 		if (cqe->res != UBLK_IO_RES_ABORT && !q->err)
 			q->err = cqe->res;
 	}
@@ -222,7 +225,8 @@ static void handle_cqe(struct ztu_queue *q, const struct io_uring_cqe *cqe)
 
 static bool queue_done(const struct ztu_queue *q)
 {
-	return q->quit || (q->stopping && !q->cmd_inflight && !q->tgt_inflight);
+	return q->quit || (q->stopping && ztu_queue_may_end(q->depth, q->cmd_inflight,
+							    q->retired, q->tgt_inflight));
 }
 
 static void queue_loop(struct ztu_queue *q)
@@ -244,6 +248,10 @@ static void queue_loop(struct ztu_queue *q)
 		if (q->dev->ops->idle)
 			q->dev->ops->idle(q);
 	}
+	/* The last commits may be queued but not submitted yet: they complete
+	 * their requests (a handover must not leave them to be reissued). */
+	if (!q->quit && io_uring_sq_ready(&q->ring))
+		io_uring_submit(&q->ring);
 }
 
 static void queue_teardown(struct ztu_queue *q)

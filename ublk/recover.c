@@ -12,6 +12,9 @@
  *     (ztu_config_save: the same bytes give the same policy identity, which
  *     the state's attach checks);
  *   - the state file named there, attached instead of created (state.h);
+ *   - the old server gone: killed (or dead), or asked to go with
+ *     QUIESCE_DEV (ztu_dev_quiesce, 6.16+: it commits what it holds and
+ *     exits on its own, so nothing is reissued);
  *   - START_USER_RECOVERY (-EBUSY until the old /dev/ublkcN is released and
  *     the queues quiesced: retried), the queues fetching again, then
  *     END_USER_RECOVERY(pid) in place of SET_PARAMS + START_DEV: the
@@ -28,11 +31,8 @@
 #include "policy/common/common.h"
 #include "ublk/srv.h"
 
-#ifndef UBLK_S_DEV_QUIESCED
-#define UBLK_S_DEV_QUIESCED 2
-#endif
-
 #define RECOVERY_TRIES   300          /* x 100 ms: what ublksrv waits too */
+#define LIVE_TRIES       300          /* x 10 ms: a release in progress */
 
 static void config_path(int dev_id, char *buf, size_t len)
 {
@@ -105,14 +105,35 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* The old server's exit releases /dev/ublkcN, and the kernel moves the
+ * device from LIVE to QUIESCED in its release work, a moment later (7.x:
+ * ublk_ch_release; 6.12: the quiesce work its cancel schedules): a server
+ * started right after a kill or a quiesce may see LIVE still. */
+static int wait_not_live(struct ztu_dev *d)
+{
+	int ret;
+
+	for (int i = 0; i < LIVE_TRIES; i++) {
+		ret = ztu_ctrl_get_info(d, d->dev_id, &d->info);
+		if (ret < 0 || d->info.state != UBLK_S_DEV_LIVE)
+			return ret;
+		sleep_ms(10);
+	}
+	return 0;
+}
+
 /* The device must be one of ours waiting for a server: QUIESCED, made with
  * user recovery.  Then START_USER_RECOVERY, retried while -EBUSY. */
 int ztu_recover_start(struct ztu_dev *d, char *msg, size_t len)
 {
-	int ret = ztu_ctrl_get_info(d, d->dev_id, &d->info);
+	int ret = wait_not_live(d);
 
 	if (ret < 0)
 		return zt_fail_errno(msg, len, ret, "GET_DEV_INFO");
+	if (d->info.state == UBLK_S_DEV_LIVE)
+		return zt_fail(msg, len, -EBUSY, "/dev/ublkb%d is served by pid %d "
+			       "('ztier-ublk quiesce %d' asks it to hand over)", d->dev_id,
+			       d->info.ublksrv_pid, d->dev_id);
 	if (!(d->info.flags & UBLK_F_USER_RECOVERY))
 		return zt_fail(msg, len, -EOPNOTSUPP, "/dev/ublkb%d was not made recoverable",
 			       d->dev_id);

@@ -15,7 +15,8 @@
  *   SET_PARAMS, START_DEV(pid), GET_DEV_INFO (LIVE) -> ready callback
  *   serve                the main thread refreshes stats and waits for a
  *                        signal (then it stops the device itself) or for the
- *                        queue threads to end (ABORT after someone's STOP_DEV)
+ *                        queue threads to end (ABORT after someone's STOP_DEV,
+ *                        or QUIESCE_DEV: hand over, everything kept)
  *   teardown             join, close, DEL_DEV only if we stopped it ourselves
  *                        (ztier-ublk del sends DEL_DEV after we exit)
  */
@@ -285,12 +286,27 @@ static void teardown(struct ztu_dev *d, bool added, bool stop_dev, bool del_dev)
 		left = d->ops->deinit(d);
 	if (added && !left && !d->keep_state)
 		ztu_recover_forget_config(d->dev_id);
-	if (added && !left)
+	if (added && !left && !d->handed_over)
 		ztu_stats_remove(d->dev_id, d->shm);
 	else if (d->shm)
 		ztu_stats_unmap(d->shm);     /* kept: it names what is left */
 	d->shm = NULL;
 	ztu_ctrl_close(d);
+}
+
+/* The queues ended by ABORT, not by our signal: a STOP_DEV (`del`) left
+ * the device DEAD; a QUIESCE_DEV left it LIVE until we release it, and
+ * asks us to go with everything kept (ztu_dev_quiesce).  Then the state,
+ * its zram device and spill mapping, the saved config and the stats file
+ * (it names the zram device for a reaper) stay, as after a kill, and the
+ * device waits QUIESCED for the next server. */
+static bool asked_to_hand_over(struct ztu_dev *d)
+{
+	struct ublksrv_ctrl_dev_info info;
+
+	if (!(d->info.flags & UBLK_F_QUIESCE) || ztu_ctrl_get_info(d, d->dev_id, &info) < 0)
+		return false;
+	return info.state != UBLK_S_DEV_DEAD;
 }
 
 /* After the queues ended: the first real error one of them hit, or 0. */
@@ -316,6 +332,7 @@ static int open_control(struct ztu_dev *d, char *msg, size_t len)
 		return ret;
 	}
 	ret = ztu_ctrl_get_features(d, &features);
+	d->features = features;
 	if (ret >= 0 && !(features & UBLK_F_CMD_IOCTL_ENCODE))
 		ret = -EOPNOTSUPP;
 	if (ret < 0)
@@ -373,8 +390,11 @@ static int run(struct ztu_dev *d, ztu_ready_fn ready, void *ctx, int sfd)
 	ready(ctx, d->dev_id, 0, NULL);
 	by_signal = serve(d, sfd);
 	ret = queue_error(d);
+	d->handed_over = !by_signal && !ret && asked_to_hand_over(d);
+	d->keep_state |= d->handed_over;
 	/* Stopped by `del` (ABORT): it sends DEL_DEV once we are gone.  By a
-	 * signal or a queue failure: nobody else will, so we do. */
+	 * signal or a queue failure: nobody else will, so we do.  Asked to
+	 * hand over: the device stays for the next server. */
 	teardown(d, true, by_signal || ret, by_signal || ret);
 	return ret;
 }

@@ -49,6 +49,23 @@
 #include "ublk/ztublk.h"
 #include "ublk/stats.h"
 
+/* What bookworm's 6.12 UAPI header (linux-libc-dev from bookworm-backports)
+ * lacks; a newer header defines them the same (include/uapi/linux/ublk_cmd.h
+ * since 6.16).  Whether the running kernel has them is asked at run time
+ * (GET_FEATURES), never assumed from the header. */
+#ifndef UBLK_F_QUIESCE
+#define UBLK_F_QUIESCE (1ULL << 12)
+#endif
+#ifndef UBLK_U_CMD_QUIESCE_DEV
+#define UBLK_U_CMD_QUIESCE_DEV _IOWR('u', 0x16, struct ublksrv_ctrl_cmd)
+#endif
+#ifndef UBLK_S_DEV_QUIESCED
+#define UBLK_S_DEV_QUIESCED 2
+#endif
+#ifndef UBLK_S_DEV_FAIL_IO
+#define UBLK_S_DEV_FAIL_IO 3
+#endif
+
 #define ZTU_TGT_BIT (1ULL << 63)
 
 /* Backend SQEs a queue keeps in flight at most: io_uring's per-ring cache
@@ -127,6 +144,7 @@ struct ztu_queue {
 	size_t iods_len;
 	char *bufs;                           /* depth * io_buf_bytes           */
 	unsigned cmd_inflight;                /* FETCH/COMMIT commands out      */
+	unsigned retired;                     /* tags ended by ABORT (or refused) */
 	unsigned tgt_inflight;                /* backend SQEs out               */
 	unsigned tgt_budget;                  /* max backend SQEs out           */
 	bool stopping;
@@ -156,7 +174,10 @@ struct ztu_dev {
 	pthread_cond_t cond;
 	unsigned ready;
 	atomic_uint exited;                   /* queue threads that ended       */
+	uint64_t features;                    /* the kernel's (GET_FEATURES)    */
 	bool recovering;                      /* taking over dev_id (recover.c) */
+	bool handed_over;                     /* quiesced (QUIESCE_DEV): the next
+	                                         server takes the device over   */
 	bool keep_state;                      /* deinit must not remove the state
 	                                         file: it may hold the pages of a
 	                                         device that still exists        */
@@ -173,6 +194,21 @@ static inline char *ztu_buf(const struct ztu_queue *q, unsigned tag)
 
 /* queue.c */
 void *ztu_queue_thread(void *arg);
+
+/* May a stopping queue thread end?  Each of its depth tags is at any time
+ * out with the kernel (a FETCH or COMMIT_AND_FETCH in flight), retired
+ * (its command came back with ABORT) or owned: a request we serve and have
+ * not committed.  It may end once it owns no tag and has no backend I/O
+ * out; commands still in flight do not hold it.  After STOP_DEV they all
+ * come back ABORT at once anyway.  After QUIESCE_DEV only the idle tags'
+ * do: a commit re-arms its tag, and that fetch gets no request (the kernel
+ * requeues new I/O for the next server) nor an ABORT until our ring is
+ * torn down, so waiting for it would hang the handover. */
+static inline bool ztu_queue_may_end(unsigned depth, unsigned cmd_inflight,
+				     unsigned retired, unsigned tgt_inflight)
+{
+	return cmd_inflight + retired >= depth && !tgt_inflight;
+}
 /* Finish the request on tag with res (bytes or -errno): COMMIT_AND_FETCH. */
 void ztu_io_done(struct ztu_queue *q, unsigned tag, int res);
 /* An SQE for backend I/O (NULL never: flushes the SQ when full). */
@@ -188,6 +224,9 @@ int ztu_ctrl_get_features(struct ztu_dev *d, uint64_t *features);
 int ztu_ctrl_add(struct ztu_dev *d);
 int ztu_ctrl_set_params(struct ztu_dev *d);
 int ztu_ctrl_get_info(struct ztu_dev *d, int dev_id, struct ublksrv_ctrl_dev_info *info);
+/* The flags ADD_DEV asks for: ioctl encoding; with a state file, user
+ * recovery with reissue, and QUIESCE where the kernel offers it. */
+uint64_t ztu_add_flags(bool state, uint64_t features);
 
 /* recover.c: a device with a state file outlives its server. */
 int ztu_recover_save_config(const struct ztu_dev *d);

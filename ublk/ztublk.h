@@ -174,6 +174,16 @@ int ztu_dev_info(int dev_id, struct ztu_dev_info *out);
  * server's target left (its zram device), DEL_DEV.  On error *msg says
  * which step failed. */
 int ztu_dev_del(int dev_id, char *msg, size_t len);
+/* The graceful handover (6.16+): ask /dev/ublkbID's server to go with
+ * QUIESCE_DEV.  It finishes and commits the requests it holds and exits on
+ * its own, its state kept; the kernel holds new I/O and the device ends up
+ * QUIESCED, for ztu_server_recover.  Waits up to timeout_ms for the
+ * command and again for the server to exit; *server_pid is the pid that
+ * was asked (0: the device already waited for a server).  0, or -errno
+ * with *msg: -EOPNOTSUPP when the device was not made with UBLK_F_QUIESCE
+ * (a 6.12 kernel: use the kill-based handover); after any other error the
+ * device holds its I/O until its server is gone, so the caller kills it. */
+int ztu_dev_quiesce(int dev_id, int timeout_ms, int *server_pid, char *msg, size_t len);
 /* Ids of existing devices (from /sys/class/ublk-char), ascending. */
 int ztu_dev_list(int *ids, int max);
 const char *ztu_state_name(unsigned state);
