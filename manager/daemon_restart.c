@@ -5,10 +5,16 @@
  * (daemon_recover.c), and the kernel holds the device's I/O while no server
  * serves it (user recovery).  So a new server can take the device over with
  * no error seen by its users: the supervising thread is stopped (this end
- * is on purpose), the old server is killed, and the installed
+ * is on purpose), the old server goes, and the installed
  * `ztier-ublk recover ID` starts a server of the binary now on disk; its
- * I/O waited meanwhile.  This is the kill-based handover; the graceful one
- * (UBLK_U_CMD_QUIESCE_DEV, 6.16+) is not used yet.
+ * I/O waited meanwhile.  How the old server goes, said in the log and in
+ * ztierctl's answer:
+ *   - quiesce (a device made on 6.16+, UBLK_F_QUIESCE): ztu_dev_quiesce
+ *     asks it to hand over; it completes the requests it holds and exits
+ *     on its own, so nothing is replayed;
+ *   - kill (6.12, or a quiesce that failed: the device then holds its I/O
+ *     until its server is gone): SIGKILL; the kernel requeues what the
+ *     server held and the new one serves it again (REISSUE).
  *
  * ztier-ublk exits once its server is LIVE, and the server, orphaned, is
  * reparented to ztierd (PR_SET_CHILD_SUBREAPER, ztierd.c), so it is
@@ -31,6 +37,11 @@
 #include "ublk/ztublk.h"
 
 #define UBLK_TOOL ZT_BINDIR "/ztier-ublk"
+/* For QUIESCE_DEV (the kernel waits until each queue has an idle tag) and
+ * again for the old server's exit: a swap device under a hog has idle
+ * tags within milliseconds; a server that ignores the request (a binary
+ * from before the handover) is killed after this. */
+#define QUIESCE_TIMEOUT_MS 5000
 
 static long long now_ms(void)
 {
@@ -57,17 +68,40 @@ static pid_t recover_installed(int id, int *pidfd, char *why, size_t len)
 	return info.pid;
 }
 
-static int kill_server(struct zd_stack *s)
+/* The old server is gone (asked, or killed now): reap it.  An adopted
+ * server is not our child (ECHILD): init reaps it. */
+static void reap_server(struct zd_stack *s, bool kill_it)
 {
 	pid_t pid = s->server_pid;
 
-	if (pid > 0 && kill(pid, SIGKILL) == 0)
+	if (pid > 0 && (!kill_it || kill(pid, SIGKILL) == 0))
 		waitpid(pid, NULL, 0);
 	if (s->pidfd >= 0)
 		close(s->pidfd);
 	s->pidfd = -1;
 	s->server_pid = 0;
-	return 0;
+}
+
+/* End the old server, gracefully where the device can; which way, in how. */
+static void end_server(struct zd_stack *s, char *how, size_t len)
+{
+	char msg[ZTU_MSG_MAX];
+	long long t0 = now_ms();
+	int pid, ret = ztu_dev_quiesce(s->ublk_id, QUIESCE_TIMEOUT_MS, &pid, msg, sizeof(msg));
+
+	if (!ret) {
+		reap_server(s, false);
+		snprintf(how, len, "quiesce handover, old server gone in %lld ms", now_ms() - t0);
+		return;
+	}
+	if (ret == -EOPNOTSUPP) {
+		snprintf(how, len, "kill handover: the kernel has no QUIESCE");
+	} else {
+		zd_log(ZD_WARN, "%s: quiesce handover failed: %s; killing the server", s->name,
+		       msg);
+		snprintf(how, len, "kill handover: quiesce failed");
+	}
+	reap_server(s, true);
 }
 
 int zd_stack_restart(struct zd_daemon *d, const char *name, char *why, size_t len)
@@ -77,6 +111,7 @@ int zd_stack_restart(struct zd_daemon *d, const char *name, char *why, size_t le
 	pid_t old, pid;
 	long long t0;
 	int pidfd = -1;
+	char how[96];
 
 	if (!s)
 		return zt_fail(why, len, -ENOENT, "no stack named '%s'", name);
@@ -86,7 +121,7 @@ int zd_stack_restart(struct zd_daemon *d, const char *name, char *why, size_t le
 	zd_supervise_stop(s);
 	old = s->server_pid;
 	t0 = now_ms();
-	kill_server(s);
+	end_server(s, how, sizeof(how));
 	pid = installed ? recover_installed(s->ublk_id, &pidfd, why, len)
 			: zd_spawn_recovery(s->ublk_id, &pidfd, why, len);
 	if (pid < 0) {
@@ -100,9 +135,9 @@ int zd_stack_restart(struct zd_daemon *d, const char *name, char *why, size_t le
 	s->pidfd = pidfd;
 	if (zd_supervise_start(d, s))
 		zd_watch_pidfd(d, s);         /* seen between jobs, at least */
-	zd_log(ZD_INFO, "%s: restarted: server pid %d -> %d (%s) in %lld ms", s->name, (int)old,
-	       (int)pid, installed ? UBLK_TOOL : "ztierd's own code", now_ms() - t0);
-	snprintf(why, len, "%s: server pid %d -> %d in %lld ms", s->name, (int)old, (int)pid,
-		 now_ms() - t0);
+	zd_log(ZD_INFO, "%s: restarted: %s; server pid %d -> %d (%s) in %lld ms", s->name, how,
+	       (int)old, (int)pid, installed ? UBLK_TOOL : "ztierd's own code", now_ms() - t0);
+	snprintf(why, len, "%s: %s; server pid %d -> %d in %lld ms", s->name, how, (int)old,
+		 (int)pid, now_ms() - t0);
 	return 0;
 }
