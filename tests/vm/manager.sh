@@ -122,9 +122,15 @@ for i in $(seq 10); do
 done
 wait $spid; rc=$?
 diag <$W/restart.out
+# The handover each restart used (daemon_restart.c): quiesce where the
+# kernel offers QUIESCE (6.16+: the device was made with it), else kill.
+if ztier-ublk features | grep -qx '.QUIESCE'; then handover="quiesce handover"; else handover="kill handover: the kernel has no QUIESCE"; fi
 grep -o "mixed: restarted: .*" $LOG | awk '{print $(NF-1)}' | sort -n |
-	awk '{v[NR] = $1} END {if (NR) printf "restart (kill to LIVE): %d, median %d ms, %d-%d ms\n", NR, v[int((NR + 1) / 2)], v[1], v[NR]}' | diag
+	awk -v h="${handover%%:*}" '{v[NR] = $1} END {if (NR) printf "restart (%s, old server asked to go -> new one LIVE): %d, median %d ms, %d-%d ms\n", h, NR, v[int((NR + 1) / 2)], v[1], v[NR]}' | diag
+grep -o "mixed: restarted: quiesce handover, old server gone in [0-9]* ms" $LOG | awk '{print $(NF-1)}' | sort -n |
+	awk '{v[NR] = $1} END {if (NR) printf "of which the quiesced server finishing and exiting: median %d ms, %d-%d ms\n", v[int((NR + 1) / 2)], v[1], v[NR]}' | diag
 ok "10 restarts of the ztier swap under the hog ($restarts ok), each by the installed ztier-ublk" '[ $restarts = 10 ] && [ "$(grep -c "mixed: restarted: .*(/usr/bin/ztier-ublk)" $LOG)" = 10 ]'
+ok "each restart used the $handover, and said so in ztierctl's answer" '[ "$(grep -c "mixed: restarted: $handover" $LOG)" = 10 ] && [ "$(grep -c "^mixed: $handover" $W/restart.out)" = 10 ]'
 ok "the hog verified every page through the restarts (rc $rc)" '[ $rc = 0 ] && ! grep -qi "fail\|error" $W/stress2.out'
 
 # --- ztierd killed under load: its devices keep serving; a new ztierd adopts

@@ -222,7 +222,10 @@ io_lat_max_ms() {
 		if (v / d > best) best = v / d }
 		END { printf "%d", best }' "$1"
 }
-for round in $(seq $rounds); do
+# One round's fio (randwrite with crc32c, then its verify pass), started
+# and running: sets $fio_pid and $spid, the server serving it.
+fio_round_start() {
+	local w0
 	w0=$(get "$id" writes)
 	fio --name=r --filename="$dev" --allow_file_create=0 --ioengine=io_uring --direct=1 \
 		--rw=randwrite --bs=4k --iodepth=16 --offset=32M --size=8M --do_verify=1 \
@@ -231,6 +234,9 @@ for round in $(seq $rounds); do
 	fio_pid=$!
 	wait_stat "$id" writes -gt $((w0 + 300)) >/dev/null
 	spid=$(get "$id" pid)
+}
+for round in $(seq $rounds); do
+	fio_round_start
 	t0=${EPOCHREALTIME/./}
 	kill -9 "$spid"
 	quiesced >/dev/null && timeout 60 ztier-ublk recover "$id" >/tmp/rec.out 2>&1; rec=$?
@@ -244,6 +250,37 @@ for round in $(seq $rounds); do
 done
 stat_line() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "median %d ms, min %d, max %d", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
 diag "$rounds rounds: death to LIVE $(stat_line "${live_ms[@]}"); longest I/O per round $(stat_line "${stall_ms[@]}")"
+
+# The graceful handover (QUIESCE_DEV, 6.16+; ublk/ctrl.c ztu_dev_quiesce):
+# `quiesce` asks the server to go, it completes what it holds and exits on
+# its own, and `recover` takes over.  The same fio rounds; per round the
+# time from the request to LIVE and the longest I/O, next to the kill
+# figures above.  On 6.12 the device has no QUIESCE: refused, one line.
+if ztier-ublk features | grep -qx '.QUIESCE'; then
+	check "the device was made with UBLK_F_QUIESCE (flags $(get "$id" flags))" \
+		test $(( $(get "$id" flags) >> 12 & 1 )) = 1
+	qrounds=4 q_live_ms=() q_stall_ms=()
+	for round in $(seq $qrounds); do
+		fio_round_start
+		t0=${EPOCHREALTIME/./}
+		timeout 30 ztier-ublk quiesce "$id" >/tmp/q.out 2>&1; q=$?
+		quiesced >/dev/null && timeout 60 ztier-ublk recover "$id" >/tmp/rec.out 2>&1; rec=$?
+		q_live_ms+=($(( (${EPOCHREALTIME/./} - t0) / 1000 )))
+		wait $fio_pid; rc=$?
+		q_stall_ms+=($(io_lat_max_ms /tmp/fio-rec.out))
+		check "quiesce round $round: $(cat /tmp/q.out); LIVE in ${q_live_ms[-1]} ms, fio rc $rc (longest I/O ${q_stall_ms[-1]:-?} ms)" \
+			test "$q" = 0 -a "$rec" = 0 -a "$rc" = 0
+		[ "$rc" = 0 ] || tail -n 20 /tmp/fio-rec.out | diag
+		[ "$rec" = 0 ] || diag </tmp/rec.out
+		! kill -0 "$spid" 2>/dev/null || diag "server $spid still runs after quiesce"
+	done
+	diag "$qrounds quiesce rounds: request to LIVE $(stat_line "${q_live_ms[@]}"); longest I/O per round $(stat_line "${q_stall_ms[@]}")"
+	diag "kill rounds for comparison: death to LIVE $(stat_line "${live_ms[@]}"); longest I/O $(stat_line "${stall_ms[@]}")"
+else
+	check "quiesce without QUIESCE in the kernel: refused, one line" \
+		fails_with "UBLK_F_QUIESCE" ztier-ublk quiesce "$id"
+	check "... and the device still serves" test "$(get "$id" state)" = LIVE
+fi
 check "the pages taken over are counted (meta $(get "$id" pages_meta), store $(get "$id" store_pages))" \
 	test "$(get "$id" pages_meta)" -gt 0 -a "$(get "$id" store_pages)" -gt 0
 check "a verify-only pass over everything fio wrote" \
