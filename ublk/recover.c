@@ -32,7 +32,7 @@
 #include "ublk/srv.h"
 
 #define RECOVERY_TRIES   300          /* x 100 ms: what ublksrv waits too */
-#define LIVE_TRIES       300          /* x 10 ms: a release in progress */
+#define LIVE_TRIES       1000         /* x 10 ms: a release in progress */
 
 static void config_path(int dev_id, char *buf, size_t len)
 {
@@ -105,17 +105,37 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* Has pid exited (gone, or a zombie not reaped yet)? */
+static bool exited(int pid)
+{
+	char path[64], stat[256];
+	const char *end;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return true;
+	n = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	stat[n > 0 ? n : 0] = 0;
+	end = strrchr(stat, ')');             /* "PID (COMM) S ...": comm may hold ')' */
+	return n <= 0 || (end && end[1] == ' ' && end[2] == 'Z');
+}
+
 /* The old server's exit releases /dev/ublkcN, and the kernel moves the
  * device from LIVE to QUIESCED in its release work, a moment later (7.x:
  * ublk_ch_release; 6.12: the quiesce work its cancel schedules): a server
- * started right after a kill or a quiesce may see LIVE still. */
+ * started right after a kill or a quiesce may see LIVE still.  Waited for
+ * while the server the kernel names has exited; a live one is refused. */
 static int wait_not_live(struct ztu_dev *d)
 {
 	int ret;
 
 	for (int i = 0; i < LIVE_TRIES; i++) {
 		ret = ztu_ctrl_get_info(d, d->dev_id, &d->info);
-		if (ret < 0 || d->info.state != UBLK_S_DEV_LIVE)
+		if (ret < 0 || d->info.state != UBLK_S_DEV_LIVE || !exited(d->info.ublksrv_pid))
 			return ret;
 		sleep_ms(10);
 	}

@@ -4,12 +4,17 @@
  * model queue whose tags move the way the kernel moves them after STOP_DEV
  * and after QUIESCE_DEV (ublk_drv.c: ublk_cancel_dev aborts the idle tags
  * only; a commit re-arms its tag, whose fetch then never completes); the
- * flags ADD_DEV asks for on 6.12 and on 6.16+; and the constants defined
- * for bookworm's 6.12 header, against the UAPI's encoding.
+ * flags ADD_DEV asks for on 6.12 and on 6.16+; the constants defined for
+ * bookworm's 6.12 header, against the UAPI's encoding; and how a
+ * recovering server tells that the server the kernel still names has
+ * exited (recover.c, compiled in for its static helper).
  */
+#include <signal.h>
 #include <stdbool.h>
+#include <sys/wait.h>
 
 #include "tests/tap.h"
+#include "ublk/recover.c"
 #include "ublk/srv.h"
 
 /* One queue as queue.c counts it: commands out, retired tags, backend I/O;
@@ -99,6 +104,20 @@ static void test_constants(void)
 	is_str(ztu_state_name(UBLK_S_DEV_FAIL_IO), "FAIL_IO", "state name of FAIL_IO");
 }
 
+static void test_exited(void)
+{
+	pid_t child = fork();
+
+	if (child == 0)
+		_exit(0);
+	ok(!exited(getpid()), "this process: not exited");
+	ok(exited(0) && exited(-1), "no pid: exited");
+	while (!exited(child))                /* a zombie until reaped */
+		sleep_ms(1);
+	ok(waitpid(child, NULL, WNOHANG) == child, "exited as a zombie, before it was reaped");
+	ok(exited(child), "reaped: exited");
+}
+
 int main(void)
 {
 	test_stop();
@@ -106,5 +125,6 @@ int main(void)
 	test_late_request();
 	test_add_flags();
 	test_constants();
+	test_exited();
 	return tap_done();
 }
