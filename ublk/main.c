@@ -327,6 +327,18 @@ static int cmd_features(int argc, char **argv)
 
 /* ---- recover --------------------------------------------------------------- */
 
+/* `CMD ID`: the id, with the driver there; 0, or the exit status. */
+static int device_arg(int argc, char **argv, unsigned *id)
+{
+	if (argc != 2)
+		return usage();
+	if (parse_uint("device id", argv[1], id))
+		return 1;
+	if (!ztu_control_present())
+		return die("ublk_drv not loaded: " ZTU_CONTROL_PATH " missing");
+	return 0;
+}
+
 static int cmd_recover(int argc, char **argv)
 {
 	static struct ztu_config cfg;
@@ -335,12 +347,8 @@ static int cmd_recover(int argc, char **argv)
 	int rfd, live, ret;
 	pid_t pid;
 
-	if (argc != 2)
-		return usage();
-	if (parse_uint("device id", argv[1], &id))
-		return 1;
-	if (!ztu_control_present())
-		return die("ublk_drv not loaded: " ZTU_CONTROL_PATH " missing");
+	if ((ret = device_arg(argc, argv, &id)))
+		return ret;
 	if (ztu_recover_load_config((int)id, &cfg, msg, sizeof(msg)))
 		return die("recover /dev/ublkb%u: %s", id, msg);
 	pid = ztu_server_spawn_recover(&cfg, (int)id, &rfd);
@@ -374,12 +382,8 @@ static int cmd_quiesce(int argc, char **argv)
 	int pid, ret;
 	long long t0;
 
-	if (argc != 2)
-		return usage();
-	if (parse_uint("device id", argv[1], &id))
-		return 1;
-	if (!ztu_control_present())
-		return die("ublk_drv not loaded: " ZTU_CONTROL_PATH " missing");
+	if ((ret = device_arg(argc, argv, &id)))
+		return ret;
 	t0 = now_us();
 	ret = ztu_dev_quiesce((int)id, QUIESCE_TIMEOUT_MS, &pid, msg, sizeof(msg));
 	if (ret < 0)
