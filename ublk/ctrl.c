@@ -358,7 +358,9 @@ int ztu_dev_quiesce(int dev_id, int timeout_ms, int *server_pid, char *msg, size
 	if (ret < 0) {
 		/* -EBUSY (no idle tag in time) leaves the device canceling: it
 		 * holds all I/O until its server exits, so the caller ends it. */
-		zt_fail_errno(msg, len, ret, "QUIESCE_DEV");
+		zt_fail(msg, len, ret, "QUIESCE_DEV: %s; the device holds its I/O until its "
+			"server (pid %d) exits: kill it, then 'ztier-ublk recover %d'",
+			strerror(-ret), pid, dev_id);
 	} else if (fd >= 0) {
 		ret = wait_pidfd(fd, timeout_ms);
 		fd = -1;
