@@ -17,6 +17,7 @@
 #include "tests/tap.h"
 #include "tests/ublk/demote_model.h"
 #include "tests/ublk/state_free.h"
+#include "tests/ublk/state_kill.h"
 #include "ublk/state.h"
 #include "ublk/store_pt.h"
 
@@ -124,20 +125,6 @@ static int check_page(void *ctx, uint64_t idx, uint64_t e)
 	return 0;
 }
 
-static bool kill_round(int fd)
-{
-	struct timespec t = { 0, (5 + rand() % 40) * 1000000L };
-	pid_t pid = fork();
-	int st;
-
-	if (pid == 0)
-		child(fd);
-	nanosleep(&t, NULL);
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	return WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
-}
-
 static bool drain(struct zu_state *s, struct check *c)
 {
 	struct zu_store_stats ss;
@@ -169,7 +156,7 @@ int main(void)
 		return tap_done();
 	zu_state_detach(s);
 	for (r = 0; r < ROUNDS; r++) {
-		killed += kill_round(fd);
+		killed += state_kill_round(fd, child);
 		if (zu_state_attach(fd, &geom, &s, msg, sizeof(msg)))
 			break;
 		c = (struct check){ .s = s, .cx = cx };
