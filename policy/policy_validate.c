@@ -192,7 +192,8 @@ int zt_policy_warnings(const struct zt_policy *p, zt_policy_report_fn report, vo
 	check_swap_safety(&c);
 	if (p->origin[ZT_KEY_MAINTENANCE].line > 0)
 		problem(&c, ZT_KEY_MAINTENANCE, "warning: [maintenance] is checked but not yet "
-			"run for a ztier device's zram tier (it is for ztier.conf's [zram-swap])");
+			"run for a ztier device's zram tier (it is for ztier.conf's [zram-swap]); "
+			"writeback-idle-age and writeback-budget do move idle store pages to spill");
 	return c.pr.count;
 }
 

@@ -64,6 +64,11 @@ void ztu_config_from_policy(struct ztu_config *cfg, const struct zt_policy *p)
 	if (cfg->spill_path[0])
 		cfg->spill_size = zt_size_resolve(&p->spill.size, ram);
 	cfg->spill_encrypt = p->spill.encrypt;
+	/* Demotion needs both ends: a store to take from, a spill to put in. */
+	if (cfg->spill_path[0]) {
+		cfg->demote_age = p->maint.wb_idle_age;
+		cfg->demote_budget = p->maint.wb_budget;
+	}
 }
 
 bool ztu_config_wants_zram(const struct ztu_config *cfg)

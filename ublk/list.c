@@ -101,6 +101,8 @@ static const struct { const char *section, *key; size_t off; } counters[] = {
 	{ "compaction", "passes", ST(compactions) }, { "compaction", "pages", ST(compact_pages) },
 	{ "compaction", "bytes", ST(compact_bytes) }, { "compaction", "freed", ST(compact_freed) },
 	{ "compaction", "raced", ST(compact_raced) },
+	{ "demotion", "pages", ST(demoted) },      { "demotion", "bytes", ST(demoted_bytes) },
+	{ "demotion", "promoted", ST(promoted) },
 };
 
 /* counters[] from row *i on, while they belong to section name. */
@@ -147,9 +149,13 @@ static void core(struct ztu_section *out, unsigned *n, const struct ztu_stats *s
 	ztu_field_pair(sec, "slots", (int64_t)s->spill_slots_used, (int64_t)s->spill_slots_total);
 	counter_rows(section(out, n, "requests"), s, &i);
 	counter_rows(section(out, n, "compaction"), s, &i);
+	sec = section(out, n, "demotion");
+	ztu_field_num(sec, "idle_age", s->demote_age);
+	counter_rows(sec, s, &i);
+	ztu_field_num(sec, "budget_left", s->demote_budget_left);
 }
 
-#define CORE_SECTIONS 7u
+#define CORE_SECTIONS 8u
 
 int ztu_dev_sections(int dev_id, struct ztu_section *out, unsigned max)
 {

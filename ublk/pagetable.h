@@ -25,9 +25,15 @@
  *   tier is enum zt_tier; ZT_TIER_NONE with payload 0 is the empty page, so
  *   an all-zero entry (and an all-zero leaf) means "never written / trimmed".
  *   META   payload = fill code from fillvals.h (zero fill = code 0)
- *   STORE  payload = codec kind (bits 56..57) | store handle (bits 0..55)
- *   ZRAM   payload = tag (bits 40..59) | slot number on the zram tier
- *   SPILL  payload = tag (bits 40..59) | slot number on the spill tier
+ *   STORE  payload = age (bits 58..59) | codec kind (bits 56..57) |
+ *          store handle (bits 0..55).  The age is the page's idle time in
+ *          demotion passes (demote.h): a read sets it to 0, each pass adds
+ *          one up to 3; it costs no memory (2 spare bits of the entry).
+ *   ZRAM   payload = 0 (bit 59) | tag (bits 40..58) | slot number
+ *   SPILL  payload = 0 (bit 59) | tag (bits 40..58) | slot number, or, for a
+ *          page demoted from the store (kept compressed, demote.h):
+ *          PACKED (bit 59) | codec (57..58) | length - 1 (45..56) |
+ *          tag (40..44) | slot number: the slot holds the stored bytes.
  *          The tag is optional (0 by default): see zu_pte_slot_tagged.
  *
  * Concurrency (no global lock on the I/O path):
@@ -128,8 +134,23 @@ static inline enum zt_codec_kind zu_pte_store_codec(uint64_t e)
 	return (enum zt_codec_kind)((e >> ZU_PTE_CODEC_SHIFT) & 3);
 }
 
+/* A store page's age in demotion passes (0..ZU_PTE_AGE_MAX). */
+#define ZU_PTE_AGE_SHIFT 58
+#define ZU_PTE_AGE_MAX   3u
+
+static inline unsigned zu_pte_store_age(uint64_t e)
+{
+	return (unsigned)(e >> ZU_PTE_AGE_SHIFT) & ZU_PTE_AGE_MAX;
+}
+
+static inline uint64_t zu_pte_store_aged(uint64_t e, unsigned age)
+{
+	return (e & ~((uint64_t)ZU_PTE_AGE_MAX << ZU_PTE_AGE_SHIFT)) |
+	       (uint64_t)(age & ZU_PTE_AGE_MAX) << ZU_PTE_AGE_SHIFT;
+}
+
 /* ZRAM / SPILL entries: a slot number (< 2^40: 4 PiB of 4 KiB slots) and
- * a 20-bit tag.  Async tiers: a reader locks the entry, notes it, unlocks,
+ * a 19-bit tag (5 bits in a packed entry).  Async tiers: a reader locks the entry, notes it, unlocks,
  * reads the slot through io_uring, then locks again and keeps the data only
  * if the entry is unchanged (else it re-reads from the new location): the
  * slot may have been freed and reused meanwhile.  Bumping the tag on every
@@ -137,11 +158,52 @@ static inline enum zt_codec_kind zu_pte_store_codec(uint64_t e)
  * slot comes back to the same page during the read (ABA). */
 #define ZU_PTE_SLOT_BITS 40
 #define ZU_PTE_SLOT_MASK ((UINT64_C(1) << ZU_PTE_SLOT_BITS) - 1)
+#define ZU_PTE_TAG_MASK  UINT32_C(0x7ffff)
+#define ZU_PTE_PACKED    (UINT64_C(1) << 59)
+#define ZU_PTE_PTAG_MASK UINT32_C(0x1f)
 
 static inline uint64_t zu_pte_slot_tagged(enum zt_tier tier, uint64_t slot, uint32_t tag)
 {
-	return zu_pte_make(tier, (uint64_t)(tag & 0xfffff) << ZU_PTE_SLOT_BITS |
+	return zu_pte_make(tier, (uint64_t)(tag & ZU_PTE_TAG_MASK) << ZU_PTE_SLOT_BITS |
 				 (slot & ZU_PTE_SLOT_MASK));
+}
+
+/* A spill entry for a page kept compressed: len (1..4096) bytes that codec
+ * made, at the start of slot. */
+static inline uint64_t zu_pte_packed(uint64_t slot, enum zt_codec_kind codec, size_t len,
+				     uint32_t tag)
+{
+	return zu_pte_make(ZT_TIER_SPILL, ZU_PTE_PACKED | (uint64_t)(codec & 3) << 57 |
+				 (uint64_t)((len - 1) & 0xfff) << 45 |
+				 (uint64_t)(tag & ZU_PTE_PTAG_MASK) << ZU_PTE_SLOT_BITS |
+				 (slot & ZU_PTE_SLOT_MASK));
+}
+
+static inline bool zu_pte_is_packed(uint64_t e)
+{
+	return zu_pte_tier(e) == ZT_TIER_SPILL && (e & ZU_PTE_PACKED);
+}
+
+static inline enum zt_codec_kind zu_pte_packed_codec(uint64_t e)
+{
+	return (enum zt_codec_kind)((e >> 57) & 3);
+}
+
+static inline size_t zu_pte_packed_len(uint64_t e)
+{
+	return (size_t)((e >> 45) & 0xfff) + 1;
+}
+
+/* A block-tier entry without its tag (what the tiers are given); other
+ * entries as they are. */
+static inline uint64_t zu_pte_untagged(uint64_t e)
+{
+	enum zt_tier t = zu_pte_tier(e);
+	uint64_t tag = zu_pte_is_packed(e) ? ZU_PTE_PTAG_MASK : ZU_PTE_TAG_MASK;
+
+	if (t != ZT_TIER_SPILL && t != ZT_TIER_ZRAM)
+		return e;
+	return e & ~(tag << ZU_PTE_SLOT_BITS);
 }
 
 static inline uint64_t zu_pte_slot(enum zt_tier tier, uint64_t slot)

@@ -340,19 +340,27 @@ struct entry_check {
 	uint64_t entry;
 };
 
+/* A codec and length that a store page can have (a packed spill page
+ * keeps them): raw pages are whole, compressed ones at most
+ * ZU_STORE_MAX_COMPRESSED. */
+static bool stored_shape(enum zt_codec_kind k, size_t n)
+{
+	return k <= ZT_CODEC_ZSTD && (k == ZT_CODEC_RAW) == (n == ZT_PAGE_SIZE) &&
+	       (k == ZT_CODEC_RAW || n <= ZU_STORE_MAX_COMPRESSED);
+}
+
 static int adopt_slot(struct zu_slots *sl, uint64_t e)
 {
+	if (zu_pte_is_packed(e) && !stored_shape(zu_pte_packed_codec(e), zu_pte_packed_len(e)))
+		return -EUCLEAN;
 	return sl ? zu_slots_adopt(sl, zu_pte_slot_nr(e)) : -EUCLEAN;
 }
 
-/* A stored handle must name bytes its codec can have made: raw pages are
- * whole, compressed ones at most ZU_STORE_MAX_COMPRESSED. */
+/* A stored handle must name bytes its codec can have made. */
 static int adopt_store(struct zu_store *st, uint64_t e)
 {
-	enum zt_codec_kind k = zu_pte_store_codec(e);
-	size_t n = zu_store_handle_len(zu_pte_store_handle(e));
-
-	if (!st || k > ZT_CODEC_ZSTD || (k == ZT_CODEC_RAW) != (n == ZT_PAGE_SIZE))
+	if (!st || !stored_shape(zu_pte_store_codec(e),
+				 zu_store_handle_len(zu_pte_store_handle(e))))
 		return -EUCLEAN;
 	return zu_store_adopt(st, zu_pte_store_handle(e));
 }

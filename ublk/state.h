@@ -67,10 +67,14 @@
  *      free before any queue runs, tier_zram.c.)
  *   5. Every entry must name something its tier holds: a store handle
  *      inside a segment whose header is ours and covers it, a table fill
- *      code whose word was set, a slot inside its tier and named once.
+ *      code whose word was set, a slot inside its tier and named once
+ *      (a packed spill page's too: a known codec, raw iff 4096 bytes).
  *      Anything else is corruption: the attach refuses (-EUCLEAN) and
  *      names the page.  It never guesses: a swap page read back as zeros
  *      would corrupt a process silently.
+ *      A page moving from the store to spill (demote.h) is named by
+ *      one of its two copies at every instruction: the spill slot is
+ *      written before the entry names it, the store copy freed after.
  *   6. An attach's own writes are all derived from the table, so it is
  *      idempotent: a kill during an attach leaves a state the next attach
  *      takes (tests/ublk/t_state_kill.c kills children at random, in their
@@ -97,7 +101,9 @@
 #include "ublk/store.h"
 #include "ublk/ztublk.h"
 
-#define ZU_STATE_LAYOUT 2u           /* 2: the zram device in the header */
+#define ZU_STATE_LAYOUT 3u           /* 2: the zram device in the header;
+                                        3: entries with store ages and packed
+                                        spill pages (demote.h), 19-bit tags */
 
 enum zu_state_part { ZU_ST_PT, ZU_ST_FILLS, ZU_ST_STORE, ZU_ST_SPILL, ZU_ST_ZRAM,
 		     ZU_ST_NPARTS };

@@ -95,6 +95,9 @@ static void fold_queue(struct ztu_stats *o, const struct ztu_qstats *q)
 	o->enospc += ztu_ctr_get(&q->enospc);
 	o->store_pages += ztu_ctr_get(&q->store_pages);
 	o->store_bytes += ztu_ctr_get(&q->store_bytes);
+	o->demoted += ztu_ctr_get(&q->demoted);
+	o->demoted_bytes += ztu_ctr_get(&q->demoted_bytes);
+	o->promoted += ztu_ctr_get(&q->promoted);
 }
 
 static void fold(struct ztu_stats *o, const struct ztu_stats_shm *s)
@@ -107,6 +110,9 @@ static void fold(struct ztu_stats *o, const struct ztu_stats_shm *s)
 	o->size = s->size;
 	for (unsigned i = 0; i < s->nr_queues && i < ZTU_MAX_QUEUES; i++)
 		fold_queue(o, &s->q[i]);
+	fold_queue(o, &s->hk);
+	o->demote_age = ztu_ctr_get(&s->demote_age);
+	o->demote_budget_left = ztu_ctr_get(&s->demote_budget_left);
 	o->mem_used = ztu_ctr_get(&s->mem_used);
 	o->mem_limit = ztu_ctr_get(&s->mem_limit);
 	o->mem_in_use = ztu_ctr_get(&s->mem_in_use);

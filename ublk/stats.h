@@ -20,7 +20,7 @@
 #include "ublk/ztublk.h"
 
 #define ZTU_STATS_MAGIC   0x7a747562u   /* "ztub" */
-#define ZTU_STATS_VERSION 4u
+#define ZTU_STATS_VERSION 5u      /* 5: demotion, the housekeeper's block */
 #define ZTU_TGT_STATS_MAX 256u          /* bytes the target owns in the file */
 
 typedef _Atomic int64_t ztu_ctr;
@@ -30,6 +30,8 @@ struct ztu_qstats {
 	ztu_ctr class_writes[ZT_CLASS_COUNT];
 	ztu_ctr reads, writes, discards, flushes, write_zeroes, errors, enospc;
 	ztu_ctr store_pages, store_bytes;
+	ztu_ctr demoted, demoted_bytes;   /* store -> spill (housekeeper)      */
+	ztu_ctr promoted;                 /* spill -> store on a read          */
 } __attribute__((aligned(64)));
 
 struct ztu_stats_shm {
@@ -45,6 +47,10 @@ struct ztu_stats_shm {
 	ztu_ctr fallback_reserve, fallback_limit;
 	ztu_ctr compactions, compact_pages, compact_bytes, compact_freed, compact_raced;
 	struct ztu_qstats q[ZTU_MAX_QUEUES];
+	/* The store's housekeeper moves pages between tiers (demotion): its
+	 * own block, summed with the queues'. */
+	struct ztu_qstats hk;
+	ztu_ctr demote_age, demote_budget_left;   /* -1: no demotion / limit */
 	/* The target's own figures, laid out by the target (its publish hook
 	 * writes them; its reap/sections/owned hooks read them): the core
 	 * never looks inside. */

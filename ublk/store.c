@@ -86,17 +86,23 @@ struct zu_store *zu_store_create(uint64_t mem_limit)
 	return zus_new(mem_limit, NULL);
 }
 
+void zu_store_housekeeper_stop(struct zu_store *st)
+{
+	if (!st || !st->hk_running)
+		return;
+	pthread_mutex_lock(&st->seg_lock);
+	st->hk_stop = true;
+	pthread_cond_signal(&st->hk_cond);
+	pthread_mutex_unlock(&st->seg_lock);
+	pthread_join(st->hk, NULL);
+	st->hk_running = false;
+}
+
 void zu_store_destroy(struct zu_store *st)
 {
 	if (!st)
 		return;
-	if (st->hk_running) {
-		pthread_mutex_lock(&st->seg_lock);
-		st->hk_stop = true;
-		pthread_cond_signal(&st->hk_cond);
-		pthread_mutex_unlock(&st->seg_lock);
-		pthread_join(st->hk, NULL);
-	}
+	zu_store_housekeeper_stop(st);
 	if (st->base) {
 		if (!st->external)
 			munmap(st->base, (size_t)st->max_segs * SEG);

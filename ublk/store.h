@@ -242,10 +242,18 @@ int zu_store_set_mover(struct zu_store *st, const struct zu_store_mover *m);
  * housekeeper calls it; a test may.  Never from a queue thread. */
 int zu_store_compact(struct zu_store *st, bool force);
 
+/* Something else for the housekeeper to run (the tiered target's
+ * demotion, demote.h): fn(ctx) once a round, at least every HK_WAIT_S
+ * (1 s), with no store lock held.  Before zu_store_housekeeper_start.
+ * 0, -EINVAL (already running). */
+int zu_store_set_tick(struct zu_store *st, void (*fn)(void *ctx), void *ctx);
+
 /* Start the housekeeper thread (after zu_store_reserve or
  * zu_store_commit_all; upfront it only compacts, so it is started only
  * with a mover); zu_store_destroy stops it.  0, -EINVAL, -errno. */
 int zu_store_housekeeper_start(struct zu_store *st);
+/* Stop it now (before what its tick uses goes away); destroy does too. */
+void zu_store_housekeeper_stop(struct zu_store *st);
 
 struct zu_store_stats {
 	uint64_t pages;                /* pages stored (compressed + raw)       */

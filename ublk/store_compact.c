@@ -275,7 +275,8 @@ static bool hk_round(struct zu_store *st, int due)
 
 /* The housekeeper: sleeps on hk_cond (at most HK_WAIT_S) until put/free
  * signal that the reserve fell below its low mark (or spares piled up),
- * then refills, trims and compacts with seg_lock dropped: it may wait in
+ * then runs the owner's tick, refills, trims and compacts with seg_lock
+ * dropped: it may wait in
  * reclaim while faulting a segment in, and the queue threads never wait
  * for it. */
 static void *housekeeper(void *arg)
@@ -291,9 +292,15 @@ static void *housekeeper(void *arg)
 	prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0);
 	pthread_mutex_lock(&st->seg_lock);
 	while (!st->hk_stop) {
-		int due = compact_due_locked(st);
+		int due;
 		bool progress;
 
+		if (st->tick) {
+			pthread_mutex_unlock(&st->seg_lock);
+			st->tick(st->tick_ctx);
+			pthread_mutex_lock(&st->seg_lock);
+		}
+		due = compact_due_locked(st);
 		if (!zus_hk_has_work_locked(st) && !due) {
 			hk_wait_locked(st);
 			continue;
@@ -306,6 +313,15 @@ static void *housekeeper(void *arg)
 	}
 	pthread_mutex_unlock(&st->seg_lock);
 	return NULL;
+}
+
+int zu_store_set_tick(struct zu_store *st, void (*fn)(void *ctx), void *ctx)
+{
+	if (st->hk_running)
+		return -EINVAL;
+	st->tick = fn;
+	st->tick_ctx = ctx;
+	return 0;
 }
 
 int zu_store_housekeeper_start(struct zu_store *st)

@@ -69,6 +69,8 @@ struct zu_store {
 	bool hk_running, hk_stop;
 	pthread_cond_t hk_cond;       /* with seg_lock: wakes the housekeeper */
 	pthread_t hk;
+	void (*tick)(void *ctx);      /* zu_store_set_tick                  */
+	void *tick_ctx;
 	struct lane lane[NLANES];
 	struct zu_store_mover mover;
 	bool has_mover;

@@ -14,7 +14,7 @@
  *          unless it is unchanged.  Every block-tier entry carries a 20-bit
  *          tag (pagetable.h, zu_pte_slot_tagged) that is new for each write
  *          (qid in the low 4 bits, so queues never collide; one queue must
- *          wrap 2^16 writes during one read to fool it), so even a slot that
+ *          wrap 2^15 writes during one read to fool it), so even a slot that
  *          comes back to the same page is noticed.  The tiers see entries
  *          without the tag (loc()).
  *   WRITE  classify (policy/policy.h), put into rule.tier or rule.fallback,
@@ -48,6 +48,7 @@
 #include <string.h>
 
 
+#include "ublk/demote.h"
 #include "ublk/tier_zram.h"
 #include "ublk/tiered.h"
 
@@ -93,9 +94,7 @@ static bool is_blk(enum zt_tier t)
 /* The location an entry names, as the tiers know it (without the tag). */
 static uint64_t loc(uint64_t e)
 {
-	enum zt_tier t = zu_pte_tier(e);
-
-	return is_blk(t) ? zu_pte_slot(t, zu_pte_slot_nr(e)) : e;
+	return zu_pte_untagged(e);
 }
 
 /* A new block-tier entry gets a tag no earlier write of this queue used. */
@@ -219,6 +218,35 @@ static int place_sync(struct tq *tq, const void *page, uint64_t *e)
 	}
 }
 
+/* ---- reads: ages and promotion (demote.h) ------------------------------------ */
+
+/* Promote a packed spill page whose stored bytes are in slot (its entry e
+ * locked): unlocked naming its new store copy, and the slot freed.  False
+ * (still locked) when the store does not take it without committing. */
+static bool promote(struct tq *tq, uint64_t pgno, uint64_t e, const void *slot)
+{
+	struct ztu_qstats *st = tq->tc.st;
+	uint64_t ne;
+
+	if (!slot || !zu_pte_is_packed(e) || zu_packed_promote(tq->tc.t->store, e, slot, &ne))
+		return false;
+	ztu_ctr_add(&st->store_pages, 1);
+	ztu_ctr_add(&st->store_bytes, (int64_t)zu_pte_packed_len(e));
+	ztu_ctr_add(&st->promoted, 1);
+	unlock_swap(tq, pgno, e, ne);
+	return true;
+}
+
+/* Unlock a page just read: a store page's age starts again; a packed page
+ * (its slot's bytes in slot, NULL: not read) goes back to the store. */
+static void read_unlock(struct tq *tq, uint64_t pgno, uint64_t e, const void *slot)
+{
+	if (zu_pte_tier(e) == ZT_TIER_STORE)
+		e = zu_pte_store_aged(e, 0);
+	if (!promote(tq, pgno, e, slot))
+		zu_pt_unlock(tq->tc.t->pt, pgno, e);
+}
+
 /* ---- one page of each kind ------------------------------------------------- */
 
 static void issue(struct ztu_queue *q, unsigned tag, unsigned i, int op, uint64_t e,
@@ -287,7 +315,7 @@ static int read_page(struct ztu_queue *q, unsigned tag, unsigned i, const struct
 		return 0;
 	}
 	ret = ops->get(&tq->tc, loc(e), full ? s->buf : tq->bounce);
-	zu_pt_unlock(tq->tc.t->pt, s->pgno, e);
+	read_unlock(tq, s->pgno, e, ret ? NULL : tq->tc.scratch);
 	if (!ret && !full)
 		memcpy(s->buf, (char *)tq->bounce + s->off, s->len);
 	return ret;
@@ -435,6 +463,20 @@ static void tiered_queue_io(struct ztu_queue *q, unsigned tag)
 	run_tag(q, tag);
 }
 
+/* A packed page read whole into buf (its entry e locked, unchanged): the
+ * stored bytes are decoded in place, after the page went back to the store
+ * if it takes it. */
+static int unpack(struct tq *tq, uint64_t pgno, uint64_t e, void *buf)
+{
+	int ret;
+
+	read_unlock(tq, pgno, e, buf);
+	ret = zu_packed_decode(tq->tc.codec, e, buf, tq->bounce);
+	if (!ret)
+		memcpy(buf, tq->bounce, ZT_PAGE_SIZE);
+	return ret;
+}
+
 /* An async read is good only if the entry still names what was read: the
  * slot may have been freed and reused meanwhile.  Else read it again. */
 static int read_check(struct ztu_queue *q, unsigned tag, unsigned i, int err)
@@ -450,6 +492,8 @@ static int read_check(struct ztu_queue *q, unsigned tag, unsigned i, int err)
 		cur = ZU_PTE_EMPTY;
 	else if (ret)
 		return ret;
+	else if (cur == was && !err && zu_pte_is_packed(cur))
+		return unpack(tq, s.pgno, cur, s.buf);
 	else
 		zu_pt_unlock(tq->tc.t->pt, s.pgno, cur);
 	if (cur == was)

@@ -10,7 +10,9 @@
  *         by write_sync on the rare read-modify-write path.
  *         -ENOSPC: the tier is full; -E2BIG: it does not want this page
  *         (the caller tries the policy's fallback).
- *   get   copy an entry's page out (the caller holds the entry lock).
+ *   get   copy an entry's page out (the caller holds the entry lock); a
+ *         packed spill entry (demote.h) is decoded, and its slot's bytes
+ *         are left in the context's scratch page.
  *   drop  free the location (after the entry stopped naming it).
  *   io_fd the fd and offset for async I/O; -1 for in-memory tiers.
  *
@@ -26,6 +28,7 @@
 #ifndef ZT_UBLK_TIER_H
 #define ZT_UBLK_TIER_H
 
+#include <stdatomic.h>
 #include <sys/types.h>
 
 #include "policy/policy.h"
@@ -40,6 +43,7 @@
 struct ztu_blk;                  /* a block tier instance (tier_blk.c) */
 struct zu_state;                 /* the shared state, when used (state.h) */
 struct ztu_zram;                 /* the zram tier's kernel device (tier_zram.c) */
+struct zu_demoter;               /* idle store pages to spill (demote.h) */
 
 /* Device-wide: shared by every queue. */
 struct ztu_tiers {
@@ -57,6 +61,9 @@ struct ztu_tiers {
 	                                         spill slots when set      */
 	bool recount;                         /* attached: the published page
 	                                         counts start from the table */
+	struct zu_demoter *demoter;           /* NULL: no demotion        */
+	atomic_bool serving;                  /* counters published once:
+	                                         demotion may start        */
 };
 
 /* Per queue thread: its codec context, slot cursor and counters. */
@@ -105,6 +112,9 @@ void ztu_blk_keep_crypt(struct ztu_blk *b, bool keep);
  * that is gone). */
 int ztu_blk_write_error(const struct ztu_blk *b, off_t off, int err);
 
+/* The fd slot s lives on (at s * 4096) and the slot map (demotion). */
+int ztu_blk_fd(const struct ztu_blk *b);
+struct zu_slots *ztu_blk_slots(const struct ztu_blk *b);
 uint64_t ztu_blk_used(const struct ztu_blk *b);
 uint64_t ztu_blk_total(const struct ztu_blk *b);
 

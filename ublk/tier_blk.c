@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "policy/common/common.h"
+#include "ublk/demote.h"
 #include "ublk/tier.h"
 
 struct ztu_blk {
@@ -252,6 +253,16 @@ void ztu_blk_use_slots(struct ztu_blk *b, struct zu_slots *sl)
 	b->borrowed = true;
 }
 
+int ztu_blk_fd(const struct ztu_blk *b)
+{
+	return b->fd;
+}
+
+struct zu_slots *ztu_blk_slots(const struct ztu_blk *b)
+{
+	return b->slots;
+}
+
 uint64_t ztu_blk_used(const struct ztu_blk *b)
 {
 	return b ? zu_slots_used(b->slots) : 0;
@@ -337,6 +348,9 @@ static int blk_get(struct ztu_tier_ctx *c, uint64_t entry, void *page)
 
 	if (n != ZT_PAGE_SIZE)
 		return n < 0 ? -errno : -EIO;
+	if (zu_pte_is_packed(entry))       /* the store's bytes (demote.h) */
+		return page == c->scratch ? -EINVAL :
+		       zu_packed_decode(c->codec, entry, c->scratch, page);
 	if (page != c->scratch)
 		memcpy(page, c->scratch, ZT_PAGE_SIZE);
 	return 0;

@@ -19,9 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "policy/common/common.h"
+#include "ublk/demote.h"
 #include "ublk/state.h"
 #include "ublk/store_pt.h"
 #include "ublk/tier_zram.h"
@@ -92,25 +94,72 @@ static int commit_upfront(struct ztu_tiers *t, uint64_t limit, char *msg, size_t
 
 /* Upfront (swap): the whole limit committed now, before the device exists;
  * the I/O path then never allocates and a full store fails a write at
- * once; the housekeeper only compacts.  On demand (a file system): a small
- * committed reserve, refilled by the housekeeper; both start here, before
- * any queue thread (store.h). */
+ * once; the housekeeper only compacts (and demotes).  On demand (a file
+ * system): a small committed reserve, refilled by the housekeeper, which
+ * starts once the tiers are all there (hk_start), before any queue thread
+ * (store.h). */
 static int store_init(struct ztu_tiers *t, uint64_t limit, bool upfront, char *msg,
 		      size_t len)
 {
-	const struct zu_store_mover mover = zu_store_pt_mover(t->pt);
 	int ret;
 
 	t->store = zu_store_create(limit);
 	if (!t->store)
 		return zt_fail_errno(msg, len, -errno, "store (memory limit)");
+	if (upfront)
+		return commit_upfront(t, limit, msg, len);
+	ret = zu_store_reserve(t->store, STORE_RESERVE_CHUNKS, STORE_RESERVE_CHUNKS / 2);
+	return ret ? zt_fail_errno(msg, len, ret, "store reserve") : 0;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The housekeeper's tick: demotion, once the device serves (the first
+ * publish has counted what an attached state holds). */
+static void demote_tick(void *ctx)
+{
+	struct ztu_tiers *t = ctx;
+
+	if (atomic_load_explicit(&t->serving, memory_order_acquire))
+		zu_demote_tick(t->demoter, mono_ms());
+}
+
+/* Idle store pages move to spill (demote.h) when the config has an age
+ * and the device both tiers. */
+static int demote_init(struct ztu_tiers *t, char *msg, size_t len)
+{
+	struct ztu_blk *sp = t->blk[ZT_TIER_SPILL];
+	struct zu_demote_cfg dc;
+
+	if (!t->cfg->demote_age || !sp)
+		return 0;
+	dc = (struct zu_demote_cfg){ t->pt, t->store, ztu_blk_slots(sp), ztu_blk_fd(sp),
+				     t->cfg->demote_age, t->cfg->demote_budget };
+	t->demoter = zu_demoter_create(&dc, mono_ms());
+	if (!t->demoter)
+		return zt_fail_errno(msg, len, -errno, "demotion");
+	return zu_store_set_tick(t->store, demote_tick, t);
+}
+
+/* The store's housekeeper: compaction through the page table, demotion,
+ * and (on demand) the reserve. */
+static int hk_start(struct ztu_tiers *t, char *msg, size_t len)
+{
+	const struct zu_store_mover mover = zu_store_pt_mover(t->pt);
+	int ret;
+
+	if (!t->store)
+		return 0;
 	zu_store_set_mover(t->store, &mover);
-	if (upfront && (ret = commit_upfront(t, limit, msg, len)))
+	if ((ret = demote_init(t, msg, len)))
 		return ret;
-	if (!upfront)
-		ret = zu_store_reserve(t->store, STORE_RESERVE_CHUNKS, STORE_RESERVE_CHUNKS / 2);
-	if (!ret)
-		ret = zu_store_housekeeper_start(t->store);
+	ret = zu_store_housekeeper_start(t->store);
 	return ret ? zt_fail_errno(msg, len, ret, "store housekeeper") : 0;
 }
 
@@ -127,17 +176,6 @@ static int local_init(struct ztu_tiers *t, char *msg, size_t len)
 	if (!t->fills)
 		return zt_fail_errno(msg, len, -ENOMEM, "fill table");
 	return c->mem_limit ? store_init(t, c->mem_limit, upfront, msg, len) : 0;
-}
-
-/* A state's store runs upfront on its arena: only the compactor to start. */
-static int state_store_start(struct ztu_tiers *t, char *msg, size_t len)
-{
-	const struct zu_store_mover mover = zu_store_pt_mover(t->pt);
-	int ret;
-
-	zu_store_set_mover(t->store, &mover);
-	ret = zu_store_housekeeper_start(t->store);
-	return ret ? zt_fail_errno(msg, len, ret, "store housekeeper") : 0;
 }
 
 /* The state file: created for a new device (it starts empty), attached
@@ -204,9 +242,7 @@ static int state_init(struct ztu_tiers *t, bool attach, char *msg, size_t len)
 	t->store = t->state->store;
 	if (t->blk[ZT_TIER_SPILL])
 		ztu_blk_use_slots(t->blk[ZT_TIER_SPILL], t->state->spill);
-	if ((ret = state_zram(t, attach, msg, len)))
-		return ret;
-	return t->store ? state_store_start(t, msg, len) : 0;
+	return state_zram(t, attach, msg, len);
 }
 
 int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
@@ -235,7 +271,9 @@ int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 	if (ztu_config_wants_zram(c) && !(c->state_path[0] && d->recovering) &&
 	    (ret = ztu_zram_create(t, &c->zram, msg, len)))
 		return ret;
-	return c->state_path[0] ? state_init(t, d->recovering, msg, len) : 0;
+	if (c->state_path[0] && (ret = state_init(t, d->recovering, msg, len)))
+		return ret;
+	return hk_start(t, msg, len);
 }
 
 int ztu_tiered_deinit(struct ztu_dev *d)
@@ -245,6 +283,9 @@ int ztu_tiered_deinit(struct ztu_dev *d)
 
 	if (!t)
 		return 0;
+	/* Its demotion uses the spill: the housekeeper stops first. */
+	zu_store_housekeeper_stop(t->store);
+	zu_demoter_destroy(t->demoter);
 	/* A take-over that failed leaves the zram device to the next one. */
 	if (t->state && d->keep_state)
 		ztu_zram_close(t);
@@ -410,6 +451,27 @@ static void publish_store(struct ztu_stats_shm *s, const struct zu_store_stats *
 	ztu_ctr_set(&s->compact_raced, (int64_t)ss->compact_raced);
 }
 
+/* The housekeeper's block (stats.h): what demotion moved, from its own
+ * counters (the main thread is the block's one writer). */
+static void publish_demotion(struct ztu_stats_shm *s, const struct ztu_tiers *t)
+{
+	struct zu_demote_stats ds;
+
+	ztu_ctr_set(&s->demote_age, t->demoter ? (int64_t)t->cfg->demote_age : -1);
+	ztu_ctr_set(&s->demote_budget_left, -1);
+	if (!t->demoter)
+		return;
+	zu_demote_stats(t->demoter, &ds);
+	ztu_ctr_set(&s->hk.pages[ZT_TIER_STORE], -(int64_t)ds.pages);
+	ztu_ctr_set(&s->hk.pages[ZT_TIER_SPILL], (int64_t)ds.pages);
+	ztu_ctr_set(&s->hk.store_pages, -(int64_t)ds.pages);
+	ztu_ctr_set(&s->hk.store_bytes, -(int64_t)ds.bytes);
+	ztu_ctr_set(&s->hk.demoted, (int64_t)ds.pages);
+	ztu_ctr_set(&s->hk.demoted_bytes, (int64_t)ds.bytes);
+	if (ds.budget_left != UINT64_MAX)
+		ztu_ctr_set(&s->demote_budget_left, (int64_t)ds.budget_left);
+}
+
 void ztu_tiered_publish(struct ztu_dev *d)
 {
 	struct ztu_tiers *t = d->tgt;
@@ -419,6 +481,8 @@ void ztu_tiered_publish(struct ztu_dev *d)
 		return;
 	if (t->recount)
 		recount(d, t);
+	publish_demotion(d->shm, t);
+	atomic_store_explicit(&t->serving, true, memory_order_release);
 	if (t->store) {
 		zu_store_stats(t->store, &ss);
 		publish_store(d->shm, &ss);

@@ -70,6 +70,10 @@ struct ztu_config {
 	char state_path[ZT_PATH_MAX]; /* "": table, store and slot maps in the
 	                                 process; else a new shared state there
 	                                 (state.h; ztier-ublk add --state)     */
+	unsigned demote_age;          /* seconds a store page stays unread
+	                                 before it moves to spill (the policy's
+	                                 writeback-idle-age; 0: never; demote.h) */
+	uint64_t demote_budget;       /* bytes a day (writeback-budget; 0: any) */
 };
 
 /* Does a spill target name a device: a path in /dev, by name or because its
@@ -216,6 +220,11 @@ struct ztu_stats {
 	uint64_t compact_freed;       /* bytes of segments compaction emptied   */
 	uint64_t compact_raced;       /* moves dropped: the page was rewritten  */
 	uint64_t spill_slots_used, spill_slots_total;
+	uint64_t demoted;             /* store pages moved to spill, idle      */
+	uint64_t demoted_bytes;       /* their stored (compressed) bytes       */
+	uint64_t promoted;            /* spill pages put back in the store     */
+	int64_t demote_age;           /* seconds; -1: no demotion              */
+	int64_t demote_budget_left;   /* bytes today; -1: no limit             */
 };
 
 int ztu_stats_read(int dev_id, struct ztu_stats *out);

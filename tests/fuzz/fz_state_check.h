@@ -108,7 +108,8 @@ static void fz_check_new(struct zu_state *s, const struct fz_table *t)
 	}
 	if (s->spill && zu_slots_alloc(s->spill, NULL, &v) == 0) {
 		for (size_t i = 0; i < t->n; i++)
-			if (t->v[i].e == zu_pte_slot(ZT_TIER_SPILL, v))
+			if (zu_pte_tier(t->v[i].e) == ZT_TIER_SPILL &&
+			    zu_pte_slot_nr(t->v[i].e) == v)     /* tagged or packed too */
 				FZ_FAIL("a new spill slot is page %llu's", (unsigned long long)t->v[i].idx);
 		zu_slots_free(s->spill, v);
 	}

@@ -22,10 +22,11 @@ static uint64_t fz_seed_put(struct zu_state *s, unsigned i)
 	case 1:  return zu_fill_get(s->fills, UINT64_C(0x0123456789abcdef) + i % 3, &v) ? 0 :
 			zu_pte_meta(v);
 	case 2:  return zu_store_put(s->store, buf, 40 + i % 160, &v) ? 0 :
-			zu_pte_store(v, ZT_CODEC_LZ4);
+			zu_pte_store_aged(zu_pte_store(v, ZT_CODEC_LZ4), i % 4);  /* demote.h */
 	case 3:  return i == 3 && !zu_store_put_raw(s->store, buf, &v) ?
 			zu_pte_store(v, ZT_CODEC_RAW) : 0;
-	case 4:  return zu_slots_alloc(s->spill, NULL, &v) ? 0 :
+	case 4:  return zu_slots_alloc(s->spill, NULL, &v) ? 0 :    /* every other packed */
+			i % 2 ? zu_pte_packed(v, ZT_CODEC_LZ4, 40 + i % 160, i) :
 			zu_pte_slot_tagged(ZT_TIER_SPILL, v, i);
 	case 5:  return zu_slots_alloc(s->zram, NULL, &v) ? 0 : zu_pte_slot(ZT_TIER_ZRAM, v);
 	default: return zu_store_put(s->store, buf, 8 + i % 30, &v) ? 0 :

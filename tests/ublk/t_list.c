@@ -52,6 +52,11 @@ static void fill(struct ztu_stats_shm *shm)
 	ztu_ctr_set(&shm->compact_freed, 65536);
 	ztu_ctr_set(&shm->compact_raced, 1);
 	ztu_ctr_set(&shm->spill_total, 64);
+	ztu_ctr_set(&shm->hk.demoted, 3);          /* the housekeeper's block */
+	ztu_ctr_set(&shm->hk.demoted_bytes, 900);
+	ztu_ctr_set(&shm->q[0].promoted, 1);
+	ztu_ctr_set(&shm->demote_age, 7200);
+	ztu_ctr_set(&shm->demote_budget_left, -1);
 }
 
 /* What tests/vm/ublk-lib.sh stats() reads: these lines, these columns. */
@@ -74,7 +79,7 @@ static void test_device(void)
 		ztu_cli_section(f, &sec[k], false);
 	fclose(f);
 	ztu_stats_remove(FAKE_ID, shm);
-	is_int(n, 7, "seven core sections, none of the target's (no zram tier)");
+	is_int(n, 8, "eight core sections, none of the target's (no zram tier)");
 	is_str(buf, "\ttarget tiered policy db size 1048576\n"
 	       "\tpages meta 0 store 5 zram 0 spill 0\n"
 	       "\twrites samefill 0 text 7 mixed 0 random 0\n"
@@ -83,7 +88,8 @@ static void test_device(void)
 	       "overhead_pct 9730.40 mem_per_stored 9.60\n"
 	       "\tspill slots 0/64\n"
 	       "\trequests read 11 write 0 flush 0 discard 0 write_zeroes 0 errors 0 enospc 2\n"
-	       "\tcompaction passes 1 pages 4 bytes 1600 freed 65536 raced 1\n",
+	       "\tcompaction passes 1 pages 4 bytes 1600 freed 65536 raced 1\n"
+	       "\tdemotion idle_age 7200 pages 3 bytes 900 promoted 1 budget_left -1\n",
 	       "the lines and columns the VM scripts parse");
 }
 
@@ -109,10 +115,10 @@ static void test_zram_block(void)
 	ztu_ctr_set(&st->zram_total, 32);
 	ztu_ctr_set(&st->zram_fallbacks, 1);
 	n = ztu_dev_sections(FAKE_ID, sec, ZTU_SECTIONS_MAX);
-	if (n == 8)
-		ztu_cli_section(f, &sec[7], false);
+	if (n == 9)
+		ztu_cli_section(f, &sec[8], false);
 	fclose(f);
-	is_int(n, 8, "the target adds its zram section");
+	is_int(n, 9, "the target adds its zram section");
 	is_str(buf, "\tzram /dev/zram3999 slots 3/32 fallbacks 1 rereads 0\n", "as one line");
 	is_int(ztu_dev_owned(FAKE_ID, names, 2), 1, "one device owned");
 	is_str(names[0], "zram3999", "named as sysfs names it");

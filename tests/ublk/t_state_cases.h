@@ -92,6 +92,13 @@ static void test_header(void)
 	refused(fd, &geom, -EPROTO, "another layout version");
 	close(fd);
 	fd = made();
+	other = 2;                    /* before packed spill pages (demote.h) */
+	poke(fd, 8, &other, sizeof(other));
+	refused(fd, &geom, -EPROTO, "a state of layout 2 (no demotion yet)");
+	ok(strstr(msg, "layout version 2, this binary reads version 3") != NULL,
+	   "the message names both versions");
+	close(fd);
+	fd = made();
 	poke(fd, 24, &big, 1);
 	refused(fd, &geom, -EBADMSG, "a header byte flipped");
 	poke(fd, 0, "\0", 1);

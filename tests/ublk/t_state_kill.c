@@ -19,6 +19,7 @@
 #include "ublk/state.h"
 #include "ublk/store_pt.h"
 #include "tests/ublk/state_free.h"
+#include "tests/ublk/state_kill.h"
 
 #define ROUNDS  12
 #define RANGE   1500u                 /* pages written, spread over leaves */
@@ -145,21 +146,6 @@ static int check_page(void *ctx, uint64_t idx, uint64_t e)
 	return 0;
 }
 
-/* Run a child on the state and kill it; true if SIGKILL ended it. */
-static bool kill_round(int fd)
-{
-	struct timespec t = { 0, (5 + rand() % 40) * 1000000L };
-	pid_t pid = fork();
-	int st;
-
-	if (pid == 0)
-		child(fd);
-	nanosleep(&t, NULL);
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	return WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
-}
-
 /* Free every page: the allocators must come out exactly empty. */
 static bool drain(struct zu_state *s, struct check *c)
 {
@@ -189,7 +175,7 @@ int main(void)
 		return tap_done();
 	zu_state_detach(s);
 	for (r = 0; r < ROUNDS; r++) {
-		killed += kill_round(fd);
+		killed += state_kill_round(fd, child);
 		if (zu_state_attach(fd, &geom, &s, msg, sizeof(msg)))
 			break;
 		c = (struct check){ .s = s };
