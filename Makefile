@@ -220,7 +220,7 @@ deb:
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' -type f 2>/dev/null)
+-include $(shell find build -path build/vm -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 # The main job: ztierd in the foreground with the shipped settings, after
 # one line saying what it will turn on (read from the two files it is given).

@@ -292,6 +292,29 @@ static const char *why_no_daemon(int err)
 	}
 }
 
+/* ztierd runs one job at a time and answers a second "busy: JOB (for N s)":
+ * wait for it, as systemctl waits for a unit's running job (udev's
+ * ztier-attach@ often arrives while ztierd attaches that very disk from its
+ * own udev event), up to BUSY_WAIT_MS; on a terminal say once what for. */
+#define BUSY_WAIT_MS (120 * 1000)
+static int request_when_free(const char *line, char **reply)
+{
+	long long give_up = now_ms() + BUSY_WAIT_MS;
+	bool said = false;
+
+	for (;;) {
+		int err = request(line, reply, cli_progress_tick);
+		if (err != -EREMOTEIO || strncmp(*reply, "busy:", 5) || now_ms() >= give_up)
+			return err;
+		if (!said && isatty(STDERR_FILENO))
+			fprintf(stderr, "ztierctl: waiting: ztierd is %s\n", *reply);
+		said = true;
+		free(*reply);
+		*reply = NULL;
+		poll(NULL, 0, 200);
+	}
+}
+
 static int run_verb(int argc, char **argv)
 {
 	const struct verb *v = find_verb(argv[0]);
@@ -314,7 +337,7 @@ static int run_verb(int argc, char **argv)
 		arg = abs;
 	}
 	snprintf(line, sizeof(line), "%s%s%s\n", v->name, arg ? " " : "", arg ? arg : "");
-	int err = request(line, &reply, cli_progress_tick);
+	int err = request_when_free(line, &reply);
 	cli_progress_end();
 	if (err == -EREMOTEIO)
 		cli_error("%s: %s", v->name, reply);
