@@ -14,8 +14,8 @@
  * odd, the two passes never read the same position modulo 512, 1024 or
  * 2048 bytes (with +8, a page of 2 KiB records was read twice over at half
  * the positions and its estimate drifted).  A chunk never crosses a cache
- * line, so a pass touches 16 of the page's 64 lines: at swap-out the page
- * is usually not in cache, and these fetches are much of the cost.
+ * line, so a pass touches 16 of the page's 64 lines (zt_classify fetches
+ * the whole page ahead, see classify.c).
  *
  * A plug-in entropy from n bytes is biased low by about (K-1)/(2 n ln 2)
  * bits, K being the number of distinct bytes (Miller-Madow).  The exact page
@@ -103,12 +103,6 @@ static inline uint64_t load64(const unsigned char *p)
 	uint64_t v;
 	memcpy(&v, p, sizeof(v));
 	return v;
-}
-
-void zt_sample_prefetch(const void *page, unsigned pass)
-{
-	for (size_t i = 0; i < ZT_SAMPLE_CHUNKS; i++)
-		__builtin_prefetch((const char *)page + zt_sample_chunk_at[pass][i]);
 }
 
 void zt_sample_begin(struct zt_sample *s)

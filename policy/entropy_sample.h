@@ -29,9 +29,6 @@ struct zt_sample_stats {
 	unsigned distinct;      /* distinct byte values in the sample       */
 };
 
-/* Start fetching the cache lines of a pass: the page is usually cold at
- * swap-out, and 16 misses in flight at once cost about one. */
-void zt_sample_prefetch(const void *page, unsigned pass);
 void zt_sample_begin(struct zt_sample *s);
 void zt_sample_add(struct zt_sample *s, const void *page, unsigned pass);
 void zt_sample_stats(const struct zt_sample *s, struct zt_sample_stats *st);
