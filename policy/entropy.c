@@ -41,7 +41,13 @@
  * Tolerance against zt_entropy_exact, tested in tests/policy/t_entropy.c and
  * documented in ztier.policy(5): every test page within 0.8 bits/byte, the
  * mean error within 0.15 and RMS within 0.2 per page family.  One 256-byte
- * pass alone measured errors up to 1.1 bits/byte.
+ * pass alone measured errors up to 1.1 bits/byte.  Process memory is
+ * harder: a page that mixes a key, pointers and zeros is sampled in 32
+ * chunks.  On every page of the real corpus (64659 pages of perl, python3
+ * and node heaps not same-filled; b_corpus) the absolute error is at most
+ * 1.245, p99 0.643, mean 0.152 bits/byte, and 4.1% of the pages change
+ * class against the exact entropy (3.9% with the byte-set test); generated
+ * heap-like pages are tested to max 1.3, p99 0.7, mean 0.2, 7%.
  */
 #include <math.h>
 #include <string.h>
