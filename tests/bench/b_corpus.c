@@ -4,22 +4,24 @@
  * Pages: the corpus `make vm-bench` builds (tests/vm/corpus: resident
  * anonymous pages of perl, python3 and node), read from $ZT_CORPUS or
  * build/vm/corpus.bin; without it the benchmark says so and passes.
- * $ZT_BENCH_PAGES takes the first N pages only (a callgrind run on a
- * subset: see the README's "Measured" section for the command).
+ * $ZT_BENCH_PAGES=N takes N pages spread over it; $ZT_BENCH_ONLY=estimate,
+ * cost or write prints one table; $ZT_BENCH_CLOCK=cpu times with the
+ * thread's CPU clock (steadier on a shared machine than the wall clock).
+ * Instructions per page, which do not vary from run to run:
+ * tests/bench/callgrind-classify.sh.
  *
- * Three tables, each from one run:
+ * Three tables:
  *  estimate  the sampled entropy against zt_entropy_exact on every page
  *            that is not same-filled: max, p99 and mean absolute error, and
  *            how many pages change class (entropy thresholds alone, and the
  *            whole classifier against the exact entropy and byte set);
- *  cost      ns/page of zt_classify and of LZ4_compress_default over the
- *            whole corpus (256 MiB: pages come from memory, as at swap-out),
- *            the median of ROUNDS passes taken in turn;
+ *  cost      ns/page of zt_classify and of LZ4_compress_default, from
+ *            memory and from cache (pass_ns());
  *  write     on the compressible pages (not same-filled, lz4 fits the
- *            store's 3/4-page limit): classify + compress (the queue
- *            thread's codec) + zu_store_put, against LZ4_compress_default
- *            alone, median of ROUNDS passes; the store is emptied between
- *            passes, outside the timing.
+ *            store's 3/4-page limit), the write path step by step: the
+ *            queue thread's codec, + zu_store_put, + zt_classify first,
+ *            against LZ4_compress_default alone.
+ * Every figure is the median of ROUNDS passes, the methods taking turns.
  */
 #include <fcntl.h>
 #include <lz4.h>
