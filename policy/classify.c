@@ -10,9 +10,9 @@
  * raw copy, a write to the spill device) reads all of it.  Fetching only
  * the sample's 32 lines left the other 32 to the compressor, whose reads
  * then no longer ran ahead of it: the write path (classify, lz4, store;
- * tests/bench/b_corpus.c) took 0.78x of lz4's throughput instead of 0.89x.
- * The ordered fetch also beats the 32 scattered ones for classify alone
- * (201 against 300 ns/page from memory):
+ * tests/bench/b_corpus.c, pages from memory) ran at 0.82x of lz4's
+ * throughput instead of 0.88x.  The ordered fetch also beats the 32
+ * scattered ones for classify alone (201 against 300 ns/page):
  *
  *   entropy >= random_entropy                      -> RANDOM
  *   entropy <  text_entropy or byte set < byteset  -> TEXT   (like btrfs)
