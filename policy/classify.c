@@ -12,7 +12,7 @@
  * then no longer ran ahead of it: the write path (classify, lz4, store;
  * tests/bench/b_corpus.c, pages from memory) ran at 0.82x of lz4's
  * throughput instead of 0.88x.  The ordered fetch also beats the 32
- * scattered ones for classify alone (201 against 300 ns/page):
+ * scattered ones for classify alone (201 against 300 ns/page).  Then:
  *
  *   entropy >= random_entropy                      -> RANDOM
  *   entropy <  text_entropy or byte set < byteset  -> TEXT   (like btrfs)
