@@ -5,8 +5,14 @@
  * common page in anonymous memory and are settled by it; other pages usually
  * fail it at the first-vs-last word compare), then a 512-byte sample of the
  * page (entropy_sample.h) gives both the byte-set size and an entropy
- * estimate.  The sample's cache lines are prefetched before the same-fill
- * scan, so their misses overlap it:
+ * estimate.  The whole page is prefetched first, in order: at swap-out it
+ * is usually not in cache, and whoever takes it next (the compressor, a
+ * raw copy, a write to the spill device) reads all of it.  Fetching only
+ * the sample's 32 lines left the other 32 to the compressor, whose reads
+ * then no longer ran ahead of it: the write path (classify, lz4, store;
+ * tests/bench/b_corpus.c, pages from memory) ran at 0.82x of lz4's
+ * throughput instead of 0.88x.  The ordered fetch also beats the 32
+ * scattered ones for classify alone (201 against 300 ns/page).  Then:
  *
  *   entropy >= random_entropy                      -> RANDOM
  *   entropy <  text_entropy or byte set < byteset  -> TEXT   (like btrfs)
@@ -26,6 +32,8 @@
 
 #include "policy/policy.h"
 #include "policy/entropy_sample.h"
+
+#define ZT_CACHE_LINE 64
 
 static const char *const class_names[ZT_CLASS_COUNT] = {
 	[ZT_CLASS_SAMEFILL] = "samefill",
@@ -61,8 +69,8 @@ void zt_classify(const void *page, const struct zt_thresholds *t,
 	struct zt_sample_stats st;
 	uint64_t fill;
 
-	zt_sample_prefetch(page, 0);
-	zt_sample_prefetch(page, 1);
+	for (size_t off = 0; off < ZT_PAGE_SIZE; off += ZT_CACHE_LINE)
+		__builtin_prefetch((const char *)page + off);
 	if (zt_page_samefill(page, &fill)) {
 		out->cls = ZT_CLASS_SAMEFILL;
 		out->fill = fill;

@@ -14,8 +14,8 @@
  * odd, the two passes never read the same position modulo 512, 1024 or
  * 2048 bytes (with +8, a page of 2 KiB records was read twice over at half
  * the positions and its estimate drifted).  A chunk never crosses a cache
- * line, so a pass touches 16 of the page's 64 lines: at swap-out the page
- * is usually not in cache, and these fetches are much of the cost.
+ * line, so a pass touches 16 of the page's 64 lines (zt_classify fetches
+ * the whole page ahead, see classify.c).
  *
  * A plug-in entropy from n bytes is biased low by about (K-1)/(2 n ln 2)
  * bits, K being the number of distinct bytes (Miller-Madow).  The exact page
@@ -26,15 +26,28 @@
  *
  * which brings a uniformly random page from ~7.6 (raw sample) to ~7.95,
  * where the exact value is.  K in the correction is the Chao1 estimate of
- * distinct bytes in the page (see bias_shift()).  Cost: n increments (8 at
- * once for a zero word), a vector pass that merges the histograms and
- * counts distinct bytes, singletons and doubletons, and one pass over the
- * 256 buckets reading c log2 c from a table indexed by count.
+ * distinct bytes in the page (see bias_shift()).
+ *
+ * Cost: n counter increments (8 at once for a zero word), then one pass
+ * over the 256 buckets that merges the histograms, counts distinct bytes,
+ * singletons and doubletons, and sums c log2 c from a fixed-point table.
+ * The increments are bound by the loads and stores of the counters; on a
+ * CPU with AVX-512 VBMI2 the zero bytes inside non-zero words (40% of the
+ * sampled bytes of process memory) are counted with a mask instead, and
+ * the bucket pass reads the table from registers (entropy_avx512.c).  Same
+ * counts, same integer sums: the same estimate on every CPU.  Measured by
+ * tests/bench/b_corpus.c on real process memory, see the README.
  *
  * Tolerance against zt_entropy_exact, tested in tests/policy/t_entropy.c and
  * documented in ztier.policy(5): every test page within 0.8 bits/byte, the
  * mean error within 0.15 and RMS within 0.2 per page family.  One 256-byte
- * pass alone measured errors up to 1.1 bits/byte.
+ * pass alone measured errors up to 1.1 bits/byte.  Process memory is
+ * harder: a page that mixes a key, pointers and zeros is sampled in 32
+ * chunks.  On every page of the real corpus (64659 pages of perl, python3
+ * and node heaps not same-filled; b_corpus) the absolute error is at most
+ * 1.245, p99 0.643, mean 0.152 bits/byte, and 4.1% of the pages change
+ * class against the exact entropy (3.9% with the byte-set test); generated
+ * heap-like pages are tested to max 1.3, p99 0.7, mean 0.2, 7%.
  */
 #include <math.h>
 #include <string.h>
@@ -61,14 +74,34 @@ double zt_entropy_exact(const void *buf, size_t len)
 	return h;
 }
 
-/* c log2 c for every count a sample can hold. */
-static float clogc[ZT_SAMPLE_BYTES + 1];
+/* c log2 c for every count a sample can hold, in fixed point (ZT_CLOGC_ONE
+ * is 1): integer sums have a one-cycle latency where float sums had three,
+ * and the sum over a sample (at most 512 log2 512 = 4608) fits 32 bits.
+ * The byte offset of each chunk of each pass (chunk_offset() below). */
+uint32_t zt_sample_clogc[ZT_SAMPLE_BYTES + 1];
+uint16_t zt_sample_chunk_at[2][ZT_SAMPLE_CHUNKS];
+static bool has_avx512;
+
+/* Chunk i of pass p sits in slot (3i + 5p) mod 16 of stripe i. */
+static size_t chunk_offset(size_t i, unsigned pass)
+{
+	const size_t slots = ZT_SAMPLE_STRIPE / ZT_SAMPLE_CHUNK;
+
+	return i * ZT_SAMPLE_STRIPE + ((3 * i + 5 * pass) % slots) * ZT_SAMPLE_CHUNK;
+}
+
 /* Filled when the program loads (entropy.o is linked in whenever the
  * classifier is), so the per-page path has no "initialised yet?" check. */
 __attribute__((constructor)) static void tables_init(void)
 {
 	for (int c = 1; c <= (int)ZT_SAMPLE_BYTES; c++)
-		clogc[c] = (float)(c * log2((double)c));
+		zt_sample_clogc[c] = (uint32_t)lround(c * log2((double)c) * ZT_CLOGC_ONE);
+	for (unsigned pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < ZT_SAMPLE_CHUNKS; i++)
+			zt_sample_chunk_at[pass][i] = (uint16_t)chunk_offset(i, pass);
+	__builtin_cpu_init();
+	has_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+		     __builtin_cpu_supports("avx512vbmi2");
 }
 
 static inline uint64_t load64(const unsigned char *p)
@@ -76,20 +109,6 @@ static inline uint64_t load64(const unsigned char *p)
 	uint64_t v;
 	memcpy(&v, p, sizeof(v));
 	return v;
-}
-
-/* Chunk i of pass p sits in slot (3i + 5p) mod 16 of stripe i. */
-static inline size_t chunk_offset(size_t i, unsigned pass)
-{
-	const size_t slots = ZT_SAMPLE_STRIPE / ZT_SAMPLE_CHUNK;
-
-	return i * ZT_SAMPLE_STRIPE + ((3 * i + 5 * pass) % slots) * ZT_SAMPLE_CHUNK;
-}
-
-void zt_sample_prefetch(const void *page, unsigned pass)
-{
-	for (size_t i = 0; i < ZT_SAMPLE_CHUNKS; i++)
-		__builtin_prefetch((const char *)page + chunk_offset(i, pass));
 }
 
 void zt_sample_begin(struct zt_sample *s)
@@ -102,58 +121,87 @@ void zt_sample_begin(struct zt_sample *s)
  * byte value (spaces in text, the zero high bytes of pointers) are four
  * independent chains of increments instead of one chain of store-to-load
  * forwarding; a word of zero bytes (common in heaps) is counted in one step.
+ * Each byte is loaded on its own: a byte load and a memory increment per
+ * byte, where extracting it from the 64-bit word took two more instructions
+ * (the time is about the same: the counters' loads and stores bound it).
  */
+static inline void add_word(struct zt_sample *s, const unsigned char *p)
+{
+	if (!load64(p)) {
+		s->zeros += 8;
+		return;
+	}
+	s->h[0][p[0]]++;
+	s->h[1][p[1]]++;
+	s->h[2][p[2]]++;
+	s->h[3][p[3]]++;
+	s->h[0][p[4]]++;
+	s->h[1][p[5]]++;
+	s->h[2][p[6]]++;
+	s->h[3][p[7]]++;
+}
+
+bool zt_sample_has_avx512(void)
+{
+	return has_avx512;
+}
+
 void zt_sample_add(struct zt_sample *s, const void *page, unsigned pass)
+{
+	if (has_avx512)
+		zt_sample_add_avx512(s, page, pass);
+	else
+		zt_sample_add_scalar(s, page, pass);
+}
+
+void zt_sample_add_scalar(struct zt_sample *s, const void *page, unsigned pass)
 {
 	const unsigned char *p = page;
 
 	for (size_t i = 0; i < ZT_SAMPLE_CHUNKS; i++) {
-		for (size_t half = 0; half < ZT_SAMPLE_CHUNK; half += 8) {
-			uint64_t w = load64(p + chunk_offset(i, pass) + half);
-			if (!w) {
-				s->zeros += 8;
-				continue;
-			}
-			for (int b = 0; b < 64; b += 32) {
-				s->h[0][(w >> b) & 0xff]++;
-				s->h[1][(w >> (b + 8)) & 0xff]++;
-				s->h[2][(w >> (b + 16)) & 0xff]++;
-				s->h[3][(w >> (b + 24)) & 0xff]++;
-			}
-		}
+		add_word(s, p + zt_sample_chunk_at[pass][i]);
+		add_word(s, p + zt_sample_chunk_at[pass][i] + 8);
 	}
 	s->n += ZT_SAMPLE_PASS;
 }
 
 /*
- * Merge the histograms into count[] and count the buckets holding 1, 2
- * and any bytes, eight 16-bit buckets per vector operation (SSE2, via GCC
- * vector extensions); a comparison yields -1 in each true lane.
+ * One pass over the 256 buckets, eight at a time (SSE2, via GCC vector
+ * extensions): merge the four histograms, count the buckets holding 1, 2
+ * and any bytes (a comparison yields -1 in each true lane), and sum
+ * c log2 c from the table.
  */
 typedef uint16_t v8u __attribute__((vector_size(16)));
 typedef int16_t v8s __attribute__((vector_size(16)));
 
-struct bucket_stats {
-	unsigned seen, ones, twos;
-};
+static inline v8u bucket_counts(const struct zt_sample *s, int b)
+{
+	v8u h0, h1, h2, h3;
 
-static void merge(const struct zt_sample *s, uint16_t count[256], struct bucket_stats *bs)
+	memcpy(&h0, &s->h[0][b], sizeof(h0));
+	memcpy(&h1, &s->h[1][b], sizeof(h1));
+	memcpy(&h2, &s->h[2][b], sizeof(h2));
+	memcpy(&h3, &s->h[3][b], sizeof(h3));
+	return (h0 + h1) + (h2 + h3);
+}
+
+void zt_sample_buckets_scalar(const struct zt_sample *s, struct zt_bucket_stats *bs)
 {
 	v8s seen = { 0 }, ones = { 0 }, twos = { 0 };
 	const v8u zero = { 0 }, one = zero + 1, two = zero + 2;
+	uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
 
 	for (int b = 0; b < 256; b += 8) {
-		v8u a, c = zero;
-		for (int k = 0; k < ZT_SAMPLE_NHIST; k++) {
-			memcpy(&a, &s->h[k][b], sizeof(a));
-			c += a;
-		}
+		v8u c = bucket_counts(s, b);
 		if (b == 0)
 			c[0] = (uint16_t)(c[0] + s->zeros);
-		memcpy(&count[b], &c, sizeof(c));
 		seen -= (v8s)(c != zero);
 		ones -= (v8s)(c == one);
 		twos -= (v8s)(c == two);
+		s0 += zt_sample_clogc[c[0]] + zt_sample_clogc[c[4]];
+		s1 += zt_sample_clogc[c[1]] + zt_sample_clogc[c[5]];
+		s2 += zt_sample_clogc[c[2]] + zt_sample_clogc[c[6]];
+		s3 += zt_sample_clogc[c[3]] + zt_sample_clogc[c[7]];
 	}
 	bs->seen = bs->ones = bs->twos = 0;
 	for (int i = 0; i < 8; i++) {
@@ -161,6 +209,7 @@ static void merge(const struct zt_sample *s, uint16_t count[256], struct bucket_
 		bs->ones += (unsigned)ones[i];
 		bs->twos += (unsigned)twos[i];
 	}
+	bs->sum_clogc = (s0 + s1) + (s2 + s3);
 }
 
 /*
@@ -181,21 +230,16 @@ static float bias_shift(float n, float distinct, float f1, float f2)
 
 void zt_sample_stats(const struct zt_sample *s, struct zt_sample_stats *st)
 {
-	uint16_t count[256];
-	struct bucket_stats bs;
-	float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+	struct zt_bucket_stats bs;
 	const float n = (float)s->n;
 
-	merge(s, count, &bs);
-	for (int b = 0; b < 256; b += 4) {
-		s0 += clogc[count[b]];
-		s1 += clogc[count[b + 1]];
-		s2 += clogc[count[b + 2]];
-		s3 += clogc[count[b + 3]];
-	}
+	if (has_avx512)
+		zt_sample_buckets_avx512(s, &bs);
+	else
+		zt_sample_buckets_scalar(s, &bs);
 	/* H = log2 n - (1/n) sum c log2 c, then the bias shift */
 	float log2n = (float)(31 - __builtin_clz(s->n));    /* n is 256 or 512 */
-	float h = log2n - (s0 + s1 + s2 + s3) / n;
+	float h = log2n - (float)(bs.sum_clogc / ZT_CLOGC_ONE) / n;
 	h += bias_shift(n, (float)bs.seen, (float)bs.ones, (float)bs.twos);
 	st->entropy = h < 0 ? 0 : h > 8 ? 8 : h;
 	st->distinct = bs.seen;

@@ -7,6 +7,11 @@
  * a page whose exact entropy is more than MAX_ERR from a threshold must be
  * classified as the exact value would classify it (never a disagreement);
  * pages closer to the boundary are reported, not required.
+ *
+ * Process memory mixes regions of very different entropy in one page (a
+ * key next to pointers next to zeros), and there a 32-chunk sample errs
+ * more: heap-like pages have their own, wider bounds (HEAP_*), which the
+ * real corpus meets too.
  */
 #include <dirent.h>
 #include <math.h>
@@ -21,6 +26,15 @@
 #define MEAN_ERR 0.15
 #define RMS_ERR  0.20
 #define N_PAGES  1500
+/* Heap-like pages (gen_heap): measured max 1.123, p99 0.616, mean 0.178,
+ * class changed on 5.8%; on the real corpus (tests/bench/b_corpus.c, 64659
+ * pages of perl, python3 and node heaps): max 1.245, p99 0.643, mean 0.152,
+ * 4.1%.  The bounds hold both with a little room. */
+#define HEAP_PAGES 4000
+#define HEAP_MAX   1.30
+#define HEAP_P99   0.70
+#define HEAP_MEAN  0.20
+#define HEAP_CHANGED_PCT 7
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
 static uint64_t rnd(void)
@@ -83,6 +97,41 @@ static void gen_periodic(unsigned char *p)
 		p[i] = (unsigned char)rnd();
 	for (size_t i = period; i < 4096; i++)
 		p[i] = p[i - period];
+}
+
+/*
+ * Process memory, as the corpus of tests/vm/corpus has it: runs of 8-byte
+ * words of one kind each (zeros, pointers into one mapping, small
+ * integers, text, random bytes as in keys and certificates), 16 to 1024
+ * bytes long.  Pages that mix regions of very different entropy are where
+ * a 32-chunk sample errs most (see HEAP_* below).
+ */
+static void gen_word(unsigned char *w, int kind, uint64_t base)
+{
+	static const char text[] = "the quick brown fox jumps over a lazy dog_ID=0123456789";
+	uint64_t v = 0;
+
+	switch (kind) {
+	case 0: v = 0; break;
+	case 1: v = base + (rnd() % 4096) * 16; break;        /* a pointer */
+	case 2: v = rnd() % 300; break;                       /* a count, a flag */
+	case 3: for (int i = 0; i < 8; i++) w[i] = (unsigned char)text[rnd() % (sizeof(text) - 1)];
+		return;
+	default: v = rnd(); break;
+	}
+	memcpy(w, &v, 8);
+}
+
+static void gen_heap(unsigned char *p)
+{
+	uint64_t base = UINT64_C(0x00007f0000000000) | (rnd() & 0xffffff000ull);
+
+	for (size_t at = 0; at < ZT_PAGE_SIZE;) {
+		size_t len = (size_t)16 << (rnd() % 7);
+		int kind = (int)(rnd() % 5);
+		for (size_t end = at + len; at < end && at < ZT_PAGE_SIZE; at += 8)
+			gen_word(p + at, kind, base);
+	}
 }
 
 struct family {
@@ -221,6 +270,44 @@ static void test_exact(void)
 	ok(zt_entropy_estimate(page) == 0, "estimate of a zero page is 0");
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Heap-like pages: the max, p99 and mean absolute error, and the share
+ * of pages whose entropy class differs from the exact entropy's. */
+static void test_heap(void)
+{
+	static double err[HEAP_PAGES];
+	unsigned char page[ZT_PAGE_SIZE];
+	struct zt_thresholds t;
+	double sum = 0;
+	int n = 0, changed = 0;
+	uint64_t fill;
+
+	zt_thresholds_default(&t);
+	while (n < HEAP_PAGES) {
+		gen_heap(page);
+		if (zt_page_samefill(page, &fill))
+			continue;
+		double exact = zt_entropy_exact(page, ZT_PAGE_SIZE), est = zt_entropy_estimate(page);
+		changed += by_entropy(est, &t) != by_entropy(exact, &t);
+		err[n] = fabs(est - exact);
+		sum += err[n++];
+	}
+	qsort(err, HEAP_PAGES, sizeof(err[0]), cmp_double);
+	double p99 = err[HEAP_PAGES * 99 / 100], mean = sum / HEAP_PAGES;
+	tap_diag("heap-like pages %d: |error| max %.3f p99 %.3f mean %.3f; class changed on %d (%.1f%%)",
+		 HEAP_PAGES, err[HEAP_PAGES - 1], p99, mean, changed, 100.0 * changed / HEAP_PAGES);
+	ok(err[HEAP_PAGES - 1] <= HEAP_MAX && p99 <= HEAP_P99 && mean <= HEAP_MEAN,
+	   "heap-like pages: max <= %.2f, p99 <= %.2f, mean <= %.2f bits/byte", HEAP_MAX, HEAP_P99,
+	   HEAP_MEAN);
+	ok(changed <= HEAP_PAGES * HEAP_CHANGED_PCT / 100,
+	   "heap-like pages: class changed on <= %d%%", HEAP_CHANGED_PCT);
+}
+
 int main(void)
 {
 	unsigned char page[ZT_PAGE_SIZE];
@@ -235,6 +322,7 @@ int main(void)
 		check_errs(families[f].name, &e);
 	}
 	test_real_files();
+	test_heap();
 	test_boundaries();
 	return tap_done();
 }
