@@ -33,6 +33,13 @@ struct cli_row {
 	int64_t store_bytes, store_mem;        /* compressed bytes, memory used */
 	int64_t compactions, compact_pages, compact_freed;  /* totals          */
 	int64_t fallback_reserve, fallback_limit;   /* puts refused, by cause  */
+	/* ztierd's maintenance of a zram swap (CLI_NA: none, not measured): */
+	int64_t m_last, m_next;                /* passes, wall-clock seconds  */
+	int64_t idle_marked;                   /* pages the last mark-all marked */
+	int64_t wb_pages, wb_bytes;            /* written back since built    */
+	int64_t wb_today, wb_left;             /* bytes today, budget left    */
+	int64_t recomp_passes, recomp_saved;   /* passes, bytes shrunk by     */
+	char m_lacks[160];                     /* what the kernel lacks, or "-" */
 };
 
 struct cli_rows {

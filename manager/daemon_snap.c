@@ -8,7 +8,7 @@
  * starting or ending, a job's end), and the loop copies the text under the
  * same mutex.  A status therefore shows the state of the last step, and a
  * stack in the middle of one as "starting" or "stopping".  A leaf: it
- * calls nothing of the daemon but zd_stack_status.  The loop's clock
+ * calls nothing of the daemon but zd_stack_status and zd_maint_status.  The loop's clock
  * (zd_now_ms) is here too, for the same reason: everyone may call it.
  */
 #include <stdio.h>
@@ -20,7 +20,7 @@
 
 void zd_publish(struct zd_daemon *d)
 {
-	char line[ZT_PATH_MAX + 1024];
+	char line[ZT_PATH_MAX + 1024], maint[512];
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -29,7 +29,8 @@ void zd_publish(struct zd_daemon *d)
 		return;                 /* the old snapshot stays */
 	for (unsigned i = 0; i < d->nstacks; i++) {
 		zd_stack_status(&d->stacks[i], line, sizeof(line));
-		fprintf(f, "%s\n", line);
+		zd_maint_status(&d->stacks[i], maint, sizeof(maint));
+		fprintf(f, "%s%s\n", line, maint);
 	}
 	if (fclose(f)) {
 		free(buf);

@@ -158,6 +158,9 @@ static void zswap_key(struct conf_ctx *x, const char *name, const char *k, const
 		return;
 	if ((err = zt_maint_set(&z->maint, k, v, msg, sizeof(msg))) != -ENOENT) {
 		z->maint_line = x->rd.line;
+		for (unsigned i = 0; zt_maint_keys[i] && i < ZD_MAINT_KEYS; i++)
+			if (!strcmp(zt_maint_keys[i], k))
+				z->maint_key_line[i] = x->rd.line;
 		if (err)
 			PROBLEM(x, "%s", msg);
 	} else if (!strcmp(k, "size")) {
