@@ -284,6 +284,23 @@ static void merge_stack(struct cli_rows *rows, const struct stack_line *s)
 		snprintf(r->state, sizeof(r->state), "%s", s->state);
 }
 
+/* "@zswap\tENABLED\tMAX_POOL\tACTION\tNOTE" (daemon_zswap.c). */
+static void parse_zswap(char *line, struct cli_zswap *z)
+{
+	char *f[5], *save = NULL;
+	int n = 0;
+
+	for (char *p = strtok_r(line, "\t", &save); p && n < 5; p = strtok_r(NULL, "\t", &save))
+		f[n++] = p;
+	if (n < 5)
+		return;
+	z->known = true;
+	snprintf(z->enabled, sizeof(z->enabled), "%s", f[1]);
+	z->max_pool_percent = field_num(f[2]) < 0 ? CLI_NA : field_num(f[2]);
+	snprintf(z->action, sizeof(z->action), "%s", f[3]);
+	snprintf(z->note, sizeof(z->note), "%s", f[4]);
+}
+
 static void merge_daemon(struct cli_rows *rows)
 {
 	char *reply = NULL, *save = NULL;
@@ -293,7 +310,9 @@ static void merge_daemon(struct cli_rows *rows)
 	rows->daemon = true;
 	for (char *line = strtok_r(reply, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		struct stack_line s;
-		if (parse_stack_line(line, &s) == 0)
+		if (!strncmp(line, "@zswap\t", 7))
+			parse_zswap(line, &rows->zswap);
+		else if (line[0] != '@' && parse_stack_line(line, &s) == 0)
 			merge_stack(rows, &s);
 	}
 out:

@@ -378,7 +378,49 @@ void cli_table_json(FILE *out, const struct cli_rows *rows)
 		}
 		fputc('}', out);
 	}
-	fputs("]}\n", out);
+	fputc(']', out);
+	if (rows->zswap.known) {
+		const struct cli_zswap *z = &rows->zswap;
+		fputs(",\"zswap\":{\"enabled\":", out);
+		fputs(!strcmp(z->enabled, "Y") ? "true" : !strcmp(z->enabled, "N") ? "false" : "null",
+		      out);
+		if (z->max_pool_percent == CLI_NA)
+			fputs(",\"max_pool_percent\":null", out);
+		else
+			fprintf(out, ",\"max_pool_percent\":%lld", (long long)z->max_pool_percent);
+		fputs(",\"action\":", out);
+		zt_json_string(out, z->action);
+		fputs(",\"note\":", out);
+		zt_json_string(out, z->note);
+		fputc('}', out);
+	}
+	fputs("}\n", out);
+}
+
+void cli_zswap_line(const struct cli_zswap *z, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!z->known || !strcmp(z->action, "absent"))
+		return;
+	snprintf(buf, len, "zswap: %s (max_pool_percent %lld%%)%s%s", z->action,
+		 (long long)(z->max_pool_percent == CLI_NA ? -1 : z->max_pool_percent),
+		 strcmp(z->note, "-") ? ": " : "", strcmp(z->note, "-") ? z->note : "");
+}
+
+/* zswap's state as gauges (only when ztierd told it). */
+static void prom_zswap(FILE *out, const struct cli_zswap *z)
+{
+	if (!z->known || strcmp(z->enabled, "-") == 0)
+		return;
+	fprintf(out, "# HELP ztier_zswap_enabled the kernel's zswap is on (1) or off (0)\n"
+		"# TYPE ztier_zswap_enabled gauge\nztier_zswap_enabled %d\n"
+		"# HELP ztier_zswap_disabled_by_ztierd ztierd turned zswap off (zswap = disable)\n"
+		"# TYPE ztier_zswap_disabled_by_ztierd gauge\nztier_zswap_disabled_by_ztierd %d\n",
+		!strcmp(z->enabled, "Y"), !strcmp(z->action, "disabled by ztierd"));
+	if (z->max_pool_percent != CLI_NA)
+		fprintf(out, "# HELP ztier_zswap_max_pool_percent zswap's max_pool_percent\n"
+			"# TYPE ztier_zswap_max_pool_percent gauge\n"
+			"ztier_zswap_max_pool_percent %lld\n", (long long)z->max_pool_percent);
 }
 
 /* ---- Prometheus ------------------------------------------------------------------ */
@@ -485,6 +527,7 @@ void cli_table_metrics(FILE *out, const struct cli_rows *rows)
 					    label_value(&columns[j]));
 		}
 	}
+	prom_zswap(out, &rows->zswap);
 }
 
 void cli_table_columns_help(FILE *out)

@@ -133,6 +133,8 @@ struct zd_conf {
 	int level;
 	unsigned recover_deaths;      /* recover-limit: this many server deaths */
 	unsigned recover_seconds;     /* within this long is a crash loop       */
+	bool zswap_keep;              /* zswap = keep (default disable: off while
+	                                 swap stacks are up; daemon_zswap.c)    */
 	unsigned nzswap;
 	struct zd_zswap zswap[ZD_STACKS_MAX];
 };
@@ -298,6 +300,15 @@ struct zd_job {
 	size_t reply_len;
 };
 
+/* The kernel's zswap as ztierd found and left it (daemon_zswap.c). */
+struct zd_kzswap {
+	bool present;                 /* /sys/module/zswap/parameters exists    */
+	bool enabled;                 /* as last read                           */
+	int max_pool_percent;         /* -1: not read                           */
+	bool ours;                    /* ztierd turned it off: restored at stop */
+	bool said_keep;               /* "kept" logged once                     */
+};
+
 struct zd_daemon {
 	struct zd_conf conf;
 	const char *conf_path;        /* --config or the default search          */
@@ -312,6 +323,8 @@ struct zd_daemon {
 	bool have_ublk;
 	bool said_no_ublk;
 	bool reload_pending;          /* SIGHUP while a job ran                  */
+	struct zd_kzswap kzswap;      /* the stacks' owner's; published as the
+	                                 snapshot's "@zswap" line              */
 	long long maint_due;          /* ms monotonic of the next maintenance
 	                                 job, 0: none; written by the stacks'
 	                                 owner, read by the loop between jobs  */
@@ -517,6 +530,17 @@ void zd_maint_reload(struct zd_stack *s, const struct zd_zswap *z, const char *f
 /* The maintenance fields of s's status line: tab-led, "" when s has no
  * maintenance (cli_rows.c reads them). */
 void zd_maint_status(const struct zd_stack *s, char *buf, size_t len);
+
+/* ---- zswap in front of the swap stacks (daemon_zswap.c) ------------------- */
+
+/* The stacks' owner, after any change: with swap stacks up and zswap =
+ * disable, turn an enabled zswap off (its earlier state saved next to the
+ * socket, so a ztierd killed meanwhile is followed by one that restores
+ * it); with none up, or at stop, restore it.  One log line per change. */
+void zd_zswap_apply(struct zd_daemon *d);
+void zd_zswap_restore(struct zd_daemon *d);
+/* The snapshot's line: "@zswap\tENABLED\tMAX_POOL\tACTION\tNOTE". */
+void zd_zswap_status(const struct zd_daemon *d, char *buf, size_t len);
 
 /* ---- actions on the stacks as a whole (daemon_actions.c) ------------------ */
 

@@ -100,9 +100,14 @@ static void daemon_key(struct conf_ctx *x, const char *k, const char *v)
 		c->level = l;
 	} else if (!strcmp(k, "recover-limit")) {
 		recover_limit(x, v);
+	} else if (!strcmp(k, "zswap")) {
+		if (strcmp(v, "disable") && strcmp(v, "keep"))
+			return PROBLEM(x, "zswap '%s': expected disable (while swap stacks are up) "
+				       "or keep", v);
+		c->zswap_keep = !strcmp(v, "keep");
 	} else {
 		PROBLEM(x, "unknown key '%s' in [ztierd] (expected policy-dir, socket, log-level, "
-			"recover-limit)", k);
+			"recover-limit, zswap)", k);
 	}
 }
 

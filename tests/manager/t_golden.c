@@ -39,6 +39,7 @@
 #include "manager/daemon_adopt.c"
 #include "manager/daemon_plan.c"
 #include "manager/daemon_snap.c"
+#include "manager/daemon_zswap.c"
 #include "manager/daemon_notify.c"
 
 #define GOLDEN_DIR "tests/manager/golden"
