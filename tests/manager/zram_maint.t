@@ -11,9 +11,7 @@ cd "$(dirname "$0")/../.." || exit 1
 B=${ZTIER_BUILD:-build/release}/bin
 . tests/tap.sh
 
-[ "$(id -u)" = 0 ] || skip_all "needs root (zram hot_add, swapon, losetup)"
-[ -e /sys/class/zram-control/hot_add ] || skip_all "no zram-control in this kernel"
-[ -x $B/ztierd ] && [ -x $B/ztierctl ] || skip_all "build ztierd/ztierctl first (make)"
+. tests/manager/daemon_needs.sh
 command -v losetup >/dev/null || skip_all "losetup not installed"
 
 T=$(mktemp -d /tmp/zram-maint-t.XXXXXX)
@@ -22,11 +20,7 @@ pid="" loop="" hog=""
 cleanup() {
 	[ -n "$hog" ] && kill "$hog" 2>/dev/null
 	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" && wait "$pid"
-	for d in $(awk 'NR > 1 {print $1}' /proc/swaps); do   # ours if ztierd could not
-		[ "$(blkid -o value -s LABEL "$d" 2>/dev/null)" = ztier-ztm ] || continue
-		swapoff "$d"; id=${d#/dev/zram}
-		echo 1 >/sys/block/zram$id/reset; echo "$id" >/sys/class/zram-control/hot_remove
-	done
+	remove_labelled_swaps ztier-ztm      # ours if ztierd could not
 	[ -n "$loop" ] && losetup -d "$loop"
 	rm -rf "$T"
 }

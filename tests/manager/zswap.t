@@ -9,22 +9,16 @@ cd "$(dirname "$0")/../.." || exit 1
 B=${ZTIER_BUILD:-build/release}/bin
 . tests/tap.sh
 
+. tests/manager/daemon_needs.sh
 P=/sys/module/zswap/parameters
-[ "$(id -u)" = 0 ] || skip_all "needs root (zswap parameters, zram, swapon)"
 [ -w $P/enabled ] || skip_all "no zswap in this kernel"
-[ -e /sys/class/zram-control/hot_add ] || skip_all "no zram-control in this kernel"
-[ -x $B/ztierd ] && [ -x $B/ztierctl ] || skip_all "build ztierd/ztierctl first (make)"
 
 T=$(mktemp -d /tmp/zswap-t.XXXXXX)
 export ZTIER_SOCKET=$T/sock
 was=$(cat $P/enabled) pid=""
 cleanup() {
 	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" && wait "$pid"
-	for d in $(awk 'NR > 1 {print $1}' /proc/swaps); do   # ours if ztierd could not
-		[ "$(blkid -o value -s LABEL "$d" 2>/dev/null)" = ztier-zsw ] || continue
-		swapoff "$d"; id=${d#/dev/zram}
-		echo 1 >/sys/block/zram$id/reset; echo "$id" >/sys/class/zram-control/hot_remove
-	done
+	remove_labelled_swaps ztier-zsw      # ours if ztierd could not
 	echo "$was" >$P/enabled
 	rm -rf "$T"
 }
