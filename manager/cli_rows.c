@@ -202,16 +202,31 @@ static void ublk_rows(struct cli_rows *rows)
 
 /* ---- ztierd's view -------------------------------------------------------------- */
 
+/* A stack's line: 8 fields, and 9 of its zram maintenance when it has
+ * some (daemon_maint_show.c). */
+#define MAINT_FIELDS 9
 struct stack_line {
 	char name[ZT_NAME_MAX], kind[8], state[16], dev[64], spill[256], reason[160];
+	bool maint;
+	int64_t m[MAINT_FIELDS - 1];   /* last .. recompress-saved, CLI_NA: "-" */
+	char lacks[160];
 };
+
+static int64_t field_num(const char *f)
+{
+	char *end;
+	long long v = strtoll(f, &end, 10);
+
+	return end == f || *end ? CLI_NA : (int64_t)v;
+}
 
 static int parse_stack_line(char *line, struct stack_line *s)
 {
-	char *f[8];
+	char *f[8 + MAINT_FIELDS], *save = NULL;
 	int n = 0;
 
-	for (char *p = strtok(line, "\t"); p && n < 8; p = strtok(NULL, "\t"))
+	for (char *p = strtok_r(line, "\t", &save); p && n < 8 + MAINT_FIELDS;
+	     p = strtok_r(NULL, "\t", &save))
 		f[n++] = p;
 	if (n < 8)
 		return -1;
@@ -221,7 +236,33 @@ static int parse_stack_line(char *line, struct stack_line *s)
 	snprintf(s->dev, sizeof(s->dev), "%s", f[3]);
 	snprintf(s->spill, sizeof(s->spill), "%s", f[4]);
 	snprintf(s->reason, sizeof(s->reason), "%s", f[7]);
+	if ((s->maint = n == 8 + MAINT_FIELDS)) {
+		for (int i = 0; i < MAINT_FIELDS - 1; i++)
+			s->m[i] = field_num(f[8 + i]);
+		snprintf(s->lacks, sizeof(s->lacks), "%s", f[8 + MAINT_FIELDS - 1]);
+	}
 	return 0;
+}
+
+static int64_t times_page(int64_t pages)
+{
+	return pages == CLI_NA ? CLI_NA : pages * ZT_PAGE_SIZE;
+}
+
+static void merge_maint(struct cli_row *r, const struct stack_line *s)
+{
+	if (!s->maint)
+		return;
+	r->m_last = s->m[0];
+	r->m_next = s->m[1];
+	r->idle_marked = s->m[2];
+	r->wb_pages = s->m[3];
+	r->wb_bytes = times_page(s->m[3]);
+	r->wb_today = times_page(s->m[4]);
+	r->wb_left = times_page(s->m[5]);
+	r->recomp_passes = s->m[6];
+	r->recomp_saved = s->m[7];
+	snprintf(r->m_lacks, sizeof(r->m_lacks), "%s", s->lacks);
 }
 
 static void merge_stack(struct cli_rows *rows, const struct stack_line *s)
@@ -238,8 +279,26 @@ static void merge_stack(struct cli_rows *rows, const struct stack_line *s)
 	}
 	snprintf(r->stack, sizeof(r->stack), "%s", s->name);
 	snprintf(r->reason, sizeof(r->reason), "%s", s->reason);
+	merge_maint(r, s);
 	if (strcmp(s->state, "up") || !strcmp(r->state, "-"))
 		snprintf(r->state, sizeof(r->state), "%s", s->state);
+}
+
+/* "@zswap\tENABLED\tMAX_POOL\tACTION\tNOTE" (daemon_zswap.c). */
+static void parse_zswap(char *line, struct cli_zswap *z)
+{
+	char *f[5], *save = NULL;
+	int n = 0;
+
+	for (char *p = strtok_r(line, "\t", &save); p && n < 5; p = strtok_r(NULL, "\t", &save))
+		f[n++] = p;
+	if (n < 5)
+		return;
+	z->known = true;
+	snprintf(z->enabled, sizeof(z->enabled), "%s", f[1]);
+	z->max_pool_percent = field_num(f[2]) < 0 ? CLI_NA : field_num(f[2]);
+	snprintf(z->action, sizeof(z->action), "%s", f[3]);
+	snprintf(z->note, sizeof(z->note), "%s", f[4]);
 }
 
 static void merge_daemon(struct cli_rows *rows)
@@ -251,7 +310,9 @@ static void merge_daemon(struct cli_rows *rows)
 	rows->daemon = true;
 	for (char *line = strtok_r(reply, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		struct stack_line s;
-		if (parse_stack_line(line, &s) == 0)
+		if (!strncmp(line, "@zswap\t", 7))
+			parse_zswap(line, &rows->zswap);
+		else if (line[0] != '@' && parse_stack_line(line, &s) == 0)
 			merge_stack(rows, &s);
 	}
 out:

@@ -78,6 +78,17 @@ struct status_opts {
 	const char *want;
 };
 
+/* Under the whole table (not one device's, not for scripts): zswap, which
+ * decides what reaches the swap stacks at all. */
+static void zswap_foot(const struct cli_rows *rows, const struct status_opts *o)
+{
+	char line[256];
+
+	cli_zswap_line(&rows->zswap, line, sizeof(line));
+	if (line[0] && !o->want && !o->t.raw && !o->t.noheadings)
+		printf("\n%s\n", line);
+}
+
 static int status_parse(int argc, char **argv, struct status_opts *o)
 {
 	static const struct option opts[] = {
@@ -130,6 +141,8 @@ int cli_status(int argc, char **argv)
 		cli_table_json(stdout, &rows);
 	else if ((err = cli_table_print(stdout, &rows, &o.t)))
 		cli_error("printing the table: %s", strerror(-err));
+	else
+		zswap_foot(&rows, &o);
 	cli_rows_free(&rows);
 	return o.json || !err ? CLI_OK : CLI_FAIL;
 }

@@ -33,11 +33,28 @@ struct cli_row {
 	int64_t store_bytes, store_mem;        /* compressed bytes, memory used */
 	int64_t compactions, compact_pages, compact_freed;  /* totals          */
 	int64_t fallback_reserve, fallback_limit;   /* puts refused, by cause  */
+	/* ztierd's maintenance of a zram swap (CLI_NA: none, not measured): */
+	int64_t m_last, m_next;                /* passes, wall-clock seconds  */
+	int64_t idle_marked;                   /* pages the last mark-all marked */
+	int64_t wb_pages, wb_bytes;            /* written back since built    */
+	int64_t wb_today, wb_left;             /* bytes today, budget left    */
+	int64_t recomp_passes, recomp_saved;   /* passes, bytes shrunk by     */
+	char m_lacks[160];                     /* what the kernel lacks, or "-" */
+};
+
+/* The kernel's zswap as ztierd reports it (its "@zswap" status line). */
+struct cli_zswap {
+	bool known;                  /* ztierd answered with it               */
+	char enabled[4];             /* Y, N, or "-" (no zswap)               */
+	int64_t max_pool_percent;    /* CLI_NA: not read                      */
+	char action[32];             /* disabled by ztierd, kept, enabled, off, absent */
+	char note[160];
 };
 
 struct cli_rows {
 	unsigned n, cap;
 	struct cli_row *v;
+	struct cli_zswap zswap;
 	bool daemon;                 /* ztierd answered                       */
 	int daemon_err;              /* why not: -ENOENT, -EACCES, ... (0: it did) */
 };
@@ -77,6 +94,8 @@ int cli_table_columns_parse(const char *list, struct cli_table_opts *o, char *ba
 void cli_table_json(FILE *out, const struct cli_rows *rows);
 /* Prometheus text exposition format (# HELP, # TYPE, samples). */
 void cli_table_metrics(FILE *out, const struct cli_rows *rows);
+/* zswap as one line for the human table's foot ("" when not known). */
+void cli_zswap_line(const struct cli_zswap *z, char *buf, size_t len);
 /* Column names and help, one per line (for --help). */
 void cli_table_columns_help(FILE *out);
 

@@ -14,12 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "manager/cli_status.h"
 #include "policy/common/common.h"
 
 /* COL_RATIO is DATA / COMPR; the other ratios are named by their type. */
-enum col_type { COL_STR, COL_BYTES, COL_NUM, COL_RATIO, COL_MEM_PER_DATA, COL_STORE_OVERHEAD };
+enum col_type { COL_STR, COL_BYTES, COL_NUM, COL_RATIO, COL_MEM_PER_DATA, COL_STORE_OVERHEAD,
+		COL_TIME /* wall-clock seconds: HH:MM:SS in the table */ };
 
 struct column {
 	const char *name;            /* header; lower-cased for JSON keys     */
@@ -77,6 +79,26 @@ static const struct column columns[] = {
 	  ROW(fallback_reserve), true, "ztier_store_fallbacks_reserve_total", NULL },
 	{ "FB-LIMIT", 8, "store puts refused: memory limit (sent to the fallback)", COL_NUM,
 	  ROW(fallback_limit), true, "ztier_store_fallbacks_limit_total", NULL },
+	{ "M-LAST", 8, "last zram maintenance pass", COL_TIME, ROW(m_last), true,
+	  "ztier_maint_last_pass_timestamp_seconds", NULL },
+	{ "M-NEXT", 8, "next pass by the interval (sooner under memory pressure)", COL_TIME,
+	  ROW(m_next), true, "ztier_maint_next_pass_timestamp_seconds", NULL },
+	{ "IDLE-MARKED", 11, "pages the last mark-all marked idle (by age: not counted)",
+	  COL_NUM, ROW(idle_marked), true, "ztier_maint_idle_marked_pages", NULL },
+	{ "WB-PAGES", 8, "pages written back since built (bd_stat)", COL_NUM, ROW(wb_pages), true,
+	  "ztier_maint_writeback_pages_total", NULL },
+	{ "WB-BYTES", 8, "bytes written back since built", COL_BYTES, ROW(wb_bytes), true,
+	  "ztier_maint_writeback_bytes_total", NULL },
+	{ "WB-TODAY", 8, "bytes written back since today's budget", COL_BYTES, ROW(wb_today), true,
+	  "ztier_maint_writeback_today_bytes", NULL },
+	{ "WB-LEFT", 7, "writeback budget left today (writeback_limit)", COL_BYTES, ROW(wb_left),
+	  true, "ztier_maint_writeback_budget_left_bytes", NULL },
+	{ "RECOMP", 6, "recompression passes", COL_NUM, ROW(recomp_passes), true,
+	  "ztier_maint_recompress_passes_total", NULL },
+	{ "RECOMP-SAVED", 12, "bytes compressed data shrank by in recompression", COL_BYTES,
+	  ROW(recomp_saved), true, "ztier_maint_recompress_saved_bytes_total", NULL },
+	{ "M-LACKS", -1, "maintenance this kernel lacks", COL_STR, ROW(m_lacks), true, NULL,
+	  "maint_lacks" },
 	{ "REASON", -1, "why degraded, failed or waiting", COL_STR, ROW(reason), true, NULL, NULL },
 };
 #define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
@@ -92,6 +114,7 @@ void cli_row_init(struct cli_row *r)
 	strcpy(r->algorithm, "-");
 	strcpy(r->state, "-");
 	strcpy(r->reason, "-");
+	strcpy(r->m_lacks, "-");
 	r->disksize = r->data = r->compr = r->total = r->prio = CLI_NA;
 	for (int i = 0; i < ZT_TIER_COUNT; i++)
 		r->pages[i] = CLI_NA;
@@ -99,6 +122,8 @@ void cli_row_init(struct cli_row *r)
 		r->writes[i] = CLI_NA;
 	r->store_bytes = r->store_mem = r->compactions = r->compact_pages = CLI_NA;
 	r->compact_freed = r->fallback_reserve = r->fallback_limit = CLI_NA;
+	r->m_last = r->m_next = r->idle_marked = r->wb_pages = r->wb_bytes = CLI_NA;
+	r->wb_today = r->wb_left = r->recomp_passes = r->recomp_saved = CLI_NA;
 }
 
 struct cli_row *cli_rows_add(struct cli_rows *rows)
@@ -172,6 +197,19 @@ static int64_t num_of(const struct cli_row *r, const struct column *c)
 	return v;
 }
 
+/* Local HH:MM:SS, with the date when it is not today. */
+static const char *time_text(int64_t t, char *buf, size_t len)
+{
+	time_t when = (time_t)t, now = time(NULL);
+	struct tm tm, today;
+
+	if (t == CLI_NA || !localtime_r(&when, &tm) || !localtime_r(&now, &today))
+		return "-";
+	strftime(buf, len, tm.tm_yday == today.tm_yday && tm.tm_year == today.tm_year ?
+		 "%H:%M:%S" : "%Y-%m-%d %H:%M:%S", &tm);
+	return buf;
+}
+
 /* The cell as the human table shows it. */
 static const char *cell(const struct cli_row *r, const struct column *c, char *buf, size_t len)
 {
@@ -197,6 +235,8 @@ static const char *cell(const struct cli_row *r, const struct column *c, char *b
 			return "-";
 		snprintf(buf, len, "%lld", (long long)num_of(r, c));
 		return buf;
+	case COL_TIME:
+		return time_text(num_of(r, c), buf, len);
 	}
 	return "?";
 }
@@ -338,7 +378,49 @@ void cli_table_json(FILE *out, const struct cli_rows *rows)
 		}
 		fputc('}', out);
 	}
-	fputs("]}\n", out);
+	fputc(']', out);
+	if (rows->zswap.known) {
+		const struct cli_zswap *z = &rows->zswap;
+		fputs(",\"zswap\":{\"enabled\":", out);
+		fputs(!strcmp(z->enabled, "Y") ? "true" : !strcmp(z->enabled, "N") ? "false" : "null",
+		      out);
+		if (z->max_pool_percent == CLI_NA)
+			fputs(",\"max_pool_percent\":null", out);
+		else
+			fprintf(out, ",\"max_pool_percent\":%lld", (long long)z->max_pool_percent);
+		fputs(",\"action\":", out);
+		zt_json_string(out, z->action);
+		fputs(",\"note\":", out);
+		zt_json_string(out, z->note);
+		fputc('}', out);
+	}
+	fputs("}\n", out);
+}
+
+void cli_zswap_line(const struct cli_zswap *z, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!z->known || !strcmp(z->action, "absent"))
+		return;
+	snprintf(buf, len, "zswap: %s (max_pool_percent %lld%%)%s%s", z->action,
+		 (long long)(z->max_pool_percent == CLI_NA ? -1 : z->max_pool_percent),
+		 strcmp(z->note, "-") ? ": " : "", strcmp(z->note, "-") ? z->note : "");
+}
+
+/* zswap's state as gauges (only when ztierd told it). */
+static void prom_zswap(FILE *out, const struct cli_zswap *z)
+{
+	if (!z->known || strcmp(z->enabled, "-") == 0)
+		return;
+	fprintf(out, "# HELP ztier_zswap_enabled the kernel's zswap is on (1) or off (0)\n"
+		"# TYPE ztier_zswap_enabled gauge\nztier_zswap_enabled %d\n"
+		"# HELP ztier_zswap_disabled_by_ztierd ztierd turned zswap off (zswap = disable)\n"
+		"# TYPE ztier_zswap_disabled_by_ztierd gauge\nztier_zswap_disabled_by_ztierd %d\n",
+		!strcmp(z->enabled, "Y"), !strcmp(z->action, "disabled by ztierd"));
+	if (z->max_pool_percent != CLI_NA)
+		fprintf(out, "# HELP ztier_zswap_max_pool_percent zswap's max_pool_percent\n"
+			"# TYPE ztier_zswap_max_pool_percent gauge\n"
+			"ztier_zswap_max_pool_percent %lld\n", (long long)z->max_pool_percent);
 }
 
 /* ---- Prometheus ------------------------------------------------------------------ */
@@ -368,6 +450,8 @@ static void prom_labels(FILE *out, const struct cli_row *r, bool info)
 		if (!info && strcmp(c->label, "device") && strcmp(c->label, "kind") &&
 		    strcmp(c->label, "stack"))
 			continue;
+		if (c->all_only && !strcmp(str_of(r, c), "-"))
+			continue;               /* an --all column's label: only when set */
 		fprintf(out, "%s%s=\"", sep, c->label);
 		prom_label_value(out, str_of(r, c));
 		fputc('"', out);
@@ -443,6 +527,7 @@ void cli_table_metrics(FILE *out, const struct cli_rows *rows)
 					    label_value(&columns[j]));
 		}
 	}
+	prom_zswap(out, &rows->zswap);
 }
 
 void cli_table_columns_help(FILE *out)

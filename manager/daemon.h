@@ -73,6 +73,7 @@ struct udev_monitor;
 #define ZD_STACKS_MAX    32
 #define ZD_DIRS_MAX      8
 #define ZD_CLIENTS_MAX   64        /* control clients served at once */
+#define ZD_MAINT_KEYS    16        /* zt_maint_keys fit (10 today)   */
 
 /* ---- logging (daemon_log.c) ------------------------------------------------ */
 
@@ -121,6 +122,7 @@ struct zd_zswap {                /* [zram-swap NAME] in ztier.conf          */
 	struct zt_maint maint;        /* idle writeback, recompression         */
 	int line;                     /* for messages                           */
 	int maint_line;               /* the last maintenance key (0: none)     */
+	int maint_key_line[ZD_MAINT_KEYS]; /* where each of zt_maint_keys was set */
 };
 
 struct zd_conf {
@@ -131,6 +133,8 @@ struct zd_conf {
 	int level;
 	unsigned recover_deaths;      /* recover-limit: this many server deaths */
 	unsigned recover_seconds;     /* within this long is a crash loop       */
+	bool zswap_keep;              /* zswap = keep (default disable: off while
+	                                 swap stacks are up; daemon_zswap.c)    */
 	unsigned nzswap;
 	struct zd_zswap zswap[ZD_STACKS_MAX];
 };
@@ -171,6 +175,8 @@ enum zd_kind { ZD_KIND_ZRAM, ZD_KIND_ZTIER };
 struct zd_maint {
 	bool probed;                  /* features read at the first pass        */
 	bool can_wb, can_recomp;      /* configured and the kernel has it       */
+	bool wb_built, recomp_built;  /* a backing device / second algorithm set
+	                                 at creation (only then can they be)   */
 	bool aged_idle;               /* the kernel takes "idle SECS"           */
 	bool recompressed;            /* in this mark-all epoch                 */
 	long long mark_ms;            /* mark-all epoch start, monotonic; 0 none */
@@ -179,8 +185,16 @@ struct zd_maint {
 	/* (monotonic, suspended) ms at the passes: ages discount suspend */
 	long long susp_mono[ZD_SUSP_SAMPLES], susp_ms[ZD_SUSP_SAMPLES];
 	unsigned nsusp;
+	/* what the passes measured, for status and the metrics */
+	time_t last_wall;             /* the last pass, wall clock; 0 none      */
+	int64_t idle_marked;          /* pages the last mark-all marked; -1: not
+	                                 counted (marked by age, or none yet)   */
 	uint64_t wb_pages;            /* written back since built (bd_stat)     */
+	uint64_t wb_today;            /* ... since today's budget was granted   */
+	int64_t budget_left;          /* writeback_limit after the last pass,
+	                                 pages; -1: not enforced / not read     */
 	unsigned recompressions;      /* recompress passes that ran             */
+	uint64_t recomp_saved;        /* bytes compr_data_size shrank by in them */
 	char note[200];               /* what the kernel lacks, for status      */
 	uint64_t crypt_id;            /* the backing device's dm-crypt mapping  */
 };
@@ -286,6 +300,15 @@ struct zd_job {
 	size_t reply_len;
 };
 
+/* The kernel's zswap as ztierd found and left it (daemon_zswap.c). */
+struct zd_kzswap {
+	bool present;                 /* /sys/module/zswap/parameters exists    */
+	bool enabled;                 /* as last read                           */
+	int max_pool_percent;         /* -1: not read                           */
+	bool ours;                    /* ztierd turned it off: restored at stop */
+	bool said_keep;               /* "kept" logged once                     */
+};
+
 struct zd_daemon {
 	struct zd_conf conf;
 	const char *conf_path;        /* --config or the default search          */
@@ -300,6 +323,8 @@ struct zd_daemon {
 	bool have_ublk;
 	bool said_no_ublk;
 	bool reload_pending;          /* SIGHUP while a job ran                  */
+	struct zd_kzswap kzswap;      /* the stacks' owner's; published as the
+	                                 snapshot's "@zswap" line              */
 	long long maint_due;          /* ms monotonic of the next maintenance
 	                                 job, 0: none; written by the stacks'
 	                                 owner, read by the loop between jobs  */
@@ -488,6 +513,34 @@ long long zd_maint_discount(const struct zd_maint *m, long long mono, long long 
 			    long long age_ms);
 /* Record a (monotonic, suspended) sample, the oldest dropped. */
 void zd_maint_sample(struct zd_maint *m, long long mono, long long susp);
+long long zd_maint_clock(clockid_t c);          /* ms of clock c */
+/* Say once what this kernel cannot do for s: the log, the status note. */
+void zd_maint_lacks(struct zd_stack *s, const char *what, const char *why);
+/* daemon_maint_pass.c: writeback / recompression configured and possible;
+ * either, or a first pass still to probe (the job runs for s). */
+bool zd_maint_wb_on(const struct zd_stack *s);
+bool zd_maint_recomp_on(const struct zd_stack *s);
+bool zd_maint_active(const struct zd_stack *s);
+/* When s's next pass is due (monotonic ms): by its interval, or (with
+ * by_pressure and a pressure trigger) when PSI is looked at next. */
+long long zd_maint_next(const struct zd_stack *s, bool by_pressure);
+/* daemon_maint_live.c: a reload's maintenance keys z on the built stack
+ * s: applied live, or (FILE:LINE) said to need down + up. */
+void zd_maint_reload(struct zd_stack *s, const struct zd_zswap *z, const char *file);
+/* The maintenance fields of s's status line: tab-led, "" when s has no
+ * maintenance (cli_rows.c reads them). */
+void zd_maint_status(const struct zd_stack *s, char *buf, size_t len);
+
+/* ---- zswap in front of the swap stacks (daemon_zswap.c) ------------------- */
+
+/* The stacks' owner, after any change: with swap stacks up and zswap =
+ * disable, turn an enabled zswap off (its earlier state saved next to the
+ * socket, so a ztierd killed meanwhile is followed by one that restores
+ * it); with none up, or at stop, restore it.  One log line per change. */
+void zd_zswap_apply(struct zd_daemon *d);
+void zd_zswap_restore(struct zd_daemon *d);
+/* The snapshot's line: "@zswap\tENABLED\tMAX_POOL\tACTION\tNOTE". */
+void zd_zswap_status(const struct zd_daemon *d, char *buf, size_t len);
 
 /* ---- actions on the stacks as a whole (daemon_actions.c) ------------------ */
 

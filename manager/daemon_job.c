@@ -162,6 +162,7 @@ static void *job_main(void *arg)
 	} else if (j->kind == ZD_JOB_MAINT)
 		zd_maint_run(d);
 	zd_maint_schedule(d);
+	zd_zswap_apply(d);
 	zd_publish(d);
 	if (r && fclose(r)) {
 		free(j->reply);

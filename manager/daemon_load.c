@@ -271,7 +271,17 @@ static bool same_policy(const struct zt_policy *a, const struct zt_policy *b)
 	return zt_policy_same(a, b);
 }
 
-static void update_zram(struct zd_stack *s, const struct zd_zswap *z)
+/* What a built device cannot change (mem_limit and maintenance aside). */
+static bool same_build(const struct zd_zswap *a, const struct zd_zswap *b)
+{
+	return !strcmp(a->zram.algorithm, b->zram.algorithm) &&
+	       !strcmp(a->zram.params, b->zram.params) &&
+	       !memcmp(&a->zram.size, &b->zram.size, sizeof(a->zram.size)) &&
+	       a->priority == b->priority && a->discard == b->discard &&
+	       a->host_memory_limit == b->host_memory_limit;
+}
+
+static void update_zram(struct zd_stack *s, const struct zd_zswap *z, const char *file)
 {
 	struct zg_dev dev = { .id = -1 };   /* zeroed: busy_timeout_ms = default */
 
@@ -279,13 +289,14 @@ static void update_zram(struct zd_stack *s, const struct zd_zswap *z)
 	    s->zram_id >= 0 && zg_attach(&dev, s->zram_id) == 0 &&
 	    zg_set_mem_limit(&dev, zt_size_resolve(&z->zram.mem_limit, 0)) == 0)
 		zd_log(ZD_INFO, "%s: memory-limit applied live", s->name);
-	struct zd_zswap old = s->zswap;
-	old.zram.mem_limit = z->zram.mem_limit;
-	old.line = z->line;
-	if (s->state == ZD_ST_UP && memcmp(&old, z, sizeof(old)))
+	if (s->state == ZD_ST_UP && !same_build(&s->zswap, z))
 		zd_log(ZD_WARN, "%s: size, algorithm, priority or discard changed: needs "
 		       "'ztierctl down %s; ztierctl up %s'", s->name, s->name, s->name);
+	zd_maint_reload(s, z, file);        /* what a built device takes live */
+	struct zt_maint in_force = s->zswap.maint;
 	s->zswap = *z;
+	if (s->zram_id >= 0)
+		s->zswap.maint = in_force;
 }
 
 /* A built stack keeps the policy it was built with (teardown needs its
@@ -336,7 +347,7 @@ static void merge(struct zd_daemon *d, struct wanted *w)
 		if (s && s->kind == n->kind) {
 			s->removed = false;
 			if (s->kind == ZD_KIND_ZRAM)
-				update_zram(s, &n->zswap);
+				update_zram(s, &n->zswap, d->conf.path);
 			else
 				update_ztier(s, n);
 		} else if (d->nstacks < ZD_STACKS_MAX && !s) {

@@ -8,7 +8,8 @@
  * starting or ending, a job's end), and the loop copies the text under the
  * same mutex.  A status therefore shows the state of the last step, and a
  * stack in the middle of one as "starting" or "stopping".  A leaf: it
- * calls nothing of the daemon but zd_stack_status.  The loop's clock
+ * calls nothing of the daemon but the status line makers (zd_stack_status,
+ * zd_maint_status, zd_zswap_status).  The loop's clock
  * (zd_now_ms) is here too, for the same reason: everyone may call it.
  */
 #include <stdio.h>
@@ -20,7 +21,7 @@
 
 void zd_publish(struct zd_daemon *d)
 {
-	char line[ZT_PATH_MAX + 1024];
+	char line[ZT_PATH_MAX + 1024], maint[512];
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -29,8 +30,11 @@ void zd_publish(struct zd_daemon *d)
 		return;                 /* the old snapshot stays */
 	for (unsigned i = 0; i < d->nstacks; i++) {
 		zd_stack_status(&d->stacks[i], line, sizeof(line));
-		fprintf(f, "%s\n", line);
+		zd_maint_status(&d->stacks[i], maint, sizeof(maint));
+		fprintf(f, "%s%s\n", line, maint);
 	}
+	zd_zswap_status(d, line, sizeof(line));
+	fprintf(f, "%s\n", line);
 	if (fclose(f)) {
 		free(buf);
 		return;

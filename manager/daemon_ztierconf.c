@@ -100,9 +100,14 @@ static void daemon_key(struct conf_ctx *x, const char *k, const char *v)
 		c->level = l;
 	} else if (!strcmp(k, "recover-limit")) {
 		recover_limit(x, v);
+	} else if (!strcmp(k, "zswap")) {
+		if (strcmp(v, "disable") && strcmp(v, "keep"))
+			return PROBLEM(x, "zswap '%s': expected disable (while swap stacks are up) "
+				       "or keep", v);
+		c->zswap_keep = !strcmp(v, "keep");
 	} else {
 		PROBLEM(x, "unknown key '%s' in [ztierd] (expected policy-dir, socket, log-level, "
-			"recover-limit)", k);
+			"recover-limit, zswap)", k);
 	}
 }
 
@@ -158,6 +163,9 @@ static void zswap_key(struct conf_ctx *x, const char *name, const char *k, const
 		return;
 	if ((err = zt_maint_set(&z->maint, k, v, msg, sizeof(msg))) != -ENOENT) {
 		z->maint_line = x->rd.line;
+		for (unsigned i = 0; zt_maint_keys[i] && i < ZD_MAINT_KEYS; i++)
+			if (!strcmp(zt_maint_keys[i], k))
+				z->maint_key_line[i] = x->rd.line;
 		if (err)
 			PROBLEM(x, "%s", msg);
 	} else if (!strcmp(k, "size")) {

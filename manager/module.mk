@@ -2,7 +2,7 @@
 # manager/ztierctl.c, each implemented in one manager/cli_*.c file.
 # `config check` runs ztierd's own loading code: those daemon_*.c link in too.
 ZTIERCTL_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard manager/ztierctl.c manager/cli*.c) \
-		 $(addprefix manager/daemon_,log.c ztierconf.c dropin.c load.c plan.c))
+		 $(addprefix manager/daemon_,log.c ztierconf.c dropin.c load.c plan.c maint_live.c))
 PROGS += $(O)/bin/ztierctl
 $(O)/bin/ztierctl: $(ZTIERCTL_OBJS)
 

@@ -61,6 +61,16 @@ int zg_set_writeback_limit(struct zg_dev *dev, uint64_t pages)
 	return r;
 }
 
+int zg_writeback_limit_off(struct zg_dev *dev)
+{
+	int r;
+
+	zg_clear_err(dev);
+	if ((r = need(dev, "writeback_limit_enable", "0", "CONFIG_ZRAM_WRITEBACK")))
+		return r;
+	return zg_write_attr(dev, "writeback_limit_enable", "0");
+}
+
 static int read_u64(struct zg_dev *dev, const char *attr, uint64_t *v)
 {
 	char buf[64], *end;

@@ -244,6 +244,8 @@ int zg_mark_idle_age(struct zg_dev *dev, unsigned secs);
 /* Writeback budget: writeback_limit_enable = 1 and writeback_limit = pages
  * (4 KiB units; once enabled, the kernel writes nothing until it is set). */
 int zg_set_writeback_limit(struct zg_dev *dev, uint64_t pages);
+/* No budget: writeback_limit_enable = 0 (writeback unbounded). */
+int zg_writeback_limit_off(struct zg_dev *dev);
 /* What is left of the budget (4 KiB units), and whether it is enforced. */
 int zg_writeback_limit(struct zg_dev *dev, uint64_t *pages, bool *enabled);
 

@@ -5,3 +5,13 @@
 [ -e /sys/class/zram-control/hot_add ] || skip_all "no zram-control in this kernel"
 [ -x $B/ztierd ] && [ -x $B/ztierctl ] || skip_all "build ztierd/ztierctl first (make)"
 command -v socat >/dev/null || skip_all "socat not installed"
+
+# remove_labelled_swaps LABEL: the zram swaps labelled LABEL that a ztierd
+# under test could not take down (swapoff, reset, hot_remove); nothing else.
+remove_labelled_swaps() {
+	for d in $(awk 'NR > 1 {print $1}' /proc/swaps); do
+		[ "$(blkid -o value -s LABEL "$d" 2>/dev/null)" = "$1" ] || continue
+		swapoff "$d"; id=${d#/dev/zram}
+		echo 1 >/sys/block/zram$id/reset; echo "$id" >/sys/class/zram-control/hot_remove
+	done
+}

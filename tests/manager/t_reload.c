@@ -14,6 +14,7 @@
 #include "manager/daemon_ztierconf.c"
 #include "manager/daemon_dropin.c"
 #include "manager/daemon_load.c"
+#include "manager/daemon_maint_live.c"
 
 /* ---- the test -------------------------------------------------------------- */
 

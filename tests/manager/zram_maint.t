@@ -11,9 +11,7 @@ cd "$(dirname "$0")/../.." || exit 1
 B=${ZTIER_BUILD:-build/release}/bin
 . tests/tap.sh
 
-[ "$(id -u)" = 0 ] || skip_all "needs root (zram hot_add, swapon, losetup)"
-[ -e /sys/class/zram-control/hot_add ] || skip_all "no zram-control in this kernel"
-[ -x $B/ztierd ] && [ -x $B/ztierctl ] || skip_all "build ztierd/ztierctl first (make)"
+. tests/manager/daemon_needs.sh
 command -v losetup >/dev/null || skip_all "losetup not installed"
 
 T=$(mktemp -d /tmp/zram-maint-t.XXXXXX)
@@ -22,11 +20,7 @@ pid="" loop="" hog=""
 cleanup() {
 	[ -n "$hog" ] && kill "$hog" 2>/dev/null
 	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" && wait "$pid"
-	for d in $(awk 'NR > 1 {print $1}' /proc/swaps); do   # ours if ztierd could not
-		[ "$(blkid -o value -s LABEL "$d" 2>/dev/null)" = ztier-ztm ] || continue
-		swapoff "$d"; id=${d#/dev/zram}
-		echo 1 >/sys/block/zram$id/reset; echo "$id" >/sys/class/zram-control/hot_remove
-	done
+	remove_labelled_swaps ztier-ztm      # ours if ztierd could not
 	[ -n "$loop" ] && losetup -d "$loop"
 	rm -rf "$T"
 }
@@ -100,6 +94,32 @@ if [ -e $sys/writeback ] || [ -e $sys/recompress ]; then
 else
 	ok "nothing to maintain: no idle marking" '! grep -q "marked every page idle" "$T/log"'
 fi
+json=$($B/ztierctl status --json ztm)
+if [ -e $sys/writeback ]; then
+	ok "status --json: pages written back, bytes today, budget left" \
+		'echo "$json" | grep -q "\"wb_pages\":[1-9]" && echo "$json" | grep -q "\"wb_left\":[0-9]" && echo "$json" | grep -q "\"m_last\":[1-9]"'
+	ok "metrics: the writeback counter" '$B/ztierctl metrics | grep -q "^ztier_maint_writeback_pages_total{.*stack=\"ztm\"} [1-9]"'
+else
+	ok "status --json: what the kernel lacks, no writeback counters" \
+		'echo "$json" | grep -q "\"m_lacks\":\"no writeback" && echo "$json" | grep -q "\"wb_pages\":null"'
+	ok "metrics: what it lacks as a label of ztier_device_info" \
+		'$B/ztierctl metrics | grep "^ztier_device_info{" | grep "stack=\"ztm\"" | grep -q "maint_lacks=\"no writeback"'
+fi
+diag "status: $(echo "$json" | tr ',' '\n' | grep -E '"(m_last|m_next|idle_marked|wb_pages|wb_today|wb_left|recomp|recomp_saved|m_lacks)"' | tr '\n' ' ')"
+
+# Live reload: a new interval applies to the running device; a new backing
+# device is said with FILE:LINE and waits for a rebuild.
+sed -i -e 's/^maintenance-interval = 1s/maintenance-interval = 3s/' \
+	-e "s|^writeback-device = .*|writeback-device = /dev/ztier-no-such|" "$T/ztier.conf"
+wbline=$(grep -n '^writeback-device' "$T/ztier.conf" | cut -d: -f1)
+ok "ztierctl reload answers" '$B/ztierctl reload'
+ok "the interval is applied live (SIGHUP and reload alike)" 'wait_log "ztm: maintenance applied live: maintenance-interval"'
+ok "writeback-device is not: FILE:LINE, until down + up" \
+	'grep -q "$T/ztier.conf:$wbline: \[zram-swap ztm\] writeback-device: .* ignored until" "$T/log"'
+ok "the device was not rebuilt" '[ -e "$sys" ] && ! grep -q "ztm: zram.* removed" "$T/log"'
+sed -i 's/^maintenance-backoff = 1s/maintenance-backoff = 2s/' "$T/ztier.conf"
+kill -HUP "$pid"
+ok "SIGHUP reloads too" 'wait_log "ztm: maintenance applied live: maintenance-backoff"'
 ok "status answers while maintenance runs" 'for _ in 1 2 3 4 5; do $B/ztierctl status >/dev/null || exit 1; sleep 0.3; done'
 kill "$hog"; wait "$hog" 2>/dev/null; hog=""
 kill -TERM "$pid"; wait "$pid"; r=$?; pid=""

@@ -84,12 +84,25 @@ if [ -e $sys/writeback ]; then
 	check "bd_stat: $writes pages written, within the 4M budget (1024)" \
 		test "$writes" -gt 0 -a "$writes" -le 1024
 	check "the budget's end is said" wait_log "budget is used up" 50
+	# What status and the metrics show is what bd_stat and writeback_limit say.
+	json=$(ztierctl status --json ztm)
+	diag "status: $(echo "$json" | tr ',' '\n' | grep -E '"(m_last|m_next|idle_marked|wb_pages|wb_bytes|wb_today|wb_left|recomp|recomp_saved|m_lacks)"' | tr '\n' ' ')"
+	wbp=$(echo "$json" | grep -o '"wb_pages":[0-9]*' | cut -d: -f2)
+	left=$(echo "$json" | grep -o '"wb_left":[0-9]*' | cut -d: -f2)
+	check "status --json: wb_pages ($wbp) is bd_stat's ($writes) at most" \
+		test -n "$wbp" -a "${wbp:-0}" -gt 0 -a "${wbp:-0}" -le "$writes"
+	check "status --json: budget left ($left bytes) + today's = 4M" \
+		sh -c "echo '$json' | grep -q '\"wb_today\":$(( (4 << 20) - ${left:-1} ))'"
+	check "metrics: ztier_maint_writeback_budget_left_bytes" \
+		sh -c "ztierctl metrics | grep -q '^ztier_maint_writeback_budget_left_bytes{.*stack=\"ztm\"} $left'"
 else
 	check "no writeback here: said once" test "$(grep -c 'maintenance: no writeback' $T/log)" = 1
 	check "and in status" sh -c "ztierctl status -o +REASON | grep -w ztm | grep -q 'no writeback'"
 fi
 if [ -e $sys/recompress ] && [ -n "$second" ]; then
 	check "idle pages are recompressed" wait_log "recompressed idle pages" 100
+	check "status --json counts the passes" \
+		sh -c "ztierctl status --json ztm | grep -q '\"recomp\":[1-9]'"
 else
 	check "no recompression here: said once" test "$(grep -c 'maintenance: no recompression' $T/log)" = 1
 fi
