@@ -7,6 +7,7 @@
 # everything fio wrote verifies again.  ~15 s of guest time.
 . /mnt/add/ublk-lib.sh
 
+check "modprobe ublk_drv" modprobe ublk_drv || { done_testing; exit 1; }
 group "demotion: idle store pages move to spill and come back"
 mkdir -p /run/ztier
 st=/run/ztier/demote-test.state
@@ -26,7 +27,7 @@ fio_region() {
 check "write 4M of text at 0 (no read)" fio_region 0M write
 s0=$(get "$id" store_pages)
 # Demoted after 3 to 4 s without a read (a pass every second).
-wait_demoted() { local i; for i in $(seq 80); do [ "$(get "$id" demoted)" -ge "$1" ] && return 0; sleep 0.1; done; get "$id" demoted; return 1; }
+wait_demoted() { local i; for i in $(seq 80); do local d; d=$(get "$id" demoted); [ "${d:-0}" -ge "$1" ] && return 0; sleep 0.1; done; get "$id" demoted; return 1; }
 check "store pages idle 3 s move to spill (store held $s0 pages)" wait_demoted $((s0 * 9 / 10))
 diag "demoted $(get "$id" demoted) pages, $(get "$id" demoted_bytes) bytes stored; store now $(get "$id" store_pages) pages, spill $(get "$id" spill_used) slots"
 check "the store gave them up" test "$(get "$id" store_pages)" -lt $((s0 / 10 + 1))
