@@ -171,10 +171,15 @@ fuzz: fuzz-bins
 
 # The memory tables need real process memory: tests/vm/corpus dumps
 # python3/perl/node heaps on the host (the guest has no interpreters).
+# The output is kept in build/vm/bench.out; tests/vm/bench-plot draws its
+# memory table as docs/bench-mem-KERNEL.png (skipped, said, without gnuplot).
 vm-bench: all
 	tests/vm/corpus build/vm/corpus.bin 256
-	tests/vm/run --timeout 1800 --add tests/vm/fixtures --add tests/vm/bench-zram.sh --add tests/vm/bench-mem.sh \
-		--add build/vm/corpus.bin --add build/vm/corpus.bin.txt tests/vm/bench.sh
+	{ tests/vm/run --mem 3G --timeout 1800 --add tests/vm/fixtures --add tests/vm/bench-zram.sh \
+		--add tests/vm/bench-mem.sh --add build/vm/corpus.bin --add build/vm/corpus.bin.txt \
+		tests/vm/bench.sh; echo $$? >build/vm/bench.rc; } | tee build/vm/bench.out
+	tests/vm/bench-plot build/vm/bench.out
+	exit "$$(cat build/vm/bench.rc)"
 
 vm-run: all
 	tests/vm/run --add tests/vm/fixtures tests/vm/demo.sh

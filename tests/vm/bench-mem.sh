@@ -13,20 +13,27 @@
 # on-demand, so that "memory used" is what the store holds (upfront, a swap
 # device commits its whole limit at start by design).
 #
-# Per device: the corpus written (cycled past its size) until 16 MiB, 64 MiB,
-# 256 MiB and 1 GiB are stored; after 256 MiB, 4K randread (QD32, $RUNTIME s)
-# over them; after 1 GiB, churn (fio randwrite of 512 MiB over the 1 GiB, 70%
-# compressible), a discard of the first 256 MiB, a discard of everything.
-# After each step, once the figures stop moving (ztier's housekeeper packs
-# in the background; at most 30 s): compressed bytes and memory used (ztier:
-# `ztier-ublk list` store bytes and mem_used; zram: mm_stat compr_data_size
-# and mem_used_total), overhead = (memory - compressed) / compressed, and
-# memory per stored byte.  Prints the issue's two tables, the ratios
-# against kernel zram its goals name, and a ztier server's idle footprint
-# (VmRSS, VmLck of a 2-queue, depth-128 device before any write).
+# Memory, one device up at a time: the corpus written (cycled past its size)
+# until 16 MiB, 64 MiB, 256 MiB and 1 GiB are stored; then churn (fio
+# randwrite of 512 MiB over the 1 GiB, 70% compressible), a discard of the
+# first 256 MiB, a discard of everything.  After each step, once the figures
+# stop moving (ztier's housekeeper packs in the background; at most 30 s):
+# compressed bytes and memory used (ztier: `ztier-ublk list` store bytes and
+# mem_used; zram: mm_stat compr_data_size and mem_used_total), overhead =
+# (memory - compressed) / compressed, and memory per stored byte.
+# Speed, all devices up together, each holding the same first 256 MiB of the
+# corpus: $ROUNDS rounds of 4K randread (QD32, $RUNTIME s) on each device in
+# turn, the order rotated every round, so that a shared host's load falls on
+# every device alike (one 5 s run per device under TCG is noise).  Reported:
+# per device the median IOPS and its min-max, and the ratios the goals name
+# computed within each round, median and min-max.
+# Prints the issue's two tables, the ratios against kernel zram, and a ztier
+# server's idle footprint (VmRSS, VmLck of a 2-queue, depth-128 device
+# before any write).  tests/vm/bench-plot draws the second table.
 set -u
 export PATH=$PATH:/mnt/add LD_LIBRARY_PATH=/mnt/add
 RUNTIME=${RUNTIME:-5}
+ROUNDS=${ROUNDS:-5}
 CORPUS=${CORPUS:-/mnt/add/corpus.bin}
 read -r -a DEVICES <<<"${MEM_DEVICES:-ztier-default ztier-lz4 zram-zstd zram-lz4}"
 SHIPPED=/usr/share/ztier/policy.d/default.conf
@@ -128,7 +135,7 @@ churn() { # overwrite 512 MiB of the first GiB at random, 70% compressible
 		--randrepeat=0 --refill_buffers --buffer_compress_percentage=70 >/dev/null
 }
 
-declare -A M IOPS   # M[device,step] = "stored compressed memory"; IOPS[device]
+declare -A M IOPS UP  # M[device,step] = "stored compressed memory"; IOPS[device,round]
 STEPS=(16M 64M 256M 1G churn discard256 discardall)
 note() { # device step stored_bytes
 	M[$1,$2]="$3 $(settle "$1")"
@@ -139,13 +146,51 @@ run_device() { # device kind
 	write_mib 0 16 && note "$d" 16M $((16 * MIB))
 	write_mib 16 64 && note "$d" 64M $((64 * MIB))
 	write_mib 64 256 && note "$d" 256M $((256 * MIB))
-	IOPS[$d]=$(randread 256)
 	write_mib 256 1024 && note "$d" 1G $((1024 * MIB))
 	churn && note "$d" churn $((1024 * MIB))
 	blkdiscard -o 0 -l 256M "$dev" && note "$d" discard256 $((768 * MIB))
 	blkdiscard -o 0 -l 1G "$dev" && note "$d" discardall 0
 	down "$d"
 }
+# The speed phase.  UP[device] = "node ztier-id zram-id" while it is up;
+# use DEVICE makes it the current one for up/down/mem/fio.
+use() { read -r dev id zid <<<"${UP[$1]}"; }
+speed_rounds() {
+	local d r i n=${#DEVICES[@]} up=()
+	for d in "${DEVICES[@]}"; do
+		up "$d" || continue
+		UP[$d]="$dev ${id:--} ${zid:--}"
+		write_mib 0 256 && settle "$d" >/dev/null && up+=("$d")
+	done
+	for ((r = 0; r < ROUNDS; r++)); do
+		for ((i = 0; i < n; i++)); do
+			d=${DEVICES[(i + r) % n]}
+			[[ " ${up[*]} " == *" $d "* ]] || continue
+			use "$d"
+			IOPS[$d,$r]=$(randread 256)
+		done
+	done
+	for d in "${!UP[@]}"; do use "$d"; down "$d"; done
+}
+# stats FORMAT: numbers on stdin -> "median min max", each printed with
+# FORMAT (nothing for no numbers)
+stats() {
+	sort -g | awk -v f="$1" '{ v[NR] = $1 } END { if (NR) printf f " " f " " f "\n",
+		(NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1], v[NR] }'
+}
+# iops_stats DEVICE [AGAINST]: its IOPS over the rounds, or its ratio to
+# AGAINST's within each round (3 decimals), as "median min max"
+iops_stats() {
+	local r fmt=%.3f
+	[ $# = 1 ] && fmt=%.0f
+	for ((r = 0; r < ROUNDS; r++)); do
+		[ -n "${IOPS[$1,$r]:-}" ] || continue
+		if [ $# = 1 ]; then echo "${IOPS[$1,$r]}"
+		elif [ -n "${IOPS[$2,$r]:-}" ]; then per "${IOPS[$1,$r]}" "${IOPS[$2,$r]}"; echo
+		fi
+	done | grep '^[0-9]' | stats "$fmt"
+}
+
 # The server's fixed cost: an idle 2-queue, depth-128 device.
 idle_footprint() {
 	local out pid
@@ -166,26 +211,31 @@ per() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else p
 
 t0=$SECONDS
 for d in "${DEVICES[@]}"; do run_device "$d"; done
+speed_rounds
 echo
 echo "# bench-mem: $(cat "$CORPUS.txt" 2>/dev/null || echo "$CMIB MiB corpus"); $(nproc) vCPUs," \
 	"kernel $(uname -r); measured in $((SECONDS - t0)) s"
-echo "# 256 MiB of it stored on each device; 4K randread at QD32 for ${RUNTIME}s"
-fmt='%-14s %10s %10s %11s %10s\n'
+echo "# 256 MiB of it stored on each device; 4K randread at QD32, ${RUNTIME}s a run, $ROUNDS rounds" \
+	"over the devices up together (order rotated): median IOPS and min-max"
+fmt='%-14s %10s %10s %11s %10s %13s\n'
 # shellcheck disable=SC2059
-printf "$fmt" device compr-MB mem-MB mem/stored randr-IOPS
+printf "$fmt" device compr-MB mem-MB mem/stored randr-IOPS min-max
 for d in "${DEVICES[@]}"; do
 	[ -n "${M[$d,256M]:-}" ] || continue
 	read -r s c m <<<"${M[$d,256M]}"
+	read -r med lo hi <<<"$(iops_stats "$d")"
 	# shellcheck disable=SC2059
-	printf "$fmt" "$d" "$(mb "$c")" "$(mb "$m")" "$(per "$m" "$s")" "${IOPS[$d]:--}"
+	printf "$fmt" "$d" "$(mb "$c")" "$(mb "$m")" "$(per "$m" "$s")" "${med:--}" "${lo:--}-${hi:--}"
 done
 # goal DEVICE AGAINST MEM_MAX IOPS_MIN: the issue's ratios, as measured
 goal() {
-	local a b
+	local a b med lo hi
 	[ -n "${M[$1,256M]:-}" ] && [ -n "${M[$2,256M]:-}" ] || return
 	read -r _ _ a <<<"${M[$1,256M]}"
 	read -r _ _ b <<<"${M[$2,256M]}"
-	echo "# $1 / $2: memory $(per "$a" "$b") (goal <= $3), 4K randread $(per "${IOPS[$1]:-0}" "${IOPS[$2]:-0}") (goal >= $4)"
+	read -r med lo hi <<<"$(iops_stats "$1" "$2")"
+	echo "# $1 / $2: memory $(per "$a" "$b") (goal <= $3), 4K randread median ${med:--}" \
+		"(min ${lo:--}, max ${hi:--}, per round) (goal >= $4)"
 }
 goal ztier-default zram-zstd 1.05 1.3
 goal ztier-lz4 zram-lz4 1.00 0.9
