@@ -292,10 +292,12 @@ static const char *why_no_daemon(int err)
 	}
 }
 
-/* ztierd runs one job at a time and answers a second "busy: JOB (for N s)":
- * wait for it, as systemctl waits for a unit's running job (udev's
- * ztier-attach@ often arrives while ztierd attaches that very disk from its
- * own udev event), up to BUSY_WAIT_MS; on a terminal say once what for. */
+/* ztierd runs one job at a time and answers a second "busy: JOB (for N s)".
+ * An attach waits for it (udev's ztier-attach@ often arrives while ztierd
+ * attaches that very disk from its own udev event, and a unit that fails
+ * for that would be a false alarm), up to BUSY_WAIT_MS; on a terminal it
+ * says once what for.  Other requests are refused: an `up` queued behind a
+ * `down` would undo what the admin just asked for. */
 #define BUSY_WAIT_MS (120 * 1000)
 static int request_when_free(const char *line, char **reply)
 {
@@ -337,7 +339,8 @@ static int run_verb(int argc, char **argv)
 		arg = abs;
 	}
 	snprintf(line, sizeof(line), "%s%s%s\n", v->name, arg ? " " : "", arg ? arg : "");
-	int err = request_when_free(line, &reply);
+	int err = !strcmp(v->name, "attach") ? request_when_free(line, &reply)
+					       : request(line, &reply, cli_progress_tick);
 	cli_progress_end();
 	if (err == -EREMOTEIO)
 		cli_error("%s: %s", v->name, reply);

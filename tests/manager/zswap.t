@@ -26,10 +26,15 @@ trap cleanup EXIT
 mkdir "$T/empty"
 conf() { printf '[ztierd]\nlog-level = info\n%s\n[zram-swap zsw]\nsize = 16M\npriority = 10\n' "$1" >"$T/ztier.conf"; }
 wait_log() { for _ in $(seq "${2:-100}"); do grep -q -- "$1" "$T/log" && return 0; sleep 0.1; done; return 1; }
+# The log is appended to: a new ztierd is ready at one more "ready:" line.
+readies() { grep -c "ready:" "$T/log" 2>/dev/null; }
 start() {
+	local n0 i
+	n0=$(readies)
 	$B/ztierd --foreground --config "$T/ztier.conf" --policy-dir "$T/empty" --socket "$T/sock" 2>>"$T/log" &
 	pid=$!
-	wait_log "ready:"
+	for i in $(seq 100); do [ "$(readies)" -gt "${n0:-0}" ] && return 0; sleep 0.1; done
+	return 1
 }
 
 conf ""

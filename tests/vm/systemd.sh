@@ -10,8 +10,9 @@
 #      hardening score; `systemctl stop ztierd` leaves nothing behind; the
 #      disk plugged again while ztierd is stopped starts nothing; ztierd
 #      started again and the guest rebooted (the spill stays plugged);
-#   2. the stacks are back by themselves, spill included; stop leaves
-#      nothing behind.
+#   2. the stacks are back by themselves, spill included; ztierd killed
+#      -9 is restarted by systemd and adopts them, swap never off; stop
+#      leaves nothing behind.
 # TAP numbering goes on across the reboot (the counters are kept on disk).
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
 . /usr/share/ztier-tests/tap.sh
@@ -128,6 +129,20 @@ second_boot() {
 	like "$(swaps)" '^/dev/ublkb0 /dev/ublkb1 /dev/zram0 $' "zram and both ztier swaps are on"
 	ztierctl status | diag
 	journalctl -b -1 -u ztierd --no-pager -o cat | tail -n 3 | diag
+
+	# ztierd killed: systemd restarts it (Restart=on-failure), the new one
+	# adopts the running stacks, swap never goes off.
+	local pid0 sw0
+	pid0=$(systemctl show -p MainPID --value ztierd)
+	sw0=$(swaps)
+	kill -KILL "$pid0"
+	ok "ztierd killed -9 (pid $pid0): systemd started a new one" \
+		'wait_until 30 "[ \"\$(systemctl show -p MainPID --value ztierd)\" != $pid0 ] && [ \"\$(systemctl is-active ztierd)\" = active ]"'
+	is "$(swaps)" "$sw0" "the same swaps stayed on"
+	local adopted
+	adopted=$(journalctl -b -u ztierd --no-pager -o cat | grep -c "adopted .* from an earlier ztierd")
+	is "$adopted" 3 "the new ztierd adopted the three stacks"
+	ok "... and says they are up" 'wait_until 30 spilled_up'
 	stop_leaves_nothing
 	check "systemctl disable ztierd" systemctl disable ztierd
 	done_testing
