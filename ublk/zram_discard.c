@@ -6,9 +6,12 @@
  * recovery rules are in discards.h).  A queue thread never waits for it:
  *
  *   ring     a device that is not swap, on a kernel whose block layer takes
- *            BLOCK_URING_CMD_DISCARD (6.12; probed here once, on a free
- *            slot): the queue puts the discard on its own ring and frees
- *            the slot when the completion comes back (ztu_discarder_done).
+ *            BLOCK_URING_CMD_DISCARD (6.12) on this device (probed here
+ *            once, on a free slot): the queue puts the discard on its own
+ *            ring and frees the slot when the completion comes back
+ *            (ztu_discarder_done).  The command's bio is REQ_NOWAIT, and a
+ *            driver that takes no REQ_NOWAIT fails it with -EOPNOTSUPP:
+ *            zram did so on the host's 6.18, so zram goes batched there.
  *   batched  otherwise, and whenever a queue's backend budget is used up:
  *            the queue marks the slot (discards.h) and rings an eventfd;
  *            the discarder thread waits DISCARD_BATCH_NS for more, then
@@ -19,10 +22,10 @@
  * nowait semantics (block/ioctl.c, blkdev_cmd_discard: GFP_NOWAIT bios,
  * REQ_NOWAIT) and answers -EAGAIN when the range has pages in the block
  * device's page cache, needs more than one bio, or the bio allocation
- * fails; a REQ_NOWAIT bio the driver refuses comes back -EAGAIN too.
- * io_uring then reissues it blocking from an io-wq worker
- * (io_queue_iowq, io_uring_cmd_issue_blocking), a kernel thread created on
- * demand.  Under memory pressure that is exactly when the bio allocation
+ * fails; a bio that would block completes with BLK_STS_AGAIN.  io_uring
+ * then reissues it blocking from an io-wq worker (io_queue_iowq after an
+ * -EAGAIN at issue; blk_cmd_complete's io_uring_cmd_issue_blocking after
+ * one at completion), a kernel thread created on demand.  Under memory pressure that is exactly when the bio allocation
  * fails, and creating the worker is an allocation on the swap-out path of
  * this very device: the deadlock tier_blk.c describes for dm-crypt.  The
  * thread's ioctl allocates in its own PF_MEMALLOC_NOIO context instead, as
