@@ -28,7 +28,9 @@
  *               policy's highest level at 4 KiB input: 88 KiB to zstd:8,
  *               104 KiB to :10, 270 KiB above), two pages: <= 0.7 MiB,
  *               <= 11 MiB for 16 queues;
- *   per device: the housekeeper's 64 KiB stack, the store's tables (4.4 B
+ *   per device: the housekeeper's 64 KiB stack, with a zram tier its
+ *               discarder's 64 KiB stack and marks (1 bit per slot: 32 KiB
+ *               per GiB of tier, zram_discard.c), the store's tables (4.4 B
  *               per 64 KiB segment of the limit + 5 KiB: 72 KiB a GiB) and
  *               reserve (on demand <= 2 MiB; upfront the whole limit, by
  *               design), the page table (upfront 2 MiB per GiB of device,

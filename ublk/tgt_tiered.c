@@ -29,7 +29,10 @@
  *          rare path uses pread/pwrite instead of the ring.
  *   DISCARD / WRITE_ZEROES of whole pages: the entry becomes empty and the
  *          location is freed (memory goes back: store chunks are released,
- *          a zram slot is discarded so the kernel frees it too).
+ *          a zram slot is discarded so the kernel frees it too, and only
+ *          then is free for reuse; the request does not wait for that
+ *          discard: it goes on the ring or to the discarder thread,
+ *          zram_discard.c).
  *   zram full (its mem_limit: the kernel fails the write) or out of slots:
  *          the page goes to its class's fallback, like any full tier; the
  *          failed slot is freed.  After a refusal new pages skip zram until
@@ -52,7 +55,7 @@
 #include "ublk/tier_zram.h"
 #include "ublk/tiered.h"
 
-enum { OP_READ = 1, OP_WRITE = 2 };
+enum { OP_READ = 1, OP_WRITE = 2, OP_DISCARD = 3 };
 
 struct span {
 	uint64_t pgno;
@@ -108,13 +111,29 @@ static uint64_t tagged(struct tq *tq, uint64_t e)
 	return zu_pte_slot_tagged(t, zu_pte_slot_nr(e), tq->tc.wtag);
 }
 
+/* Give a zram slot back without waiting for its discard: on this queue's
+ * ring when the discarder allows it and the backend budget has room (the
+ * completion frees the slot), else through the discarder thread. */
+static void release_zram(struct tq *tq, uint64_t slot)
+{
+	struct ztu_discarder *dc = ztu_zram_discarder(tq->tc.t);
+	struct ztu_queue *q = tq->q;
+
+	if (q && ztu_discarder_ring(dc) && q->tgt_inflight < q->tgt_budget)
+		ztu_discarder_prep(ztu_tgt_sqe(q, 0, OP_DISCARD, (uint32_t)slot),
+				   ztu_discarder_fd(dc), slot);
+	else
+		ztu_zram_release(tq->tc.t, slot);
+}
+
 /* Free a location that no entry names (yet or any more).  A zram slot is
- * discarded first (before anyone can allocate it again). */
+ * discarded first: it is free for reuse only once that returned. */
 static void free_loc(struct tq *tq, uint64_t e)
 {
 	if (zu_pte_tier(e) == ZT_TIER_ZRAM)
-		ztu_zram_discard(tq->tc.t, zu_pte_slot_nr(e));
-	ztu_tier_ops(zu_pte_tier(e))->drop(&tq->tc, loc(e));
+		release_zram(tq, zu_pte_slot_nr(e));
+	else
+		ztu_tier_ops(zu_pte_tier(e))->drop(&tq->tc, loc(e));
 }
 
 /* Free the location an entry named until now. */
@@ -530,6 +549,10 @@ static void tiered_io_done(struct ztu_queue *q, unsigned tag, const struct io_ur
 	unsigned i = ztu_udata_arg(cqe->user_data);
 	int err = cqe->res == ZT_PAGE_SIZE ? 0 : cqe->res < 0 ? cqe->res : -EIO;
 
+	if (ztu_udata_op(cqe->user_data) == OP_DISCARD) {   /* of no request */
+		ztu_discarder_done(ztu_zram_discarder(tq->tc.t), i, cqe->res);
+		return;
+	}
 	if (ztu_udata_op(cqe->user_data) == OP_WRITE)
 		err = write_done(q, tag, i, err);
 	else

@@ -15,9 +15,11 @@
  *     through ztu_blk_open.  Any failure resets and removes the device:
  *     nothing is left half-created.
  *   - discard: a freed slot (overwrite, discard, a failed write) is
- *     discarded with BLKDISCARD so zram frees its compressed copy at once;
- *     otherwise the memory would stay used until the slot is rewritten.  The
- *     ioctl is synchronous but cheap on zram (it frees an in-memory object).
+ *     discarded so zram frees its compressed copy; otherwise the memory
+ *     would stay used until the slot is rewritten.  The slot is freed for
+ *     reuse only after its discard returned (discards.h), and no queue
+ *     thread waits for it: the discarder (zram_discard.c) does it on the
+ *     queues' rings or from its own thread.
  *   - a device with a state (state.h): the device's id is in the state's
  *     header and its slot map in the state's region, so the pages it holds
  *     outlive the server as the region does.  A recovering server reopens
@@ -52,6 +54,7 @@ struct ztu_zram {
 	struct zg_dev dev;
 	int fd;                 /* for BLKDISCARD (the data fd is tier_blk's) */
 	atomic_bool full;       /* the kernel refused a write; no free since */
+	struct ztu_discarder *dc;   /* NULL: released slots discarded at once */
 };
 
 static int fail(char *msg, size_t len, struct zg_dev *dev, int err)
@@ -146,6 +149,7 @@ void ztu_zram_close(struct ztu_tiers *t)
 
 	if (!z)
 		return;
+	ztu_discarder_stop(z->dc);          /* the queues have ended */
 	ztu_blk_close(t->blk[ZT_TIER_ZRAM]);
 	t->blk[ZT_TIER_ZRAM] = NULL;
 	if (z->fd >= 0)
@@ -208,6 +212,38 @@ void ztu_zram_discard(struct ztu_tiers *t, uint64_t slot)
 		atomic_store_explicit(&t->zram->full, false, memory_order_relaxed);
 }
 
+int ztu_zram_start_discards(struct ztu_tiers *t, bool swap, char *msg, size_t len)
+{
+	struct ztu_zram *z = t->zram;
+	int ret;
+
+	if (!z)
+		return 0;
+	ret = ztu_discarder_start(&z->dc, z->fd, ztu_blk_slots(t->blk[ZT_TIER_ZRAM]),
+				  &z->full, swap);
+	if (ret) {
+		ztu_discarder_stop(z->dc);
+		z->dc = NULL;
+		return zt_fail(msg, len, ret, "zram tier: discard thread: %s", strerror(-ret));
+	}
+	return 0;
+}
+
+void ztu_zram_release(struct ztu_tiers *t, uint64_t slot)
+{
+	if (t->zram && t->zram->dc) {
+		ztu_discarder_release(t->zram->dc, slot);
+		return;
+	}
+	ztu_zram_discard(t, slot);
+	zu_slots_free(ztu_blk_slots(t->blk[ZT_TIER_ZRAM]), slot);
+}
+
+struct ztu_discarder *ztu_zram_discarder(const struct ztu_tiers *t)
+{
+	return t->zram ? t->zram->dc : NULL;
+}
+
 void ztu_zram_mark_full(struct ztu_tiers *t)
 {
 	if (t->zram)
@@ -233,6 +269,8 @@ void ztu_zram_publish(const struct ztu_tiers *t, struct ztu_tiered_stats *st)
 	ztu_ctr_set(&st->zram_total, (int64_t)ztu_blk_total(t->blk[ZT_TIER_ZRAM]));
 	ztu_ctr_set(&st->zram_fallbacks, ztu_ctr_get(&t->zram_fallbacks));
 	ztu_ctr_set(&st->rereads, ztu_ctr_get(&t->rereads));
+	ztu_ctr_set(&st->zram_discarded, (int64_t)ztu_discarder_count(ztu_zram_discarder(t)));
+	ztu_ctr_set(&st->zram_ring, ztu_discarder_ring(ztu_zram_discarder(t)));
 }
 
 static int published_id(const void *tgt_stats)
@@ -303,6 +341,8 @@ unsigned ztu_zram_sections(const void *tgt_stats, struct ztu_section *out, unsig
 	ztu_field_pair(out, "slots", ztu_ctr_get(&st->zram_used), ztu_ctr_get(&st->zram_total));
 	ztu_field_num(out, "fallbacks", ztu_ctr_get(&st->zram_fallbacks));
 	ztu_field_num(out, "rereads", ztu_ctr_get(&st->rereads));
+	ztu_field_num(out, "discarded", ztu_ctr_get(&st->zram_discarded));
+	ztu_field_text(out, "discard", ztu_ctr_get(&st->zram_ring) ? "ring" : "batched", false);
 	if (zg_attach(&dev, id) == 0 && zg_read_stats(&dev, &zs) == 0 && zs.mm.present)
 		mm_fields(out, &zs.mm);
 	return 1;

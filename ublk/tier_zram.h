@@ -3,13 +3,15 @@
  *
  * The tier's data path is tier_blk.c (slots, O_DIRECT, io_uring); this part
  * owns the kernel zram device behind it: create and configure it from the
- * policy, discard freed slots so zram gives their memory back, remove it on
+ * policy, discard freed slots so zram gives their memory back (off the
+ * queue threads: zram_discard.c, discards.h), remove it on
  * teardown, and the hooks other processes call: reap a killed server's
  * device, its `list` section (mm_stat), its name for ztierctl.
  */
 #ifndef ZT_UBLK_TIER_ZRAM_H
 #define ZT_UBLK_TIER_ZRAM_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,9 +46,42 @@ void ztu_zram_close(struct ztu_tiers *t);
 struct ztu_tiered_stats;
 int ztu_zram_destroy(struct ztu_tiers *t, struct ztu_tiered_stats *st);
 
-/* Discard one slot: zram frees its compressed copy now (and may take a
- * page again: clears the full mark). */
+/* Discard one slot now (BLKDISCARD on the caller's thread; the slot stays
+ * the caller's): zram frees its compressed copy (and may take a page
+ * again: clears the full mark). */
 void ztu_zram_discard(struct ztu_tiers *t, uint64_t slot);
+
+/* Start discarding released slots off the queue threads (zram_discard.c),
+ * once the tier's slot map is final (after a state's, before any queue).
+ * swap: never through io_uring (zram_discard.c says why).  0 or -errno. */
+int ztu_zram_start_discards(struct ztu_tiers *t, bool swap, char *msg, size_t len);
+
+/* Give a slot no entry names back: discarded, then freed for reuse, in
+ * that order always (discards.h); by the discarder thread when one runs,
+ * else here and now.  Never blocks once the discarder runs. */
+void ztu_zram_release(struct ztu_tiers *t, uint64_t slot);
+
+/* The discarder (NULL: none), for the queues' ring discards. */
+struct ztu_discarder;
+struct ztu_discarder *ztu_zram_discarder(const struct ztu_tiers *t);
+
+/* zram_discard.c: the discarder of a zram tier's released slots. */
+struct io_uring_sqe;
+int ztu_discarder_start(struct ztu_discarder **out, int fd, struct zu_slots *slots,
+			atomic_bool *full, bool swap);
+void ztu_discarder_stop(struct ztu_discarder *dc);         /* NULL-safe */
+/* Mark a slot for the thread (any thread; never blocks). */
+void ztu_discarder_release(struct ztu_discarder *dc, uint64_t slot);
+/* May a queue discard on its ring?  (Probed at start; off for swap, and
+ * after a ring discard failed.)  Then: fill a zeroed SQE with the discard
+ * of slot on fd, and pass its completion to ztu_discarder_done, which
+ * frees the slot (or hands it to the thread if the ring failed). */
+bool ztu_discarder_ring(const struct ztu_discarder *dc);
+int ztu_discarder_fd(const struct ztu_discarder *dc);
+void ztu_discarder_prep(struct io_uring_sqe *sqe, int fd, uint64_t slot);
+void ztu_discarder_done(struct ztu_discarder *dc, uint64_t slot, int res);
+/* Slots discarded and freed so far. */
+uint64_t ztu_discarder_count(const struct ztu_discarder *dc);
 
 /* The kernel refused a write (mem_limit): new pages skip zram, straight to
  * the fallback, until a zram slot is freed.  Saves a compression and a
@@ -67,6 +102,8 @@ struct ztu_tiered_stats {
 	ztu_ctr spill_crypt_id;       /* the spill's dm-crypt mapping (its
 	                                 identity, spill_crypt.c), 0: none     */
 	ztu_ctr spill_plain;          /* 1: a spill without encryption         */
+	ztu_ctr zram_discarded;       /* zram slots discarded and freed        */
+	ztu_ctr zram_ring;            /* 1: discards go on the queues' rings   */
 };
 
 /* Publish the zram tier's figures (server main thread). */

@@ -18,6 +18,7 @@ struct tag_state {
 /* A queue thread's private state. */
 struct tq {
 	struct ztu_tier_ctx tc;
+	struct ztu_queue *q;              /* the queue this state is of        */
 	struct tag_state *tags;           /* [depth]                           */
 	uint64_t *new_entry;              /* [tag * max_pages + i]: async writes */
 	unsigned max_pages;

@@ -273,6 +273,9 @@ int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 		return ret;
 	if (c->state_path[0] && (ret = state_init(t, d->recovering, msg, len)))
 		return ret;
+	/* Its slot map is final now (a state's, when there is one). */
+	if ((ret = ztu_zram_start_discards(t, c->commit_upfront, msg, len)))
+		return ret;
 	return hk_start(t, msg, len);
 }
 
@@ -372,6 +375,7 @@ int ztu_tiered_queue_init(struct ztu_queue *q)
 	if (!tq)
 		return -ENOMEM;
 	q->tgt = tq;
+	tq->q = q;
 	tq->tc.t = t;
 	tq->tc.st = q->st;
 	tq->tc.cursor = spill_total * q->qid / d->info.nr_hw_queues;

@@ -119,7 +119,8 @@ static void test_zram_block(void)
 		ztu_cli_section(f, &sec[8], false);
 	fclose(f);
 	is_int(n, 9, "the target adds its zram section");
-	is_str(buf, "\tzram /dev/zram3999 slots 3/32 fallbacks 1 rereads 0\n", "as one line");
+	is_str(buf, "\tzram /dev/zram3999 slots 3/32 fallbacks 1 rereads 0 discarded 0 "
+	       "discard batched\n", "as one line");
 	is_int(ztu_dev_owned(FAKE_ID, names, 2), 1, "one device owned");
 	is_str(names[0], "zram3999", "named as sysfs names it");
 	ztu_stats_remove(FAKE_ID, shm);

@@ -4,9 +4,11 @@
 # loads zram and ublk_drv; the server creates and configures its own zram
 # device from the policy and removes it again (also when configuring fails);
 # the fio crc32c verify matrix with text pages in zram; overwrite and discard
-# give zram's memory back (mm_stat); zram full (slots or mem_limit) sends the
-# page to the fallback; no stale read when a page's slot is reused during a
-# read (2 queues).  Helpers come from ublk-lib.sh (sourced, not copied).
+# give zram's memory back (mm_stat); the discards reach zram off the queue
+# threads (io_stat), batched on swap, on the ring where the kernel allows;
+# zram full (slots or mem_limit) sends the page to the fallback; no stale
+# read when a page's slot is reused during a read (2 queues).  Helpers come
+# from ublk-lib.sh (sourced, not copied).
 set -u
 . /mnt/add/ublk-lib.sh
 
@@ -15,7 +17,8 @@ zram_devs() { ls -d /sys/block/zram* 2>/dev/null | wc -l; }
 no_devices() { [ -z "$(ztier-ublk list)" ] && [ "$(zram_devs)" = 0 ]; }
 
 # zstats ID: key=value lines from the "zram" line of `ztier-ublk list`:
-#   zram /dev/zramN slots U/T fallbacks F rereads N pages P orig_bytes B ... mem_ratio R
+#   zram /dev/zramN slots U/T fallbacks F rereads N discarded D discard ring|batched
+#        pages P orig_bytes B ... mem_ratio R
 zstats() {
 	ztier-ublk list | awk -v id="$1:" '
 	$1 == "dev" && $2 == "id" { cur = ($3 == id) }
@@ -137,6 +140,42 @@ check "mem_used dropped after discard" wait_z "$id" z_mem_used -lt $((used / 4))
 show
 check "discarded range reads as zeros" cmp -n 32M "$dev" /dev/zero
 check "del" del "$id"
+
+# ---------------------------------------------------------------------------
+# A freed zram slot is discarded off the queue threads (ublk/zram_discard.c):
+# on a swap device by the discarder thread (batched BLKDISCARD), otherwise
+# on the queue's ring when the kernel takes BLOCK_URING_CMD_DISCARD on this
+# zram (probed at start; the driver must take REQ_NOWAIT), else batched.
+# Each time the discards must reach the kernel's zram: its io_stat
+# notify_free counts every page a discard freed.
+group "discards reach zram off the queue threads"
+notify_free() { awk '{ print $4 }' "/sys/block/${1#/dev/}/io_stat"; }
+discards_reach_zram() { # policy modes (a regex: the modes allowed)
+	local zdev nf0 nf1 mode
+	check "add ($1)" add --policy "$1"
+	zdev=$(zget "$id" zdev)
+	mode=$(zget "$id" z_discard)
+	check "discard mode $mode is one of $2" eval "[[ '$mode' =~ ^($2)\$ ]]"
+	check "write 16M of text-like data" fio --name=w --filename="$dev" --allow_file_create=0 \
+		--ioengine=io_uring --direct=1 --rw=write --bs=1M --size=16M --refill_buffers \
+		--buffer_compress_percentage=75 --output=/tmp/fio.out
+	check "zram holds it" wait_z "$id" z_orig_bytes -ge $((15 << 20))
+	nf0=$(notify_free "$zdev")
+	check "blkdiscard" blkdiscard "$dev"
+	check "ztier discarded the 4096 slots" wait_z "$id" z_discarded -ge 4096
+	check "slots free again" wait_z "$id" zslots -eq 0
+	nf1=$(notify_free "$zdev")
+	check "zram counted them (notify_free $nf0 -> $nf1)" test $((nf1 - nf0)) -ge 4096
+	check "orig_data_size back to 0" wait_z "$id" z_orig_bytes -eq 0
+	check "no request failed" test "$(get "$id" errors)" = 0
+	check "del" del "$id"
+}
+discards_reach_zram $fx/zram.conf batched
+# Not swap (memory-commit on demand): the ring where the kernel takes the
+# command on zram (it needs REQ_NOWAIT, which zram lacked on the host's
+# 6.18: the probe then answers -EOPNOTSUPP and the mode is batched).
+sed '/^\[device\]/a memory-commit = on-demand' $fx/zram.conf >/tmp/zram-od.conf
+discards_reach_zram /tmp/zram-od.conf 'ring|batched'
 
 # ---------------------------------------------------------------------------
 group "zram full -> fallback"
