@@ -261,6 +261,9 @@ void zu_store_free(struct zu_store *st, uint64_t handle)
 		zus_release_seg(st, s);
 	else if (v == 0)
 		drop_open(st, s);
+	else if ((v & (SEALED | VICTIM)) == SEALED && (v & LIVE_MASK) < NUDGE_LIVE &&
+		 (v & LIVE_MASK) + len >= NUDGE_LIVE)
+		zus_compact_nudge(st);
 }
 
 /* ---- stats ------------------------------------------------------------------------------ */

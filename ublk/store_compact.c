@@ -142,6 +142,7 @@ static void victim_done(struct zu_store *st, uint32_t s)
 	if ((atomic_fetch_and(&hdr(st, s)->lw, ~VICTIM) & ~VICTIM) == SEALED) {
 		zus_release_seg(st, s);
 		atomic_fetch_add_explicit(&st->freed_segs, 1, memory_order_relaxed);
+		zus_trim_excess(st);
 	}
 }
 
@@ -239,7 +240,7 @@ int zu_store_set_mover(struct zu_store *st, const struct zu_store_mover *m)
  * 1 when the free room in the segments in use passes 1/10 of the data plus
  * the open segments; 2 (any hole) when the store is nearly full and holes
  * are all the room left. */
-static int compact_due_locked(struct zu_store *st)
+int zus_compact_due_locked(struct zu_store *st)
 {
 	uint64_t live = atomic_load_explicit(&st->live, memory_order_relaxed);
 	uint64_t room = atomic_load_explicit(&st->nused, memory_order_relaxed) * SEG_DATA;
@@ -251,15 +252,33 @@ static int compact_due_locked(struct zu_store *st)
 	return zus_free_segs_locked(st) < 2 ? 2 : 0;
 }
 
+/* A free took a sealed segment below 15/16 full (once per segment and
+ * fill): if that makes a pass due, the housekeeper runs it now, not at its
+ * next timeout (up to HK_WAIT_S after a discard that left holes but freed
+ * no segment).  A queue thread calls it: seg_lock and a few loads, once
+ * per segment, never a pass. */
+void zus_compact_nudge(struct zu_store *st)
+{
+	pthread_mutex_lock(&st->seg_lock);
+	if (st->hk_running && !st->hk_kick && zus_compact_due_locked(st))
+		zus_hk_kick_locked(st);
+	pthread_mutex_unlock(&st->seg_lock);
+}
+
 /* ---- the housekeeper ---------------------------------------------------------------------- */
 
+/* Sleep until kicked or HK_WAIT_S passed; not at all if a kick came
+ * while the last round ran. */
 static void hk_wait_locked(struct zu_store *st)
 {
 	struct timespec t;
 
 	clock_gettime(CLOCK_REALTIME, &t);
 	t.tv_sec += HK_WAIT_S;
-	pthread_cond_timedwait(&st->hk_cond, &st->seg_lock, &t);
+	while (!st->hk_kick && !st->hk_stop)
+		if (pthread_cond_timedwait(&st->hk_cond, &st->seg_lock, &t))
+			break;
+	st->hk_kick = false;
 }
 
 /* One round: refill or trim the reserve, then one compaction pass if due.
@@ -300,11 +319,12 @@ static void *housekeeper(void *arg)
 			st->tick(st->tick_ctx);
 			pthread_mutex_lock(&st->seg_lock);
 		}
-		due = compact_due_locked(st);
+		due = zus_compact_due_locked(st);
 		if (!zus_hk_has_work_locked(st) && !due) {
 			hk_wait_locked(st);
 			continue;
 		}
+		st->hk_kick = false;
 		pthread_mutex_unlock(&st->seg_lock);
 		progress = hk_round(st, due);
 		pthread_mutex_lock(&st->seg_lock);

@@ -27,6 +27,7 @@
 #define BUCKETS       16u             /* utilization sixteenths          */
 #define COMPACT_START 10u             /* compact when holes > data / 10  */
 #define COMPACT_GOAL  20u             /* ... down to data / 20           */
+#define NUDGE_LIVE    (SEG_DATA - SEG_DATA / BUCKETS) /* a free below: nudge */
 #define HK_WAIT_S     1               /* housekeeper's bounded wait      */
 #define HK_STACK      (64u << 10)
 #define ENOSPC_RESERVE (-EBUSY)       /* internal: the reserve was empty */
@@ -67,6 +68,7 @@ struct zu_store {
 	bool external;                /* base is a caller's region (state.h) */
 	uint32_t *adopt_live;         /* attach: live bytes per segment     */
 	bool hk_running, hk_stop;
+	bool hk_kick;                 /* work asked for since the round began */
 	pthread_cond_t hk_cond;       /* with seg_lock: wakes the housekeeper */
 	pthread_t hk;
 	void (*tick)(void *ctx);      /* zu_store_set_tick                  */
@@ -138,5 +140,11 @@ uint64_t zus_free_segs_locked(struct zu_store *st);
 int64_t zus_get_segment(struct zu_store *st, unsigned flags);
 void zus_release_seg(struct zu_store *st, uint32_t s);
 void zus_all_spare(struct zu_store *st);
+void zus_hk_kick_locked(struct zu_store *st);
+void zus_trim_excess(struct zu_store *st);
+
+/* store_compact.c */
+int zus_compact_due_locked(struct zu_store *st);
+void zus_compact_nudge(struct zu_store *st);
 
 #endif

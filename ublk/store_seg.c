@@ -78,11 +78,21 @@ bool zus_hk_has_work_locked(struct zu_store *st)
 	return (st->nspare < reserve_low(st) && can_grow(st)) || st->nspare > keep_max(st);
 }
 
+/* Wake the housekeeper, or if it is in a round, make it start the next
+ * one at once (seg_lock held): a signal sent while it works is lost, and
+ * it would then sleep up to HK_WAIT_S with the work pending (a reading of
+ * the figures in that second sees them stale). */
+void zus_hk_kick_locked(struct zu_store *st)
+{
+	st->hk_kick = true;
+	pthread_cond_signal(&st->hk_cond);
+}
+
 /* Wake the housekeeper if it has something to do (seg_lock held). */
 static void hk_wake_locked(struct zu_store *st)
 {
 	if (st->hk_running && zus_hk_has_work_locked(st))
-		pthread_cond_signal(&st->hk_cond);
+		zus_hk_kick_locked(st);
 }
 
 /* Map segment s read-write and fault every page in; false on failure. */
@@ -171,7 +181,7 @@ int64_t zus_get_segment(struct zu_store *st, unsigned flags)
 	if (st->reserve_mode)
 		hk_wake_locked(st);
 	if (s < 0 && s != COMMIT_ONE && st->has_mover && st->hk_running)
-		pthread_cond_signal(&st->hk_cond);   /* holes may give room */
+		zus_hk_kick_locked(st);              /* holes may give room */
 	pthread_mutex_unlock(&st->seg_lock);
 	if (s == COMMIT_ONE)
 		s = commit_seg(st);
@@ -208,7 +218,12 @@ void zus_release_seg(struct zu_store *st, uint32_t s)
 		unmap_seg(st, s);
 }
 
-/* Unmap spare segments until at most n are left. */
+/* Unmap spare segments until at most n are left; n = TRIM_KEEP: the
+ * reserve goal (keep_max), read again at every step, since it falls while
+ * frees run (a goal read once, before a discard of everything ended, kept
+ * 32 segments committed with nothing stored). */
+#define TRIM_KEEP UINT32_MAX
+
 static int trim_to(struct zu_store *st, uint32_t n)
 {
 	uint32_t s;
@@ -216,7 +231,7 @@ static int trim_to(struct zu_store *st, uint32_t n)
 
 	for (;;) {
 		pthread_mutex_lock(&st->seg_lock);
-		if (st->nspare <= n) {
+		if (st->nspare <= (n == TRIM_KEEP ? keep_max(st) : n)) {
 			pthread_mutex_unlock(&st->seg_lock);
 			return err;
 		}
@@ -227,11 +242,20 @@ static int trim_to(struct zu_store *st, uint32_t n)
 	}
 }
 
+/* Reserve mode, the housekeeper (or a compaction pass): unmap the spares
+ * beyond the reserve goal now, e.g. victims a pass just emptied, so that
+ * memory goes back as a pass frees it, not when it ends. */
+void zus_trim_excess(struct zu_store *st)
+{
+	if (st->reserve_mode && !st->upfront)
+		trim_to(st, TRIM_KEEP);
+}
+
 int zu_store_trim(struct zu_store *st)
 {
 	if (st->upfront)
 		return 0;
-	return trim_to(st, st->reserve_mode ? zus_reserve_goal(st) : 0);
+	return trim_to(st, st->reserve_mode ? TRIM_KEEP : 0);
 }
 
 /* ---- the reserve ------------------------------------------------------------------------ */
@@ -263,7 +287,7 @@ int zu_store_refill(struct zu_store *st)
 		atomic_fetch_add_explicit(&st->refilled, 1, memory_order_relaxed);
 		n++;
 	}
-	trim_to(st, keep_max(st));
+	trim_to(st, TRIM_KEEP);
 	return n;
 }
 
