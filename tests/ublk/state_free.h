@@ -7,6 +7,7 @@
 #define ZT_TESTS_STATE_FREE_H
 
 #include "ublk/state.h"
+#include "ublk/store_pt.h"
 
 static inline void state_free_loc(struct zu_state *s, uint64_t e)
 {
@@ -16,6 +17,20 @@ static inline void state_free_loc(struct zu_state *s, uint64_t e)
 	case ZT_TIER_SPILL: zu_slots_free(s->spill, zu_pte_slot_nr(e)); break;
 	case ZT_TIER_ZRAM:  zu_slots_free(s->zram, zu_pte_slot_nr(e)); break;
 	default: break;
+	}
+}
+
+/* Drop the n pages of idx as the server does: the entry emptied under its
+ * lock first, then its location freed. */
+static inline void state_drop_pages(struct zu_state *s, const uint64_t *idx, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t old;
+
+		if (zu_pt_lock(s->pt, idx[i], ZU_PT_NOCREATE, &old))
+			continue;
+		zu_pt_unlock(s->pt, idx[i], ZU_PTE_EMPTY);
+		state_free_loc(s, old);
 	}
 }
 

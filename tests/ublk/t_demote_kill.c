@@ -129,14 +129,7 @@ static bool drain(struct zu_state *s, struct check *c)
 {
 	struct zu_store_stats ss;
 
-	for (unsigned i = 0; i < c->pages && i < RANGE; i++) {
-		uint64_t old;
-
-		if (zu_pt_lock(s->pt, c->idx[i], ZU_PT_NOCREATE, &old))
-			continue;
-		zu_pt_unlock(s->pt, c->idx[i], ZU_PTE_EMPTY);
-		state_free_loc(s, old);
-	}
+	state_drop_pages(s, c->idx, c->pages < RANGE ? c->pages : RANGE);
 	zu_store_stats(s->store, &ss);
 	return !ss.pages && !ss.data_bytes && !zu_slots_used(s->spill);
 }

@@ -279,14 +279,7 @@ static bool drain_all(struct zu_state *s)
 
 	nseen = 0;
 	zu_pt_foreach(s->pt, note, NULL);
-	for (unsigned i = 0; i < nseen; i++) {
-		uint64_t old;
-
-		if (zu_pt_lock(s->pt, seen_idx[i], ZU_PT_NOCREATE, &old))
-			continue;
-		zu_pt_unlock(s->pt, seen_idx[i], ZU_PTE_EMPTY);
-		state_free_loc(s, old);
-	}
+	state_drop_pages(s, seen_idx, nseen);
 	counts(s, &c);
 	return !c.store_pages && !c.store_bytes && !c.spill && !c.zram && !c.fills;
 }
