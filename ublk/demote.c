@@ -11,22 +11,49 @@
 
 /* ---- budget and schedule --------------------------------------------------- */
 
-static void budget_roll(struct zu_budget *b, uint64_t now_ms)
+/* Whether the window that opened at start_ms is still the current one at
+ * now_ms: opened, and less than a day ago (or, a start ahead of now, a
+ * window of another clock: kept, see budget_roll). */
+static bool window_open(uint64_t start_ms, uint64_t now_ms)
 {
-	if (!b->start_ms || now_ms - b->start_ms >= ZU_DEMOTE_DAY_MS) {
-		b->start_ms = now_ms ? now_ms : 1;
-		b->used = 0;
+	return start_ms && (now_ms < start_ms || now_ms - start_ms < ZU_DEMOTE_DAY_MS);
+}
+
+/* The window at now_ms, opened anew once a day has passed.  The start is
+ * stored before the total (demote.h: a kill between them errs on spending
+ * less); a start ahead of now is moved to now, keeping what was spent. */
+static void budget_roll(struct zu_budget_day *w, uint64_t now_ms)
+{
+	uint64_t start = atomic_load_explicit(&w->start_ms, memory_order_relaxed);
+
+	if (!now_ms)
+		now_ms = 1;
+	if (window_open(start, now_ms)) {
+		if (now_ms < start)
+			atomic_store_explicit(&w->start_ms, now_ms, memory_order_relaxed);
+		return;
 	}
+	atomic_store_explicit(&w->start_ms, now_ms, memory_order_relaxed);
+	atomic_store_explicit(&w->used, 0, memory_order_release);
+}
+
+/* What a window that took used bytes has left (any value: at most 0). */
+static uint64_t budget_rest(uint64_t per_day, uint64_t used)
+{
+	return used < per_day ? per_day - used : 0;
 }
 
 bool zu_budget_take(struct zu_budget *b, uint64_t now_ms, uint64_t n)
 {
+	uint64_t used;
+
 	if (!b->per_day)
 		return true;
-	budget_roll(b, now_ms);
-	if (n > b->per_day - b->used)
+	budget_roll(b->day, now_ms);
+	used = atomic_load_explicit(&b->day->used, memory_order_relaxed);
+	if (n > budget_rest(b->per_day, used))
 		return false;
-	b->used += n;
+	atomic_store_explicit(&b->day->used, used + n, memory_order_release);
 	return true;
 }
 
@@ -34,9 +61,10 @@ uint64_t zu_budget_left(const struct zu_budget *b, uint64_t now_ms)
 {
 	if (!b->per_day)
 		return UINT64_MAX;
-	if (!b->start_ms || now_ms - b->start_ms >= ZU_DEMOTE_DAY_MS)
+	if (!window_open(atomic_load_explicit(&b->day->start_ms, memory_order_relaxed),
+			 now_ms ? now_ms : 1))
 		return b->per_day;
-	return b->per_day - b->used;
+	return budget_rest(b->per_day, atomic_load_explicit(&b->day->used, memory_order_relaxed));
 }
 
 uint64_t zu_demote_period_ms(unsigned age_s)
@@ -53,6 +81,7 @@ uint64_t zu_demote_period_ms(unsigned age_s)
 struct zu_demoter {
 	struct zu_demote_cfg cfg;
 	struct zu_budget budget;
+	struct zu_budget_day own;     /* the window, without a state's        */
 	uint64_t period_ms, last_ms, now_ms;
 	uint64_t cursor;              /* slot allocation cursor              */
 	uint32_t tag;                 /* packed entries' tags                 */
@@ -79,6 +108,7 @@ struct zu_demoter *zu_demoter_create(const struct zu_demote_cfg *cfg, uint64_t n
 	}
 	d->cfg = *cfg;
 	d->budget.per_day = cfg->budget;
+	d->budget.day = cfg->day ? cfg->day : &d->own;
 	d->period_ms = zu_demote_period_ms(cfg->age_s);
 	d->last_ms = now_ms;          /* the first pass one period from now */
 	atomic_init(&d->left, zu_budget_left(&d->budget, now_ms));

@@ -35,8 +35,19 @@
  * Budget.  At most budget bytes a day written to the spill by demotion
  * (4 KiB per page: what the device sees; 0: no limit), granted again 24 h
  * after the window opened (the policy's writeback-budget, the one budget
- * of a device's maintenance).  Kept in process memory: a recovered server
- * starts a new window.
+ * of a device's maintenance).  The window (its start and the bytes taken)
+ * is kept in the state when the device has one (state.h, the header
+ * page): a server recovered after kill -9 continues the same day, so a
+ * crash loop cannot spend the budget many times a day.  The clock is the
+ * passes' CLOCK_MONOTONIC, the same for every process until a reboot,
+ * which the state (RAM) does not survive.  Only the housekeeper writes the
+ * window, each field in one 64-bit store: a take stores the new total
+ * before the page moves, and a new window stores its start before the
+ * zero total, so a kill between them leaves the new start with the old
+ * (larger) total.  A torn or stale window errs on spending less, and any
+ * value at all is harmless: a start in the future (not this clock's) is
+ * taken as now, keeping what was spent; more spent than a day's budget
+ * leaves nothing until the window ends.
  *
  * One slot per page: a page of ~1.3 KiB compressed still takes a 4 KiB
  * slot (the spill is disk, not RAM; packing several pages in a slot would
@@ -57,11 +68,17 @@
 #define ZU_DEMOTE_MIN_PERIOD_MS 1000u
 #define ZU_DEMOTE_DAY_MS        (UINT64_C(86400) * 1000)
 
+/* A daily budget's window: in process memory, or in a state's header
+ * page (state.h), where it outlives the server. */
+struct zu_budget_day {
+	_Atomic uint64_t start_ms;    /* when the window opened (0: none yet) */
+	_Atomic uint64_t used;        /* bytes taken in it                    */
+};
+
 /* A daily budget of bytes. */
 struct zu_budget {
-	uint64_t per_day;             /* 0: no limit                          */
-	uint64_t used;                /* in the current window                */
-	uint64_t start_ms;            /* when the window opened (0: none yet) */
+	uint64_t per_day;             /* 0: no limit (day may be NULL)        */
+	struct zu_budget_day *day;    /* the current window                   */
 };
 /* Take n bytes at now_ms: true if they fit (then counted). */
 bool zu_budget_take(struct zu_budget *b, uint64_t now_ms, uint64_t n);
@@ -80,6 +97,9 @@ struct zu_demote_cfg {
 	int fd;                       /* the spill: slot s at s * 4096        */
 	unsigned age_s;               /* idle age, seconds (> 0)              */
 	uint64_t budget;              /* bytes a day, 0: no limit             */
+	struct zu_budget_day *day;    /* the budget's window: a state's
+	                                 (zu_state.budget_day) outlives the
+	                                 server; NULL: the demoter's own      */
 };
 
 /* NULL with errno (EINVAL: no age, store or spill; ENOMEM). */

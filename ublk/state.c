@@ -45,7 +45,15 @@ struct zu_state_hdr {
 	uint64_t csum;                /* FNV-1a from layout up to here       */
 	uint64_t attaches;            /* outside the checksum: it changes    */
 };
-_Static_assert(sizeof(struct zu_state_hdr) <= HDR_BYTES, "header fits its page");
+
+/* The header page's second half: what the running server updates (state.h:
+ * outside the checksum, never compared, zero in a fresh state). */
+#define LIVE_OFF   2048u
+struct zu_state_live {
+	struct zu_budget_day budget;  /* demotion's window (demote.h)        */
+};
+_Static_assert(sizeof(struct zu_state_hdr) <= LIVE_OFF &&
+	       LIVE_OFF + sizeof(struct zu_state_live) <= HDR_BYTES, "header fits its page");
 
 static uint64_t fnv64(const void *p, size_t n)
 {
@@ -131,6 +139,11 @@ uint64_t zu_state_bytes(const struct zu_state_geom *g)
 	struct zu_state_hdr h;
 
 	return layout(g, &h) ? h.total_bytes : 0;
+}
+
+static struct zu_state_live *live_of(const struct zu_state *s)
+{
+	return (struct zu_state_live *)((char *)s->base + LIVE_OFF);
 }
 
 static void *part_at(const struct zu_state *s, const struct zu_state_hdr *h, int i)
@@ -252,6 +265,7 @@ int zu_state_create(int fd, const struct zu_state_geom *g, struct zu_state **out
 		return zt_fail(msg, len, err, "state: cannot map %llu bytes: %s",
 			       (unsigned long long)h.total_bytes, strerror(-err));
 	s->zram_dev = (int)h.zram_dev1 - 1;
+	s->budget_day = &live_of(s)->budget;
 	if ((err = format(s, &h))) {
 		zu_state_detach(s);
 		return zt_fail(msg, len, err, "state: cannot set up the %llu-byte region: %s",
@@ -444,6 +458,7 @@ int zu_state_attach(int fd, const struct zu_state_geom *g, struct zu_state **out
 	}
 	s->attaches = ((struct zu_state_hdr *)s->base)->attaches++;
 	s->zram_dev = (int)got.zram_dev1 - 1;
+	s->budget_day = &live_of(s)->budget;
 	*out = s;
 	return 0;
 }

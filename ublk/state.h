@@ -18,7 +18,13 @@
  *          (its id: a recovering server reopens that device, whose pages
  *          outlive the server as the region does), the geometry below,
  *          each part's offset and length, total bytes, a checksum of all
- *          of that, and an attach counter (outside the checksum).
+ *          of that, and an attach counter (outside the checksum).  Its
+ *          second half (from 2048) is what the running server updates,
+ *          outside the checksum and never checked at attach: demotion's
+ *          budget window (demote.h, whose rules make any value harmless).
+ *          A fresh state has zeros there, and so has a state an older
+ *          build of layout 3 made (it never wrote there): its first
+ *          recovered server opens a new window, as that build's did.
  *   PT     the page table (pagetable.h zu_pt_create_in): the root of mid
  *          ids, then every block it can use; 8 B per page + 4 KiB per GiB
  *          + 1 MiB of slack.
@@ -37,10 +43,11 @@
  * fixed 1 MiB of slack is in both.  Against memory-commit off (on demand)
  * the state commits the whole table and store from the first page.  The
  * zram tier's data is the kernel's memory, not the state's: only its map.
- * Counters are not kept: the allocators' own (store pages and bytes, slots
- * and fill words used, blocks in use) are recounted from the table at
- * attach; the server's published ones (pages per tier) can be, with
- * zu_pt_stats, by the recovery that will attach (not written yet).
+ * Counters are not kept (the budget window is a limit, not a count): the
+ * allocators' own (store pages and bytes, slots and fill words used,
+ * blocks in use) are recounted from the table at attach; the server's
+ * published ones (pages per tier) can be, with zu_pt_stats, by the
+ * recovery that will attach (not written yet).
  *
  * Invariants (a kill -9 stops every thread between two instructions; all
  * it stored before is in the region, nothing after):
@@ -95,6 +102,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ublk/demote.h"
 #include "ublk/fillvals.h"
 #include "ublk/pagetable.h"
 #include "ublk/slots.h"
@@ -130,6 +138,9 @@ struct zu_state {
 	struct zu_slots *spill, *zram;/* NULL without that tier                 */
 	void *base;
 	size_t bytes;
+	struct zu_budget_day *budget_day; /* demotion's window, in the header
+	                                 page: a recovered server's demoter
+	                                 continues the day (demote.h)        */
 	uint64_t attaches;            /* attaches before this one (0: fresh)    */
 	int zram_dev;                 /* N of the zram tier's /dev/zramN, or -1 */
 };

@@ -139,8 +139,10 @@ static int demote_init(struct ztu_tiers *t, char *msg, size_t len)
 
 	if (!t->cfg->demote_age || !sp)
 		return 0;
+	/* A state's budget window: a recovered server continues the day. */
 	dc = (struct zu_demote_cfg){ t->pt, t->store, ztu_blk_slots(sp), ztu_blk_fd(sp),
-				     t->cfg->demote_age, t->cfg->demote_budget };
+				     t->cfg->demote_age, t->cfg->demote_budget,
+				     t->state ? t->state->budget_day : NULL };
 	t->demoter = zu_demoter_create(&dc, mono_ms());
 	if (!t->demoter)
 		return zt_fail_errno(msg, len, -errno, "demotion");

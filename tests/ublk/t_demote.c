@@ -4,16 +4,20 @@
  * real page table, store and slot map with a regular file as the spill:
  * pages read within the age stay, the others move with their stored bytes
  * and read back bit-exact, a promotion puts them back in the store, and a
- * full spill or a spent budget stops the moves, not the ages.  Then four
+ * full spill or a spent budget stops the moves, not the ages; a budget
+ * window kept in a state carries over to the server that attaches it next
+ * (a recovery), and a torn or odd window never spends more.  Then four
  * threads rewrite and read pages while passes run: every read decodes a
  * whole write of its page, and the last write of every page survives.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 
 #include "tests/tap.h"
 #include "tests/ublk/demote_model.h"
+#include "ublk/state.h"
 
 #define NPAGES 600u
 #define HOUR   (UINT64_C(3600) * 1000)
@@ -43,9 +47,33 @@ static void test_entries(void)
 	       "age back to 0: the entry as written");
 }
 
+/* A window found in a state is whatever a dead server left, or corrupt
+ * bytes: none lets a day spend more than its budget (demote.h). */
+static void test_window(void)
+{
+	struct zu_budget_day w = { 0 };
+	struct zu_budget b = { 10 * ZT_PAGE_SIZE, &w };
+
+	zu_budget_take(&b, 5 * HOUR, 7 * ZT_PAGE_SIZE);
+	atomic_store(&w.start_ms, 30 * HOUR);   /* torn roll: the new start, the old total */
+	is_int(zu_budget_left(&b, 30 * HOUR), 3 * ZT_PAGE_SIZE,
+	       "a torn new window keeps the old total: spends less, never more");
+	atomic_store(&w.start_ms, 90 * HOUR);
+	is_int(zu_budget_left(&b, 40 * HOUR), 3 * ZT_PAGE_SIZE,
+	       "a start ahead of the clock: the spent bytes still count");
+	ok(zu_budget_take(&b, 40 * HOUR, ZT_PAGE_SIZE) && atomic_load(&w.start_ms) == 40 * HOUR,
+	   "... and the window restarts at now");
+	is_int(zu_budget_left(&b, 40 * HOUR + ZU_DEMOTE_DAY_MS), 10 * ZT_PAGE_SIZE,
+	       "a day after that: a whole budget");
+	atomic_store(&w.used, UINT64_MAX);
+	ok(zu_budget_left(&b, 41 * HOUR) == 0 && !zu_budget_take(&b, 41 * HOUR, 1),
+	   "more taken than a day's budget: nothing left, no overflow");
+}
+
 static void test_budget(void)
 {
-	struct zu_budget b = { .per_day = 3 * ZT_PAGE_SIZE };
+	struct zu_budget_day w = { 0 };
+	struct zu_budget b = { 3 * ZT_PAGE_SIZE, &w };
 	struct zu_budget none = { 0 };
 	unsigned n = 0;
 
@@ -81,7 +109,7 @@ static void rig_init(struct rig *r, uint64_t slots, uint64_t budget)
 	r->sl = zu_slots_create(slots);
 	r->cx = zu_codec_ctx_create(3);
 	r->fd = dm_spill_file(slots);
-	dc = (struct zu_demote_cfg){ r->pt, r->st, r->sl, r->fd, 3, budget };
+	dc = (struct zu_demote_cfg){ r->pt, r->st, r->sl, r->fd, 3, budget, NULL };
 	r->d = zu_demoter_create(&dc, 0);
 }
 
@@ -208,6 +236,77 @@ static void test_limits(void)
 	rig_free(&r);
 }
 
+/* ---- the budget across a recovery ---------------------------------------------- */
+
+static const struct zu_state_geom rgeom = {
+	UINT64_C(4) << 20, UINT64_C(8) << 20, 1024, 0, 16, 7, 0
+};
+
+/* The rig on a state's table, store and spill slots, its demoter's budget
+ * window the state's: a server that made or attached the state. */
+static void rig_on_state(struct rig *r, struct zu_state *s, uint64_t budget, uint64_t now)
+{
+	struct zu_demote_cfg dc = { s->pt, s->store, s->spill, r->fd, 3, budget, s->budget_day };
+
+	r->pt = s->pt;
+	r->st = s->store;
+	r->sl = s->spill;
+	r->d = zu_demoter_create(&dc, now);
+}
+
+/* Half the pages idle, the other half written after three passes: the
+ * fourth moves the idle half within a 400-page budget. */
+static int spend_part(struct rig *r, uint64_t t0)
+{
+	for (uint64_t i = 0; i < NPAGES / 2; i++)
+		rig_write(r, i, i % 10);
+	for (uint64_t p = 1; p <= 3; p++)
+		zu_demote_pass(r->d, t0 + 1000 * p);
+	for (uint64_t i = NPAGES / 2; i < NPAGES; i++)
+		rig_write(r, i, i % 10);
+	return zu_demote_pass(r->d, t0 + 4000);
+}
+
+static void test_recovered_budget(void)
+{
+	static struct rig r;
+	struct zu_demote_stats a, b;
+	struct zu_state *s;
+	char msg[ZTU_MSG_MAX] = "";
+	int fd = memfd_create("t_demote", MFD_CLOEXEC);
+	const uint64_t t0 = 5 * HOUR, budget = 400 * ZT_PAGE_SIZE;
+
+	r = (struct rig){ .cx = zu_codec_ctx_create(3), .fd = dm_spill_file(1024) };
+	if (!ok(fd >= 0 && r.fd >= 0 && !zu_state_create(fd, &rgeom, &s, msg, sizeof(msg)),
+		"a state with a store and a spill tier"))
+		return;
+	rig_on_state(&r, s, budget, t0);
+	is_int(spend_part(&r, t0), NPAGES / 2, "a server moves its 300 idle pages");
+	zu_demote_stats(r.d, &a);
+	is_int(a.budget_left, budget - NPAGES / 2 * ZT_PAGE_SIZE, "100 pages of its budget left");
+	zu_demoter_destroy(r.d);
+	zu_state_detach(s);
+	if (!ok(!zu_state_attach(fd, &rgeom, &s, msg, sizeof(msg)), "attached again (a recovery)")) {
+		tap_diag("  %s", msg);
+		return;
+	}
+	rig_on_state(&r, s, budget, t0 + 10000);
+	zu_demote_stats(r.d, &b);
+	is_int(b.budget_left, a.budget_left, "the new server's budget left is the old one's");
+	zu_demote_pass(r.d, t0 + 11000);
+	zu_demote_pass(r.d, t0 + 12000);
+	is_int(zu_demote_pass(r.d, t0 + 13000), 100,
+	       "it moves 100 of 300 idle pages: the same day goes on");
+	is_int(zu_demote_pass(r.d, t0 + 4000 + ZU_DEMOTE_DAY_MS), NPAGES / 2 - 100,
+	       "a day after the window opened: the rest");
+	is_int(all_good(&r, false), NPAGES, "every page bit-exact");
+	zu_demoter_destroy(r.d);
+	zu_state_detach(s);
+	zu_codec_ctx_destroy(r.cx);
+	close(r.fd);
+	close(fd);
+}
+
 /* ---- concurrent writers and readers ------------------------------------------ */
 
 #define NTHREADS 4
@@ -288,8 +387,10 @@ int main(void)
 {
 	test_entries();
 	test_budget();
+	test_window();
 	test_move();
 	test_limits();
+	test_recovered_budget();
 	test_threads();
 	return tap_done();
 }

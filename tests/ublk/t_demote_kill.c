@@ -6,6 +6,9 @@
  * Each round the attach must succeed and every page must decode to a whole
  * write of that page, from the store or from its packed spill slot (a
  * regular file); at the end freeing every page empties every allocator.
+ * The children demote within one budget window kept in the state (each
+ * starts its clock anew, all within a day): what the window says was
+ * taken only grows from kill to kill and never passes the day's budget.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,6 +28,7 @@
 #define RANGE   1200u
 #define STRIDE  331u
 #define SLOTS   4096u
+#define BUDGET  (UINT64_C(10000) * ZT_PAGE_SIZE)   /* a day, all the rounds' */
 
 static const struct zu_state_geom geom = {
 	UINT64_C(1) << 30, UINT64_C(8) << 20, SLOTS, 0, 64, 43, 0
@@ -93,7 +97,8 @@ static void child(int fd)
 
 	if (zu_state_attach(fd, &geom, &s, msg, sizeof(msg)))
 		_exit(2);
-	dc = (struct zu_demote_cfg){ s->pt, s->store, s->spill, spill_fd, 3, 0 };
+	dc = (struct zu_demote_cfg){ s->pt, s->store, s->spill, spill_fd, 3, BUDGET,
+				     s->budget_day };
 	if (!(d = zu_demoter_create(&dc, 0)))
 		_exit(3);
 	for (unsigned i = 0; i < 3; i++) {
@@ -138,6 +143,8 @@ int main(void)
 {
 	static struct check c;
 	unsigned killed = 0, pages = 0, packed = 0, bad = 0, r;
+	uint64_t taken = 0, now_taken;
+	bool kept = true;             /* the window only grew, within the budget */
 	int fd = memfd_create("t_demote_kill", MFD_CLOEXEC);
 	struct zu_codec_ctx *cx = zu_codec_ctx_create(3);
 	struct zu_state *s;
@@ -157,6 +164,9 @@ int main(void)
 		pages += c.pages;
 		packed += c.packed;
 		bad += c.bad;
+		now_taken = atomic_load(&s->budget_day->used);
+		kept &= now_taken >= taken && now_taken <= BUDGET;
+		taken = now_taken;
 		if (r + 1 < ROUNDS)
 			zu_state_detach(s);
 	}
@@ -165,6 +175,9 @@ int main(void)
 		return tap_diag("  %s", msg), tap_done();
 	ok(packed > 0, "kills found pages in spill (%u of %u checked)", packed, pages);
 	ok(!bad && pages, "every page decodes to a whole write of it (%u bad)", bad);
+	ok(kept && taken, "the budget taken only grew across kills, within a day's "
+	   "(%llu of %llu pages)", (unsigned long long)(taken / ZT_PAGE_SIZE),
+	   (unsigned long long)(BUDGET / ZT_PAGE_SIZE));
 	ok(drain(s, &c), "freeing every page empties the store and the spill slots exactly");
 	zu_state_detach(s);
 	zu_codec_ctx_destroy(cx);
