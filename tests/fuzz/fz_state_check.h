@@ -164,6 +164,29 @@ static bool fz_known_error(int err)
 }
 
 /* Attach; on success check everything above.  The attach's error or 0. */
+/* Demotion's budget window is the header page's bytes as found (state.h:
+ * never checked at attach): whatever they are, no day grants more than
+ * its budget (demote.h), before, at and a day after the window's start. */
+static void fz_check_budget(struct zu_state *s)
+{
+	struct zu_budget b = { UINT64_C(64) * ZT_PAGE_SIZE, s->budget_day };
+	uint64_t start = atomic_load(&s->budget_day->start_ms);
+	const uint64_t when[] = { start - 1, start, start + 1000, start + ZU_DEMOTE_DAY_MS };
+
+	for (unsigned i = 0; i < sizeof(when) / sizeof(when[0]); i++) {
+		uint64_t took = 0;
+
+		if (zu_budget_left(&b, when[i]) > b.per_day)
+			FZ_FAIL("budget window %#llx: more than a day's budget left",
+				(unsigned long long)start);
+		while (took <= b.per_day && zu_budget_take(&b, when[i], ZT_PAGE_SIZE))
+			took += ZT_PAGE_SIZE;
+		if (took > b.per_day)
+			FZ_FAIL("budget window %#llx: took more than a day's budget",
+				(unsigned long long)start);
+	}
+}
+
 static int fz_attach_and_check(int fd, const struct zu_state_geom *g)
 {
 	static struct fz_table t;
@@ -191,6 +214,7 @@ static int fz_attach_and_check(int fd, const struct zu_state_geom *g)
 	fz_check_new(s, &t);
 	fz_check_compact(s, &t);
 	fz_check_drain(s, &t);
+	fz_check_budget(s);
 	zu_state_detach(s);
 	return 0;
 }

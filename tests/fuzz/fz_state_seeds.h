@@ -85,7 +85,8 @@ static int fz_seed_file(const char *dir, const char *name, int fd, uint8_t flags
 }
 
 /* kind: 0 empty, 1 pages in every tier, 2 and half-published entries,
- * 3 pages then one attach and more pages. */
+ * 3 pages then one attach and more pages, and a demotion budget window
+ * (state.h: the header page's second half). */
 static int fz_seed_make(int fd, const struct zu_state_geom *g, int kind)
 {
 	struct zu_state *s;
@@ -102,6 +103,8 @@ static int fz_seed_make(int fd, const struct zu_state_geom *g, int kind)
 			return fprintf(stderr, "fz_state: %s\n", msg), 1;
 		for (unsigned i = 0; i < 10; i++)
 			fz_seed_write(s, 500 + i, i);
+		atomic_store(&s->budget_day->start_ms, UINT64_C(5) * 3600 * 1000);
+		atomic_store(&s->budget_day->used, UINT64_C(3) * ZT_PAGE_SIZE);
 	}
 	zu_state_detach(s);
 	return 0;
