@@ -425,6 +425,13 @@ int zd_stack_restart(struct zd_daemon *d, const char *name, char *why, size_t le
  * stack, taken over with its server and swap: 0, -ENOENT (none: build it),
  * or -errno (s->reason says why). */
 int zd_adopt(struct zd_daemon *d, struct zd_stack *s);
+/* daemon_adopt_fs.c: an [fs] stack's device an earlier ztierd left (mounted
+ * on its mount point, or served under its name): -EEXIST with s->reason and
+ * one log line saying what to do; -ENOENT when there is none. */
+int zd_adopt_fs(struct zd_stack *s);
+/* The first device of ZTU_RUN_DIR that has a file ID<suffix> (".config",
+ * ".stats") and that match(ID, arg) accepts: its id, or -1. */
+int zd_device_find(const char *suffix, bool (*match)(int id, void *arg), void *arg);
 void zd_supervise_stop(struct zd_stack *s);
 bool zd_supervise_view(const struct zd_stack *s, struct zd_super_view *v);
 

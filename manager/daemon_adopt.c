@@ -10,9 +10,9 @@
  * the kernel says whether a server serves it (LIVE, its pid) or it waits
  * (QUIESCED: a server is started to take it over).  The adopted server is
  * not our child: its death is seen on its pidfd (daemon_supervise.c), and
- * init reaps it.
+ * init reaps it.  An [fs] stack has no state to be adopted by: what an
+ * earlier ztierd left of one is refused instead (daemon_adopt_fs.c).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,28 +25,14 @@
 #include "manager/daemon.h"
 #include "ublk/ztublk.h"
 
-/* The device whose saved config names state_path: its id, or -1. */
-static int device_of_state(const char *state_path)
+/* Does device id's saved config name the state file arg? */
+static bool uses_state(int id, void *arg)
 {
 	static _Thread_local struct ztu_config cfg;   /* big: off the stack */
 	char msg[ZTU_MSG_MAX];
-	DIR *dir = opendir(ZTU_RUN_DIR);
-	struct dirent *e;
-	int found = -1;
 
-	while (dir && found < 0 && (e = readdir(dir))) {
-		char *end;
-		long id = strtol(e->d_name, &end, 10);
-
-		if (end == e->d_name || strcmp(end, ".config") || id < 0 || id > 1 << 20)
-			continue;
-		if (ztu_recover_load_config((int)id, &cfg, msg, sizeof(msg)) == 0 &&
-		    !strcmp(cfg.state_path, state_path))
-			found = (int)id;
-	}
-	if (dir)
-		closedir(dir);
-	return found;
+	return ztu_recover_load_config(id, &cfg, msg, sizeof(msg)) == 0 &&
+	       !strcmp(cfg.state_path, (const char *)arg);
 }
 
 /* Is dev an active swap; its priority in *prio. */
@@ -139,10 +125,13 @@ int zd_adopt(struct zd_daemon *d, struct zd_stack *s)
 
 	if (s->kind == ZD_KIND_ZRAM)
 		return adopt_zram(s);
+	if (s->policy && s->policy->use.use == ZT_USE_FS)
+		return zd_adopt_fs(s);    /* no state: found and refused */
 	if (!s->policy || s->policy->use.use != ZT_USE_SWAP)
 		return -ENOENT;
 	zd_state_file(s, path, sizeof(path));
-	if (stat(path, &st) || (id = device_of_state(path)) < 0 || ztu_dev_info(id, &info))
+	if (stat(path, &st) || (id = zd_device_find(".config", uses_state, path)) < 0 ||
+	    ztu_dev_info(id, &info))
 		return -ENOENT;
 	snprintf(s->state_path, sizeof(s->state_path), "%s", path);
 	s->ublk_id = id;

@@ -37,6 +37,7 @@
 #include "manager/daemon_supervise.c"
 #include "manager/daemon_restart.c"
 #include "manager/daemon_adopt.c"
+#include "manager/daemon_adopt_fs.c"
 #include "manager/daemon_plan.c"
 #include "manager/daemon_snap.c"
 #include "manager/daemon_zswap.c"

@@ -11,6 +11,8 @@
 #     unplug; plug again, then surprise removal with data on it: reads of
 #     the lost pages fail with EIO, the rest of the device still reads;
 #   - the control socket: garbage and oversized input get error replies;
+#   - ztierd killed with an [fs] stack up: the new one refuses it, builds
+#     no second device;
 #   - SIGTERM tears everything down.
 # Prints TAP (tests/tap.sh); exit status 1 when a test failed.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:$PATH
@@ -148,6 +150,28 @@ wait $spid; rc=$?
 ok "the hog verified every page across the ztierd restart (rc $rc)" '[ $rc = 0 ] && ! grep -qi "fail\|error" $W/stress3.out'
 ok "one zram and one ztier swap, as before" '[ "$(grep -c "^/dev/" /proc/swaps)" = 2 ]'
 swapon --show | diag
+
+# --- ztierd killed with an [fs] stack up: such a stack keeps no state to be
+# adopted by (manager/daemon_adopt_fs.c), so the new ztierd refuses it in one
+# line and builds no second device over it; once the admin has removed the
+# old device, `up` builds it; without its policy, reload takes it down -------
+sed -e 's/^name = mixed/name = kept/' -e 's/^size = 1G/size = 64M/' -e '/^\[swap\]/,$d' \
+    $W/policy.d/50-mixed.conf >$W/policy.d/70-kept.conf
+printf '[fs]\ntype = ext4\nmount-point = /mnt/kept\n' >>$W/policy.d/70-kept.conf
+ztierctl reload >/dev/null
+ok "an [fs] stack from the policy dir is built (kept)" 'wait_log "kept: .* mounted on /mnt/kept" 30 && mounted /mnt/kept'
+kdev=$(grep -o 'kept: /dev/ublkb[0-9]* live' $LOG | tail -1 | awk '{print $2}')
+echo kept >/mnt/kept/file
+kill -KILL $zpid; wait $zpid 2>/dev/null
+ztierd --foreground --config $W/ztier.conf --policy-dir $W/policy.d 2>>$LOG &
+zpid=$!
+ok "the new ztierd refuses kept's $kdev in one line, builds no second device" \
+	'wait_log "kept: not building a second device: $kdev .*is mounted on /mnt/kept" 30 && [ "$(grep -c "kept: /dev/ublkb[0-9]* live" $LOG)" = 1 ] && printf "status\n" | socat - UNIX-CONNECT:$ZTIER_SOCKET | grep -q "^kept	ztier	failed	.*ztier-ublk del ${kdev#/dev/ublkb}'"'"'"'
+ok "the swaps are adopted again; kept's files still read" 'wait_log "ready:.*" 30 && [ "$(grep -c "mixed: adopted $udev" $LOG)" = 2 ] && grep -q kept /mnt/kept/file'
+umount /mnt/kept && ztier-ublk del "${kdev#/dev/ublkb}" 2>&1 | diag
+ok "after umount + ztier-ublk del, ztierctl up kept builds it" 'ztierctl up kept >/dev/null && mounted /mnt/kept && [ "$(grep -c "kept: /dev/ublkb[0-9]* live" $LOG)" = 2 ]'
+rm $W/policy.d/70-kept.conf
+ok "its policy removed, reload takes kept down" 'ztierctl reload >/dev/null && wait_log "kept: no longer configured: removed" 10 && ! mounted /mnt/kept'
 
 # Data integrity through both swap devices: tmpfs pages (swap-backed) written
 # in a 48M cgroup are swapped out, then read back and compared.
