@@ -62,6 +62,8 @@ static void give_up(struct zd_super *x, const char *why)
 	pthread_mutex_unlock(&x->lock);
 }
 
+#define RECOVERY_TRIES 4
+
 /* The server died: reap it, then serve the device again (or say why not). */
 static void died(struct zd_super *x)
 {
@@ -97,7 +99,16 @@ static void died(struct zd_super *x)
 		give_up(x, "crash loop: server not recovered again ('ztierctl down' removes it)");
 		return;
 	}
-	rpid = zd_spawn_recovery(x->ublk_id, &rfd, why, sizeof(why));
+	/* The kernel quiesces the device a moment after the server's exit (a
+	 * recovering server waits up to 10 s for it); on 6.12 under memory
+	 * pressure one recovery in a few test runs still found the device LIVE
+	 * (issue #10 note): try again before giving up. */
+	for (int t = 1; (rpid = zd_spawn_recovery(x->ublk_id, &rfd, why, sizeof(why))) < 0 &&
+	     t < RECOVERY_TRIES; t++) {
+		zd_log(ZD_WARN, "%s: recovering %s failed (try %d of %d): %s", x->name, x->dev,
+		       t, RECOVERY_TRIES, why);
+		sleep(1);
+	}
 	if (rpid < 0) {
 		zd_log(ZD_ERR, "%s: recovering %s failed: %s", x->name, x->dev, why);
 		give_up(x, why);
