@@ -20,6 +20,20 @@ static inline void state_free_loc(struct zu_state *s, uint64_t e)
 	}
 }
 
+/* Publish e as idx's entry as a writer does, then free what it replaced
+ * (or e itself when the entry cannot be locked). */
+static inline void state_publish(struct zu_state *s, uint64_t idx, uint64_t e)
+{
+	uint64_t old;
+
+	if (zu_pt_lock(s->pt, idx, 0, &old)) {
+		state_free_loc(s, e);
+		return;
+	}
+	zu_pt_unlock(s->pt, idx, e);
+	state_free_loc(s, old);
+}
+
 /* Drop the n pages of idx as the server does: the entry emptied under its
  * lock first, then its location freed. */
 static inline void state_drop_pages(struct zu_state *s, const uint64_t *idx, unsigned n)

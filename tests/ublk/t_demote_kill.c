@@ -47,16 +47,10 @@ static void *writer(void *arg)
 	struct zu_codec_ctx *cx = zu_codec_ctx_create(3);
 
 	for (uint64_t ver = a->seed;; ver += 2) {
-		uint64_t idx = (uint64_t)(rand_r(&a->seed) % RANGE) * STRIDE, e, old;
+		uint64_t idx = (uint64_t)(rand_r(&a->seed) % RANGE) * STRIDE, e;
 
-		if (dm_store(a->s->store, cx, idx, ver, &e))
-			continue;
-		if (zu_pt_lock(a->s->pt, idx, 0, &old)) {
-			state_free_loc(a->s, e);
-			continue;
-		}
-		zu_pt_unlock(a->s->pt, idx, e);
-		state_free_loc(a->s, old);
+		if (!dm_store(a->s->store, cx, idx, ver, &e))
+			state_publish(a->s, idx, e);
 	}
 	return NULL;
 }

@@ -67,15 +67,9 @@ static void *writer(void *arg)
 	struct writer *w = arg;
 
 	for (uint64_t ver = w->seed;; ver += WRITERS) {
-		uint64_t idx = (uint64_t)(rand_r(&w->seed) % RANGE) * STRIDE, old;
-		uint64_t e = put_ver(w->s, idx, ver);
+		uint64_t idx = (uint64_t)(rand_r(&w->seed) % RANGE) * STRIDE;
 
-		if (zu_pt_lock(w->s->pt, idx, 0, &old)) {
-			state_free_loc(w->s, e);
-			continue;
-		}
-		zu_pt_unlock(w->s->pt, idx, e);
-		state_free_loc(w->s, old);
+		state_publish(w->s, idx, put_ver(w->s, idx, ver));
 	}
 	return NULL;
 }
