@@ -389,6 +389,8 @@ int zd_swapon(const char *dev, int priority, bool discard);
 int zd_swapoff(const char *dev, dev_t rdev);   /* rdev: when the node is gone */
 dev_t zd_rdev(const char *dev);                /* 0 if not a block device */
 int zd_mkfs_mount(const char *dev, const char *type, const char *dir);
+/* Mount what is on dev already (an adopted file system's device). */
+int zd_mount(const char *dev, const char *type, const char *dir);
 int zd_umount(const char *dir);
 /* Run argv, stdout/stderr to ours; 0 when it exits 0, else -EIO / -errno. */
 int zd_run(char *const argv[]);
@@ -429,6 +431,8 @@ int zd_adopt(struct zd_daemon *d, struct zd_stack *s);
  * on its mount point, or served under its name): -EEXIST with s->reason and
  * one log line saying what to do; -ENOENT when there is none. */
 int zd_adopt_fs(struct zd_stack *s);
+/* The source of what is mounted on mnt (the topmost mount): 0, -ENOENT. */
+int zd_mounted_on(const char *mnt, char *src, size_t len);
 /* The first device of ZTU_RUN_DIR that has a file ID<suffix> (".config",
  * ".stats") and that match(ID, arg) accepts: its id, or -1. */
 int zd_device_find(const char *suffix, bool (*match)(int id, void *arg), void *arg);
