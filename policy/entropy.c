@@ -80,7 +80,8 @@ double zt_entropy_exact(const void *buf, size_t len)
  * The byte offset of each chunk of each pass (chunk_offset() below). */
 uint32_t zt_sample_clogc[ZT_SAMPLE_BYTES + 1];
 uint16_t zt_sample_chunk_at[2][ZT_SAMPLE_CHUNKS];
-static bool has_avx512;
+uint64_t zt_sample_pack_lut[256];
+static const struct zt_sample_path *path;
 
 /* Chunk i of pass p sits in slot (3i + 5p) mod 16 of stripe i. */
 static size_t chunk_offset(size_t i, unsigned pass)
@@ -88,6 +89,22 @@ static size_t chunk_offset(size_t i, unsigned pass)
 	const size_t slots = ZT_SAMPLE_STRIPE / ZT_SAMPLE_CHUNK;
 
 	return i * ZT_SAMPLE_STRIPE + ((3 * i + 5 * pass) % slots) * ZT_SAMPLE_CHUNK;
+}
+
+/* The pshufb control that packs the bytes of m's set bits to the front;
+ * the lanes past them read 0x80 (pshufb writes a zero there). */
+static uint64_t pack_control(unsigned m)
+{
+	uint64_t ctl = UINT64_C(0x8080808080808080);
+	unsigned at = 0;
+
+	for (unsigned b = 0; b < 8; b++) {
+		if (m & (1u << b)) {
+			ctl &= ~(UINT64_C(0xff) << (8 * at));
+			ctl |= (uint64_t)b << (8 * at++);
+		}
+	}
+	return ctl;
 }
 
 /* Filled when the program loads (entropy.o is linked in whenever the
@@ -99,9 +116,44 @@ __attribute__((constructor)) static void tables_init(void)
 	for (unsigned pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < ZT_SAMPLE_CHUNKS; i++)
 			zt_sample_chunk_at[pass][i] = (uint16_t)chunk_offset(i, pass);
+	for (unsigned m = 0; m < 256; m++)
+		zt_sample_pack_lut[m] = pack_control(m);
+	zt_sample_select(ZT_ISA_COUNT - 1);
+}
+
+static bool cpu_has(enum zt_isa isa)
+{
 	__builtin_cpu_init();
-	has_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-		     __builtin_cpu_supports("avx512vbmi2");
+	switch (isa) {
+	case ZT_ISA_SCALAR:
+		return true;
+	case ZT_ISA_AVX2:
+		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+	case ZT_ISA_AVX512:
+		return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+		       __builtin_cpu_supports("avx512vbmi2");
+	default:
+		return false;
+	}
+}
+
+const struct zt_sample_path *zt_sample_impl(enum zt_isa isa)
+{
+	static const struct zt_sample_path paths[ZT_ISA_COUNT] = {
+		[ZT_ISA_SCALAR] = { zt_sample_add_scalar, zt_sample_buckets_scalar },
+		[ZT_ISA_AVX2] = { zt_sample_add_avx2, zt_sample_buckets_avx2 },
+		[ZT_ISA_AVX512] = { zt_sample_add_avx512, zt_sample_buckets_avx512 },
+	};
+	return (unsigned)isa < ZT_ISA_COUNT && cpu_has(isa) ? &paths[isa] : NULL;
+}
+
+void zt_sample_select(enum zt_isa max)
+{
+	const struct zt_sample_path *p = NULL;
+
+	for (int isa = (int)max; !p && isa >= 0; isa--)
+		p = zt_sample_impl((enum zt_isa)isa);
+	path = p;
 }
 
 static inline uint64_t load64(const unsigned char *p)
@@ -141,17 +193,9 @@ static inline void add_word(struct zt_sample *s, const unsigned char *p)
 	s->h[3][p[7]]++;
 }
 
-bool zt_sample_has_avx512(void)
-{
-	return has_avx512;
-}
-
 void zt_sample_add(struct zt_sample *s, const void *page, unsigned pass)
 {
-	if (has_avx512)
-		zt_sample_add_avx512(s, page, pass);
-	else
-		zt_sample_add_scalar(s, page, pass);
+	path->add(s, page, pass);
 }
 
 void zt_sample_add_scalar(struct zt_sample *s, const void *page, unsigned pass)
@@ -233,10 +277,7 @@ void zt_sample_stats(const struct zt_sample *s, struct zt_sample_stats *st)
 	struct zt_bucket_stats bs;
 	const float n = (float)s->n;
 
-	if (has_avx512)
-		zt_sample_buckets_avx512(s, &bs);
-	else
-		zt_sample_buckets_scalar(s, &bs);
+	path->buckets(s, &bs);
 	/* H = log2 n - (1/n) sum c log2 c, then the bias shift */
 	float log2n = (float)(31 - __builtin_clz(s->n));    /* n is 256 or 512 */
 	float h = log2n - (float)(bs.sum_clogc / ZT_CLOGC_ONE) / n;
