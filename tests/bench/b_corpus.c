@@ -8,7 +8,8 @@
  * cost or write prints one table; $ZT_BENCH_CLOCK=cpu times with the
  * thread's CPU clock (steadier on a shared machine than the wall clock);
  * $ZT_BENCH_ISA=scalar, avx2 or avx512 caps the classifier's paths
- * (policy/isa.h), as on a CPU that has no better one.
+ * (policy/isa.h), as on a CPU that has no better one (the cost table then
+ * times that path alone).
  * Instructions per page, which do not vary from run to run:
  * tests/bench/callgrind-classify.sh.
  *
@@ -227,9 +228,10 @@ static double pass_ns(const struct corpus *c, const size_t *idx, size_t n, metho
 	return t / (double)(cached ? n / BLOCK * BLOCK : n);
 }
 
-/* The classifier's paths: up to $ZT_BENCH_ISA (scalar, avx2, avx512), or
- * the best this CPU has. */
+/* The classifier's paths: up to $ZT_BENCH_ISA (scalar, avx2, avx512) if
+ * set (only_isa), or the best this CPU has. */
 static enum zt_isa top_isa = ZT_ISA_COUNT - 1;
+static bool only_isa;
 
 /* Median ns/page of each method over ROUNDS passes, the methods taking
  * turns pass by pass so that a burst of load elsewhere favours none.
@@ -268,7 +270,8 @@ static size_t run_lz4(const unsigned char *p)
 }
 
 /* lz4, then zt_classify on each of its paths up to top_isa that this CPU
- * has, taking turns on the same pages. */
+ * has (on top_isa alone with $ZT_BENCH_ISA, as a CPU that has no better
+ * path would run), taking turns on the same pages. */
 static void cost_table(const struct corpus *c, const size_t *all)
 {
 	method_fn fn[1 + ZT_ISA_COUNT] = { run_lz4 };
@@ -276,7 +279,7 @@ static void cost_table(const struct corpus *c, const size_t *all)
 	double med[1 + ZT_ISA_COUNT];
 	int n = 1;
 
-	for (int i = 0; i <= (int)top_isa; i++) {
+	for (int i = only_isa ? (int)top_isa : 0; i <= (int)top_isa; i++) {
 		if (zt_sample_impl((enum zt_isa)i)) {
 			isa[n] = (enum zt_isa)i;
 			fn[n++] = run_classify;
@@ -371,9 +374,8 @@ static void write_table(const struct corpus *c, size_t *idx)
 	free(handles);
 }
 
-/* $ZT_BENCH_ISA: the classifier's paths go no higher (the estimate and
- * write tables; the cost table times every path up to it).  false if the
- * name is not one of them. */
+/* $ZT_BENCH_ISA: the classifier's paths go no higher, as on a CPU that has
+ * no better one.  false if the name is not one of them. */
 static bool pick_isa(void)
 {
 	const char *want = getenv("ZT_BENCH_ISA");
@@ -385,6 +387,7 @@ static bool pick_isa(void)
 		fprintf(stderr, "b_corpus: ZT_BENCH_ISA=%s: not scalar, avx2 or avx512\n", want);
 		return false;
 	}
+	only_isa = want != NULL;
 	while (!zt_sample_impl(top_isa))
 		top_isa--;
 	zt_isa_limit(top_isa);
