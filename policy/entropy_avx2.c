@@ -7,7 +7,11 @@
  * found with one compare, and the others are packed to the front with
  * pshufb (AVX2 has no vpcompressb: the control for each 8-byte half comes
  * from a 256-entry table, zt_sample_pack_lut), so only they reach the
- * counters.  The counts are the scalar path's, bit for bit.
+ * counters.  The bucket pass reads c log2 c from a table held in registers,
+ * as the AVX-512 one does, 16 buckets per step.  The counts and sums are
+ * the scalar path's, bit for bit.  On the heaps of b_corpus, zt_classify
+ * takes 223 ns/page from memory with this path, 300 with the scalar one
+ * and 193 with AVX-512 (lz4: 3482; see the README).
  *
  * Built with -mavx2 -mpopcnt (policy/module.mk) and only called after
  * __builtin_cpu_supports() said yes (entropy.c).

@@ -6,7 +6,8 @@
  * walk the page and stop at the first word that differs.  The AVX2 and
  * AVX-512 twins (samefill_avx2.c, samefill_avx512.c) do the same walk 128 or
  * 256 bytes per step; the best one this CPU supports is chosen once, with
- * __builtin_cpu_supports, and cached in a function pointer.
+ * __builtin_cpu_supports, and cached in a function pointer (zt_isa_limit
+ * lowers the ceiling for the tests and benchmarks).
  */
 #include "policy/policy.h"
 #include "policy/samefill_isa.h"
