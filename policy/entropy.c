@@ -82,8 +82,9 @@ double zt_entropy_exact(const void *buf, size_t len)
  * is 1): integer sums have a one-cycle latency where float sums had three,
  * and the sum over a sample (at most 512 log2 512 = 4608) fits 32 bits.
  * The byte offset of each chunk of each pass (chunk_offset() below).  The
- * AVX2 path's pack controls (pack_control()), built here because code in
- * entropy_avx2.c may hold AVX2 instructions even where the source has none.
+ * AVX2 path's pack controls (pack_control()), built here, not in
+ * entropy_avx2.c: the compiler may use AVX2 anywhere in that file, and this
+ * runs on every CPU, before any check.
  * The path zt_sample_add and zt_sample_stats take (zt_sample_select()). */
 uint32_t zt_sample_clogc[ZT_SAMPLE_BYTES + 1];
 uint16_t zt_sample_chunk_at[2][ZT_SAMPLE_CHUNKS];
