@@ -5,12 +5,13 @@
  * A ublk swap device is not synchronous to the kernel (kernel zram is), so
  * each swap-in fault from a ztier device goes through readahead of up to
  * 2^page-cluster pages.  Measured in the VM (tests/vm/bench-swapin, 6.12,
- * 64 MiB of real process memory on a ztier swap, 7 interleaved rounds):
- * sequential swap-in 28, 48, 68 and 78 MiB/s at page-cluster 0..3, while a
- * random touch took a median 64-67 us at every setting (the kernel's
- * per-VMA readahead shrinks its window for random access).  So the kernel
- * default (3) is the right one for ztier, and ztierd leaves the global
- * alone unless told otherwise: it is one knob for every swap device.
+ * 64 MiB of real process memory on a ztier swap, 7 interleaved rounds,
+ * three runs): sequential swap-in at 28-35, 44-49, 68-80 and 78-99 MiB/s
+ * for page-cluster 0..3, while a random touch took no longer at any
+ * setting (each round near 65 or near 120 us whatever the setting: the
+ * kernel's per-VMA readahead narrows its window for random access).  So
+ * the kernel's default (3) suits ztier, and ztierd leaves the global alone
+ * unless told otherwise: it is one knob for every swap device.
  * When told, it sets the value while any swap stack is up and restores
  * the earlier one when none is, or when it stops; the earlier value is
  * kept in a file next to the control socket, so a ztierd killed in

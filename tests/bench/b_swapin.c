@@ -17,6 +17,14 @@
  * would a real swap-out.  VmSwap after each page-out shows the pressure.
  *
  * Usage: b_swapin CORPUS MIB PC...   (needs root: writes page-cluster)
+ *
+ * Second use (issue 15, item 4: which same-filled pages reach a swap
+ * device): b_swapin --pageout CORPUS MIB CMD fills the region as a mix,
+ * per 4 pages one zero-filled, one filled with a non-zero word (a
+ * different word for each page), two from the corpus; counts the zero and
+ * the non-zero same-filled pages it holds; pages it all out and runs CMD
+ * (which reads the swap device's counters) while the pages are still out.
+ *
  * Without swap on, or as `make bench` runs it (no arguments), it says so
  * and exits 0.
  */
@@ -116,6 +124,8 @@ static unsigned char *fill(const char *corpus, size_t bytes)
 		fprintf(stderr, "b_swapin: %s: %s\n", corpus, strerror(errno));
 		exit(1);
 	}
+	if (getenv("ZT_NOHUGE"))      /* 4 KiB folios only: each page swapped alone */
+		madvise(r, bytes, MADV_NOHUGEPAGE);
 	while (done < bytes) {
 		ssize_t n = pread(fd, r + done, bytes - done, 0);
 
@@ -204,6 +214,46 @@ static void report(const int *pc, unsigned npc, struct row *rows)
 	}
 }
 
+/* The page's fill word if every word is the same, else 0 with *same false. */
+static uint64_t fill_word(const unsigned char *p, bool *same)
+{
+	const uint64_t *w = (const uint64_t *)p;
+
+	*same = true;
+	for (unsigned i = 1; i < PAGE / 8 && *same; i++)
+		*same = w[i] == w[0];
+	return w[0];
+}
+
+static int pageout_mix(char **argv)
+{
+	size_t bytes = (size_t)strtoul(argv[3], NULL, 10) << 20;
+	unsigned char *r = fill(argv[2], bytes);
+	uint64_t zero = 0, filled = 0;
+
+	for (size_t i = 0; i < bytes / PAGE; i++) {
+		uint64_t *w = (uint64_t *)(r + i * PAGE), word = 0x0101010101010101u * (i % 255 + 1);
+		bool same;
+
+		for (unsigned k = 0; i % 4 < 2 && k < PAGE / 8; k++)
+			w[k] = i % 4 ? word : 0;
+		word = fill_word((unsigned char *)w, &same);
+		zero += same && !word;
+		filled += same && word;
+	}
+	printf("region: %zu pages, %llu zero-filled, %llu filled with a non-zero word\n",
+	       bytes / PAGE, (unsigned long long)zero, (unsigned long long)filled);
+	if (getenv("ZT_PAGEOUT_ONCE")) {      /* one MADV_PAGEOUT, its writeback done */
+		madvise_pageout(r, bytes);
+		sleep(2);
+		printf("VmSwap after one MADV_PAGEOUT: %ld KiB\n", vm_swap_kib());
+	} else {
+		printf("VmSwap after MADV_PAGEOUT: %ld KiB\n", page_out(r, bytes));
+	}
+	fflush(stdout);
+	return system(argv[4]) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	static struct row rows[MAX_PC];
@@ -211,6 +261,8 @@ int main(int argc, char **argv)
 	unsigned npc = 0;
 	uint64_t seed = 42;
 
+	if (argc == 5 && !strcmp(argv[1], "--pageout") && swap_is_on())
+		return pageout_mix(argv);
 	if (argc < 4 || !swap_is_on()) {
 		printf("b_swapin: needs CORPUS MIB PC... and a swap device on "
 		       "(tests/vm/bench-swapin.sh): skipped\n");

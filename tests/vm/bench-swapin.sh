@@ -1,6 +1,7 @@
 #!/bin/bash
 # tests/vm/bench-swapin.sh: swap-in against vm.page-cluster (issue 15,
-# item 5).  One swap device at a time, the same 64 MiB of real process
+# item 5), and first which same-filled pages still reach a swap device
+# (item 4: since 6.12 the kernel keeps zero-filled swap pages in a bitmap).  One swap device at a time, the same 64 MiB of real process
 # memory (tests/vm/corpus) paged out and read back by b_swapin
 # (tests/bench/b_swapin.c: sequential MiB/s, random touch latency; settings
 # interleaved over 7 rounds, medians with their spread):
@@ -22,6 +23,24 @@ echo "== ztier swap (ublk, not synchronous: readahead applies)"
 sed 's/^memory-limit = .*/memory-limit = 128M/' $fx/bench.conf >/tmp/swapin.conf
 add --policy /tmp/swapin.conf >/tmp/add.out || { cat /tmp/add.out; exit 1; }
 mkswap "$dev" >/dev/null && swapon "$dev" || exit 1
+echo "== same-filled pages swapped out: which reach the device ($(uname -r), THP $(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/enabled))"
+# Per 4 pages of a 32 MiB region one zero-filled, one filled with a
+# non-zero word (b_swapin --pageout), one MADV_PAGEOUT; the pages written
+# to the ztier device as same-filled (w_samefill, by its classifier) are
+# counted while the region is out, once with the region in huge pages as
+# the guest's THP setting gives them, once in 4 KiB pages only.
+sf() { stats $id | sed -n 's/^w_samefill=//p'; }
+cat >/tmp/sf.sh <<EOS
+. /mnt/add/ublk-lib.sh
+echo "same-filled pages the device was sent: \$((\$(stats $id | sed -n 's/^w_samefill=//p') - \$(cat /tmp/sf0)))"
+EOS
+for huge in thp 4k; do
+	echo "-- $huge"
+	sf >/tmp/sf0
+	if [ $huge = 4k ]; then export ZT_NOHUGE=1; fi
+	ZT_PAGEOUT_ONCE=1 /mnt/add/b_swapin.t --pageout $corpus 32 "bash /tmp/sf.sh"
+	unset ZT_NOHUGE
+done
 r0=$(awk '{print $1}' /sys/block/ublkb$id/stat)
 taskset -c 1 /mnt/add/b_swapin.t $corpus $MIB 0 1 2 3
 echo "device reads: $(( $(awk '{print $1}' /sys/block/ublkb$id/stat) - r0 ))"
