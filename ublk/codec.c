@@ -7,10 +7,23 @@
  * estimate over levels 1..max for a 4 KiB source, so any level up to max
  * fits.  The source-size hint is passed on each call (ZSTD_compressCCtx
  * does it), so zstd picks parameters for a 4 KiB input.
+ *
+ * Literals: a zstd page keeps Huffman-coded literals only when they save
+ * more than HUF_MIN_GAIN bytes over raw ones.  Decoding them means building
+ * a Huffman table for every page, which on 4 KiB pages of process memory
+ * (tests/bench/b_readpath.c, the corpus's text pages) is about a third of
+ * the decompression, and most pages gain a few dozen bytes from it.  Each
+ * page is compressed with raw literals first (cheaper than with Huffman);
+ * only when the raw literals' entropy says Huffman could save more than
+ * HUF_MIN_GAIN is it compressed again with them, and the smaller kept.
+ * Both are standard zstd frames: any zstd decoder (an older ztier too)
+ * reads them, so the store's recovered data needs nothing.
  */
 #define ZSTD_STATIC_LINKING_ONLY
 #include <errno.h>
 #include <lz4.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -18,14 +31,21 @@
 
 #include "ublk/codec.h"
 
+/* 1% of a page: under it, Huffman literals cost readers more than the
+ * memory they save is worth (tests/bench/b_readpath.c has the trade). */
+#define HUF_MIN_GAIN (ZT_PAGE_SIZE / 100)
+#define BLOCK_HDR 3                 /* a zstd block header's bytes */
+
 struct zu_codec_ctx {
 	int max_level;
+	int level;                  /* the CCtx's compression level now */
 	void *lz4_state;
 	ZSTD_CCtx *cctx;
 	ZSTD_DCtx *dctx;
 	void *cbuf, *dbuf;
 	size_t cbytes, dbytes;
 	unsigned char page[ZT_PAGE_SIZE];
+	unsigned char alt[ZT_PAGE_SIZE];    /* the Huffman-literals attempt */
 };
 
 static size_t cctx_bytes_for(int max_level)
@@ -105,19 +125,112 @@ void *zu_codec_buf(struct zu_codec_ctx *ctx)
 	return ctx->page;
 }
 
-static int compress_zstd(struct zu_codec_ctx *ctx, int level, const void *page,
-			 void *dst, size_t dst_cap)
+/* The raw literals of a one-block zstd frame (RFC 8878 3.1.1: frame
+ * header, block header, literals section header): false if the frame is
+ * not that shape. */
+static bool raw_literals(const unsigned char *f, size_t len, const unsigned char **lit,
+			 size_t *n)
 {
+	static const unsigned char did_len[4] = { 0, 1, 2, 4 }, fcs_len[4] = { 0, 2, 4, 8 };
+	unsigned fhd, single;
+	size_t at, hl;
+	const unsigned char *l;
+
+	if (len < ZSTD_FRAMEHEADERSIZE_PREFIX(ZSTD_f_zstd1) + 1)
+		return false;
+	fhd = f[4];
+	single = fhd >> 5 & 1;
+	at = 5 + !single + did_len[fhd & 3] + (fhd >> 6 ? fcs_len[fhd >> 6] : single);
+	if (len < at + BLOCK_HDR + 3 || (f[at] >> 1 & 3) != 2)
+		return false;                         /* not a compressed block */
+	l = f + at + BLOCK_HDR;
+	if ((l[0] & 3) != 0)
+		return false;                         /* literals not raw */
+	switch (l[0] >> 2 & 3) {
+	case 1:  hl = 2; *n = (size_t)(l[0] >> 4) | (size_t)l[1] << 4; break;
+	case 3:  hl = 3; *n = (size_t)(l[0] >> 4) | (size_t)l[1] << 4 | (size_t)l[2] << 12; break;
+	default: hl = 1; *n = (size_t)(l[0] >> 3); break;
+	}
+	*lit = l + hl;
+	return *n <= len - (size_t)(*lit - f);
+}
+
+/* What Huffman coding could save on n literal bytes, roughly: their
+ * order-0 entropy, less a table of about half a byte per symbol used. */
+static double huf_gain(const unsigned char *lit, size_t n)
+{
+	unsigned count[256] = { 0 }, used = 0;
+	double bits = 0;
+
+	for (size_t i = 0; i < n; i++)
+		count[lit[i]]++;
+	for (unsigned s = 0; s < 256; s++) {
+		if (count[s]) {
+			used++;
+			bits -= count[s] * log2((double)count[s] / (double)n);
+		}
+	}
+	return (double)n - bits / 8 - used / 2.0;
+}
+
+/* Worth compressing again with Huffman literals?  Yes when unsure. */
+static bool try_huf(const unsigned char *frame, size_t len)
+{
+	const unsigned char *lit;
 	size_t n;
 
-	if (!ctx->cctx || level < 1 || level > ctx->max_level)
-		return -EINVAL;
-	n = ZSTD_compressCCtx(ctx->cctx, dst, dst_cap, page, ZT_PAGE_SIZE, level);
+	if (!raw_literals(frame, len, &lit, &n))
+		return true;
+	return huf_gain(lit, n) > HUF_MIN_GAIN;
+}
+
+/* A failed compression leaves the CCtx mid-frame, where it takes no
+ * parameter: the reset ends that frame. */
+static size_t zstd_run(struct zu_codec_ctx *ctx, ZSTD_paramSwitch_e literals,
+		       const void *page, void *dst, size_t dst_cap)
+{
+	size_t r = ZSTD_CCtx_reset(ctx->cctx, ZSTD_reset_session_only);
+
+	if (!ZSTD_isError(r))
+		r = ZSTD_CCtx_setParameter(ctx->cctx, ZSTD_c_literalCompressionMode, literals);
+
+	return ZSTD_isError(r) ? r : ZSTD_compress2(ctx->cctx, dst, dst_cap, page, ZT_PAGE_SIZE);
+}
+
+static int zstd_result(size_t n)
+{
 	if (!ZSTD_isError(n))
 		return (int)n;
 	if (ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall)
 		return -E2BIG;
 	return -EIO;
+}
+
+/* Raw literals, or Huffman ones when they save more than HUF_MIN_GAIN. */
+static int compress_zstd(struct zu_codec_ctx *ctx, int level, const void *page,
+			 void *dst, size_t dst_cap)
+{
+	size_t raw, huf;
+
+	if (!ctx->cctx || level < 1 || level > ctx->max_level)
+		return -EINVAL;
+	if (level != ctx->level) {
+		ZSTD_CCtx_reset(ctx->cctx, ZSTD_reset_session_only);
+		if (ZSTD_isError(ZSTD_CCtx_setParameter(ctx->cctx, ZSTD_c_compressionLevel, level)))
+			return -EIO;
+		ctx->level = level;
+	}
+	raw = zstd_run(ctx, ZSTD_ps_disable, page, dst, dst_cap);
+	if (ZSTD_isError(raw))             /* too long raw: Huffman may fit */
+		return zstd_result(zstd_run(ctx, ZSTD_ps_auto, page, dst, dst_cap));
+	if (!try_huf(dst, raw))
+		return (int)raw;
+	huf = zstd_run(ctx, ZSTD_ps_auto, page, ctx->alt,
+		       raw < sizeof(ctx->alt) ? raw : sizeof(ctx->alt));
+	if (ZSTD_isError(huf) || huf + HUF_MIN_GAIN >= raw)
+		return (int)raw;
+	memcpy(dst, ctx->alt, huf);
+	return (int)huf;
 }
 
 int zu_codec_compress(struct zu_codec_ctx *ctx, const struct zt_codec *c,
