@@ -3,9 +3,14 @@
  * zero and random pages at several zstd levels, the 3/4-page cap (-E2BIG),
  * corrupt input (-EIO), and the level bound of a context.  Every zstd
  * level up to the context's maximum must compress with its static
- * workspace (a static context errors rather than allocate).
+ * workspace (a static context errors rather than allocate).  zstd pages
+ * keep Huffman-coded literals only when worth 1% of a page (codec.c): never
+ * more than that above zstd's own frame, and as small as it when the
+ * literals are most of the data; a frame zstd itself made (what an older
+ * ztier stored) still reads.
  */
 #include <errno.h>
+#include <zstd.h>
 
 #include "tests/tap.h"
 #include "ublk/codec.h"
@@ -134,6 +139,47 @@ static void test_errors(struct zu_codec_ctx *ctx)
 	       "raw of the wrong length: -EIO");
 }
 
+/* Random letters of a 4-symbol alphabet (2 bits each under Huffman,
+ * nothing to match) in the first n bytes, then those n bytes again. */
+static void page_acgt(unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < ZT_PAGE_SIZE; i++)
+		p[i] = i < n ? (unsigned char)"ACGT"[next_rand() % 4] : p[i % n];
+}
+
+/* Ours against ZSTD_compress at the same level: bytes more (negative:
+ * fewer); the plain frame must read back through the codec too. */
+static int over_plain_zstd(struct zu_codec_ctx *ctx, const unsigned char *page, int *ours)
+{
+	static unsigned char comp[2 * ZT_PAGE_SIZE], out[ZT_PAGE_SIZE];
+	const struct zt_codec z = { ZT_CODEC_ZSTD, 3 };
+	size_t plain = ZSTD_compress(comp, sizeof(comp), page, ZT_PAGE_SIZE, 3);
+
+	if (ZSTD_isError(plain) || zu_codec_decompress(ctx, ZT_CODEC_ZSTD, comp, plain, out) ||
+	    memcmp(out, page, ZT_PAGE_SIZE) || roundtrip(ctx, &z, page, ZT_PAGE_SIZE, ours))
+		return INT32_MAX;
+	return *ours - (int)plain;
+}
+
+static void test_literals(struct zu_codec_ctx *ctx)
+{
+	static unsigned char page[ZT_PAGE_SIZE];
+	int len, d;
+
+	page_text(page);
+	d = over_plain_zstd(ctx, page, &len);
+	ok(d <= (int)ZT_PAGE_SIZE / 100, "text page: %d bytes, %d over zstd's own frame (at most 1%% "
+	   "of a page)", len, d);
+	page_acgt(page, ZT_PAGE_SIZE / 2);
+	d = over_plain_zstd(ctx, page, &len);
+	ok(d <= 0 && len < (int)ZT_PAGE_SIZE / 5, "half-literal page: Huffman kept (%d bytes, %d "
+	   "over zstd's own frame)", len, d);
+	page_acgt(page, ZT_PAGE_SIZE);
+	d = over_plain_zstd(ctx, page, &len);
+	ok(d <= 0 && len < (int)ZT_PAGE_SIZE / 2, "all-literal page (too long with raw "
+	   "literals): Huffman (%d bytes, %d over zstd's own frame)", len, d);
+}
+
 /* Every level 1..19 fits the static workspace sized at create. */
 static void test_levels(struct zu_codec_ctx *ctx)
 {
@@ -157,6 +203,7 @@ int main(void)
 	test_roundtrips(ctx);
 	test_errors(ctx);
 	test_levels(ctx);
+	test_literals(ctx);
 	lz = zu_codec_ctx_create(0);
 	ok(lz != NULL, "context without zstd compression");
 	tap_diag("context bytes (no zstd compression): %zu", zu_codec_ctx_bytes(lz));
