@@ -74,7 +74,7 @@ static int decompress_page(struct bench *b, uint64_t pgno, void *buf)
 static void setup(struct bench *b, size_t npages)
 {
 	const char *path = getenv("ZT_POLICY") ? getenv("ZT_POLICY") : "policy/examples/default.conf";
-	int max_level = 0;
+	int max_level = 0, hc = 0;
 
 	zt_policy_default(&b->pol);
 	if (zt_policy_load(&b->pol, path, NULL, NULL)) {
@@ -84,6 +84,7 @@ static void setup(struct bench *b, size_t npages)
 	for (int c = 0; c < ZT_CLASS_COUNT; c++) {
 		if (b->pol.rule[c].codec.kind == ZT_CODEC_ZSTD && b->pol.rule[c].codec.level > max_level)
 			max_level = b->pol.rule[c].codec.level;
+		hc |= b->pol.rule[c].codec.kind == ZT_CODEC_LZ4 && b->pol.rule[c].codec.level;
 		b->idx[c] = malloc(npages * sizeof(size_t));
 	}
 	b->t.pt = zu_pt_create(npages, 0);
@@ -92,7 +93,7 @@ static void setup(struct bench *b, size_t npages)
 	b->tc.st = &b->st;
 	b->tc.codec = zu_codec_ctx_create(max_level);
 	if (!b->t.pt || !b->t.store || !b->tc.codec || !b->idx[ZT_CLASS_COUNT - 1] ||
-	    zu_store_commit_all(b->t.store)) {
+	    (hc && zu_codec_ctx_enable_lz4hc(b->tc.codec)) || zu_store_commit_all(b->t.store)) {
 		fprintf(stderr, "b_readpath: no page table, store or codec\n");
 		exit(1);
 	}

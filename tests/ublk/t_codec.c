@@ -1,10 +1,10 @@
 /*
- * t_codec.c — lz4 and zstd page codec: round trips of text-like, mixed,
+ * t_codec.c — lz4, lz4hc and zstd page codec: round trips of text-like, mixed,
  * zero and random pages at several zstd levels, the 3/4-page cap (-E2BIG),
  * corrupt input (-EIO), and the level bound of a context.  Every zstd
  * level up to the context's maximum must compress with its static
  * workspace (a static context errors rather than allocate).  zstd pages
- * keep Huffman-coded literals only when worth 1% of a page (codec.c): never
+ * keep Huffman-coded literals only when worth 1/64 of a page (codec.c): never
  * more than that above zstd's own frame, and as small as it when the
  * literals are most of the data; a frame zstd itself made (what an older
  * ztier stored) still reads.
@@ -81,7 +81,8 @@ static void test_roundtrips(struct zu_codec_ctx *ctx)
 {
 	static unsigned char page[ZT_PAGE_SIZE];
 	static const struct zt_codec codecs[] = {
-		{ ZT_CODEC_LZ4, 0 }, { ZT_CODEC_ZSTD, 1 }, { ZT_CODEC_ZSTD, 3 },
+		{ ZT_CODEC_LZ4, 0 }, { ZT_CODEC_LZ4, 3 }, { ZT_CODEC_LZ4, 12 },
+		{ ZT_CODEC_ZSTD, 1 }, { ZT_CODEC_ZSTD, 3 },
 		{ ZT_CODEC_ZSTD, 9 }, { ZT_CODEC_ZSTD, 19 },
 	};
 	static void (*const gen[])(unsigned char *) = { page_text, page_mixed };
@@ -91,10 +92,7 @@ static void test_roundtrips(struct zu_codec_ctx *ctx)
 	int len;
 
 	for (c = 0; c < sizeof(codecs) / sizeof(codecs[0]); c++) {
-		if (codecs[c].kind == ZT_CODEC_LZ4)
-			snprintf(name, sizeof(name), "lz4");
-		else
-			snprintf(name, sizeof(name), "zstd:%d", codecs[c].level);
+		zt_codec_format(&codecs[c], name, sizeof(name));
 		for (g = 0; g < 2; g++) {
 			gen[g](page);
 			ok(roundtrip(ctx, &codecs[c], page, ZU_STORE_MAX_COMPRESSED, &len) == 0,
@@ -168,7 +166,7 @@ static void test_literals(struct zu_codec_ctx *ctx)
 
 	page_text(page);
 	d = over_plain_zstd(ctx, page, &len);
-	ok(d <= (int)ZT_PAGE_SIZE / 100, "text page: %d bytes, %d over zstd's own frame (at most 1%% "
+	ok(d <= (int)ZT_PAGE_SIZE / 64, "text page: %d bytes, %d over zstd's own frame (at most 1/64 "
 	   "of a page)", len, d);
 	page_acgt(page, ZT_PAGE_SIZE / 2);
 	d = over_plain_zstd(ctx, page, &len);
@@ -198,8 +196,9 @@ int main(void)
 	struct zu_codec_ctx *ctx = zu_codec_ctx_create(19), *lz;
 	char buf[ZT_PAGE_SIZE];
 
-	ok(ctx != NULL, "context for zstd up to level 19");
-	tap_diag("context bytes (max level 19): %zu", zu_codec_ctx_bytes(ctx));
+	ok(ctx != NULL && zu_codec_ctx_enable_lz4hc(ctx) == 0,
+	   "context for zstd up to level 19 and lz4hc");
+	tap_diag("context bytes (max level 19, lz4hc): %zu", zu_codec_ctx_bytes(ctx));
 	test_roundtrips(ctx);
 	test_errors(ctx);
 	test_levels(ctx);
@@ -211,6 +210,9 @@ int main(void)
 	is_int(zu_codec_compress(lz, &(struct zt_codec){ ZT_CODEC_ZSTD, 1 }, buf,
 				 zu_codec_buf(lz), ZT_PAGE_SIZE),
 	       -EINVAL, "no zstd compression in a level-0 context");
+	is_int(zu_codec_compress(lz, &(struct zt_codec){ ZT_CODEC_LZ4, 3 }, buf,
+				 zu_codec_buf(lz), ZT_PAGE_SIZE),
+	       -EINVAL, "no lz4hc before zu_codec_ctx_enable_lz4hc");
 	zu_codec_ctx_destroy(lz);
 	zu_codec_ctx_destroy(ctx);
 	return tap_done();
