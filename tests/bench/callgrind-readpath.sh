@@ -7,14 +7,9 @@
 # time, the same on every run.  Needs the release build of b_readpath (make
 # bench builds it) and the corpus (build/vm/corpus.bin, or $ZT_CORPUS).
 set -eu
-bin=build/release/tests/bench/b_readpath.t
-[ -x "$bin" ] || { echo "callgrind-readpath: build $bin first (make bench)" >&2; exit 1; }
-command -v valgrind >/dev/null || { echo "callgrind-readpath: no valgrind" >&2; exit 1; }
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-ZT_BENCH_PAGES=${1:-4096} valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" >/dev/null 2>&1
-# the caller's lines: "IR (..%)  => FILE:FUNCTION (CALLSx)", inclusive
-callgrind_annotate --inclusive=yes "$out" 2>/dev/null | awk '
+. "$(dirname "$0")/callgrind-lib.sh"
+callgrind_calls callgrind-readpath build/release/tests/bench/b_readpath.t \
+	ZT_BENCH_PAGES="${1:-4096}" | awk '
 	/=> .*:(bench_read_page|zu_codec_decompress|zu_codec_compress) \(/ {
 		ir = $1; gsub(",", "", ir)
 		calls = $NF; gsub("[(x,)]", "", calls)
