@@ -189,6 +189,17 @@ static void test_levels(struct zu_codec_ctx *ctx)
 	for (z.level = 1; z.level <= 19; z.level++)
 		bad += roundtrip(ctx, &z, page, ZT_PAGE_SIZE, &len) != 0;
 	is_int(bad, 0, "zstd levels 1..19 all work in the static context");
+	/* Both literal modes and a failed attempt in between: a page that
+	 * does not fit, then one that does, at every level. */
+	for (z.level = 1; z.level <= 19; z.level++) {
+		page_random(page);
+		bad += roundtrip(ctx, &z, page, ZU_STORE_MAX_COMPRESSED, &len) != -E2BIG;
+		page_acgt(page, ZT_PAGE_SIZE / 2);
+		bad += roundtrip(ctx, &z, page, ZU_STORE_MAX_COMPRESSED, &len) != 0;
+		page_mixed(page);
+		bad += roundtrip(ctx, &z, page, ZU_STORE_MAX_COMPRESSED, &len) != 0;
+	}
+	is_int(bad, 0, "zstd levels 1..19: random -E2BIG, then literal-heavy and mixed pages");
 }
 
 int main(void)
