@@ -208,7 +208,6 @@ static size_t zstd_run(struct zu_codec_ctx *ctx, ZSTD_paramSwitch_e literals,
 
 	if (!ZSTD_isError(r))
 		r = ZSTD_CCtx_setParameter(ctx->cctx, ZSTD_c_literalCompressionMode, literals);
-
 	return ZSTD_isError(r) ? r : ZSTD_compress2(ctx->cctx, dst, dst_cap, page, ZT_PAGE_SIZE);
 }
 

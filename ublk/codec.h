@@ -1,11 +1,13 @@
 /*
- * codec.h — compress and decompress one 4 KiB page with lz4 or zstd.
+ * codec.h — compress and decompress one 4 KiB page with lz4, lz4hc or zstd.
  *
  * One context per queue thread (not shareable).  It holds everything a call
- * needs, made once at create: an lz4 state (LZ4_compress_fast_extState), a
- * static zstd CCtx sized for the highest level the policy uses and a static
- * zstd DCtx (ZSTD_initStaticCCtx/DCtx: a static context can never allocate),
- * and a page-sized output buffer.  No call allocates.
+ * needs, made once at create: an lz4 state (LZ4_compress_fast_extState), an
+ * lz4hc state if enabled, a static zstd CCtx sized for the highest level the
+ * policy uses and a static zstd DCtx (ZSTD_initStaticCCtx/DCtx: a static
+ * context can never allocate), a page-sized output buffer and one for zstd's
+ * second attempt (codec.c: which literals a zstd page keeps).  No call
+ * allocates.
  *
  * Compression stops at dst_cap bytes: a page that does not fit is -E2BIG
  * (pass ZU_STORE_MAX_COMPRESSED to get the store's 3/4-of-a-page rule for
