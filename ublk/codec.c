@@ -24,8 +24,8 @@
 #include <errno.h>
 #include <lz4.h>
 #include <lz4hc.h>
-#include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -171,22 +171,41 @@ static bool raw_literals(const unsigned char *f, size_t len, const unsigned char
 	return *n <= len - (size_t)(*lit - f);
 }
 
+/* log2(x) for x >= 1 in 1/256ths, integers only (a CPU emulator runs
+ * floating point in software): the integer part from the top bit, the
+ * fraction a bit at a time by squaring the mantissa. */
+static uint32_t log2_256(uint32_t x)
+{
+	unsigned top = 31 - (unsigned)__builtin_clz(x);
+	uint64_t m = (uint64_t)x << (31 - top);          /* [1, 2) in Q31 */
+	uint32_t r = top << 8;
+
+	for (unsigned bit = 128; bit; bit >>= 1) {
+		m = (m * m) >> 31;
+		if (m >> 32) {
+			r |= bit;
+			m >>= 1;
+		}
+	}
+	return r;
+}
+
 /* What Huffman coding could save on n literal bytes, roughly: their
  * order-0 entropy, less a table of about half a byte per symbol used. */
-static double huf_gain(const unsigned char *lit, size_t n)
+static int64_t huf_gain(const unsigned char *lit, size_t n)
 {
-	unsigned count[256] = { 0 }, used = 0;
-	double bits = 0;
+	uint32_t count[256] = { 0 }, used = 0;
+	uint64_t bits256 = (uint64_t)n * log2_256((uint32_t)n);
 
 	for (size_t i = 0; i < n; i++)
 		count[lit[i]]++;
 	for (unsigned s = 0; s < 256; s++) {
 		if (count[s]) {
 			used++;
-			bits -= count[s] * log2((double)count[s] / (double)n);
+			bits256 -= (uint64_t)count[s] * log2_256(count[s]);
 		}
 	}
-	return (double)n - bits / 8 - used / 2.0;
+	return (int64_t)n - (int64_t)(bits256 / (8 * 256)) - used / 2;
 }
 
 /* Worth compressing again with Huffman literals?  Yes when unsure. */
