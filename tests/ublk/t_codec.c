@@ -202,6 +202,26 @@ static void test_levels(struct zu_codec_ctx *ctx)
 	is_int(bad, 0, "zstd levels 1..19: random -E2BIG, then literal-heavy and mixed pages");
 }
 
+/* lz4hc reuses its state from page to page (codec.c): pages that fit and
+ * pages that do not, in turn, each read back right. */
+static void test_lz4hc_reuse(struct zu_codec_ctx *ctx)
+{
+	static unsigned char page[ZT_PAGE_SIZE];
+	const struct zt_codec hc = { ZT_CODEC_LZ4, 3 };
+	int bad = 0, len;
+
+	for (int i = 0; i < 100; i++) {
+		page_random(page);
+		bad += roundtrip(ctx, &hc, page, ZU_STORE_MAX_COMPRESSED, &len) != -E2BIG;
+		page_text(page);
+		bad += roundtrip(ctx, &hc, page, ZU_STORE_MAX_COMPRESSED, &len) != 0;
+		page_mixed(page);
+		bad += roundtrip(ctx, &hc, page, ZU_STORE_MAX_COMPRESSED, &len) != 0;
+		bad += roundtrip(ctx, &hc, page, ZU_STORE_MAX_COMPRESSED, &len) != 0;
+	}
+	is_int(bad, 0, "lz4hc: 100 rounds of random (-E2BIG), text and mixed pages twice");
+}
+
 int main(void)
 {
 	struct zu_codec_ctx *ctx = zu_codec_ctx_create(19), *lz;
@@ -214,6 +234,7 @@ int main(void)
 	test_errors(ctx);
 	test_levels(ctx);
 	test_literals(ctx);
+	test_lz4hc_reuse(ctx);
 	lz = zu_codec_ctx_create(0);
 	ok(lz != NULL, "context without zstd compression");
 	tap_diag("context bytes (no zstd compression): %zu", zu_codec_ctx_bytes(lz));
