@@ -135,6 +135,8 @@ struct zd_conf {
 	unsigned recover_seconds;     /* within this long is a crash loop       */
 	bool zswap_keep;              /* zswap = keep (default disable: off while
 	                                 swap stacks are up; daemon_zswap.c)    */
+	int page_cluster;             /* page-cluster = N, -1: keep (default;
+	                                 daemon_pagecluster.c)                  */
 	unsigned nzswap;
 	struct zd_zswap zswap[ZD_STACKS_MAX];
 };
@@ -325,6 +327,8 @@ struct zd_daemon {
 	bool reload_pending;          /* SIGHUP while a job ran                  */
 	struct zd_kzswap kzswap;      /* the stacks' owner's; published as the
 	                                 snapshot's "@zswap" line              */
+	bool page_cluster_ours;       /* ztierd set vm.page-cluster: restored  */
+	int page_cluster_was;         /* to this value (page_cluster_ours)     */
 	long long maint_due;          /* ms monotonic of the next maintenance
 	                                 job, 0: none; written by the stacks'
 	                                 owner, read by the loop between jobs  */
@@ -389,6 +393,8 @@ int zd_swapon(const char *dev, int priority, bool discard);
 int zd_swapoff(const char *dev, dev_t rdev);   /* rdev: when the node is gone */
 dev_t zd_rdev(const char *dev);                /* 0 if not a block device */
 int zd_mkfs_mount(const char *dev, const char *type, const char *dir);
+/* Mount what is on dev already (an adopted file system's device). */
+int zd_mount(const char *dev, const char *type, const char *dir);
 int zd_umount(const char *dir);
 /* Run argv, stdout/stderr to ours; 0 when it exits 0, else -EIO / -errno. */
 int zd_run(char *const argv[]);
@@ -429,6 +435,8 @@ int zd_adopt(struct zd_daemon *d, struct zd_stack *s);
  * on its mount point, or served under its name): -EEXIST with s->reason and
  * one log line saying what to do; -ENOENT when there is none. */
 int zd_adopt_fs(struct zd_stack *s);
+/* The source of what is mounted on mnt (the topmost mount): 0, -ENOENT. */
+int zd_mounted_on(const char *mnt, char *src, size_t len);
 /* The first device of ZTU_RUN_DIR that has a file ID<suffix> (".config",
  * ".stats") and that match(ID, arg) accepts: its id, or -1. */
 int zd_device_find(const char *suffix, bool (*match)(int id, void *arg), void *arg);
@@ -548,6 +556,16 @@ void zd_zswap_apply(struct zd_daemon *d);
 void zd_zswap_restore(struct zd_daemon *d);
 /* The snapshot's line: "@zswap\tENABLED\tMAX_POOL\tACTION\tNOTE". */
 void zd_zswap_status(const struct zd_daemon *d, char *buf, size_t len);
+/* A file named name next to the control socket (state a restarted ztierd
+ * must find), and whether any swap stack has its swap on. */
+void zd_run_file(const struct zd_daemon *d, const char *name, char *buf, size_t len);
+bool zd_swap_stacks_up(const struct zd_daemon *d);
+
+/* vm.page-cluster (daemon_pagecluster.c): with page-cluster = N and a swap
+ * stack up, set N (the earlier value saved next to the socket); with none
+ * up, or at stop, restore it.  Untouched with page-cluster = keep. */
+void zd_pagecluster_apply(struct zd_daemon *d);
+void zd_pagecluster_restore(struct zd_daemon *d);
 
 /* ---- actions on the stacks as a whole (daemon_actions.c) ------------------ */
 

@@ -10,8 +10,10 @@
  * the kernel says whether a server serves it (LIVE, its pid) or it waits
  * (QUIESCED: a server is started to take it over).  The adopted server is
  * not our child: its death is seen on its pidfd (daemon_supervise.c), and
- * init reaps it.  An [fs] stack has no state to be adopted by: what an
- * earlier ztierd left of one is refused instead (daemon_adopt_fs.c).
+ * init reaps it.  A file system's device is adopted the same way (its
+ * state too outlives the server) and stays mounted, or is mounted again.
+ * A device that no state leads to (an [fs] stack an older ztierd built
+ * without one) is refused instead (daemon_adopt_fs.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -116,38 +118,81 @@ static int adopt_zram(struct zd_stack *s)
 	return 0;
 }
 
-int zd_adopt(struct zd_daemon *d, struct zd_stack *s)
+/* A swap device's swap, as it is. */
+static void adopt_swap(struct zd_stack *s)
 {
-	struct ztu_dev_info info;
-	char path[ZT_PATH_MAX];
-	struct stat st;
-	int id, prio = 0, err;
+	int prio = 0;
 
-	if (s->kind == ZD_KIND_ZRAM)
-		return adopt_zram(s);
-	if (s->policy && s->policy->use.use == ZT_USE_FS)
-		return zd_adopt_fs(s);    /* no state: found and refused */
-	if (!s->policy || s->policy->use.use != ZT_USE_SWAP)
-		return -ENOENT;
-	zd_state_file(s, path, sizeof(path));
-	if (stat(path, &st) || (id = zd_device_find(".config", uses_state, path)) < 0 ||
-	    ztu_dev_info(id, &info))
-		return -ENOENT;
-	snprintf(s->state_path, sizeof(s->state_path), "%s", path);
-	s->ublk_id = id;
-	snprintf(s->dev, sizeof(s->dev), "/dev/ublkb%d", id);
-	if ((err = take_server(s, &info)))
-		return step_failed_adopt(s, err);
-	if ((err = zd_state_hold(s)))
-		zd_log(ZD_WARN, "%s: cannot lock its state %s: %s", s->name, path, strerror(-err));
-	if (zd_supervise_start(d, s))
-		zd_watch_pidfd(d, s);
 	if (swap_active(s->dev, &prio)) {
 		s->swap_on = true;
 		s->prio = prio;
 		s->rdev = zd_rdev(s->dev);
 	}
-	zd_log(ZD_INFO, "%s: adopted %s from an earlier ztierd: server pid %d%s", s->name, s->dev,
-	       (int)s->server_pid, s->swap_on ? ", swap on" : "");
+}
+
+/* A file system's mount: kept where it is, or mounted again on the
+ * policy's mount point (what is on the device is the state's: never a
+ * mkfs here). */
+static int adopt_mount(struct zd_stack *s)
+{
+	const struct zt_policy *p = s->policy;
+	static _Thread_local char src[ZT_PATH_MAX];
+	int err = 0;
+
+	if (zd_mounted_on(p->use.mount_point, src, sizeof(src)) || strcmp(src, s->dev))
+		err = zd_mount(s->dev, p->use.fs_type, p->use.mount_point);
+	if (err) {
+		snprintf(s->reason, sizeof(s->reason), "adopting %s: mount on %.120s: %s", s->dev,
+			 p->use.mount_point, strerror(-err));
+		return err;
+	}
+	s->mounted = true;
+	snprintf(s->mnt, sizeof(s->mnt), "%s", p->use.mount_point);
+	return 0;
+}
+
+/* The live device that uses this stack's state: its id, or -1. */
+static int state_device(struct zd_stack *s, struct ztu_dev_info *info)
+{
+	char path[ZT_PATH_MAX];
+	struct stat st;
+	int id;
+
+	zd_state_file(s, path, sizeof(path));
+	if (stat(path, &st) || (id = zd_device_find(".config", uses_state, path)) < 0 ||
+	    ztu_dev_info(id, info))
+		return -1;
+	snprintf(s->state_path, sizeof(s->state_path), "%s", path);
+	return id;
+}
+
+int zd_adopt(struct zd_daemon *d, struct zd_stack *s)
+{
+	struct ztu_dev_info info;
+	bool fs = s->policy && s->policy->use.use == ZT_USE_FS;
+	int id, err;
+
+	if (s->kind == ZD_KIND_ZRAM)
+		return adopt_zram(s);
+	if (!s->policy || (s->policy->use.use != ZT_USE_SWAP && !fs))
+		return -ENOENT;
+	if ((id = state_device(s, &info)) < 0)
+		return fs ? zd_adopt_fs(s) : -ENOENT;   /* a stray device is refused */
+	s->ublk_id = id;
+	snprintf(s->dev, sizeof(s->dev), "/dev/ublkb%d", id);
+	if ((err = take_server(s, &info)))
+		return step_failed_adopt(s, err);
+	if ((err = zd_state_hold(s)))
+		zd_log(ZD_WARN, "%s: cannot lock its state %s: %s", s->name, s->state_path,
+		       strerror(-err));
+	if (zd_supervise_start(d, s))
+		zd_watch_pidfd(d, s);
+	if (fs && (err = adopt_mount(s)))
+		return err;
+	if (!fs)
+		adopt_swap(s);
+	zd_log(ZD_INFO, "%s: adopted %s from an earlier ztierd: server pid %d%s%s%s", s->name,
+	       s->dev, (int)s->server_pid, s->swap_on ? ", swap on" : "",
+	       s->mounted ? ", mounted on " : "", s->mounted ? s->mnt : "");
 	return 0;
 }

@@ -143,19 +143,32 @@ static int refuse(struct zd_stack *s, int id, pid_t pid, const char *mnt, bool o
 	return -EEXIST;
 }
 
+/* What is mounted on mnt, by a given mountinfo: 0, -ENOENT, -errno. */
+static int mounted_on(const char *mountinfo, const char *mnt, char *src, size_t len)
+{
+	char *canon = realpath(mnt, NULL);   /* as mountinfo has it ("/mnt/x/") */
+	int err = mount_source(mountinfo, canon ? canon : mnt, src, len);
+
+	free(canon);
+	return err;
+}
+
+int zd_mounted_on(const char *mnt, char *src, size_t len)
+{
+	return mounted_on("/proc/self/mountinfo", mnt, src, len);
+}
+
 /* The [fs] stack's check against a given mountinfo (a file in the tests). */
 static int fs_left(struct zd_stack *s, const char *mountinfo)
 {
 	const char *mnt = s->policy->use.mount_point;
 	static _Thread_local char source[ZT_PATH_MAX];
-	char *canon = realpath(mnt, NULL);   /* as mountinfo has it ("/mnt/x/") */
 	struct served w = { .policy = s->name };
 	pid_t pid;
 	int on_mnt = -1, live;
 
-	if (mount_source(mountinfo, canon ? canon : mnt, source, sizeof(source)) == 0)
+	if (mounted_on(mountinfo, mnt, source, sizeof(source)) == 0)
 		on_mnt = ublk_id_of(source);
-	free(canon);
 	live = zd_device_find(".stats", serves, &w);
 	pid = w.pid;
 	if (on_mnt >= 0)

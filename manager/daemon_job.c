@@ -163,6 +163,7 @@ static void *job_main(void *arg)
 		zd_maint_run(d);
 	zd_maint_schedule(d);
 	zd_zswap_apply(d);
+	zd_pagecluster_apply(d);
 	zd_publish(d);
 	if (r && fclose(r)) {
 		free(j->reply);

@@ -64,11 +64,18 @@
 #define RECOVER_TIMEOUT_MS 30000
 
 /* Room in /dev/shm for a state: the store's limit, the page table (8 B
- * per 4 KiB page, 1/512 of the device) and a margin for the rest. */
+ * per 4 KiB page, 1/512 of the device) and a margin for the rest.  A
+ * state committed as it fills (no memory-commit) never holds more store
+ * than the device's size, even raw. */
 bool zd_state_fits(const struct ztu_config *cfg)
 {
 	struct statvfs v;
-	uint64_t need = cfg->mem_limit + cfg->size / 512 + (16u << 20);
+	uint64_t store = cfg->mem_limit;
+	uint64_t need;
+
+	if (!cfg->commit_upfront && store > cfg->size)
+		store = cfg->size;
+	need = store + cfg->size / 512 + (16u << 20);
 
 	if (statvfs(STATE_DIR, &v) < 0)
 		return false;
@@ -80,13 +87,19 @@ void zd_state_file(const struct zd_stack *s, char *path, size_t len)
 	snprintf(path, len, STATE_DIR "/%s.state", s->name);
 }
 
-/* Map the server's state and lock it (see above). */
+/* Map the server's state and lock it (see above).  Not a state without
+ * memory-commit (a file system's): locking it would commit its store's
+ * whole part, and its pages may be swapped out like any file system's
+ * (to a swap device, never to the device they serve). */
 int zd_state_hold(struct zd_stack *s)
 {
 	struct stat st;
-	int fd = open(s->state_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	int fd;
 	void *p;
 
+	if (s->policy && !zt_policy_commits_upfront(s->policy))
+		return 0;
+	fd = open(s->state_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0 || st.st_size <= 0) {

@@ -344,8 +344,8 @@ static int build(struct zd_daemon *d, struct zd_stack *s)
 		return err;
 	if (err && ((err = ztier_build(d, s)) || s->state == ZD_ST_WAITING))
 		return err;
-	if (s->swap_on)
-		return 0;                 /* adopted with its swap on */
+	if (s->swap_on || s->mounted)
+		return 0;                 /* adopted with its swap on, or mounted */
 	const struct zt_policy *p = s->policy;
 	return use_build(s, p->use.use, p->use.priority, p->use.discard, p->use.fs_type,
 			 p->use.mount_point);

@@ -221,11 +221,18 @@ int zd_mkfs_mount(const char *dev, const char *type, const char *dir)
 			 NULL };
 	if ((err = zd_run(argv)))
 		return err;
-	int fd = mount_point(dir);
+	return zd_mount(dev, type, dir);
+}
+
+int zd_mount(const char *dev, const char *type, const char *dir)
+{
+	char path[32];
+	int fd = mount_point(dir), err;
+
 	if (fd < 0)
 		return fd;
-	snprintf(prog, sizeof(prog), "/proc/self/fd/%d", fd);
-	err = mount(dev, prog, type, 0, NULL) ? -errno : 0;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	err = mount(dev, path, type, 0, NULL) ? -errno : 0;
 	close(fd);
 	return err;
 }

@@ -114,13 +114,15 @@ static int no_report(struct zd_stack *s, pid_t pid, int err, char *why, size_t l
 
 /* Pages in a state file that outlives the server (daemon_recover.c), for
  * every swap device (a process whose memory was swapped there dies with
- * the pages) whose tiers the state can hold (not yet a zram tier).  A
+ * the pages) and every file system (its files would), zram tier and all:
+ * the state names the tier's kernel device.  A file system's state
+ * commits its store as it fills, like its server would (state.h).  A
  * file left by an earlier device of this stack is no one's now: a new
  * device starts empty. */
 static void use_state(struct zd_stack *s, struct ztu_config *cfg)
 {
 	s->state_path[0] = '\0';
-	if (ztu_config_wants_zram(cfg) || s->policy->use.use != ZT_USE_SWAP)
+	if (s->policy->use.use != ZT_USE_SWAP && s->policy->use.use != ZT_USE_FS)
 		return;
 	zd_state_file(s, s->state_path, sizeof(s->state_path));
 	mkdir("/dev/shm/ztier", 0700);

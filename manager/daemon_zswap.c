@@ -60,16 +60,21 @@ static int write_enabled(bool on)
 	return err;
 }
 
-/* The file that says zswap was on before ztierd turned it off. */
-static void saved_path(const struct zd_daemon *d, char *buf, size_t len)
+void zd_run_file(const struct zd_daemon *d, const char *name, char *buf, size_t len)
 {
 	const char *slash = strrchr(d->conf.socket, '/');
 	int dir = slash ? (int)(slash - d->conf.socket) : 0;
 
-	snprintf(buf, len, "%.*s/zswap-was-enabled", dir, d->conf.socket);
+	snprintf(buf, len, "%.*s/%s", dir, d->conf.socket, name);
 }
 
-static bool swap_stacks_up(const struct zd_daemon *d)
+/* The file that says zswap was on before ztierd turned it off. */
+static void saved_path(const struct zd_daemon *d, char *buf, size_t len)
+{
+	zd_run_file(d, "zswap-was-enabled", buf, len);
+}
+
+bool zd_swap_stacks_up(const struct zd_daemon *d)
 {
 	for (unsigned i = 0; i < d->nstacks; i++)
 		if (d->stacks[i].swap_on)
@@ -120,7 +125,7 @@ void zd_zswap_apply(struct zd_daemon *d)
 {
 	struct zd_kzswap *z = &d->kzswap;
 	char path[ZT_PATH_MAX];
-	bool up = swap_stacks_up(d);
+	bool up = zd_swap_stacks_up(d);
 
 	read_state(z);
 	saved_path(d, path, sizeof(path));
@@ -148,7 +153,7 @@ void zd_zswap_status(const struct zd_daemon *d, char *buf, size_t len)
 	const char *action = !z->present ? "absent" : z->ours ? "disabled by ztierd" :
 			     z->enabled ? (d->conf.zswap_keep ? "kept" : "enabled") : "off";
 	const char *note = z->ours ? "enabled again when ztierd stops" :
-			   z->enabled && swap_stacks_up(d) ?
+			   z->enabled && zd_swap_stacks_up(d) ?
 			   "the swap stacks see only what zswap rejects or writes back" : "-";
 
 	snprintf(buf, len, "@zswap\t%s\t%d\t%s\t%s", !z->present ? "-" : z->enabled ? "Y" : "N",

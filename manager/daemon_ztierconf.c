@@ -46,6 +46,7 @@ void zd_conf_default(struct zd_conf *c)
 	snprintf(c->policy_dirs[2], ZT_PATH_MAX, "%s", ZD_RUN_DIR "/policy.d");
 	c->npolicy_dirs = 3;
 	c->level = ZD_INFO;
+	c->page_cluster = -1;
 	c->recover_deaths = 5;        /* a server that dies 5 times a minute */
 	c->recover_seconds = 60;      /* dies of its input, not of bad luck  */
 }
@@ -77,6 +78,21 @@ static void recover_limit(struct conf_ctx *x, const char *v)
 	x->c->recover_seconds = sec;
 }
 
+/* keep, or 0..31 (the kernel's own bound for vm.page-cluster). */
+static void page_cluster(struct conf_ctx *x, const char *v)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+
+	if (!strcmp(v, "keep"))
+		x->c->page_cluster = -1;
+	else if (end == v || *end || n < 0 || n > 31)
+		PROBLEM(x, "page-cluster '%s': expected keep or 0..31 (swap-in readahead of "
+			"2^N pages)", v);
+	else
+		x->c->page_cluster = (int)n;
+}
+
 static void daemon_key(struct conf_ctx *x, const char *k, const char *v)
 {
 	struct zd_conf *c = x->c;
@@ -105,9 +121,11 @@ static void daemon_key(struct conf_ctx *x, const char *k, const char *v)
 			return PROBLEM(x, "zswap '%s': expected disable (while swap stacks are up) "
 				       "or keep", v);
 		c->zswap_keep = !strcmp(v, "keep");
+	} else if (!strcmp(k, "page-cluster")) {
+		page_cluster(x, v);
 	} else {
 		PROBLEM(x, "unknown key '%s' in [ztierd] (expected policy-dir, socket, log-level, "
-			"recover-limit, zswap)", k);
+			"recover-limit, zswap, page-cluster)", k);
 	}
 }
 

@@ -259,6 +259,7 @@ static int start(struct zd_daemon *d)
 		zd_udev_enumerate(d);
 	zd_maint_schedule(d);
 	zd_zswap_apply(d);
+	zd_pagecluster_apply(d);
 	zd_publish(d);
 	ready_line(d);
 	zd_notify_ready(d);
@@ -271,6 +272,7 @@ static int stop(struct zd_daemon *d, bool torn_down)
 	int left = zd_job_finish(d, torn_down);
 
 	zd_zswap_restore(d);
+	zd_pagecluster_restore(d);
 
 	zd_ctl_close(d);
 	unlink(ZD_RULES_PATH);

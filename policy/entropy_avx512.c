@@ -14,7 +14,6 @@
  * only called after __builtin_cpu_supports() said yes (entropy.c).
  */
 #include <immintrin.h>
-#include <string.h>
 
 #include "policy/policy.h"
 #include "policy/entropy_sample.h"
@@ -31,7 +30,7 @@ static inline __m512i four_chunks(const unsigned char *p, const uint16_t at[4])
 void zt_sample_add_avx512(struct zt_sample *s, const void *page, unsigned pass)
 {
 	const uint16_t *at = zt_sample_chunk_at[pass];
-	/* the pass's non-zero bytes, then up to 3 zero bytes of padding */
+	/* the pass's non-zero bytes; a store writes 64 */
 	unsigned char nz[ZT_SAMPLE_PASS + 64];
 	size_t len = 0;
 
@@ -41,18 +40,7 @@ void zt_sample_add_avx512(struct zt_sample *s, const void *page, unsigned pass)
 		_mm512_storeu_si512(nz + len, _mm512_maskz_compress_epi8(keep, v));
 		len += (size_t)__builtin_popcountll(keep);
 	}
-	/* Round up to 4 with zero bytes, counted in the histogram, not in
-	 * s->zeros: no tail loop. */
-	size_t pad = (4 - len % 4) % 4;
-	memset(nz + len, 0, 4);
-	s->zeros += (unsigned)(ZT_SAMPLE_PASS - len - pad);
-	for (size_t i = 0; i < len + pad; i += 4) {
-		s->h[0][nz[i]]++;
-		s->h[1][nz[i + 1]]++;
-		s->h[2][nz[i + 2]]++;
-		s->h[3][nz[i + 3]]++;
-	}
-	s->n += ZT_SAMPLE_PASS;
+	zt_sample_count_packed(s, nz, len);
 }
 
 /* 32 buckets: the four histograms summed (the zero bytes set aside go to

@@ -9,7 +9,10 @@
 #ifndef ZT_POLICY_ENTROPY_SAMPLE_H
 #define ZT_POLICY_ENTROPY_SAMPLE_H
 
+#include <string.h>
+
 #include "policy/policy.h"
+#include "policy/isa.h"
 
 #define ZT_SAMPLE_CHUNK   16u                           /* bytes per chunk */
 #define ZT_SAMPLE_STRIPE  256u                          /* one per pass    */
@@ -46,13 +49,51 @@ struct zt_bucket_stats {
 	uint32_t sum_clogc;         /* fixed point, ZT_CLOGC_ONE */
 };
 
-/* zt_sample_add's two paths, for the tests that compare them: the scalar
- * one, and one with AVX-512 (F, BW, VBMI2) that zt_sample_add takes when
- * zt_sample_has_avx512() (the CPU has them); both give the same counts. */
+/*
+ * The sample's paths, one per instruction set: scalar (entropy.c), AVX2
+ * (entropy_avx2.c) and AVX-512 F/BW/VBMI2 (entropy_avx512.c).  All give
+ * the same counts and the same integer sums, so the same estimate on every
+ * CPU (tests/policy/t_sample_isa.c).  zt_sample_impl() is NULL for an ISA
+ * the CPU lacks; zt_sample_add and zt_sample_stats take the path chosen by
+ * zt_sample_select (isa.h), the best one unless a test said otherwise.
+ */
+struct zt_sample_path {
+	void (*add)(struct zt_sample *s, const void *page, unsigned pass);
+	void (*buckets)(const struct zt_sample *s, struct zt_bucket_stats *bs);
+};
+const struct zt_sample_path *zt_sample_impl(enum zt_isa isa);
+
 void zt_sample_add_scalar(struct zt_sample *s, const void *page, unsigned pass);
+void zt_sample_add_avx2(struct zt_sample *s, const void *page, unsigned pass);
 void zt_sample_add_avx512(struct zt_sample *s, const void *page, unsigned pass);
 void zt_sample_buckets_scalar(const struct zt_sample *s, struct zt_bucket_stats *bs);
+void zt_sample_buckets_avx2(const struct zt_sample *s, struct zt_bucket_stats *bs);
 void zt_sample_buckets_avx512(const struct zt_sample *s, struct zt_bucket_stats *bs);
-bool zt_sample_has_avx512(void);
+
+/* For each 8-bit mask m, a pshufb control that moves the bytes whose bit is
+ * set in m to the front, in order (entropy.c fills it, entropy_avx2.c uses
+ * it: AVX2 has no vpcompressb). */
+extern uint64_t zt_sample_pack_lut[256];
+
+/*
+ * The vector paths' common tail: the len non-zero bytes of a pass, packed
+ * into nz (which has room for 4 more), go to the four histograms.  len is
+ * rounded up to 4 with zero bytes, counted in the histogram, not in
+ * s->zeros: no tail loop; the merged counts are the scalar path's.
+ */
+static inline void zt_sample_count_packed(struct zt_sample *s, unsigned char *nz, size_t len)
+{
+	size_t pad = (4 - len % 4) % 4;
+
+	memset(nz + len, 0, 4);
+	s->zeros += (unsigned)(ZT_SAMPLE_PASS - len - pad);
+	for (size_t i = 0; i < len + pad; i += 4) {
+		s->h[0][nz[i]]++;
+		s->h[1][nz[i + 1]]++;
+		s->h[2][nz[i + 2]]++;
+		s->h[3][nz[i + 3]]++;
+	}
+	s->n += ZT_SAMPLE_PASS;
+}
 
 #endif

@@ -9,8 +9,9 @@
  *       TEXT      low entropy or a small byte set (text-like)
  *       MIXED     everything else (compressible binary data)
  *       RANDOM    high entropy / near-uniform bytes: not worth compressing
- *     Same-fill detection is vectorised (AVX2/AVX-512, chosen at run time)
- *     with a scalar twin; entropy is estimated from a sample of the page.
+ *     Entropy is estimated from a sample of the page.  Same-fill detection
+ *     and the sample's histogram are vectorised (AVX2/AVX-512, chosen at
+ *     run time) with scalar twins that give the same results.
  *
  *  2. Policy files.  One INI file per workload (libinih) maps classes to
  *     tiers and codecs and sets thresholds, sizes, limits, queues, the zram

@@ -6,7 +6,8 @@
  * walk the page and stop at the first word that differs.  The AVX2 and
  * AVX-512 twins (samefill_avx2.c, samefill_avx512.c) do the same walk 128 or
  * 256 bytes per step; the best one this CPU supports is chosen once, with
- * __builtin_cpu_supports, and cached in a function pointer.
+ * __builtin_cpu_supports, and cached in a function pointer (zt_isa_limit
+ * lowers the ceiling for the tests and benchmarks).
  */
 #include "policy/policy.h"
 #include "policy/samefill_isa.h"
@@ -42,32 +43,26 @@ zt_samefill_fn zt_samefill_impl(enum zt_isa isa)
 	}
 }
 
-const char *zt_isa_name(enum zt_isa isa)
-{
-	static const char *const names[ZT_ISA_COUNT] = {
-		[ZT_ISA_SCALAR] = "scalar",
-		[ZT_ISA_AVX2] = "avx2",
-		[ZT_ISA_AVX512] = "avx512",
-	};
-	return (unsigned)isa < ZT_ISA_COUNT ? names[isa] : "unknown";
-}
+/* The best scanner up to max (zt_isa_limit), chosen on first use.  A race
+ * between two first callers only stores the same pointer twice. */
+static zt_samefill_fn best;
 
-/* The best scanner, resolved on first use.  A race between two first
- * callers only stores the same pointer twice. */
-static zt_samefill_fn best_samefill(void)
+void zt_samefill_select(enum zt_isa max)
 {
-	static zt_samefill_fn best;
+	zt_samefill_fn f = NULL;
 
-	if (!best) {
-		zt_samefill_fn f = NULL;
-		for (int isa = ZT_ISA_COUNT - 1; !f && isa >= 0; isa--)
-			f = zt_samefill_impl((enum zt_isa)isa);
-		__atomic_store_n(&best, f, __ATOMIC_RELAXED);
-	}
-	return best;
+	for (int isa = (int)max; !f && isa >= 0; isa--)
+		f = zt_samefill_impl((enum zt_isa)isa);
+	__atomic_store_n(&best, f, __ATOMIC_RELAXED);
 }
 
 bool zt_page_samefill(const void *page, uint64_t *fill)
 {
-	return best_samefill()(page, fill);
+	zt_samefill_fn f = __atomic_load_n(&best, __ATOMIC_RELAXED);
+
+	if (!f) {
+		zt_samefill_select(ZT_ISA_COUNT - 1);
+		f = __atomic_load_n(&best, __ATOMIC_RELAXED);
+	}
+	return f(page, fill);
 }

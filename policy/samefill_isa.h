@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "policy/isa.h"
+
 /* A 64-bit load from any address (pages need not be 8-byte aligned);
  * compiles to one mov. */
 static inline uint64_t zt_load64(const void *p)
@@ -28,9 +30,7 @@ bool zt_samefill_avx512(const void *page, uint64_t *fill);
 /* The implementations one by one, for the tests and the benchmark that
  * compare them (not public: policy.h has zt_page_samefill only).
  * zt_samefill_impl() returns NULL for an ISA the CPU (or build) lacks. */
-enum zt_isa { ZT_ISA_SCALAR, ZT_ISA_AVX2, ZT_ISA_AVX512, ZT_ISA_COUNT };
 typedef bool (*zt_samefill_fn)(const void *page, uint64_t *fill);
 zt_samefill_fn zt_samefill_impl(enum zt_isa isa);
-const char *zt_isa_name(enum zt_isa isa);
 
 #endif

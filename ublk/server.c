@@ -43,11 +43,14 @@
 #define PUBLISH_MS     200
 #define THREAD_STACK   (256u << 10)
 
-static int protect_process(char *msg, size_t len)
+/* On demand (no memory-commit: a file system), pages are locked as they
+ * are touched (MCL_ONFAULT), not at mapping: a shared state mapped whole
+ * would otherwise be committed whole, the store's free part included. */
+static int protect_process(bool on_demand, char *msg, size_t len)
 {
 	int fd;
 
-	if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0) {
+	if (mlockall(MCL_CURRENT | MCL_FUTURE | (on_demand ? MCL_ONFAULT : 0)) < 0) {
 		int err = -errno;
 		zt_fail_errno(msg, len, err, "mlockall");
 		return err;
@@ -361,7 +364,7 @@ static int run(struct ztu_dev *d, ztu_ready_fn ready, void *ctx, int sfd)
 	bool by_signal;
 	int ret;
 
-	ret = protect_process(msg, sizeof(msg));
+	ret = protect_process(!d->cfg.commit_upfront, msg, sizeof(msg));
 	if (!ret)
 		ret = open_control(d, msg, sizeof(msg));
 	if (!ret)

@@ -87,6 +87,7 @@ void zu_state_geom_of(const struct ztu_config *cfg, uint64_t spill_slots,
 		.zram_slots = ztu_config_wants_zram(cfg) ? cfg->zram.disksize / ZT_PAGE_SIZE : 0,
 		.fill_capacity = fill_capacity,
 		.policy_id = zu_state_config_id(cfg),
+		.on_demand = !cfg->commit_upfront,
 	};
 }
 
@@ -153,14 +154,16 @@ static void *part_at(const struct zu_state *s, const struct zu_state_hdr *h, int
 
 /* ---- the parts ------------------------------------------------------------------------ */
 
-/* Wrap the parts other than the page table; nothing is written. */
-static int wrap_parts(struct zu_state *s, const struct zu_state_hdr *h)
+/* Wrap the parts other than the page table; nothing is written.  An
+ * on-demand store is fd's from its part's offset (store.h). */
+static int wrap_parts(struct zu_state *s, const struct zu_state_hdr *h, int fd)
 {
 	s->fills = zu_fills_create_in(part_at(s, h, ZU_ST_FILLS), h->fill_capacity);
 	if (!s->fills)
 		return -ENOMEM;
 	if (h->store_bytes &&
-	    !(s->store = zu_store_create_in(part_at(s, h, ZU_ST_STORE), h->store_bytes)))
+	    !(s->store = zu_store_create_in(part_at(s, h, ZU_ST_STORE), h->store_bytes,
+					    s->on_demand ? fd : -1, h->part[ZU_ST_STORE].off)))
 		return -errno;
 	if (h->spill_slots &&
 	    !(s->spill = zu_slots_create_in(part_at(s, h, ZU_ST_SPILL), h->spill_slots)))
@@ -171,16 +174,16 @@ static int wrap_parts(struct zu_state *s, const struct zu_state_hdr *h)
 	return 0;
 }
 
-/* The parts write their rebuilt (or, fresh, empty) metadata. */
-static void commit_parts(struct zu_state *s)
+/* The parts write their rebuilt (or, fresh, empty) metadata.  0, or the
+ * -errno of an on-demand store that could not give back its free part. */
+static int commit_parts(struct zu_state *s)
 {
 	zu_fills_adopt_commit(s->fills);
-	if (s->store)
-		zu_store_adopt_commit(s->store);
 	if (s->spill)
 		zu_slots_adopt_commit(s->spill);
 	if (s->zram)
 		zu_slots_adopt_commit(s->zram);
+	return s->store ? zu_store_adopt_commit(s->store) : 0;
 }
 
 void zu_state_detach(struct zu_state *s)
@@ -197,14 +200,18 @@ void zu_state_detach(struct zu_state *s)
 	free(s);
 }
 
-static int map_state(int fd, uint64_t bytes, struct zu_state **out)
+/* Mapped populated, or on demand not: a read of a hole in a shared tmpfs
+ * mapping commits it as a write would (the store's free part stays out). */
+static int map_state(int fd, uint64_t bytes, bool on_demand, struct zu_state **out)
 {
 	struct zu_state *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return -ENOMEM;
 	s->bytes = (size_t)bytes;
-	s->base = mmap(NULL, s->bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	s->on_demand = on_demand;
+	s->base = mmap(NULL, s->bytes, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | (on_demand ? 0 : MAP_POPULATE), fd, 0);
 	if (s->base == MAP_FAILED) {
 		int err = -errno;
 
@@ -218,22 +225,37 @@ static int map_state(int fd, uint64_t bytes, struct zu_state **out)
 
 /* ---- create ----------------------------------------------------------------------------- */
 
-/* Size the file anew (zeroed) and commit its memory now. */
-static int size_file(int fd, uint64_t bytes, char *msg, size_t len)
+/* Commit [off, off + n) of the file now. */
+static int commit_range(int fd, uint64_t off, uint64_t n, char *msg, size_t len)
 {
-	if (ftruncate(fd, 0) || ftruncate(fd, (off_t)bytes))
-		return zt_fail(msg, len, -errno, "state: cannot size the file to %llu bytes: %s",
-			       (unsigned long long)bytes, strerror(errno));
-	if (fallocate(fd, 0, 0, (off_t)bytes) && errno != EOPNOTSUPP)
+	if (n && fallocate(fd, 0, (off_t)off, (off_t)n) && errno != EOPNOTSUPP)
 		return zt_fail(msg, len, -errno, "state: cannot commit %llu MiB: %s",
-			       (unsigned long long)(bytes >> 20), strerror(errno));
+			       (unsigned long long)(n >> 20), strerror(errno));
 	return 0;
 }
 
-static int format(struct zu_state *s, const struct zu_state_hdr *h)
+/* Size the file anew (zeroed) and commit its memory now: all of it, or on
+ * demand all but the store's part (the store commits segments as it
+ * fills, store.h). */
+static int size_file(int fd, const struct zu_state_hdr *h, bool on_demand, char *msg,
+		     size_t len)
+{
+	uint64_t hole = on_demand ? h->part[ZU_ST_STORE].off : h->total_bytes;
+	uint64_t rest = on_demand ? hole + h->part[ZU_ST_STORE].len : h->total_bytes;
+	int err;
+
+	if (ftruncate(fd, 0) || ftruncate(fd, (off_t)h->total_bytes))
+		return zt_fail(msg, len, -errno, "state: cannot size the file to %llu bytes: %s",
+			       (unsigned long long)h->total_bytes, strerror(errno));
+	if ((err = commit_range(fd, 0, hole, msg, len)))
+		return err;
+	return commit_range(fd, rest, h->total_bytes - rest, msg, len);
+}
+
+static int format(struct zu_state *s, const struct zu_state_hdr *h, int fd)
 {
 	struct zu_state_hdr *dst = s->base;
-	int err = wrap_parts(s, h);
+	int err = wrap_parts(s, h, fd);
 
 	if (err)
 		return err;
@@ -241,7 +263,8 @@ static int format(struct zu_state *s, const struct zu_state_hdr *h)
 				h->dev_size / ZT_PAGE_SIZE);
 	if (!s->pt)
 		return -errno;
-	commit_parts(s);
+	if ((err = commit_parts(s)))
+		return err;
 	memcpy(dst, h, sizeof(*h));
 	/* The magic last: a region whose create was cut short is refused. */
 	atomic_thread_fence(memory_order_release);
@@ -259,14 +282,14 @@ int zu_state_create(int fd, const struct zu_state_geom *g, struct zu_state **out
 	if (!layout(g, &h))
 		return zt_fail(msg, len, -EINVAL, "state: invalid geometry (device size %llu)",
 			       (unsigned long long)g->dev_size);
-	if ((err = size_file(fd, h.total_bytes, msg, len)))
+	if ((err = size_file(fd, &h, g->on_demand, msg, len)))
 		return err;
-	if ((err = map_state(fd, h.total_bytes, &s)))
+	if ((err = map_state(fd, h.total_bytes, g->on_demand, &s)))
 		return zt_fail(msg, len, err, "state: cannot map %llu bytes: %s",
 			       (unsigned long long)h.total_bytes, strerror(-err));
 	s->zram_dev = (int)h.zram_dev1 - 1;
 	s->budget_day = &live_of(s)->budget;
-	if ((err = format(s, &h))) {
+	if ((err = format(s, &h, fd))) {
 		zu_state_detach(s);
 		return zt_fail(msg, len, err, "state: cannot set up the %llu-byte region: %s",
 			       (unsigned long long)h.total_bytes, strerror(-err));
@@ -405,11 +428,12 @@ static int check_entry(void *ctx, uint64_t idx, uint64_t e)
 	return err;
 }
 
-static int adopt_all(struct zu_state *s, const struct zu_state_hdr *h, char *msg, size_t len)
+static int adopt_all(struct zu_state *s, const struct zu_state_hdr *h, int fd, char *msg,
+		     size_t len)
 {
 	struct entry_check c = { s, "page table", 0 };
 	uint64_t where = 0;
-	int err = wrap_parts(s, h);
+	int err = wrap_parts(s, h, fd);
 
 	if (err)
 		return zt_fail_errno(msg, len, err, "state: wrap its parts");
@@ -423,7 +447,8 @@ static int adopt_all(struct zu_state *s, const struct zu_state_hdr *h, char *msg
 			       "the %s tier holds (corrupted)", ULL(where), ULL(c.entry), c.what);
 	if (err)
 		return zt_fail_errno(msg, len, err, "state: page table");
-	commit_parts(s);
+	if ((err = commit_parts(s)))
+		return zt_fail_errno(msg, len, err, "state: give back the store's free part");
 	return 0;
 }
 
@@ -449,10 +474,10 @@ int zu_state_attach(int fd, const struct zu_state_geom *g, struct zu_state **out
 	if (got.zram_dev1 > INT32_MAX)
 		return zt_fail(msg, len, -EBADMSG, "state: zram device %u out of range "
 			       "(corrupted)", got.zram_dev1 - 1);
-	if ((err = map_state(fd, got.total_bytes, &s)))
+	if ((err = map_state(fd, got.total_bytes, g->on_demand, &s)))
 		return zt_fail(msg, len, err, "state: cannot map %llu bytes: %s",
 			       ULL(got.total_bytes), strerror(-err));
-	if ((err = adopt_all(s, &got, msg, len))) {
+	if ((err = adopt_all(s, &got, fd, msg, len))) {
 		zu_state_detach(s);
 		return err;
 	}

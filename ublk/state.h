@@ -10,6 +10,14 @@
  * machine.  zu_state_create sizes the file (fallocate: the memory is
  * committed now, as memory-commit upfront wants) and maps it populated;
  * under the server's mlockall the mapping is locked like the rest.
+ * Without memory-commit (a file system's device: geometry on_demand) all
+ * but the store's part is committed at create; the store commits a
+ * segment by fallocate and gives one back by punching its hole (store.h),
+ * the mapping is not populated, and the server locks pages on fault
+ * (MCL_ONFAULT): a hole read through a shared tmpfs mapping would be
+ * committed as a write would.  An attach then reads only what the table
+ * names and punches the free segments out (tests/ublk/t_state_demand.c:
+ * a 1 GiB device with a 32 MiB store holds 3088 KiB at create).
  *
  * Layout (offsets from the start of the region, never pointers; every
  * part starts on a 4 KiB boundary):
@@ -99,6 +107,7 @@
 #ifndef ZU_STATE_H
 #define ZU_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -128,6 +137,10 @@ struct zu_state_geom {
 	uint32_t zram_dev1;           /* the zram tier's device, N + 1 for
 	                                 /dev/zramN (0: none); recorded at
 	                                 create, not compared at attach       */
+	bool on_demand;               /* the store's part committed as it
+	                                 fills (no memory-commit: a file
+	                                 system's), not in the header: the
+	                                 config, whose identity is, says it   */
 };
 
 /* A mapped state: the parts, ready for use by one server. */
@@ -142,6 +155,7 @@ struct zu_state {
 	                                 page: a recovered server's demoter
 	                                 continues the day (demote.h)        */
 	uint64_t attaches;            /* attaches before this one (0: fresh)    */
+	bool on_demand;               /* zu_state_geom's                        */
 	int zram_dev;                 /* N of the zram tier's /dev/zramN, or -1 */
 };
 

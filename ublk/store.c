@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "ublk/store_int.h"
 
@@ -66,6 +67,7 @@ struct zu_store *zus_new(uint64_t mem_limit, void *arena)
 		return NULL;
 	st->max_segs = (uint32_t)n;
 	st->external = arena != NULL;
+	st->arena_fd = -1;
 	if (!alloc_tables(st, n, arena)) {
 		zu_store_destroy(st);
 		errno = ENOMEM;
@@ -118,6 +120,8 @@ void zu_store_destroy(struct zu_store *st)
 	free(st->spare);
 	free(st->victims);
 	free(st->adopt_live);
+	if (st->arena_fd >= 0)
+		close(st->arena_fd);
 	free(st);
 }
 

@@ -167,13 +167,19 @@ struct zu_store *zu_store_create(uint64_t mem_limit);
 void zu_store_destroy(struct zu_store *st);
 
 /* The store in a caller's region (a shared-memory state, state.h): arena
- * is bytes long, mapped and populated by the caller (its segment headers
- * are what survives a server), and the store runs in upfront mode on it.
+ * is bytes long and mapped shared by the caller (its segment headers are
+ * what survives a server).  fd < 0: the caller populated it and the store
+ * runs in upfront mode on it.  fd >= 0: on demand (a file system's state:
+ * its memory follows what it stores): the arena is fd's range from off,
+ * a segment is committed by fallocate and given back by punching a hole
+ * (holes read as zeros: no segment header), and after the commit below
+ * only segments with pages are committed; zu_store_reserve comes next, as
+ * for a local on-demand store.  (The store keeps its own dup of fd.)
  * Nothing is written to the arena until zu_store_adopt_commit, which must
  * come before any put: on a fresh (zeroed) arena at once, on a state a
  * dead server left after zu_store_adopt of every handle its page table
- * names.  NULL with errno set (EINVAL, ENOMEM). */
-struct zu_store *zu_store_create_in(void *arena, uint64_t bytes);
+ * names.  NULL with errno set (EINVAL, ENOMEM, EBADF). */
+struct zu_store *zu_store_create_in(void *arena, uint64_t bytes, int fd, uint64_t off);
 /* Check one handle of the table, reading only: it lies in the data of a
  * segment whose header is ours and covers it.  0, or -EUCLEAN (the table
  * and the store disagree: the caller refuses the state). */
@@ -181,8 +187,10 @@ int zu_store_adopt(struct zu_store *st, uint64_t handle);
 /* Rebuild from the adopted handles: a segment's live bytes are the sum of
  * its handles' lengths (what a dead thread allocated and never published
  * is freed, what it freed after unpublishing is gone), every segment with
- * pages is sealed, the others are free.  Writes the segment headers. */
-void zu_store_adopt_commit(struct zu_store *st);
+ * pages is sealed, the others are free.  Writes the segment headers; on
+ * demand, punches the free segments out instead.  0, or -errno of a punch
+ * (the store is then consistent but holds memory it does not use). */
+int zu_store_adopt_commit(struct zu_store *st);
 
 /* Copy len (1..ZU_STORE_MAX_COMPRESSED) bytes of compressed data into the
  * store.  0 and *handle, -E2BIG (too long: store raw or elsewhere), -ENOSPC

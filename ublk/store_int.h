@@ -66,6 +66,8 @@ struct zu_store {
 	bool reserve_mode;            /* put never commits, free never unmaps */
 	bool upfront;                 /* everything committed at start      */
 	bool external;                /* base is a caller's region (state.h) */
+	int arena_fd;                 /* on demand in a state: its file, else -1 */
+	uint64_t arena_off;           /* the arena's offset in that file    */
 	uint32_t *adopt_live;         /* attach: live bytes per segment     */
 	bool hk_running, hk_stop;
 	bool hk_kick;                 /* work asked for since the round began */

@@ -4,6 +4,7 @@
  * reserve goal and refills, upfront commit.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #include "ublk/store_int.h"
@@ -95,12 +96,33 @@ static void hk_wake_locked(struct zu_store *st)
 		zus_hk_kick_locked(st);
 }
 
+/* An on-demand arena in a state file (zu_store_on_demand) is mapped
+ * shared once and for all: a segment is committed by allocating its
+ * range of the file, given back by punching it out.  fallocate, not a
+ * touch: a full tmpfs then fails the call, where a write fault would kill
+ * the server with SIGBUS; and a punched range reads as zeros (no header),
+ * which is what a free segment is. */
+static bool file_seg(struct zu_store *st, uint32_t s, bool commit)
+{
+	int mode = commit ? 0 : FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+
+	return fallocate(st->arena_fd, mode, (off_t)(st->arena_off + (uint64_t)s * SEG),
+			 SEG) == 0;
+}
+
 /* Map segment s read-write and fault every page in; false on failure. */
 static bool map_seg(struct zu_store *st, uint32_t s)
 {
-	volatile unsigned char *p = mmap(hdr(st, s), SEG, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0);
+	volatile unsigned char *p;
 
+	if (st->arena_fd >= 0) {
+		if (!file_seg(st, s, true))
+			return false;
+		atomic_fetch_add_explicit(&st->ncommitted, 1, memory_order_relaxed);
+		return true;
+	}
+	p = mmap(hdr(st, s), SEG, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0);
 	if (p == MAP_FAILED)
 		return false;
 	for (size_t off = 0; off < SEG; off += ZT_PAGE_SIZE)
@@ -112,11 +134,13 @@ static bool map_seg(struct zu_store *st, uint32_t s)
 /* Unmap a segment; false if the kernel refused (VMA exhaustion). */
 static bool unmap_seg(struct zu_store *st, uint32_t s)
 {
-	void *p = mmap(hdr(st, s), SEG, PROT_NONE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
-
-	if (p == MAP_FAILED)
+	if (st->arena_fd >= 0) {
+		if (!file_seg(st, s, false))
+			return false;
+	} else if (mmap(hdr(st, s), SEG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
+			MAP_NORESERVE, -1, 0) == MAP_FAILED) {
 		return false;
+	}
 	atomic_fetch_sub_explicit(&st->ncommitted, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&st->released, 1, memory_order_relaxed);
 	pthread_mutex_lock(&st->seg_lock);

@@ -220,9 +220,19 @@ static int state_zram(struct ztu_tiers *t, bool attach, char *msg, size_t len)
 	return 0;
 }
 
+/* What a state commits at once: all of it, or on demand (no
+ * memory-commit) all but the store, which commits as it fills. */
+static uint64_t state_commits(const struct zu_state_geom *g)
+{
+	uint64_t store = g->store_bytes / ZU_STORE_CHUNK * ZU_STORE_CHUNK;
+
+	return zu_state_bytes(g) - (g->on_demand ? store : 0);
+}
+
 /* The table, the fill table, the store arena and the spill and zram slots
- * in the shared state at cfg->state_path (state.h), committed whole
- * whatever memory-commit says. */
+ * in the shared state at cfg->state_path (state.h): committed whole with
+ * memory-commit (swap), else all but the store, which then keeps a
+ * reserve like a local on-demand one. */
 static int state_init(struct ztu_tiers *t, bool attach, char *msg, size_t len)
 {
 	const struct ztu_config *c = t->cfg;
@@ -232,9 +242,9 @@ static int state_init(struct ztu_tiers *t, bool attach, char *msg, size_t len)
 
 	zu_state_geom_of(c, ztu_blk_total(t->blk[ZT_TIER_SPILL]), FILL_CAPACITY, &g);
 	g.zram_dev1 = (uint32_t)(ztu_zram_id(t) + 1);
-	if (!fits_available(zu_state_bytes(&g), &avail))
+	if (!fits_available(state_commits(&g), &avail))
 		return zt_fail(msg, len, -ENOMEM, "state %s: %llu MiB, %llu MiB available",
-			       c->state_path, (unsigned long long)(zu_state_bytes(&g) >> 20),
+			       c->state_path, (unsigned long long)(state_commits(&g) >> 20),
 			       (unsigned long long)(avail >> 20));
 	if ((ret = state_open(t, &g, attach, msg, len)))
 		return ret;
@@ -242,6 +252,9 @@ static int state_init(struct ztu_tiers *t, bool attach, char *msg, size_t len)
 	t->pt = t->state->pt;
 	t->fills = t->state->fills;
 	t->store = t->state->store;
+	if (t->store && g.on_demand &&
+	    (ret = zu_store_reserve(t->store, STORE_RESERVE_CHUNKS, STORE_RESERVE_CHUNKS / 2)))
+		return zt_fail_errno(msg, len, ret, "store reserve");
 	if (t->blk[ZT_TIER_SPILL])
 		ztu_blk_use_slots(t->blk[ZT_TIER_SPILL], t->state->spill);
 	return state_zram(t, attach, msg, len);

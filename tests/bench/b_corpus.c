@@ -3,7 +3,9 @@
  *
  * Pages: the corpus (tests/bench/corpus.h: $ZT_CORPUS, $ZT_BENCH_PAGES,
  * $ZT_BENCH_CLOCK); $ZT_BENCH_ONLY=estimate, cost or write prints one
- * table.
+ * table; $ZT_BENCH_ISA=scalar, avx2 or avx512 caps the classifier's paths
+ * (policy/isa.h), as on a CPU that has no better one (the cost table then
+ * times that path alone).
  * Instructions per page, which do not vary from run to run:
  * tests/bench/callgrind-classify.sh.
  *
@@ -12,7 +14,8 @@
  *            that is not same-filled: max, p99 and mean absolute error, and
  *            how many pages change class (entropy thresholds alone, and the
  *            whole classifier against the exact entropy and byte set);
- *  cost      ns/page of zt_classify and of LZ4_compress_default, from
+ *  cost      ns/page of LZ4_compress_default and of zt_classify on each
+ *            of its paths (scalar, AVX2, AVX-512) this CPU has, from
  *            memory and from cache (pass_ns());
  *  write     on the compressible pages (not same-filled, lz4 fits the
  *            store's 3/4-page limit), the write path step by step: the
@@ -23,6 +26,8 @@
 #include <lz4.h>
 #include <math.h>
 
+#include "policy/entropy_sample.h"
+#include "policy/isa.h"
 #include "tests/bench/corpus.h"
 #include "ublk/codec.h"
 #include "ublk/store.h"
@@ -131,15 +136,23 @@ static double pass_ns(const struct corpus *c, const size_t *idx, size_t n, metho
 	return t / (double)(cached ? n / BLOCK * BLOCK : n);
 }
 
+/* The classifier's paths: up to $ZT_BENCH_ISA (scalar, avx2, avx512) if
+ * set (only_isa), or the best this CPU has. */
+static enum zt_isa top_isa = ZT_ISA_COUNT - 1;
+static bool only_isa;
+
 /* Median ns/page of each method over ROUNDS passes, the methods taking
- * turns pass by pass so that a burst of load elsewhere favours none. */
+ * turns pass by pass so that a burst of load elsewhere favours none.
+ * Method m runs with the classifier's paths up to isa[m] (top_isa if isa
+ * is NULL). */
 static void medians(const struct corpus *c, const size_t *idx, size_t n, const method_fn *fn,
-		    int nfn, bool cached, void (*after)(void), double *med)
+		    const enum zt_isa *isa, int nfn, bool cached, void (*after)(void), double *med)
 {
 	double t[8][ROUNDS];
 
 	for (int r = 0; r < ROUNDS; r++) {
 		for (int m = 0; m < nfn; m++) {
+			zt_isa_limit(isa ? isa[m] : top_isa);
 			t[m][r] = pass_ns(c, idx, n, fn[m], cached);
 			if (after)
 				after();
@@ -164,16 +177,29 @@ static size_t run_lz4(const unsigned char *p)
 					    (int)sizeof(lz4_out));
 }
 
+/* lz4, then zt_classify on each of its paths up to top_isa that this CPU
+ * has (on top_isa alone with $ZT_BENCH_ISA, as a CPU that has no better
+ * path would run), taking turns on the same pages. */
 static void cost_table(const struct corpus *c, const size_t *all)
 {
-	static const method_fn fn[2] = { run_classify, run_lz4 };
-	double med[2];
+	method_fn fn[1 + ZT_ISA_COUNT] = { run_lz4 };
+	enum zt_isa isa[1 + ZT_ISA_COUNT] = { top_isa };
+	double med[1 + ZT_ISA_COUNT];
+	int n = 1;
 
+	for (int i = only_isa ? (int)top_isa : 0; i <= (int)top_isa; i++) {
+		if (zt_sample_impl((enum zt_isa)i)) {
+			isa[n] = (enum zt_isa)i;
+			fn[n++] = run_classify;
+		}
+	}
 	printf("\n[cost] every page, median of %d passes (%s time), ns/page:\n", ROUNDS, clock_name());
 	for (int cached = 0; cached < 2; cached++) {
-		medians(c, all, c->n, fn, 2, cached, NULL, med);
-		printf("  %-6s classify %5.0f  lz4 %5.0f  classify = 1/%.1f of lz4\n",
-		       cached ? "cache" : "memory", med[0], med[1], med[1] / med[0]);
+		medians(c, all, c->n, fn, isa, n, cached, NULL, med);
+		printf("  %-6s lz4 %5.0f ", cached ? "cache" : "memory", med[0]);
+		for (int m = 1; m < n; m++)
+			printf(" classify %s %4.0f (1/%.1f)", zt_isa_name(isa[m]), med[m], med[0] / med[m]);
+		printf("\n");
 	}
 }
 
@@ -246,7 +272,7 @@ static void write_table(const struct corpus *c, size_t *idx)
 	printf("\n[write] %zu compressible pages, median of %d passes (%s time), ns/page:\n", n,
 	       ROUNDS, clock_name());
 	for (int cached = 0; cached < 2; cached++) {
-		medians(c, idx, n, fn, 4, cached, empty_store, med);
+		medians(c, idx, n, fn, NULL, 4, cached, empty_store, med);
 		for (int m = 0; m < 4; m++)
 			printf("  %-6s %-30s %5.0f  throughput %.2fx of lz4\n", cached ? "cache" : "memory",
 			       names[m], med[m], med[0] / med[m]);
@@ -256,6 +282,27 @@ static void write_table(const struct corpus *c, size_t *idx)
 	free(handles);
 }
 
+/* $ZT_BENCH_ISA: the classifier's paths go no higher, as on a CPU that has
+ * no better one.  false if the name is not one of them. */
+static bool pick_isa(void)
+{
+	const char *want = getenv("ZT_BENCH_ISA");
+
+	for (int i = 0; want && i < ZT_ISA_COUNT; i++)
+		if (!strcmp(want, zt_isa_name((enum zt_isa)i)))
+			top_isa = (enum zt_isa)i;
+	if (want && strcmp(want, zt_isa_name(top_isa))) {
+		fprintf(stderr, "b_corpus: ZT_BENCH_ISA=%s: not scalar, avx2 or avx512\n", want);
+		return false;
+	}
+	only_isa = want != NULL;
+	while (!zt_sample_impl(top_isa))
+		top_isa--;
+	zt_isa_limit(top_isa);
+	printf("b_corpus: classifier paths up to %s\n", zt_isa_name(top_isa));
+	return true;
+}
+
 int main(void)
 {
 	struct corpus c = load_corpus("b_corpus");
@@ -263,6 +310,8 @@ int main(void)
 
 	if (!c.n)
 		return 0;
+	if (!pick_isa())
+		return 1;
 	zt_thresholds_default(&thresholds);
 	size_t *idx = malloc(c.n * sizeof(*idx));
 	for (size_t i = 0; i < c.n; i++)

@@ -69,8 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (fz_lay_down(fz_fd, data, size, &h))
 		return 0;
+	/* Half of the inputs attach on demand (a file system's state: the
+	 * store's free part punched out, holes never read). */
 	g = (struct zu_state_geom){ h.dev_size, h.store_bytes, h.spill_slots, h.zram_slots,
-				    h.fill_capacity, h.policy_id, h.zram_dev1 };
+				    h.fill_capacity, h.policy_id, h.zram_dev1, size & 1 };
 	n = fz_snapshot(fz_fd, before);
 	err = fz_attach_and_check(fz_fd, &g);
 	if (fz_verbose)

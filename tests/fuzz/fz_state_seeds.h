@@ -7,7 +7,7 @@
  */
 
 static const struct zu_state_geom fz_seed_geom = {
-	UINT64_C(4) << 20, 2 * ZU_STORE_CHUNK, 64, 64, 16, UINT64_C(0x5eed), 1
+	UINT64_C(4) << 20, 2 * ZU_STORE_CHUNK, 64, 64, 16, UINT64_C(0x5eed), 1, false
 };
 
 /* A new location for a page, of a kind chosen by i (0 when full). */
@@ -113,7 +113,7 @@ static int fz_seed_make(int fd, const struct zu_state_geom *g, int kind)
 static int fz_write_seeds(const char *dir)
 {
 	static const char *names[] = { "empty", "tiers", "half-published", "attached" };
-	struct zu_state_geom bare = { UINT64_C(4) << 20, 0, 0, 0, 16, 7, 0 };
+	struct zu_state_geom bare = { UINT64_C(4) << 20, 0, 0, 0, 16, 7, 0, false };
 	int bad = 0;
 
 	for (int k = 0; k < 4; k++) {

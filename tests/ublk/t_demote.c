@@ -239,7 +239,7 @@ static void test_limits(void)
 /* ---- the budget across a recovery ---------------------------------------------- */
 
 static const struct zu_state_geom rgeom = {
-	UINT64_C(4) << 20, UINT64_C(8) << 20, 1024, 0, 16, 7, 0
+	UINT64_C(4) << 20, UINT64_C(8) << 20, 1024, 0, 16, 7, 0, false
 };
 
 /* The rig on a state's table, store and spill slots, its demoter's budget

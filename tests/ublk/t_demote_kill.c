@@ -31,7 +31,7 @@
 #define BUDGET  (UINT64_C(10000) * ZT_PAGE_SIZE)   /* a day, all the rounds' */
 
 static const struct zu_state_geom geom = {
-	UINT64_C(1) << 30, UINT64_C(8) << 20, SLOTS, 0, 64, 43, 0
+	UINT64_C(1) << 30, UINT64_C(8) << 20, SLOTS, 0, 64, 43, 0, false
 };
 static char msg[ZTU_MSG_MAX];
 static int spill_fd;

@@ -28,7 +28,7 @@
 #define STRIDE     173u                   /* spreads pages over leaves and mids */
 
 static const struct zu_state_geom geom = {
-	DEV_SIZE, STORE, SPILL, ZRAM, FILLS, UINT64_C(0x1234abcd), 0
+	DEV_SIZE, STORE, SPILL, ZRAM, FILLS, UINT64_C(0x1234abcd), 0, false
 };
 
 /* What one page should read back as. */

@@ -327,7 +327,7 @@ static void test_flips(void)
 
 static void test_size(void)
 {
-	struct zu_state_geom g = { UINT64_C(1) << 30, UINT64_C(256) << 20, 0, 0, 4096, 0, 0 };
+	struct zu_state_geom g = { UINT64_C(1) << 30, UINT64_C(256) << 20, 0, 0, 4096, 0, 0, false };
 	uint64_t plain, spill;
 
 	plain = zu_state_bytes(&g);
@@ -374,7 +374,7 @@ static uint64_t pre_state_bytes(const struct zu_state_geom *g)
 static void test_cost(uint64_t dev)
 {
 	struct zu_state_geom g = { dev, dev / 4, (UINT64_C(4) << 30) / ZT_PAGE_SIZE,
-				   dev / 4 / ZT_PAGE_SIZE, 4096, 0, 0 };
+				   dev / 4 / ZT_PAGE_SIZE, 4096, 0, 0, false };
 	uint64_t st = zu_state_bytes(&g), pre = pre_state_bytes(&g);
 	uint64_t pt = zu_pt_region_bytes(dev / ZT_PAGE_SIZE);
 

@@ -27,7 +27,7 @@
 #define WRITERS 3
 
 static const struct zu_state_geom geom = {
-	UINT64_C(1) << 30, UINT64_C(8) << 20, 4096, 0, 64, 42, 0
+	UINT64_C(1) << 30, UINT64_C(8) << 20, 4096, 0, 64, 42, 0, false
 };
 static char msg[ZTU_MSG_MAX];
 

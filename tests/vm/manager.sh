@@ -151,27 +151,38 @@ ok "the hog verified every page across the ztierd restart (rc $rc)" '[ $rc = 0 ]
 ok "one zram and one ztier swap, as before" '[ "$(grep -c "^/dev/" /proc/swaps)" = 2 ]'
 swapon --show | diag
 
-# --- ztierd killed with an [fs] stack up: such a stack keeps no state to be
-# adopted by (manager/daemon_adopt_fs.c), so the new ztierd refuses it in one
-# line and builds no second device over it; once the admin has removed the
-# old device, `up` builds it; without its policy, reload takes it down -------
+# --- ztierd killed with an [fs] stack up: its state outlives the server as a
+# swap stack's does (committed as it fills: no memory-commit), so the new
+# ztierd adopts the mounted device instead of building a second one; then
+# its server is killed and recovered under the mount; without its policy,
+# reload takes it down -------------------------------------------------------
 sed -e 's/^name = mixed/name = kept/' -e 's/^size = 1G/size = 64M/' -e '/^\[swap\]/,$d' \
     $W/policy.d/50-mixed.conf >$W/policy.d/70-kept.conf
 printf '[fs]\ntype = ext4\nmount-point = /mnt/kept\n' >>$W/policy.d/70-kept.conf
 ztierctl reload >/dev/null
 ok "an [fs] stack from the policy dir is built (kept)" 'wait_log "kept: .* mounted on /mnt/kept" 30 && mounted /mnt/kept'
 kdev=$(grep -o 'kept: /dev/ublkb[0-9]* live' $LOG | tail -1 | awk '{print $2}')
-echo kept >/mnt/kept/file
+kstate=/dev/shm/ztier/kept.state
+kb() { echo $(( $(stat -c %b $kstate) * 512 / 1024 )); }    # KiB the state holds
+kb0=$(kb)
+dd if=/dev/urandom of=/mnt/kept/file bs=1M count=8 status=none && sync
+kb1=$(kb)
+diag "kept's state: $(( $(stat -c %s $kstate) >> 10 )) KiB long, $kb0 KiB held when built, $kb1 KiB after 8 MiB written"
+ok "kept has a state that commits as it fills ($kb0 -> $kb1 KiB)" '[ $kb1 -gt $kb0 ] && [ $kb0 -lt $(( $(stat -c %s $kstate) >> 10 ))  ]'
+ksum=$(md5sum </mnt/kept/file)
 kill -KILL $zpid; wait $zpid 2>/dev/null
 ztierd --foreground --config $W/ztier.conf --policy-dir $W/policy.d 2>>$LOG &
 zpid=$!
-ok "the new ztierd refuses kept's $kdev in one line, builds no second device" \
-	'wait_log "kept: not building a second device: $kdev .*is mounted on /mnt/kept" 30 && [ "$(grep -c "kept: /dev/ublkb[0-9]* live" $LOG)" = 1 ] && printf "status\n" | socat - UNIX-CONNECT:$ZTIER_SOCKET | grep -q "^kept	ztier	failed	.*ztier-ublk del ${kdev#/dev/ublkb}'"'"'"'
-ok "the swaps are adopted again; kept's files still read" 'wait_log "ready:.*" 30 && [ "$(grep -c "mixed: adopted $udev" $LOG)" = 2 ] && grep -q kept /mnt/kept/file'
-umount /mnt/kept && ztier-ublk del "${kdev#/dev/ublkb}" 2>&1 | diag
-ok "after umount + ztier-ublk del, ztierctl up kept builds it" 'ztierctl up kept >/dev/null && mounted /mnt/kept && [ "$(grep -c "kept: /dev/ublkb[0-9]* live" $LOG)" = 2 ]'
+ok "the new ztierd adopts kept's $kdev, mounted, and builds no second device" \
+	'wait_log "kept: adopted $kdev from an earlier ztierd: server pid [0-9]*, mounted on /mnt/kept" 60 && [ "$(grep -c "kept: /dev/ublkb[0-9]* live" $LOG)" = 1 ] && row kept | grep -qw mounted'
+ok "the swaps are adopted again; kept's file reads back" 'wait_log "ready:.*" 30 && [ "$(grep -c "mixed: adopted $udev" $LOG)" = 2 ] && [ "$(md5sum </mnt/kept/file)" = "$ksum" ]'
+kpid=$(grep -o "kept: adopted $kdev from an earlier ztierd: server pid [0-9]*" $LOG | tail -1 | awk '{print $NF}')
+kill -KILL "$kpid"
+ok "kept's server killed (pid $kpid): recovered under the mount" 'wait_log "kept: $kdev recovered in [0-9]* ms" 30 && mounted /mnt/kept'
+echo 3 >/proc/sys/vm/drop_caches
+ok "kept's file reads back after the recovery, and a new one is written" '[ "$(md5sum </mnt/kept/file)" = "$ksum" ] && echo more >/mnt/kept/more && sync && grep -q more /mnt/kept/more'
 rm $W/policy.d/70-kept.conf
-ok "its policy removed, reload takes kept down" 'ztierctl reload >/dev/null && wait_log "kept: no longer configured: removed" 10 && ! mounted /mnt/kept'
+ok "its policy removed, reload takes kept down, state and all" 'ztierctl reload >/dev/null && wait_log "kept: no longer configured: removed" 10 && ! mounted /mnt/kept && [ ! -e $kstate ] && [ ! -e $kdev ]'
 
 # Data integrity through both swap devices: tmpfs pages (swap-backed) written
 # in a 48M cgroup are swapped out, then read back and compared.
@@ -261,16 +272,15 @@ else
 fi
 
 # --- add/del, and a server that dies ---------------------------------------------
-# extra: a small ztier device with ext4 on it.  A server that dies makes the
-# kernel delete its disk; a file system can still be unmounted then (a swap
-# area could not: swapoff must open the disk), so this is the stack to kill.
+# extra: a small ztier device with ext4 on it, added by hand.  Its server
+# dies: ztierd recovers the device under the mount from its state.
 sed -e 's/^name = mixed/name = extra/' -e 's/^size = 1G/size = 64M/' -e '/^\[swap\]/,$d' \
     $W/policy.d/50-mixed.conf >$W/extra.conf
 printf '[fs]\ntype = ext4\nmount-point = /mnt/extra\n' >>$W/extra.conf
 ok "ztierctl add FILE builds one more stack" 'ztierctl add $W/extra.conf && mounted /mnt/extra'
 spid=$(grep -o 'extra: /dev/ublkb[0-9]* live, server pid [0-9]*' $LOG | tail -1 | awk '{print $NF}')
 kill -KILL "$spid"
-ok "a server that dies (pid $spid, SIGKILL) is reported and its stack degraded" 'wait_log "extra: .* ublk server died" 10 && row extra | grep -q degraded'
+ok "a server that dies (pid $spid, SIGKILL) is reported and recovered; its stack stays up" 'wait_log "extra: .* ublk server pid $spid killed" 10 && wait_log "extra: /dev/ublkb[0-9]* recovered in" 30 && row extra | grep -qw mounted && mounted /mnt/extra && touch /mnt/extra/after && sync'
 cpu() { awk '{print $14 + $15}' /proc/$zpid/stat; }   # ztierd's CPU ticks
 c0=$(cpu); sleep 2; c1=$(cpu)
 ok "ztierd idles after that ($((c1 - c0)) ticks of CPU in 2 s)" '[ $((c1 - c0)) -lt 20 ]'
