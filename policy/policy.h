@@ -85,12 +85,15 @@ enum zt_codec_kind { ZT_CODEC_RAW, ZT_CODEC_LZ4, ZT_CODEC_ZSTD };
 
 struct zt_codec {
 	enum zt_codec_kind kind;
-	int level;            /* zstd level (1..19); 0 otherwise           */
+	int level;            /* zstd level (1..19); for lz4, 1..12 is
+	                         lz4hc's (same format, smaller, slower to
+	                         write); 0 otherwise                        */
 };
 
 const char *zt_tier_name(enum zt_tier t);               /* "meta", ... "none" */
 int zt_tier_from_name(const char *name);                /* -EINVAL if unknown */
-/* "lz4", "zstd", "zstd:N", "raw" -> codec; -EINVAL / -ERANGE on bad input. */
+/* "lz4", "lz4hc", "lz4hc:N", "zstd", "zstd:N", "raw" -> codec; -EINVAL /
+ * -ERANGE on bad input. */
 int zt_codec_parse(const char *s, struct zt_codec *out);
 /* Format a codec as the parser accepts it ("zstd:3"). Returns buf. */
 const char *zt_codec_format(const struct zt_codec *c, char *buf, size_t len);

@@ -146,9 +146,9 @@ static int set_codec(struct zt_policy *p, int cls, const char *v, char *msg, siz
 	int err = zt_codec_parse(v, &p->rule[cls].codec);
 
 	if (err == -ERANGE)
-		return FAIL("zstd level in '%s' out of range (1 to 19)", v);
+		return FAIL("level in '%s' out of range (zstd 1 to 19, lz4hc 1 to 12)", v);
 	if (err)
-		return FAIL("unknown codec '%s' (expected lz4, zstd, zstd:N or raw)", v);
+		return FAIL("unknown codec '%s' (expected lz4, lz4hc, lz4hc:N, zstd, zstd:N or raw)", v);
 	return 0;
 }
 

@@ -50,9 +50,38 @@ bool zt_tier_accepts(enum zt_tier t, enum zt_class c)
 
 #define ZSTD_LEVEL_DEFAULT 3
 #define ZSTD_LEVEL_MAX 19
+#define LZ4HC_LEVEL_DEFAULT 9     /* lz4's own LZ4HC_CLEVEL_DEFAULT */
+#define LZ4HC_LEVEL_MAX 12
+
+/* "NAME" (the default level) or "NAME:N" (1..max): 1 if s names it, 0 if
+ * not, -EINVAL / -ERANGE for a bad level. */
+static int parse_leveled(const char *s, const char *name, int dflt, int max, int *level)
+{
+	size_t n = strlen(name);
+	char *end;
+	long l;
+
+	if (strncmp(s, name, n) != 0 || (s[n] != '\0' && s[n] != ':'))
+		return 0;
+	if (s[n] == '\0') {
+		*level = dflt;
+		return 1;
+	}
+	if (s[n + 1] < '0' || s[n + 1] > '9')
+		return -EINVAL;
+	l = strtol(s + n + 1, &end, 10);
+	if (*end)
+		return -EINVAL;
+	if (l < 1 || l > max)
+		return -ERANGE;
+	*level = (int)l;
+	return 1;
+}
 
 int zt_codec_parse(const char *s, struct zt_codec *out)
 {
+	int level, r;
+
 	if (strcmp(s, "raw") == 0) {
 		*out = (struct zt_codec){ ZT_CODEC_RAW, 0 };
 		return 0;
@@ -61,20 +90,15 @@ int zt_codec_parse(const char *s, struct zt_codec *out)
 		*out = (struct zt_codec){ ZT_CODEC_LZ4, 0 };
 		return 0;
 	}
-	if (strcmp(s, "zstd") == 0) {
-		*out = (struct zt_codec){ ZT_CODEC_ZSTD, ZSTD_LEVEL_DEFAULT };
-		return 0;
-	}
-	if (strncmp(s, "zstd:", 5) != 0 || s[5] < '0' || s[5] > '9')
-		return -EINVAL;
-	char *end;
-	long level = strtol(s + 5, &end, 10);
-	if (*end)
-		return -EINVAL;
-	if (level < 1 || level > ZSTD_LEVEL_MAX)
-		return -ERANGE;
-	*out = (struct zt_codec){ ZT_CODEC_ZSTD, (int)level };
-	return 0;
+	r = parse_leveled(s, "lz4hc", LZ4HC_LEVEL_DEFAULT, LZ4HC_LEVEL_MAX, &level);
+	if (r > 0)
+		*out = (struct zt_codec){ ZT_CODEC_LZ4, level };
+	if (r)
+		return r < 0 ? r : 0;
+	r = parse_leveled(s, "zstd", ZSTD_LEVEL_DEFAULT, ZSTD_LEVEL_MAX, &level);
+	if (r > 0)
+		*out = (struct zt_codec){ ZT_CODEC_ZSTD, level };
+	return r ? (r < 0 ? r : 0) : -EINVAL;
 }
 
 const char *zt_codec_format(const struct zt_codec *c, char *buf, size_t len)
@@ -84,7 +108,10 @@ const char *zt_codec_format(const struct zt_codec *c, char *buf, size_t len)
 		snprintf(buf, len, "raw");
 		break;
 	case ZT_CODEC_LZ4:
-		snprintf(buf, len, "lz4");
+		if (c->level)
+			snprintf(buf, len, "lz4hc:%d", c->level);
+		else
+			snprintf(buf, len, "lz4");
 		break;
 	case ZT_CODEC_ZSTD:
 		snprintf(buf, len, "zstd:%d", c->level);

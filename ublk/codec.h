@@ -1,11 +1,13 @@
 /*
- * codec.h — compress and decompress one 4 KiB page with lz4 or zstd.
+ * codec.h — compress and decompress one 4 KiB page with lz4, lz4hc or zstd.
  *
  * One context per queue thread (not shareable).  It holds everything a call
- * needs, made once at create: an lz4 state (LZ4_compress_fast_extState), a
- * static zstd CCtx sized for the highest level the policy uses and a static
- * zstd DCtx (ZSTD_initStaticCCtx/DCtx: a static context can never allocate),
- * and a page-sized output buffer.  No call allocates.
+ * needs, made once at create: an lz4 state (LZ4_compress_fast_extState), an
+ * lz4hc state if enabled, a static zstd CCtx sized for the highest level the
+ * policy uses and a static zstd DCtx (ZSTD_initStaticCCtx/DCtx: a static
+ * context can never allocate), a page-sized output buffer and one for zstd's
+ * second attempt (codec.c: which literals a zstd page keeps).  No call
+ * allocates.
  *
  * Compression stops at dst_cap bytes: a page that does not fit is -E2BIG
  * (pass ZU_STORE_MAX_COMPRESSED to get the store's 3/4-of-a-page rule for
@@ -25,6 +27,9 @@ struct zu_codec_ctx;
  * (1..19; 0: no zstd).  NULL with errno set on failure. */
 struct zu_codec_ctx *zu_codec_ctx_create(int max_zstd_level);
 void zu_codec_ctx_destroy(struct zu_codec_ctx *ctx);
+/* Room for lz4hc (an lz4 codec with a level): its state is 256 KiB, so only
+ * a context that will be asked for it has one.  0 or -ENOMEM. */
+int zu_codec_ctx_enable_lz4hc(struct zu_codec_ctx *ctx);
 /* Bytes the context holds (for memory accounting). */
 size_t zu_codec_ctx_bytes(const struct zu_codec_ctx *ctx);
 
@@ -34,7 +39,7 @@ void *zu_codec_buf(struct zu_codec_ctx *ctx);
 /* Compress one ZT_PAGE_SIZE page into dst (at most dst_cap bytes).
  * Returns the compressed length (> 0), -E2BIG if it does not fit in
  * dst_cap, -EINVAL for ZT_CODEC_RAW, a zstd level above the context's
- * maximum, or an unknown kind. */
+ * maximum, lz4hc without zu_codec_ctx_enable_lz4hc, or an unknown kind. */
 int zu_codec_compress(struct zu_codec_ctx *ctx, const struct zt_codec *c,
 		      const void *page, void *dst, size_t dst_cap);
 

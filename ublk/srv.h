@@ -24,10 +24,11 @@
  *               target state (24 B) and 8 B per buffer page + 8 B
  *               (tgt_tiered new_entry): <= 1 MiB for 4096 tags;
  *   per queue:  the thread stack (THREAD_STACK, 256 KiB, locked whole),
- *               codec contexts (lz4 16 KiB, zstd DCtx 94 KiB, CCtx for the
- *               policy's highest level at 4 KiB input: 88 KiB to zstd:8,
- *               104 KiB to :10, 270 KiB above), two pages: <= 0.7 MiB,
- *               <= 11 MiB for 16 queues;
+ *               codec contexts (lz4 16 KiB, lz4hc 256 KiB if a class
+ *               uses it, zstd DCtx 94 KiB, CCtx for the policy's highest
+ *               level at 4 KiB input: 88 KiB to zstd:8, 104 KiB to :10,
+ *               270 KiB above, 2 pages), two pages: <= 0.95 MiB, <= 15 MiB
+ *               for 16 queues;
  *   per device: the housekeeper's 64 KiB stack, with a zram tier its
  *               discarder's 64 KiB stack and marks (1 bit per slot: 32 KiB
  *               per GiB of tier, zram_discard.c), the store's tables (4.4 B
@@ -37,7 +38,7 @@
  *               else a 2 MiB start), the program and its libraries.
  * So an idle 2-queue, depth-128 device locks 16 MiB of buffers (it was
  * 128 MiB at 512 KiB a tag, 146 MB resident in all: ~11 MiB besides the
- * buffers) + ~0.5 MiB per queue (zstd:3); tests/vm/bench.sh prints the
+ * buffers) + ~0.7 MiB per queue (zstd:3, lz4hc); tests/vm/bench.sh prints the
  * server's VmRSS and VmLck when idle (issue #11 asks <= 32 MiB).
  */
 #ifndef ZT_UBLK_SRV_H

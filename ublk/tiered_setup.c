@@ -342,6 +342,20 @@ static int max_zstd_level(const struct ztu_config *p)
 	return max;
 }
 
+/* A queue's codec context, with lz4hc's state only if a class uses it. */
+static struct zu_codec_ctx *codec_for(const struct ztu_config *p)
+{
+	struct zu_codec_ctx *ctx = zu_codec_ctx_create(max_zstd_level(p));
+
+	for (int c = 0; ctx && c < ZT_CLASS_COUNT; c++)
+		if (p->rule[c].codec.kind == ZT_CODEC_LZ4 && p->rule[c].codec.level &&
+		    zu_codec_ctx_enable_lz4hc(ctx)) {
+			zu_codec_ctx_destroy(ctx);
+			return NULL;
+		}
+	return ctx;
+}
+
 static void *page_alloc(void)
 {
 	void *p = NULL;
@@ -402,7 +416,7 @@ int ztu_tiered_queue_init(struct ztu_queue *q)
 	tq->resume = calloc(q->depth, sizeof(*tq->resume));
 	tq->bounce = page_alloc();
 	tq->tc.scratch = page_alloc();
-	tq->tc.codec = zu_codec_ctx_create(max_zstd_level(t->cfg));
+	tq->tc.codec = codec_for(t->cfg);
 	if (!tq->tags || !tq->new_entry || !tq->resume || !tq->bounce ||
 	    !tq->tc.scratch || !tq->tc.codec)
 		return -ENOMEM;

@@ -7,15 +7,9 @@
 # Needs the release build of b_corpus (make bench builds it) and the corpus
 # (build/vm/corpus.bin, or $ZT_CORPUS).
 set -eu
-bin=build/release/tests/bench/b_corpus.t
-[ -x "$bin" ] || { echo "callgrind-classify: build $bin first (make bench)" >&2; exit 1; }
-command -v valgrind >/dev/null || { echo "callgrind-classify: no valgrind" >&2; exit 1; }
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-ZT_BENCH_ISA=${ZT_BENCH_ISA:-scalar} ZT_BENCH_PAGES=${1:-4096} ZT_BENCH_ONLY=cost valgrind --tool=callgrind --callgrind-out-file="$out" \
-	"$bin" >/dev/null 2>&1
-# the caller's lines: "IR (..%)  => FILE:FUNCTION (CALLSx)", inclusive
-callgrind_annotate --inclusive=yes "$out" 2>/dev/null | awk '
+. "$(dirname "$0")/callgrind-lib.sh"
+callgrind_calls callgrind-classify build/release/tests/bench/b_corpus.t \
+	ZT_BENCH_ISA="${ZT_BENCH_ISA:-scalar}" ZT_BENCH_PAGES="${1:-4096}" ZT_BENCH_ONLY=cost | awk '
 	/=> .*:(zt_classify|LZ4_compress_default) \(/ {
 		ir = $1; gsub(",", "", ir)
 		calls = $NF; gsub("[(x,)]", "", calls)

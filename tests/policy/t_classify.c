@@ -150,6 +150,14 @@ static void test_codecs(void)
 	is_int(zt_codec_parse("zstd:", &c), -EINVAL, "zstd: without level");
 	is_int(zt_codec_parse("zstd:3x", &c), -EINVAL, "zstd:3x");
 	is_int(zt_codec_parse("zstd:-1", &c), -EINVAL, "zstd:-1");
+	codec_ok("lz4hc", "lz4hc:9");
+	codec_ok("lz4hc:1", "lz4hc:1");
+	codec_ok("lz4hc:12", "lz4hc:12");
+	is_int(zt_codec_parse("lz4hc:0", &c), -ERANGE, "lz4hc:0 out of range");
+	is_int(zt_codec_parse("lz4hc:13", &c), -ERANGE, "lz4hc:13 out of range");
+	is_int(zt_codec_parse("lz4hc:", &c), -EINVAL, "lz4hc: without level");
+	is_int(zt_codec_parse("lz4:3", &c), -EINVAL, "lz4 takes no level");
+	is_int(zt_codec_parse("zstdx", &c), -EINVAL, "zstdx");
 	is_int(zt_codec_parse("gzip", &c), -EINVAL, "unknown codec");
 	is_int(zt_codec_parse("LZ4", &c), -EINVAL, "codec names are lower case");
 }

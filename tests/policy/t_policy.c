@@ -134,7 +134,7 @@ static void test_error_kinds(void)
 		  "unknown tier");
 	one_error("[text]\ncodec = gzip\n", "t.conf:2: unknown codec 'gzip'", "unknown codec");
 	one_error("[text]\ncodec = zstd:25\n",
-		  "t.conf:2: zstd level in 'zstd:25' out of range (1 to 19)", "zstd level out of range");
+		  "t.conf:2: level in 'zstd:25' out of range (zstd 1 to 19, lz4hc 1 to 12)", "zstd level out of range");
 	one_error("[samefill]\ntier = meta\n[text]\n# meta keeps one word\ntier = meta\n",
 		  "t.conf:5: tier meta cannot take text pages", "meta for text");
 	one_error("[mixed]\nfallback = meta\n",

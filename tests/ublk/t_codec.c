@@ -1,11 +1,16 @@
 /*
- * t_codec.c — lz4 and zstd page codec: round trips of text-like, mixed,
+ * t_codec.c — lz4, lz4hc and zstd page codec: round trips of text-like, mixed,
  * zero and random pages at several zstd levels, the 3/4-page cap (-E2BIG),
  * corrupt input (-EIO), and the level bound of a context.  Every zstd
  * level up to the context's maximum must compress with its static
- * workspace (a static context errors rather than allocate).
+ * workspace (a static context errors rather than allocate).  zstd pages
+ * keep Huffman-coded literals only when worth 1/32 of a page (codec.c): never
+ * more than that above zstd's own frame, and as small as it when the
+ * literals are most of the data; a frame zstd itself made (what an older
+ * ztier stored) still reads.
  */
 #include <errno.h>
+#include <zstd.h>
 
 #include "tests/tap.h"
 #include "ublk/codec.h"
@@ -76,7 +81,8 @@ static void test_roundtrips(struct zu_codec_ctx *ctx)
 {
 	static unsigned char page[ZT_PAGE_SIZE];
 	static const struct zt_codec codecs[] = {
-		{ ZT_CODEC_LZ4, 0 }, { ZT_CODEC_ZSTD, 1 }, { ZT_CODEC_ZSTD, 3 },
+		{ ZT_CODEC_LZ4, 0 }, { ZT_CODEC_LZ4, 3 }, { ZT_CODEC_LZ4, 12 },
+		{ ZT_CODEC_ZSTD, 1 }, { ZT_CODEC_ZSTD, 3 },
 		{ ZT_CODEC_ZSTD, 9 }, { ZT_CODEC_ZSTD, 19 },
 	};
 	static void (*const gen[])(unsigned char *) = { page_text, page_mixed };
@@ -86,10 +92,7 @@ static void test_roundtrips(struct zu_codec_ctx *ctx)
 	int len;
 
 	for (c = 0; c < sizeof(codecs) / sizeof(codecs[0]); c++) {
-		if (codecs[c].kind == ZT_CODEC_LZ4)
-			snprintf(name, sizeof(name), "lz4");
-		else
-			snprintf(name, sizeof(name), "zstd:%d", codecs[c].level);
+		zt_codec_format(&codecs[c], name, sizeof(name));
 		for (g = 0; g < 2; g++) {
 			gen[g](page);
 			ok(roundtrip(ctx, &codecs[c], page, ZU_STORE_MAX_COMPRESSED, &len) == 0,
@@ -134,6 +137,47 @@ static void test_errors(struct zu_codec_ctx *ctx)
 	       "raw of the wrong length: -EIO");
 }
 
+/* Random letters of a 16-letter alphabet (4 bits each under Huffman,
+ * little to match) in the first n bytes, then those n bytes again. */
+static void page_letters(unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < ZT_PAGE_SIZE; i++)
+		p[i] = i < n ? (unsigned char)('a' + next_rand() % 16) : p[i % n];
+}
+
+/* Ours against ZSTD_compress at the same level: bytes more (negative:
+ * fewer); the plain frame must read back through the codec too. */
+static int over_plain_zstd(struct zu_codec_ctx *ctx, const unsigned char *page, int *ours)
+{
+	static unsigned char comp[2 * ZT_PAGE_SIZE], out[ZT_PAGE_SIZE];
+	const struct zt_codec z = { ZT_CODEC_ZSTD, 3 };
+	size_t plain = ZSTD_compress(comp, sizeof(comp), page, ZT_PAGE_SIZE, 3);
+
+	if (ZSTD_isError(plain) || zu_codec_decompress(ctx, ZT_CODEC_ZSTD, comp, plain, out) ||
+	    memcmp(out, page, ZT_PAGE_SIZE) || roundtrip(ctx, &z, page, ZT_PAGE_SIZE, ours))
+		return INT32_MAX;
+	return *ours - (int)plain;
+}
+
+static void test_literals(struct zu_codec_ctx *ctx)
+{
+	static unsigned char page[ZT_PAGE_SIZE];
+	int len, d;
+
+	page_text(page);
+	d = over_plain_zstd(ctx, page, &len);
+	ok(d <= (int)ZT_PAGE_SIZE / 32, "text page: %d bytes, %d over zstd's own frame (at most 1/32 "
+	   "of a page)", len, d);
+	page_letters(page, ZT_PAGE_SIZE / 2);
+	d = over_plain_zstd(ctx, page, &len);
+	ok(d <= 0 && len < (int)ZT_PAGE_SIZE * 3 / 8, "half-literal page: Huffman kept (%d bytes, %d "
+	   "over zstd's own frame)", len, d);
+	page_letters(page, ZT_PAGE_SIZE);
+	d = over_plain_zstd(ctx, page, &len);
+	ok(d <= 0 && len < (int)ZU_STORE_MAX_COMPRESSED, "all-literal page (too long with raw "
+	   "literals): Huffman (%d bytes, %d over zstd's own frame)", len, d);
+}
+
 /* Every level 1..19 fits the static workspace sized at create. */
 static void test_levels(struct zu_codec_ctx *ctx)
 {
@@ -145,6 +189,37 @@ static void test_levels(struct zu_codec_ctx *ctx)
 	for (z.level = 1; z.level <= 19; z.level++)
 		bad += roundtrip(ctx, &z, page, ZT_PAGE_SIZE, &len) != 0;
 	is_int(bad, 0, "zstd levels 1..19 all work in the static context");
+	/* Both literal modes and a failed attempt in between: a page that
+	 * does not fit, then one that does, at every level. */
+	for (z.level = 1; z.level <= 19; z.level++) {
+		page_random(page);
+		bad += roundtrip(ctx, &z, page, ZU_STORE_MAX_COMPRESSED, &len) != -E2BIG;
+		page_letters(page, ZT_PAGE_SIZE / 2);
+		bad += roundtrip(ctx, &z, page, ZU_STORE_MAX_COMPRESSED, &len) != 0;
+		page_mixed(page);
+		bad += roundtrip(ctx, &z, page, ZU_STORE_MAX_COMPRESSED, &len) != 0;
+	}
+	is_int(bad, 0, "zstd levels 1..19: random -E2BIG, then literal-heavy and mixed pages");
+}
+
+/* lz4hc reuses its state from page to page (codec.c): pages that fit and
+ * pages that do not, in turn, each read back right. */
+static void test_lz4hc_reuse(struct zu_codec_ctx *ctx)
+{
+	static unsigned char page[ZT_PAGE_SIZE];
+	const struct zt_codec hc = { ZT_CODEC_LZ4, 3 };
+	int bad = 0, len;
+
+	for (int i = 0; i < 100; i++) {
+		page_random(page);
+		bad += roundtrip(ctx, &hc, page, ZU_STORE_MAX_COMPRESSED, &len) != -E2BIG;
+		page_text(page);
+		bad += roundtrip(ctx, &hc, page, ZU_STORE_MAX_COMPRESSED, &len) != 0;
+		page_mixed(page);
+		bad += roundtrip(ctx, &hc, page, ZU_STORE_MAX_COMPRESSED, &len) != 0;
+		bad += roundtrip(ctx, &hc, page, ZU_STORE_MAX_COMPRESSED, &len) != 0;
+	}
+	is_int(bad, 0, "lz4hc: 100 rounds of random (-E2BIG), text and mixed pages twice");
 }
 
 int main(void)
@@ -152,11 +227,14 @@ int main(void)
 	struct zu_codec_ctx *ctx = zu_codec_ctx_create(19), *lz;
 	char buf[ZT_PAGE_SIZE];
 
-	ok(ctx != NULL, "context for zstd up to level 19");
-	tap_diag("context bytes (max level 19): %zu", zu_codec_ctx_bytes(ctx));
+	ok(ctx != NULL && zu_codec_ctx_enable_lz4hc(ctx) == 0,
+	   "context for zstd up to level 19 and lz4hc");
+	tap_diag("context bytes (max level 19, lz4hc): %zu", zu_codec_ctx_bytes(ctx));
 	test_roundtrips(ctx);
 	test_errors(ctx);
 	test_levels(ctx);
+	test_literals(ctx);
+	test_lz4hc_reuse(ctx);
 	lz = zu_codec_ctx_create(0);
 	ok(lz != NULL, "context without zstd compression");
 	tap_diag("context bytes (no zstd compression): %zu", zu_codec_ctx_bytes(lz));
@@ -164,6 +242,9 @@ int main(void)
 	is_int(zu_codec_compress(lz, &(struct zt_codec){ ZT_CODEC_ZSTD, 1 }, buf,
 				 zu_codec_buf(lz), ZT_PAGE_SIZE),
 	       -EINVAL, "no zstd compression in a level-0 context");
+	is_int(zu_codec_compress(lz, &(struct zt_codec){ ZT_CODEC_LZ4, 3 }, buf,
+				 zu_codec_buf(lz), ZT_PAGE_SIZE),
+	       -EINVAL, "no lz4hc before zu_codec_ctx_enable_lz4hc");
 	zu_codec_ctx_destroy(lz);
 	zu_codec_ctx_destroy(ctx);
 	return tap_done();

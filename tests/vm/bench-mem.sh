@@ -5,8 +5,8 @@
 # Data: /mnt/add/corpus.bin, real process memory (python3, perl and node
 # heaps, built on the host by tests/vm/corpus: the guest has no
 # interpreters).  Devices, one after the other, same boot, same data:
-#   ztier-default  the shipped default policy (text zstd:3, mixed lz4),
-#   ztier-lz4      the same with lz4 for text too,
+#   ztier-default  the shipped default policy (text zstd:3, mixed lz4hc:3),
+#   ztier-lz4      the same with lz4 for text and mixed,
 #   zram-zstd, zram-lz4  kernel zram.
 # Both ztier policies are the shipped default.conf with its [swap] section
 # dropped and [device] set to size 2G, memory-limit 1536M, memory-commit
@@ -43,20 +43,22 @@ modprobe ublk_drv && modprobe zram num_devices=0 || exit 1
 CMIB=$(($(stat -c %s "$CORPUS") >> 20))
 MIB=1048576
 
-# policy NAME TEXT_CODEC: the shipped default, as an on-demand store
+# policy NAME TEXT_CODEC [MIXED_CODEC]: the shipped default, as an on-demand
+# store (its mixed codec unless one is given)
 policy() {
-	awk -v name="$1" -v text="$2" '
+	awk -v name="$1" -v text="$2" -v mixed="${3:-}" '
 	/^\[/ { sec = $0 }
 	sec == "[swap]" { next }
 	sec == "[policy]" && /^name *=/ { print "name = " name; next }
 	sec == "[text]" && /^codec *=/ { print "codec = " text; next }
+	sec == "[mixed]" && /^codec *=/ && mixed != "" { print "codec = " mixed; next }
 	sec == "[device]" && /^(size|memory-limit|memory-commit) *=/ { next }
 	{ print }
 	$0 == "[device]" { print "size = 2G"; print "memory-limit = 1536M"; print "memory-commit = on-demand" }
 	' "$SHIPPED" >"/tmp/$1.conf"
 }
 policy ztier-default "$(awk '/^\[/ { s = $0 } s == "[text]" && /^codec/ { print $3 }' "$SHIPPED")"
-policy ztier-lz4 lz4
+policy ztier-lz4 lz4 lz4
 
 # ---- devices: up, figures, down ------------------------------------------------
 dev="" id="" zid=""
