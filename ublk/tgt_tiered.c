@@ -37,6 +37,12 @@
  *          the page goes to its class's fallback, like any full tier; the
  *          failed slot is freed.  After a refusal new pages skip zram until
  *          one of its slots is freed (no compress-and-fail per page).
+ *   spill write failed (a dead or pulled disk: EIO): the same, so that a
+ *          swap device whose spill died keeps taking pages while its
+ *          fallback has room (the kernel would otherwise redirty and retry
+ *          each page forever); new pages skip spill for SPILL_RETRY_MS,
+ *          then one tries it again.  Without a fallback, or with it full,
+ *          the write fails with the spill's error (EIO), never ENOSPC.
  *   FLUSH  nothing to do: completed writes are in RAM or on the device.
  *
  * Async pages are counted per tag; a tag completes when its last page is
@@ -49,13 +55,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
+#include <time.h>
 
 #include "ublk/demote.h"
 #include "ublk/tier_zram.h"
 #include "ublk/tiered.h"
 
 enum { OP_READ = 1, OP_WRITE = 2, OP_DISCARD = 3 };
+
+#define SPILL_RETRY_MS 1000       /* a failing spill is tried again after */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool spill_failing(struct ztu_tiers *t)
+{
+	int64_t until = atomic_load_explicit(&t->spill_retry_ms, memory_order_relaxed);
+
+	return until && mono_ms() < until;
+}
 
 struct span {
 	uint64_t pgno;
@@ -188,15 +211,17 @@ static int place_from(struct tq *tq, const void *page, enum zt_tier failed, uint
 
 		if (t == ZT_TIER_NONE || t == failed || !ztu_tier_ops(t))
 			break;
-		if (t == ZT_TIER_ZRAM && ztu_zram_full(tq->tc.t)) {
-			failed = ZT_TIER_ZRAM;           /* a fallback, counted */
+		if ((t == ZT_TIER_ZRAM && ztu_zram_full(tq->tc.t)) ||
+		    (t == ZT_TIER_SPILL && spill_failing(tq->tc.t))) {
+			failed = t;                      /* a fallback, counted */
 			continue;
 		}
 		ret = ztu_tier_ops(t)->put(&tq->tc, t, page, &cls, &r->codec, last, e);
 		if (!ret)
 			*e = tagged(tq, *e);
 		if (!ret && failed != ZT_TIER_NONE)
-			atomic_fetch_add_explicit(&tq->tc.t->zram_fallbacks, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(failed == ZT_TIER_SPILL ? &tq->tc.t->spill_fallbacks :
+						  &tq->tc.t->zram_fallbacks, 1, memory_order_relaxed);
 		if (ret != -ENOSPC && ret != -E2BIG)
 			return ret;
 	}
@@ -521,8 +546,22 @@ static int read_check(struct ztu_queue *q, unsigned tag, unsigned i, int err)
 	return read_page(q, tag, i, &s);
 }
 
+/* A spill write failed: new pages skip spill for a while (spill_failing),
+ * and this one goes to its class's fallback; if none takes it, the write
+ * fails with the spill's own error. */
+static int spill_failed(struct ztu_queue *q, unsigned tag, unsigned i, const struct span *s,
+			int err)
+{
+	struct tq *tq = q->tgt;
+
+	atomic_store_explicit(&tq->tc.t->spill_retry_ms, mono_ms() + SPILL_RETRY_MS,
+			      memory_order_relaxed);
+	return write_full(q, tag, i, s, ZT_TIER_SPILL) ? err : 0;
+}
+
 /* An async write is on the device: publish it.  A zram write the kernel
- * refused (mem_limit) goes to the class's fallback instead. */
+ * refused (mem_limit), or a spill write that failed, goes to the class's
+ * fallback instead. */
 static int write_done(struct ztu_queue *q, unsigned tag, unsigned i, int err)
 {
 	struct tq *tq = q->tgt;
@@ -536,6 +575,8 @@ static int write_done(struct ztu_queue *q, unsigned tag, unsigned i, int err)
 		err = ztu_blk_write_error(tq->tc.t->blk[ZT_TIER_SPILL],
 					  (off_t)(zu_pte_slot_nr(e) * ZT_PAGE_SIZE), err);
 	free_loc(tq, e);
+	if (zu_pte_tier(e) == ZT_TIER_SPILL)
+		return spill_failed(q, tag, i, &s, err);
 	if (zu_pte_tier(e) != ZT_TIER_ZRAM)
 		return err;
 	ztu_zram_mark_full(tq->tc.t);

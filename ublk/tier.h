@@ -54,6 +54,11 @@ struct ztu_tiers {
 	struct ztu_zram *zram;                /* owns blk[ZRAM]'s device  */
 	ztu_ctr zram_fallbacks;               /* failed zram writes placed
 	                                         in the fallback (atomic) */
+	ztu_ctr spill_fallbacks;              /* the same for spill: pages
+	                                         a failing spill did not take */
+	_Atomic int64_t spill_retry_ms;       /* a spill write failed: new
+	                                         pages skip spill until this
+	                                         (CLOCK_MONOTONIC ms)       */
 	ztu_ctr rereads;                      /* async block-tier reads redone:
 	                                         the page changed meanwhile */
 	const struct ztu_config *cfg;         /* the server's, resolved   */

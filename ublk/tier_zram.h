@@ -104,6 +104,8 @@ struct ztu_tiered_stats {
 	ztu_ctr spill_plain;          /* 1: a spill without encryption         */
 	ztu_ctr zram_discarded;       /* zram slots discarded and freed        */
 	ztu_ctr zram_ring;            /* 1: discards go on the queues' rings   */
+	ztu_ctr spill_fallbacks;      /* spill writes that failed (EIO: a dead
+	                                 disk) placed in the class's fallback  */
 };
 
 /* Publish the zram tier's figures (server main thread). */

@@ -16,6 +16,7 @@ void ztu_crypt_publish(const struct ztu_tiers *t, struct ztu_tiered_stats *st)
 {
 	ztu_ctr_set(&st->spill_crypt_id, (int64_t)ztu_blk_crypt_id(t->blk[ZT_TIER_SPILL]));
 	ztu_ctr_set(&st->spill_plain, t->blk[ZT_TIER_SPILL] && !ztu_blk_crypt_id(t->blk[ZT_TIER_SPILL]));
+	ztu_ctr_set(&st->spill_fallbacks, ztu_ctr_get(&t->spill_fallbacks));
 }
 
 static uint64_t crypt_id(const void *tgt_stats)
@@ -50,6 +51,8 @@ static void crypt_section(const void *tgt_stats, struct ztu_section *out)
 	} else if (ztu_ctr_get(&st->spill_plain)) {
 		ztu_field_text(out, "spill", "plaintext (encrypt = no)", false);
 	}
+	if (out->n && ztu_ctr_get(&st->spill_fallbacks))
+		ztu_field_num(out, "failed_writes_placed", ztu_ctr_get(&st->spill_fallbacks));
 }
 
 unsigned ztu_tiered_sections(const void *tgt_stats, struct ztu_section *out, unsigned max)

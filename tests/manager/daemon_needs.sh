@@ -15,3 +15,16 @@ remove_labelled_swaps() {
 		echo 1 >/sys/block/zram$id/reset; echo "$id" >/sys/class/zram-control/hot_remove
 	done
 }
+
+# start_logged: a ztierd on $T/ztier.conf, an empty policy dir ($T/empty)
+# and $T/sock, its log appended to $T/log; its pid in $pid.  The log is
+# appended to, so a new ztierd is ready at one more "ready:" line.
+readies() { grep -c "ready:" "$T/log" 2>/dev/null; }
+start_logged() {
+	local n0 i
+	n0=$(readies)
+	$B/ztierd --foreground --config "$T/ztier.conf" --policy-dir "$T/empty" --socket "$T/sock" 2>>"$T/log" &
+	pid=$!
+	for i in $(seq 100); do [ "$(readies)" -gt "${n0:-0}" ] && return 0; sleep 0.1; done
+	return 1
+}

@@ -24,19 +24,10 @@ cleanup() {
 trap cleanup EXIT
 mkdir "$T/empty"
 conf() { printf '[ztierd]\nlog-level = info\n%s\n[zram-swap pcl]\nsize = 16M\npriority = 10\n' "$1" >"$T/ztier.conf"; }
-readies() { grep -c "ready:" "$T/log" 2>/dev/null; }
-start() {
-	local n0 i
-	n0=$(readies)
-	$B/ztierd --foreground --config "$T/ztier.conf" --policy-dir "$T/empty" --socket "$T/sock" 2>>"$T/log" &
-	pid=$!
-	for i in $(seq 100); do [ "$(readies)" -gt "${n0:-0}" ] && return 0; sleep 0.1; done
-	return 1
-}
 
 echo 3 >$PC
 conf "page-cluster = 1"
-ok "page-cluster = 1: ztierd starts" start
+ok "page-cluster = 1: ztierd starts" start_logged
 ok "vm.page-cluster is 1 while the swap stack is up" '[ "$(cat $PC)" = 1 ]'
 ok "said once, with the value it replaced" '[ "$(grep -c "vm.page-cluster 3 -> 1 while ztier.s swap stacks are up (page-cluster = 1); 3 again when ztierd stops" "$T/log")" = 1 ]'
 ok "the earlier value kept next to the socket" '[ "$(cat "$T/page-cluster-was")" = 3 ]'
@@ -45,14 +36,14 @@ ok "up: 1 again" '$B/ztierctl up pcl >/dev/null && [ "$(cat $PC)" = 1 ]'
 
 kill -9 "$pid"; wait "$pid" 2>/dev/null; pid=""
 ok "kill -9: the value stays, and so does the file" '[ "$(cat $PC)" = 1 ] && [ "$(cat "$T/page-cluster-was")" = 3 ]'
-ok "a new ztierd (adopting the swap) starts" start
+ok "a new ztierd (adopting the swap) starts" start_logged
 kill -TERM "$pid"; wait "$pid"; r=$?; pid=""
 ok "it stops cleanly (exit $r) and puts back the value from before the first ztierd" '[ "$r" = 0 ] && [ "$(cat $PC)" = 3 ] && [ ! -e "$T/page-cluster-was" ]'
 
 : >"$T/log"
 echo 2 >$PC
 conf ""
-ok "page-cluster unset (keep): ztierd starts" start
+ok "page-cluster unset (keep): ztierd starts" start_logged
 ok "vm.page-cluster untouched, nothing said" '[ "$(cat $PC)" = 2 ] && ! grep -q "vm.page-cluster" "$T/log"'
 kill -TERM "$pid"; wait "$pid"; pid=""
 

@@ -26,20 +26,10 @@ trap cleanup EXIT
 mkdir "$T/empty"
 conf() { printf '[ztierd]\nlog-level = info\n%s\n[zram-swap zsw]\nsize = 16M\npriority = 10\n' "$1" >"$T/ztier.conf"; }
 wait_log() { for _ in $(seq "${2:-100}"); do grep -q -- "$1" "$T/log" && return 0; sleep 0.1; done; return 1; }
-# The log is appended to: a new ztierd is ready at one more "ready:" line.
-readies() { grep -c "ready:" "$T/log" 2>/dev/null; }
-start() {
-	local n0 i
-	n0=$(readies)
-	$B/ztierd --foreground --config "$T/ztier.conf" --policy-dir "$T/empty" --socket "$T/sock" 2>>"$T/log" &
-	pid=$!
-	for i in $(seq 100); do [ "$(readies)" -gt "${n0:-0}" ] && return 0; sleep 0.1; done
-	return 1
-}
 
 conf ""
 echo Y >$P/enabled
-ok "zswap = disable (the default): ztierd starts" start
+ok "zswap = disable (the default): ztierd starts" start_logged
 ok "zswap is off while the swap stack is up" '[ "$(cat $P/enabled)" = N ]'
 ok "said once, with max_pool_percent" '[ "$(grep -c "zswap disabled while ztier.s swap stacks are up (it was enabled, max_pool_percent $(cat $P/max_pool_percent)%" "$T/log")" = 1 ]'
 ok "its earlier state kept next to the socket" '[ -e "$T/zswap-was-enabled" ]'
@@ -51,7 +41,7 @@ ok "up: off again" '$B/ztierctl up zsw >/dev/null && [ "$(cat $P/enabled)" = N ]
 
 kill -9 "$pid"; wait "$pid" 2>/dev/null; pid=""
 ok "kill -9: zswap stays off, the file stays" '[ "$(cat $P/enabled)" = N ] && [ -e "$T/zswap-was-enabled" ]'
-ok "a new ztierd (adopting the swap) starts" start
+ok "a new ztierd (adopting the swap) starts" start_logged
 ok "and does not take zswap's off state for the admin's" '$B/ztierctl status | grep -q "^zswap: disabled by ztierd"'
 kill -TERM "$pid"; wait "$pid"; r=$?; pid=""
 ok "it stops cleanly (exit $r)" '[ "$r" = 0 ]'
@@ -59,7 +49,7 @@ ok "and turns zswap on again, as it was before the first ztierd" '[ "$(cat $P/en
 
 : >"$T/log"
 conf "zswap = keep"
-ok "zswap = keep: ztierd starts" start
+ok "zswap = keep: ztierd starts" start_logged
 ok "zswap stays on" '[ "$(cat $P/enabled)" = Y ]'
 ok "what it means is said once" '[ "$(grep -c "zswap is enabled (max_pool_percent [0-9]*%; zswap = keep): the swap stacks see only what it rejects or writes back" "$T/log")" = 1 ]'
 ok "status: kept" '$B/ztierctl status | grep -q "^zswap: kept (max_pool_percent [0-9]*%): the swap stacks see only"'

@@ -172,6 +172,31 @@ check "store within its limit" test "$(get "$id" mem_used)" -le $((1 << 20))
 check "del" del "$id"
 
 # ---------------------------------------------------------------------------
+group "a spill disk that dies"
+# The spill on a dm-linear device whose table is then swapped for an error
+# target (a disk that dies under load): pages whose class goes to spill
+# fall back to the store (the kernel would redirty and retry a failed swap
+# write forever), and pages spilled before read back EIO, named for what
+# they are; the rest of the device is unaffected.
+nvs=$(blockdev --getsz /dev/nvme0n1)
+check "dm-linear over the spill NVMe" dmsetup create ztdying --table "0 $nvs linear /dev/nvme0n1 0"
+sed -e 's|^target = .*|target = /dev/mapper/ztdying|' $fx/tiered.conf >/tmp/tiered-dying.conf
+check "add: random pages to spill, store as their fallback" add --policy /tmp/tiered-dying.conf
+check "4M of random data written to spill" fio --name=w --filename="$dev" --allow_file_create=0 \
+	--ioengine=io_uring --direct=1 --rw=write --bs=64k --size=4M --refill_buffers --output=/tmp/fio.out
+check "spill holds them" wait_stat "$id" spill_used -ge 1000
+check "the disk dies (error target)" eval "dmsetup suspend ztdying && dmsetup reload ztdying --table '0 $nvs error' && dmsetup resume ztdying"
+check "8M of random writes go on, verified (the store took them)" \
+	fio_verify "$dev" randwrite 4k 16 random 8M --offset=64M
+check "the server counted the placed pages" eval "ztier-ublk list | grep -q 'failed_writes_placed [1-9]'"
+check "a page spilled before the death reads EIO" eval \
+	"! dd if=$dev of=/dev/null bs=4k count=1 iflag=direct 2>/tmp/dd.err && grep -qi 'input/output' /tmp/dd.err"
+check "that failed read is counted" test "$(get "$id" errors)" -ge 1
+ztier-ublk list | grep -E "failed_writes|errors" | diag
+check "del" del "$id"
+check "dm device removed" dmsetup remove ztdying
+
+# ---------------------------------------------------------------------------
 group "del under I/O"
 check "add (2 queues)" add --policy $fx/tiered.conf --queues 2
 fio --name=busy --filename="$dev" --allow_file_create=0 --ioengine=io_uring --direct=1 \
