@@ -189,15 +189,55 @@ static int publish(struct tq *tq, uint64_t pgno, uint64_t e)
 	return 0;
 }
 
+static void spill_mark_failing(struct ztu_tiers *t)
+{
+	atomic_store_explicit(&t->spill_retry_ms, mono_ms() + SPILL_RETRY_MS, memory_order_relaxed);
+}
+
+/* One tier's put; failed names the tier that could not take the page (a
+ * fallback, counted), ZT_TIER_NONE for the class's own tier.  A spill
+ * that fails with an I/O error (a sync spill writes in put) is marked
+ * failing. */
+static int put_in(struct tq *tq, enum zt_tier t, const void *page,
+		  const struct zt_page_class *cls, const struct zt_class_rule *r, bool last,
+		  enum zt_tier failed, uint64_t *e)
+{
+	int ret = ztu_tier_ops(t)->put(&tq->tc, t, page, cls, &r->codec, last, e);
+
+	if (!ret) {
+		*e = tagged(tq, *e);
+		if (failed != ZT_TIER_NONE)
+			atomic_fetch_add_explicit(failed == ZT_TIER_SPILL ? &tq->tc.t->spill_fallbacks :
+						  &tq->tc.t->zram_fallbacks, 1, memory_order_relaxed);
+	} else if (t == ZT_TIER_SPILL && ret != -ENOSPC && ret != -E2BIG) {
+		spill_mark_failing(tq->tc.t);
+	}
+	return ret;
+}
+
+/* A page a dead spill did not take (spill_err): its own tier takes it raw
+ * if it only passed it on as too big compressed (kept for the spill), else
+ * the write fails with the spill's error. */
+static int spill_dead_end(struct tq *tq, const void *page, const struct zt_page_class *cls,
+			  const struct zt_class_rule *r, int spill_err, uint64_t *e)
+{
+	if (r->tier != ZT_TIER_SPILL && r->fallback == ZT_TIER_SPILL &&
+	    !put_in(tq, r->tier, page, cls, r, true, ZT_TIER_SPILL, e))
+		return 0;
+	return spill_err;
+}
+
 /* Put a page into its class's tier, else the fallback.  failed: the tier
- * that just failed to write this page (zram full), so only the fallback of
- * a class whose tier that is may take it; ZT_TIER_NONE for a new write. */
+ * that just failed to write this page (zram full, spill dead), so only the
+ * fallback of a class whose tier that is may take it; ZT_TIER_NONE for a
+ * new write.  A page that a dead spill could not take and no fallback
+ * took fails with the spill's error, not ENOSPC. */
 static int place_from(struct tq *tq, const void *page, enum zt_tier failed, uint64_t *e)
 {
 	const struct ztu_config *p = tq->tc.t->cfg;
 	struct zt_page_class cls;
 	const struct zt_class_rule *r;
-	int ret = -ENOSPC;
+	int ret = -ENOSPC, spill_err = failed == ZT_TIER_SPILL ? -EIO : 0;
 
 	zt_classify(page, &p->thresholds, &cls);
 	r = &p->rule[cls.cls];
@@ -213,18 +253,21 @@ static int place_from(struct tq *tq, const void *page, enum zt_tier failed, uint
 			break;
 		if ((t == ZT_TIER_ZRAM && ztu_zram_full(tq->tc.t)) ||
 		    (t == ZT_TIER_SPILL && spill_failing(tq->tc.t))) {
+			spill_err = t == ZT_TIER_SPILL ? -EIO : spill_err;
 			failed = t;                      /* a fallback, counted */
 			continue;
 		}
-		ret = ztu_tier_ops(t)->put(&tq->tc, t, page, &cls, &r->codec, last, e);
-		if (!ret)
-			*e = tagged(tq, *e);
-		if (!ret && failed != ZT_TIER_NONE)
-			atomic_fetch_add_explicit(failed == ZT_TIER_SPILL ? &tq->tc.t->spill_fallbacks :
-						  &tq->tc.t->zram_fallbacks, 1, memory_order_relaxed);
+		ret = put_in(tq, t, page, &cls, r, last, failed, e);
+		if (t == ZT_TIER_SPILL && ret && ret != -ENOSPC && ret != -E2BIG) {
+			spill_err = ret;                 /* a dead spill: the same */
+			failed = t;
+			continue;
+		}
 		if (ret != -ENOSPC && ret != -E2BIG)
 			return ret;
 	}
+	if (spill_err)
+		return spill_dead_end(tq, page, &cls, r, spill_err, e);
 	if (ret == -ENOSPC)
 		ztu_ctr_add(&tq->tc.st->enospc, 1);
 	return ret == -E2BIG ? -EIO : ret;
@@ -552,10 +595,7 @@ static int read_check(struct ztu_queue *q, unsigned tag, unsigned i, int err)
 static int spill_failed(struct ztu_queue *q, unsigned tag, unsigned i, const struct span *s,
 			int err)
 {
-	struct tq *tq = q->tgt;
-
-	atomic_store_explicit(&tq->tc.t->spill_retry_ms, mono_ms() + SPILL_RETRY_MS,
-			      memory_order_relaxed);
+	spill_mark_failing(((struct tq *)q->tgt)->tc.t);
 	return write_full(q, tag, i, s, ZT_TIER_SPILL) ? err : 0;
 }
 
