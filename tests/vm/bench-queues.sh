@@ -9,8 +9,7 @@
 #   zram                  kernel zram (lz4), no queues: for scale.
 # Devices and job counts interleaved over $ROUNDS rounds, order rotated;
 # median IOPS (min-max) per cell.  Runs from the host:
-#   tests/vm/run --add tests/vm/ublk-lib.sh --add tests/vm/fixtures \
-#     [--kernel 7.3] tests/vm/bench-queues.sh     (after tests/vm/ublk-vmargs.sh)
+#   tests/vm/bench-queues [--kernel 7.3]
 set -u
 export PATH=$PATH:/mnt/add LD_LIBRARY_PATH=/mnt/add
 . /mnt/add/ublk-lib.sh
