@@ -209,16 +209,21 @@ static int mount_point(const char *dir)
 
 /* mkfs.TYPE with its own "force, quiet" flags (the device is new: nothing
  * on it to protect), then mount on the directory that mount_point opened
- * (through /proc/self/fd: what was checked is what is mounted on). */
+ * (through /proc/self/fd: what was checked is what is mounted on).  ext*
+ * gets 4 KiB blocks, a ztier page: mke2fs picks 1 KiB for a device under
+ * 512 MiB, and then every block written is a read-modify-write of a page
+ * in the server. */
 int zd_mkfs_mount(const char *dev, const char *type, const char *dir)
 {
 	char prog[32];
-	const char *force = !strncmp(type, "ext", 3) ? "-F" : !strcmp(type, "xfs") ? "-f" : NULL;
+	bool ext = !strncmp(type, "ext", 3);
 	int err;
 
 	snprintf(prog, sizeof(prog), "mkfs.%s", type);
-	char *argv[] = { prog, "-q", (char *)(force ? force : dev), (char *)(force ? dev : NULL),
-			 NULL };
+	char *ext_argv[] = { prog, "-q", "-F", "-b", "4096", (char *)dev, NULL };
+	char *xfs_argv[] = { prog, "-q", "-f", (char *)dev, NULL };
+	char *any_argv[] = { prog, "-q", (char *)dev, NULL };
+	char **argv = ext ? ext_argv : !strcmp(type, "xfs") ? xfs_argv : any_argv;
 	if ((err = zd_run(argv)))
 		return err;
 	return zd_mount(dev, type, dir);

@@ -373,6 +373,16 @@ static bool read_inline(struct tq *tq, const struct span *s)
 	return true;
 }
 
+/* May the ring do O_DIRECT I/O on this page's buffer?  A page that starts
+ * inside a request (a file system of 1 KiB blocks writes 1 KiB-aligned
+ * requests) lies off a 4 KiB boundary, which a block tier of 4 KiB logical
+ * blocks refuses (EINVAL: dm-crypt's spill mapping); those go through the
+ * tier's own aligned page. */
+static bool aligned(const void *buf)
+{
+	return ((uintptr_t)buf & (ZT_PAGE_SIZE - 1)) == 0;
+}
+
 static int read_page(struct ztu_queue *q, unsigned tag, unsigned i, const struct span *s)
 {
 	struct tq *tq = q->tgt;
@@ -395,7 +405,7 @@ static int read_page(struct ztu_queue *q, unsigned tag, unsigned i, const struct
 	if (ret)
 		return ret;
 	ops = ztu_tier_ops(zu_pte_tier(e));
-	if (full && ops->io_fd(&tq->tc, loc(e), &off) >= 0) {
+	if (full && aligned(s->buf) && ops->io_fd(&tq->tc, loc(e), &off) >= 0) {
 		zu_pt_unlock(tq->tc.t->pt, s->pgno, e);
 		tq->new_entry[(size_t)tag * tq->max_pages + i] = e;   /* read_check */
 		issue(q, tag, i, OP_READ, e, s->buf);
@@ -408,23 +418,30 @@ static int read_page(struct ztu_queue *q, unsigned tag, unsigned i, const struct
 	return ret;
 }
 
-/* failed: see place_from (a retry after the zram tier refused the page). */
+static int write_done(struct ztu_queue *q, unsigned tag, unsigned i, int err);
+
+/* failed: see place_from (a retry after the zram tier refused the page).
+ * A block tier's page whose buffer is not 4 KiB-aligned is written from
+ * the tier's aligned page on this thread (see aligned). */
 static int write_full(struct ztu_queue *q, unsigned tag, unsigned i, const struct span *s,
 		      enum zt_tier failed)
 {
 	struct tq *tq = q->tgt;
+	const struct ztu_tier_ops *ops;
 	uint64_t e;
 	off_t off;
 	int ret = place_from(tq, s->buf, failed, &e);
 
 	if (ret)
 		return ret;
-	if (ztu_tier_ops(zu_pte_tier(e))->io_fd(&tq->tc, loc(e), &off) >= 0) {
-		tq->new_entry[(size_t)tag * tq->max_pages + i] = e;
-		issue(q, tag, i, OP_WRITE, e, s->buf);
-		return 0;
-	}
-	return publish(tq, s->pgno, e);
+	ops = ztu_tier_ops(zu_pte_tier(e));
+	if (ops->io_fd(&tq->tc, loc(e), &off) < 0)
+		return publish(tq, s->pgno, e);
+	tq->new_entry[(size_t)tag * tq->max_pages + i] = e;
+	if (!aligned(s->buf))
+		return write_done(q, tag, i, ops->write_sync(&tq->tc, loc(e), s->buf));
+	issue(q, tag, i, OP_WRITE, e, s->buf);
+	return 0;
 }
 
 /* Read-modify-write of part of a page (src NULL: zeros), under its lock. */
