@@ -17,5 +17,5 @@ const char *zt_isa_name(enum zt_isa isa)
 void zt_isa_limit(enum zt_isa max)
 {
 	zt_samefill_select(max);
-	zt_sample_select(max);
+	zt_sample_select(max, false);
 }
