@@ -428,8 +428,8 @@ int zd_supervise_start(struct zd_daemon *d, struct zd_stack *s);
  * (the installed ztier-ublk when there is one): 0, or -errno with *why. */
 int zd_stack_restart(struct zd_daemon *d, const char *name, char *why, size_t len);
 /* daemon_adopt.c: the device an earlier (killed) ztierd left for this swap
- * stack, taken over with its server and swap: 0, -ENOENT (none: build it),
- * or -errno (s->reason says why). */
+ * or [fs] stack, taken over with its server and its swap or mount: 0,
+ * -ENOENT (none: build it), or -errno (s->reason says why). */
 int zd_adopt(struct zd_daemon *d, struct zd_stack *s);
 /* daemon_adopt_fs.c: an [fs] stack's device an earlier ztierd left (mounted
  * on its mount point, or served under its name): -EEXIST with s->reason and

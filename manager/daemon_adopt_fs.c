@@ -1,19 +1,18 @@
 /*
- * daemon_adopt_fs.c — an [fs] stack an earlier (killed) ztierd left: found,
- * refused, never built twice.
+ * daemon_adopt_fs.c — an [fs] device an earlier (killed) ztierd left that no
+ * state leads to: found, refused, never built twice.
  *
- * A swap stack is adopted by its state file and the saved config naming it
- * (daemon_adopt.c).  An [fs] stack has neither: its server keeps its pages
- * in its own memory (daemon_ublk.c's use_state gives a state to swap stacks
- * only) and saves no config, so a new ztierd could not recover its device
- * if its server died, nor tell its supervision apart from a stranger's.
- * What it can see is enough to refuse cleanly: a ublk device mounted on the
- * policy's mount point (/proc/self/mountinfo), or a live server publishing
- * this policy's name (/run/ztier/ublk/ID.stats).  Building then would mkfs
- * a second device and mount it over the first one's files; instead the
- * stack fails with one log line that says what to do.  zd_device_find,
- * the walk of /run/ztier/ublk both adoptions use, is here too (a leaf: the
- * unit test links this file alone).
+ * An [fs] stack is adopted by its state file and saved config like a swap
+ * stack (daemon_adopt.c).  Without them (an older ztierd's device, or one
+ * whose state found no room in /dev/shm) a new ztierd could not recover
+ * its device if its server died, nor tell its supervision apart from a
+ * stranger's.  What it can see is enough to refuse cleanly: a ublk device
+ * mounted on the policy's mount point (/proc/self/mountinfo), or a live
+ * server publishing this policy's name (/run/ztier/ublk/ID.stats).
+ * Building then would mkfs a second device and mount it over the first
+ * one's files; instead the stack fails with one log line that says what
+ * to do.  zd_device_find, the walk of /run/ztier/ublk both adoptions use,
+ * is here too (a leaf: the unit test links this file alone).
  */
 #include <dirent.h>
 #include <errno.h>

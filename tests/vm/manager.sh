@@ -11,8 +11,10 @@
 #     unplug; plug again, then surprise removal with data on it: reads of
 #     the lost pages fail with EIO, the rest of the device still reads;
 #   - the control socket: garbage and oversized input get error replies;
-#   - ztierd killed with an [fs] stack up: the new one refuses it, builds
-#     no second device;
+#   - ztierd killed with an [fs] stack up: the new one adopts it, mounted,
+#     by its state, builds no second device; its server killed: recovered
+#     under the mount, the files read back; an [fs] stack's server that
+#     dies is recovered;
 #   - SIGTERM tears everything down.
 # Prints TAP (tests/tap.sh); exit status 1 when a test failed.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:$PATH
