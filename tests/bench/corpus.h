@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "policy/policy.h"
+#include "tests/bench/median.h"
 
 struct corpus {
 	const unsigned char *pages;
@@ -90,18 +91,6 @@ static double now_ns(void)
 	struct timespec ts;
 	clock_gettime(cpu_clock() ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[n / 2];
 }
 
 #endif
