@@ -105,13 +105,15 @@ int ztu_ctrl_get_features(struct ztu_dev *d, uint64_t *features)
  * disk and holds I/O until a new server recovers it (recover.c), and with
  * QUIESCE (6.16+) a server can be asked to hand the device over
  * (ztu_dev_quiesce).  QUIESCE without USER_RECOVERY is -EINVAL. */
-uint64_t ztu_add_flags(bool state, uint64_t features)
+uint64_t ztu_add_flags(bool state, bool zero_copy, uint64_t features)
 {
 	uint64_t f = UBLK_F_CMD_IOCTL_ENCODE | UBLK_F_URING_CMD_COMP_IN_TASK;
 
 	if (state)
 		f |= UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE |
 		     (features & UBLK_F_QUIESCE);
+	if (zero_copy && (features & ZTU_ZC_FLAGS) == ZTU_ZC_FLAGS)
+		f |= ZTU_ZC_FLAGS;
 	return f;
 }
 
@@ -127,7 +129,7 @@ int ztu_ctrl_add(struct ztu_dev *d)
 	d->info.queue_depth = (uint16_t)c->depth;
 	d->info.max_io_buf_bytes = c->io_buf_bytes;
 	d->info.dev_id = (uint32_t)-1;
-	d->info.flags = ztu_add_flags(c->state_path[0] != 0, d->features);
+	d->info.flags = ztu_add_flags(c->state_path[0] != 0, d->want_zc, d->features);
 	ret = ztu_ctrl_cmd(d, UBLK_U_CMD_ADD_DEV, -1, (uintptr_t)&d->info,
 			   sizeof(d->info), 0);
 	if (ret < 0)

@@ -98,6 +98,7 @@ static const struct { const char *section, *key; size_t off; } counters[] = {
 	{ "requests", "flush", ST(flushes) },      { "requests", "discard", ST(discards) },
 	{ "requests", "write_zeroes", ST(write_zeroes) },
 	{ "requests", "errors", ST(errors) },      { "requests", "enospc", ST(enospc) },
+	{ "requests", "zero_copy_pages", ST(zc_reads) },
 	{ "compaction", "passes", ST(compactions) }, { "compaction", "pages", ST(compact_pages) },
 	{ "compaction", "bytes", ST(compact_bytes) }, { "compaction", "freed", ST(compact_freed) },
 	{ "compaction", "raced", ST(compact_raced) },

@@ -8,7 +8,8 @@
  * thread never recurse into reclaim that writes to our own device) and check
  * it took, map the kernel's descriptor array, allocate the per-tag buffers
  * (locked: the server runs under mlockall), create the ring, register
- * /dev/ublkcN as fixed file 0, let the target set up, queue one FETCH_REQ per
+ * /dev/ublkcN as fixed file 0 (and, for zero copy, a buffer table:
+ * zerocopy.c), let the target set up, queue one FETCH_REQ per
  * tag, then report "ready" to the main thread, which sends START_DEV.
  *
  * The loop: io_uring_submit_and_wait(1) submits every COMMIT_AND_FETCH and
@@ -65,7 +66,10 @@ static void queue_io_cmd(struct ztu_queue *q, unsigned tag, uint32_t op, int res
 	cmd->q_id = (uint16_t)q->qid;
 	cmd->tag = (uint16_t)tag;
 	cmd->result = res;
-	cmd->addr = (uintptr_t)ztu_buf(q, tag);
+	if (ztu_dev_zc(q->dev))              /* we copy (zerocopy.c) */
+		sqe->addr = ztu_zc_sqe_addr(tag);
+	else
+		cmd->addr = (uintptr_t)ztu_buf(q, tag);
 	sqe->user_data = ztu_udata(tag, _IOC_NR(op), 0, false);
 	q->cmd_inflight++;
 }
@@ -137,7 +141,10 @@ static int setup_ring(struct ztu_queue *q)
 	if (ret < 0)
 		return ret;
 	q->ring_ok = true;
-	return io_uring_register_files(&q->ring, &fd, 1);
+	ret = io_uring_register_files(&q->ring, &fd, 1);
+	if (!ret && ztu_dev_zc(q->dev))
+		ret = ztu_zc_ring_init(q);
+	return ret;
 }
 
 static void arm_quit_poll(struct ztu_queue *q)

@@ -68,6 +68,11 @@
 #ifndef UBLK_S_DEV_FAIL_IO
 #define UBLK_S_DEV_FAIL_IO 3
 #endif
+#ifndef UBLK_F_AUTO_BUF_REG                 /* 6.16: zero copy (zerocopy.c) */
+#define UBLK_F_AUTO_BUF_REG (1ULL << 11)
+#define UBLK_AUTO_BUF_REG_FALLBACK (1 << 0)
+#define UBLK_IO_F_NEED_REG_BUF (1U << 17)
+#endif
 
 #define ZTU_TGT_BIT (1ULL << 63)
 
@@ -181,6 +186,8 @@ struct ztu_dev {
 	bool recovering;                      /* taking over dev_id (recover.c) */
 	bool handed_over;                     /* quiesced (QUIESCE_DEV): the next
 	                                         server takes the device over   */
+	bool want_zc;                         /* the target would use zero copy
+	                                         (set by its init; zerocopy.c) */
 	bool keep_state;                      /* deinit must not remove the state
 	                                         file: it may hold the pages of a
 	                                         device that still exists        */
@@ -197,6 +204,28 @@ static inline char *ztu_buf(const struct ztu_queue *q, unsigned tag)
 
 /* queue.c */
 void *ztu_queue_thread(void *arg);
+
+/* zerocopy.c: zero copy, where the kernel has automatic buffer registration
+ * (6.16+) and user copy.  The kernel then copies nothing into ztu_buf: each
+ * request's own pages are registered in the queue's ring at index tag
+ * before it reaches us (unregistered by its commit), and what we need as
+ * bytes we copy ourselves with pread/pwrite on /dev/ublkcN. */
+#define ZTU_ZC_FLAGS (UBLK_F_AUTO_BUF_REG | UBLK_F_USER_COPY)
+static inline bool ztu_dev_zc(const struct ztu_dev *d)
+{
+	return (d->info.flags & ZTU_ZC_FLAGS) == ZTU_ZC_FLAGS;
+}
+/* The ring's sparse buffer table: one entry per tag. */
+int ztu_zc_ring_init(struct ztu_queue *q);
+/* What a FETCH/COMMIT carries in sqe->addr: register at index tag, and
+ * deliver the request unregistered rather than fail it when that fails. */
+uint64_t ztu_zc_sqe_addr(unsigned tag);
+/* Was this request's buffer registered (else: copies only)? */
+bool ztu_zc_registered(const struct ztu_queue *q, unsigned tag);
+/* Copy len bytes at off of the request's data into buf (a write's data),
+ * or from buf into it (a read's); 0 or -errno. */
+int ztu_zc_copy_in(struct ztu_queue *q, unsigned tag, void *buf, size_t len, size_t off);
+int ztu_zc_copy_out(struct ztu_queue *q, unsigned tag, const void *buf, size_t len, size_t off);
 
 /* May a stopping queue thread end?  Each of its depth tags is at any time
  * out with the kernel (a FETCH or COMMIT_AND_FETCH in flight), retired
@@ -228,8 +257,9 @@ int ztu_ctrl_add(struct ztu_dev *d);
 int ztu_ctrl_set_params(struct ztu_dev *d);
 int ztu_ctrl_get_info(struct ztu_dev *d, int dev_id, struct ublksrv_ctrl_dev_info *info);
 /* The flags ADD_DEV asks for: ioctl encoding; with a state file, user
- * recovery with reissue, and QUIESCE where the kernel offers it. */
-uint64_t ztu_add_flags(bool state, uint64_t features);
+ * recovery with reissue, and QUIESCE where the kernel offers it; for a
+ * target that wants zero copy, ZTU_ZC_FLAGS where the kernel has both. */
+uint64_t ztu_add_flags(bool state, bool zero_copy, uint64_t features);
 
 /* recover.c: a device with a state file outlives its server. */
 int ztu_recover_save_config(const struct ztu_dev *d);

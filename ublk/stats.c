@@ -98,6 +98,7 @@ static void fold_queue(struct ztu_stats *o, const struct ztu_qstats *q)
 	o->demoted += ztu_ctr_get(&q->demoted);
 	o->demoted_bytes += ztu_ctr_get(&q->demoted_bytes);
 	o->promoted += ztu_ctr_get(&q->promoted);
+	o->zc_reads += ztu_ctr_get(&q->zc_reads);
 }
 
 static void fold(struct ztu_stats *o, const struct ztu_stats_shm *s)

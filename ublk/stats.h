@@ -32,6 +32,8 @@ struct ztu_qstats {
 	ztu_ctr store_pages, store_bytes;
 	ztu_ctr demoted, demoted_bytes;   /* store -> spill (housekeeper)      */
 	ztu_ctr promoted;                 /* spill -> store on a read          */
+	ztu_ctr zc_reads;                 /* pages read into a request's own
+	                                     pages, no copy (zerocopy.c)      */
 } __attribute__((aligned(64)));
 
 struct ztu_stats_shm {

@@ -351,6 +351,23 @@ static void issue(struct ztu_queue *q, unsigned tag, unsigned i, int op, uint64_
 	tq->tags[tag].pending++;
 }
 
+/* Read a block-tier page straight into the request's own pages (its
+ * buffer registered at index tag), at the byte where buf is in ztu_buf. */
+static void issue_fixed(struct ztu_queue *q, unsigned tag, unsigned i, uint64_t e,
+			const char *buf)
+{
+	struct tq *tq = q->tgt;
+	off_t off;
+	int fd = ztu_tier_ops(zu_pte_tier(e))->io_fd(&tq->tc, loc(e), &off);
+	struct io_uring_sqe *sqe = ztu_tgt_sqe(q, tag, OP_READ, i);
+
+	io_uring_prep_read_fixed(sqe, fd, (void *)(uintptr_t)(buf - ztu_buf(q, tag)),
+				 ZT_PAGE_SIZE, (uint64_t)off, (int)tag);
+	tq->fixed[(size_t)tag * tq->max_pages + i] = true;
+	ztu_ctr_add(&tq->tc.st->zc_reads, 1);
+	tq->tags[tag].pending++;
+}
+
 /* Entries that carry their whole page (empty, or an inline fill word) need
  * no lock to read: there is no location that could be freed under us, and
  * a racing write may show either its old or its new data anyway. */
@@ -392,6 +409,7 @@ static int read_page(struct ztu_queue *q, unsigned tag, unsigned i, const struct
 	off_t off;
 	int ret;
 
+	tq->fixed[(size_t)tag * tq->max_pages + i] = false;
 	if (read_inline(tq, s))
 		return 0;
 	ret = zu_pt_lock(tq->tc.t->pt, s->pgno, ZU_PT_NOCREATE, &e);
@@ -408,7 +426,10 @@ static int read_page(struct ztu_queue *q, unsigned tag, unsigned i, const struct
 	if (full && aligned(s->buf) && ops->io_fd(&tq->tc, loc(e), &off) >= 0) {
 		zu_pt_unlock(tq->tc.t->pt, s->pgno, e);
 		tq->new_entry[(size_t)tag * tq->max_pages + i] = e;   /* read_check */
-		issue(q, tag, i, OP_READ, e, s->buf);
+		if (tq->tags[tag].zc && !zu_pte_is_packed(e))    /* decoded in buf */
+			issue_fixed(q, tag, i, e, s->buf);
+		else
+			issue(q, tag, i, OP_READ, e, s->buf);
 		return 0;
 	}
 	ret = ops->get(&tq->tc, loc(e), full ? s->buf : tq->bounce);
@@ -510,6 +531,36 @@ static int do_page(struct ztu_queue *q, unsigned tag, unsigned i)
 
 /* ---- a request: pages in order, parked when the backend budget is used ---- */
 
+/* Zero copy: a read's pages that did not come by READ_FIXED are in
+ * ztu_buf; copy them into the request, a run of neighbours at a time. */
+static int copy_out(struct ztu_queue *q, unsigned tag)
+{
+	struct tq *tq = q->tgt;
+	const struct ublksrv_io_desc *iod = ztu_iod(q, tag);
+	const bool *fixed = &tq->fixed[(size_t)tag * tq->max_pages];
+	char *buf = ztu_buf(q, tag);
+	unsigned n = tq->tags[tag].npages;
+
+	for (unsigned i = 0, j; i < n; i = j) {
+		struct span a, b;
+		int ret;
+
+		for (j = i; j < n && !fixed[j]; j++)
+			;
+		if (j == i) {
+			j++;
+			continue;
+		}
+		page_span(iod, buf, i, &a);
+		page_span(iod, buf, j - 1, &b);
+		ret = ztu_zc_copy_out(q, tag, a.buf, (size_t)(b.buf + b.len - a.buf),
+				      (size_t)(a.buf - buf));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static void maybe_finish(struct ztu_queue *q, unsigned tag)
 {
 	struct tag_state *ts = &((struct tq *)q->tgt)->tags[tag];
@@ -519,6 +570,8 @@ static void maybe_finish(struct ztu_queue *q, unsigned tag)
 
 	if (ts->pending || ts->deferred || (ts->next < ts->npages && !ts->err))
 		return;
+	if (op == UBLK_IO_OP_READ && !ts->err && ztu_dev_zc(q->dev))
+		ts->err = copy_out(q, tag);
 	if (op == UBLK_IO_OP_READ || op == UBLK_IO_OP_WRITE)
 		res = (int)(iod->nr_sectors << 9);
 	ztu_io_done(q, tag, ts->err ? ts->err : res);
@@ -564,6 +617,12 @@ static void tiered_queue_io(struct ztu_queue *q, unsigned tag)
 	*ts = (struct tag_state){ .npages = span_pages(iod) };
 	if ((iod->start_sector << 9) + ((uint64_t)iod->nr_sectors << 9) > q->dev->cfg.size)
 		ts->err = -EIO;
+	if (ztu_dev_zc(q->dev)) {                 /* the kernel copied nothing */
+		ts->zc = ztu_zc_registered(q, tag);
+		if (op == UBLK_IO_OP_WRITE && !ts->err)
+			ts->err = ztu_zc_copy_in(q, tag, ztu_buf(q, tag),
+						 (size_t)iod->nr_sectors << 9, 0);
+	}
 	run_tag(q, tag);
 }
 

@@ -13,6 +13,8 @@ struct tag_state {
 	uint32_t next, npages, pending;   /* next page, pages, async pages out */
 	int err;
 	bool deferred;                    /* parked: backend budget used up    */
+	bool zc;                          /* its pages are registered: block-
+	                                     tier reads go straight there      */
 };
 
 /* A queue thread's private state. */
@@ -21,6 +23,9 @@ struct tq {
 	struct ztu_queue *q;              /* the queue this state is of        */
 	struct tag_state *tags;           /* [depth]                           */
 	uint64_t *new_entry;              /* [tag * max_pages + i]: async writes */
+	bool *fixed;                      /* [tag * max_pages + i]: a read page
+	                                     that came straight into the
+	                                     request's pages (zerocopy.c)      */
 	unsigned max_pages;
 	unsigned *resume, rhead, rcount, rsize;   /* parked tags (FIFO)        */
 	void *bounce;                     /* one page for read-modify-write    */

@@ -260,6 +260,17 @@ static int state_init(struct ztu_tiers *t, bool attach, char *msg, size_t len)
 	return state_zram(t, attach, msg, len);
 }
 
+/* Zero copy pays for block tiers only (zerocopy.c); ZTIER_UBLK_COPY=1 in
+ * the environment keeps the copy path (benches compare the two). */
+static bool wants_zero_copy(const struct ztu_tiers *t)
+{
+	const char *copy = getenv("ZTIER_UBLK_COPY");
+
+	if (copy && strcmp(copy, "1") == 0)
+		return false;
+	return t->blk[ZT_TIER_SPILL] || t->blk[ZT_TIER_ZRAM];
+}
+
 int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 {
 	const struct ztu_config *c = &d->cfg;
@@ -291,6 +302,7 @@ int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 	/* Its slot map is final now (a state's, when there is one). */
 	if ((ret = ztu_zram_start_discards(t, c->commit_upfront, msg, len)))
 		return ret;
+	d->want_zc = wants_zero_copy(t);
 	return hk_start(t, msg, len);
 }
 
@@ -413,11 +425,12 @@ int ztu_tiered_queue_init(struct ztu_queue *q)
 	tq->rsize = q->depth;
 	tq->tags = calloc(q->depth, sizeof(*tq->tags));
 	tq->new_entry = calloc((size_t)q->depth * tq->max_pages, sizeof(*tq->new_entry));
+	tq->fixed = calloc((size_t)q->depth * tq->max_pages, sizeof(*tq->fixed));
 	tq->resume = calloc(q->depth, sizeof(*tq->resume));
 	tq->bounce = page_alloc();
 	tq->tc.scratch = page_alloc();
 	tq->tc.codec = codec_for(t->cfg);
-	if (!tq->tags || !tq->new_entry || !tq->resume || !tq->bounce ||
+	if (!tq->tags || !tq->new_entry || !tq->fixed || !tq->resume || !tq->bounce ||
 	    !tq->tc.scratch || !tq->tc.codec)
 		return -ENOMEM;
 	for (int i = 0; i < ZT_TIER_COUNT; i++)
@@ -443,6 +456,7 @@ void ztu_tiered_queue_deinit(struct ztu_queue *q)
 	free(tq->bounce);
 	free(tq->resume);
 	free(tq->new_entry);
+	free(tq->fixed);
 	free(tq->tags);
 	free(tq);
 	q->tgt = NULL;

@@ -223,6 +223,7 @@ struct ztu_stats {
 	uint64_t demoted;             /* store pages moved to spill, idle      */
 	uint64_t demoted_bytes;       /* their stored (compressed) bytes       */
 	uint64_t promoted;            /* spill pages put back in the store     */
+	uint64_t zc_reads;            /* block-tier pages read with no copy    */
 	int64_t demote_age;           /* seconds; -1: no demotion              */
 	int64_t demote_budget_left;   /* bytes today; -1: no limit             */
 };

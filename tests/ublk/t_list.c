@@ -87,7 +87,7 @@ static void test_device(void)
 	       "mem_reserve 65536 mem_meta 900 fallback_reserve 3 fallback_limit 1 segments 2 "
 	       "overhead_pct 9730.40 mem_per_stored 9.60\n"
 	       "\tspill slots 0/64\n"
-	       "\trequests read 11 write 0 flush 0 discard 0 write_zeroes 0 errors 0 enospc 2\n"
+	       "\trequests read 11 write 0 flush 0 discard 0 write_zeroes 0 errors 0 enospc 2 zero_copy_pages 0\n"
 	       "\tcompaction passes 1 pages 4 bytes 1600 freed 65536 raced 1\n"
 	       "\tdemotion idle_age 7200 pages 3 bytes 900 promoted 1 budget_left -1\n",
 	       "the lines and columns the VM scripts parse");

@@ -85,13 +85,19 @@ static void test_add_flags(void)
 	const uint64_t k616 = k612 | UBLK_F_QUIESCE | (1ULL << 10) | (1ULL << 11);
 	const uint64_t rec = UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE;
 
-	ok(!(ztu_add_flags(false, k616) & (rec | UBLK_F_QUIESCE)),
+	ok(!(ztu_add_flags(false, false, k616) & (rec | UBLK_F_QUIESCE)),
 	   "no state: no recovery, no quiesce, whatever the kernel offers");
-	ok((ztu_add_flags(true, k612) & rec) == rec, "state on 6.12: user recovery with reissue");
-	ok(!(ztu_add_flags(true, k612) & UBLK_F_QUIESCE), "state on 6.12: no QUIESCE (kill handover)");
-	ok(ztu_add_flags(true, k616) & UBLK_F_QUIESCE, "state on 6.16+: QUIESCE asked for");
-	ok(!(ztu_add_flags(true, k616) & ~(k616 | UBLK_F_CMD_IOCTL_ENCODE)),
+	ok((ztu_add_flags(true, false, k612) & rec) == rec, "state on 6.12: user recovery with reissue");
+	ok(!(ztu_add_flags(true, false, k612) & UBLK_F_QUIESCE), "state on 6.12: no QUIESCE (kill handover)");
+	ok(ztu_add_flags(true, false, k616) & UBLK_F_QUIESCE, "state on 6.16+: QUIESCE asked for");
+	ok(!(ztu_add_flags(true, false, k616) & ~(k616 | UBLK_F_CMD_IOCTL_ENCODE)),
 	   "never a flag the kernel did not offer");
+	ok(!(ztu_add_flags(true, true, k612) & ZTU_ZC_FLAGS), "zero copy on 6.12: not asked for");
+	ok((ztu_add_flags(true, true, k616) & ZTU_ZC_FLAGS) == ZTU_ZC_FLAGS,
+	   "zero copy on 6.16+: auto buffer registration and user copy");
+	ok(!(ztu_add_flags(true, false, k616) & ZTU_ZC_FLAGS), "a target without block tiers: copies");
+	ok(!(ztu_add_flags(true, true, k616 & ~UBLK_F_USER_COPY) & ZTU_ZC_FLAGS),
+	   "auto registration without user copy: not asked for");
 }
 
 static void test_constants(void)

@@ -40,7 +40,7 @@ stats() {
 	$1 == "writes" { print "w_samefill=" $3; print "w_text=" $5; print "w_mixed=" $7; print "w_random=" $9 }
 	$1 == "store"  { print "store_pages=" $3; print "store_bytes=" $5; print "mem_used=" $7; print "mem_limit=" $9 }
 	$1 == "spill"  { split($3, a, "/"); print "spill_used=" a[1]; print "spill_total=" a[2] }
-	$1 == "requests" { print "reads=" $3; print "writes=" $5; print "discards=" $9; print "errors=" $13; print "enospc=" $15 }
+	$1 == "requests" { print "reads=" $3; print "writes=" $5; print "discards=" $9; print "errors=" $13; print "enospc=" $15; print "zc_pages=" $17 }
 	$1 == "demotion" { print "demoted=" $5; print "demoted_bytes=" $7; print "promoted=" $9 }
 	$1 == "max" { print "pid=" $7; print "flags=" $9; print "state=" $11 }'
 }
