@@ -8,6 +8,7 @@
 #include "manager/daemon_maint.c"
 #include "manager/daemon_maint_pass.c"
 #include "manager/daemon_maint_show.c"
+#include "manager/daemon_maint_tier.c"
 
 static void status_fields(void)
 {
