@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "tests/tap.h"
+#include "zramctl-glue/zramctl_glue.h"
 #include "ublk/srv.h"             /* before daemon_log.c's statics */
 #include "ublk/stats.h"
 #include "ublk/tier_zram.h"
@@ -86,6 +87,53 @@ static void tier_device(void)
 	is_int(zd_maint_zram(&s), -1, "no server: none");
 }
 
+/* A pass over a ztier stack's tier on the host's real zram (root): the
+ * device found from the stats file, what the kernel lacks said once (this
+ * host: no CONFIG_ZRAM_WRITEBACK, so the tier holds no backing device). */
+static void tier_pass(void)
+{
+	static struct zd_daemon d;
+	static struct zt_policy p;
+	struct zd_stack *s = &d.stacks[0];
+	struct zg_spec spec = { .disksize = 16u << 20 };
+	struct zg_dev dev;
+	struct ztu_stats_shm *shm;
+	char bd[256];
+	int err;
+
+	if (geteuid() || zg_create(&dev, &spec)) {
+		tap_diag("no zram device of our own: the tier's pass not tested");
+		return;
+	}
+	if (!zg_backing_dev(&dev, bd, sizeof(bd)) || !(shm = ztu_stats_create(FAKE_ID, &err))) {
+		tap_diag("this kernel has writeback (or no stats file): not tested here (VM)");
+		zg_destroy(&dev);
+		return;
+	}
+	ztu_ctr_set(&((struct ztu_tiered_stats *)shm->tgt)->zram_id1, dev.id + 1);
+	snprintf(shm->target, sizeof(shm->target), "tiered");
+	zt_policy_default(&p);
+	p.rule[ZT_CLASS_TEXT].tier = ZT_TIER_ZRAM;
+	strcpy(p.maint.writeback_device, "/dev/loop7");
+	p.maint.wb_idle_age = 10;
+	d.nstacks = 1;
+	*s = (struct zd_stack){ .kind = ZD_KIND_ZTIER, .state = ZD_ST_UP, .policy = &p,
+				.zram_id = -1, .ublk_id = FAKE_ID, .pidfd = -1 };
+	strcpy(s->name, "zt");
+	s->maint = (struct zd_maint){ .can_wb = true, .wb_built = true, .idle_marked = -1,
+				      .budget_left = -1 };
+	ok(zd_maint_active(s), "configured with writeback: the job runs for it");
+	zd_maint_run(&d);
+	ok(s->maint.probed, "the first pass probed /dev/zram%d, the tier", dev.id);
+	is_str(s->maint.note, "no writeback", "what the tier lacks, for status");
+	ok(!zd_maint_active(s), "nothing left to do: no more passes");
+	s->maint.last_ms = 0;
+	zd_maint_run(&d);
+	is_str(s->maint.note, "no writeback", "said once");
+	ztu_stats_remove(FAKE_ID, shm);
+	zg_destroy(&dev);
+}
+
 /* The writeback device and the spill, the same disk under two names. */
 static void same_disk(void)
 {
@@ -124,6 +172,7 @@ int main(void)
 	ok(zd_maint_discount(&m, 300000, 60000, 1000) == 0, "nothing suspended lately");
 	status_fields();
 	tier_device();
+	tier_pass();
 	same_disk();
 	return tap_done();
 }
