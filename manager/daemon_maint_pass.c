@@ -39,10 +39,12 @@ static double psi_now(void)
  * message says why). */
 static void held_parts(struct zd_stack *s, struct zg_dev *dev, unsigned f)
 {
-	char bd[ZT_PATH_MAX] = "";
+	char bd[ZT_PATH_MAX] = "", why[512];
+	int err = s->maint.can_wb ? zg_backing_dev(dev, bd, sizeof(bd)) : 0;
 
-	if (s->maint.can_wb && (zg_backing_dev(dev, bd, sizeof(bd)) || !bd[0])) {
-		zd_maint_lacks(s, "no writeback", "the zram device has no backing device");
+	if (s->maint.can_wb && (err || !bd[0])) {
+		zd_maint_lacks(s, "no writeback", err ? zg_strerror(&dev->err, why, sizeof(why))
+			       : "the zram device was made without its backing device");
 		s->maint.can_wb = false;
 	}
 	if (s->maint.can_recomp && !(f & ZG_F_RECOMPRESS)) {

@@ -56,8 +56,8 @@ static const char *status_note(const struct zd_stack *s, const struct zd_super_v
 
 	if (s->has_pending)
 		return "reloaded policy pending: down + up applies it";
-	if (s->maint.note[0])
-		return s->maint.note;
+	if (s->kind == ZD_KIND_ZRAM && s->maint.note[0])
+		return s->maint.note;     /* a ztier's: its maintenance fields */
 	if (!v->recoveries || !localtime_r(&v->last_recovery, &tm))
 		return plain;
 	snprintf(buf, len, "server recovered %u time(s), last at %02d:%02d:%02d%s%s", v->recoveries,
