@@ -1,5 +1,6 @@
 /*
- * daemon_maint.c — keeping plain zram swap healthy over time.
+ * daemon_maint.c — keeping plain zram swap (and a ztier device's zram tier:
+ * daemon_maint_tier.c) healthy over time.
  *
  * zram writes back and recompresses only when told, and nothing in a normal
  * install tells it.  For each [zram-swap NAME] with a writeback-device or a
@@ -33,8 +34,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "build/paths.h"
@@ -111,7 +112,6 @@ static bool backing_usable(struct zd_stack *s, const char *path)
 {
 	struct stat st;
 	char why[ZT_PATH_MAX + 64];
-
 	const char *bad = NULL;
 
 	if (stat(path, &st))
