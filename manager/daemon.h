@@ -172,7 +172,7 @@ const char *zd_verb_name(enum zd_verb v);
 
 enum zd_kind { ZD_KIND_ZRAM, ZD_KIND_ZTIER };
 
-/* A zram stack's maintenance (daemon_maint.c), reset when it is built. */
+/* A zram device's maintenance (daemon_maint.c), reset when it is built. */
 #define ZD_SUSP_SAMPLES 32
 struct zd_maint {
 	bool probed;                  /* features read at the first pass        */
@@ -254,7 +254,7 @@ struct zd_stack {
 	struct zd_super *super;       /* its supervising thread (a server with a
 	                                 state): it holds server_pid, pidfd and
 	                                 the recovery fields meanwhile          */
-	struct zd_maint maint;        /* ZD_KIND_ZRAM                           */
+	struct zd_maint maint;        /* its zram device's (a ztier: its tier's) */
 };
 
 /* What a supervising thread shows of its server (daemon_supervise.c). */
@@ -539,6 +539,25 @@ bool zd_maint_active(const struct zd_stack *s);
 /* When s's next pass is due (monotonic ms): by its interval, or (with
  * by_pressure and a pressure trigger) when PSI is looked at next. */
 long long zd_maint_next(const struct zd_stack *s, bool by_pressure);
+/* daemon_maint.c: a new device's maintenance reset, spec given what the
+ * kernel takes before disksize from m; then what it was made with. */
+void zd_maint_begin(struct zd_stack *s, const struct zt_maint *m, struct zg_spec *spec);
+void zd_maint_built(struct zd_stack *s, const struct zg_spec *spec);
+/* Both paths name the same block device (by its device number). */
+bool zd_same_blockdev(const char *a, const char *b);
+/* daemon_maint_tier.c: the keys s is kept with (a [zram-swap]'s, a
+ * policy's [maintenance]; NULL: none), whether its zram device exists
+ * (a ztier stack: its server is up and a class goes to zram), which one
+ * (-1: none published), and "zramN" -> N (-1: not such a name). */
+const struct zt_maint *zd_maint_keys(const struct zd_stack *s);
+bool zd_maint_up(const struct zd_stack *s);
+bool zd_maint_tier_wanted(const struct zd_stack *s);
+int zd_maint_zram(const struct zd_stack *s);
+int zd_zram_id_of(const char *name);
+/* A ztier stack's server config: its zram tier made with what the policy's
+ * [maintenance] needs; a stack adopted with its server: what its tier has. */
+void zd_maint_tier_spec(struct zd_stack *s, struct ztu_config *cfg);
+void zd_maint_tier_adopted(struct zd_stack *s);
 /* daemon_maint_live.c: a reload's maintenance keys z on the built stack
  * s: applied live, or (FILE:LINE) said to need down + up. */
 void zd_maint_reload(struct zd_stack *s, const struct zd_zswap *z, const char *file);

@@ -191,6 +191,7 @@ int zd_adopt(struct zd_daemon *d, struct zd_stack *s)
 		return err;
 	if (!fs)
 		adopt_swap(s);
+	zd_maint_tier_adopted(s);
 	zd_log(ZD_INFO, "%s: adopted %s from an earlier ztierd: server pid %d%s%s%s", s->name,
 	       s->dev, (int)s->server_pid, s->swap_on ? ", swap on" : "",
 	       s->mounted ? ", mounted on " : "", s->mounted ? s->mnt : "");

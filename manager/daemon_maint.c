@@ -1,5 +1,6 @@
 /*
- * daemon_maint.c — keeping plain zram swap healthy over time.
+ * daemon_maint.c — keeping plain zram swap (and a ztier device's zram tier:
+ * daemon_maint_tier.c) healthy over time.
  *
  * zram writes back and recompresses only when told, and nothing in a normal
  * install tells it.  For each [zram-swap NAME] with a writeback-device or a
@@ -33,6 +34,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,20 +85,46 @@ void zd_maint_lacks(struct zd_stack *s, const char *what, const char *why)
 	snprintf(s->maint.note + n, sizeof(s->maint.note) - n, "%s%s", n ? "; " : "", what);
 }
 
-/* The optional part zg_create failed on (a backing device or secondary
- * algorithm the kernel refuses): dropped from spec and said; false when the
- * failure was something else. */
-static bool drop_refused(struct zd_stack *s, struct zg_spec *spec, const struct zg_dev *dev)
+/* zg_create_optional's report: a backing device or secondary algorithm
+ * the kernel refuses is dropped and said. */
+static void refused(void *ctx, const struct zg_err *err)
 {
-	bool wb = !strcmp(dev->err.attr, "backing_dev");
+	bool wb = !strcmp(err->attr, "backing_dev");
 	char why[512];
 
-	if (!wb && strcmp(dev->err.attr, "recomp_algorithm"))
-		return false;
-	zd_maint_lacks(s, wb ? "no writeback" : "no recompression",
-	      zg_strerror(&dev->err, why, sizeof(why)));
-	(wb ? spec->backing_dev : spec->recomp_algorithm)[0] = '\0';
-	return true;
+	zd_maint_lacks(ctx, wb ? "no writeback" : "no recompression",
+		       zg_strerror(err, why, sizeof(why)));
+}
+
+/* Both block devices, the same one (a by-id link and its node, say)? */
+bool zd_same_blockdev(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return a[0] && b[0] && !stat(a, &sa) && !stat(b, &sb) && S_ISBLK(sa.st_mode) &&
+	       S_ISBLK(sb.st_mode) && sa.st_rdev == sb.st_rdev;
+}
+
+/* zram writes back only to a block device, and never to the ztier
+ * device's own spill (the policy refuses the same path; this is the same
+ * disk under another name): its slots are the spill's. */
+static bool backing_usable(struct zd_stack *s, const char *path)
+{
+	struct stat st;
+	char why[ZT_PATH_MAX + 64];
+	const char *bad = NULL;
+
+	if (stat(path, &st))
+		bad = strerror(errno);
+	else if (!S_ISBLK(st.st_mode))
+		bad = "not a block device";
+	else if (s->kind == ZD_KIND_ZTIER && zd_same_blockdev(path, s->spill))
+		bad = "the same disk as this device's spill";
+	if (!bad)
+		return true;
+	snprintf(why, sizeof(why), "writeback-device %.200s: %s", path, bad);
+	zd_maint_lacks(s, "no writeback", why);
+	return false;
 }
 
 /* The backing device is used through dm-crypt with a key of this setup,
@@ -134,32 +162,44 @@ void zd_maint_destroyed(struct zd_stack *s)
 	s->maint.crypt_id = 0;
 }
 
-/* Create the device (zram_build); what maintenance needs from the kernel
- * but cannot have leaves the swap without that maintenance, not without
- * swap. */
-int zd_maint_create(struct zd_stack *s, struct zg_spec *spec, struct zg_dev *dev)
+/* A new device's maintenance: s's counters reset, and spec given what the
+ * kernel takes only before disksize (the backing device, through dm-crypt;
+ * the secondary algorithm) from m, for zg_create_optional. */
+void zd_maint_begin(struct zd_stack *s, const struct zt_maint *m, struct zg_spec *spec)
 {
-	const struct zt_maint *m = &s->zswap.maint;
-	int err;
-
 	memset(&s->maint, 0, sizeof(s->maint));
 	s->maint.idle_marked = s->maint.budget_left = -1;
 	snprintf(spec->backing_dev, sizeof(spec->backing_dev), "%.255s",
 		 m->wb_idle_age ? m->writeback_device : "");
 	snprintf(spec->recomp_algorithm, sizeof(spec->recomp_algorithm), "%s",
 		 m->recomp_idle_age ? m->recomp_algorithm : "");
+	if (spec->backing_dev[0] && !backing_usable(s, spec->backing_dev))
+		spec->backing_dev[0] = '\0';
 	if (spec->backing_dev[0])
 		crypt_backing(s, spec);
-	for (int tries = 0; tries < 3; tries++)
-		if (!(err = zg_create(dev, spec)) || !drop_refused(s, spec, dev))
-			break;
-	if (err || !spec->backing_dev[0])
-		zd_maint_destroyed(s);        /* no zram device holds the mapping */
-	s->maint.can_wb = !err && spec->backing_dev[0];
-	s->maint.can_recomp = !err && spec->recomp_algorithm[0];
-	s->maint.wb_built = s->maint.can_wb;
-	s->maint.recomp_built = s->maint.can_recomp;
 	s->maint.last_ms = zd_maint_clock(CLOCK_MONOTONIC);
-	return err;
 }
 
+/* What spec was made with (the device s maintains). */
+void zd_maint_built(struct zd_stack *s, const struct zg_spec *spec)
+{
+	s->maint.can_wb = s->maint.wb_built = spec->backing_dev[0] != '\0';
+	s->maint.can_recomp = s->maint.recomp_built = spec->recomp_algorithm[0] != '\0';
+}
+
+/* Create the device (zram_build); what maintenance needs from the kernel
+ * but cannot have leaves the swap without that maintenance, not without
+ * swap. */
+int zd_maint_create(struct zd_stack *s, struct zg_spec *spec, struct zg_dev *dev)
+{
+	int err;
+
+	zd_maint_begin(s, &s->zswap.maint, spec);
+	err = zg_create_optional(dev, spec, refused, s);
+	if (err || !spec->backing_dev[0])
+		zd_maint_destroyed(s);        /* no zram device holds the mapping */
+	if (err)
+		spec->backing_dev[0] = spec->recomp_algorithm[0] = '\0';
+	zd_maint_built(s, spec);
+	return err;
+}

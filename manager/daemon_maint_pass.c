@@ -1,6 +1,7 @@
 /*
- * daemon_maint_pass.c — one maintenance pass over a plain zram swap (the
- * schedule and the order of things: daemon_maint.c's header).
+ * daemon_maint_pass.c — one maintenance pass over a zram device ztierd
+ * keeps: a plain zram swap, or a ztier device's zram tier (the schedule
+ * and the order of things: daemon_maint.c's header).
  *
  * Each pass keeps what it measured for `ztierctl status` and the metrics
  * (struct zd_maint's counters): the time it ran, what bd_stat counted as
@@ -33,6 +34,25 @@ static double psi_now(void)
 	return zt_psi_some_avg10(line);
 }
 
+/* What the device was made with, as the kernel has it: a ztier tier's
+ * server may have made it without a part the kernel refused (its own
+ * message says why). */
+static void held_parts(struct zd_stack *s, struct zg_dev *dev, unsigned f)
+{
+	char bd[ZT_PATH_MAX] = "", why[512];
+	int err = s->maint.can_wb ? zg_backing_dev(dev, bd, sizeof(bd)) : 0;
+
+	if (s->maint.can_wb && (err || !bd[0])) {
+		zd_maint_lacks(s, "no writeback", err ? zg_strerror(&dev->err, why, sizeof(why))
+			       : "the zram device was made without its backing device");
+		s->maint.can_wb = false;
+	}
+	if (s->maint.can_recomp && !(f & ZG_F_RECOMPRESS)) {
+		zd_maint_lacks(s, "no recompression", "no recompress (CONFIG_ZRAM_MULTI_COMP)");
+		s->maint.can_recomp = false;
+	}
+}
+
 /* The first pass: what the kernel has for what is configured. */
 static void probe(struct zd_stack *s, struct zg_dev *dev)
 {
@@ -40,7 +60,8 @@ static void probe(struct zd_stack *s, struct zg_dev *dev)
 
 	s->maint.probed = true;
 	zg_features(dev, &f);
-	if (s->maint.can_wb && !(f & ZG_F_WRITEBACK_LIMIT) && s->zswap.maint.wb_budget) {
+	held_parts(s, dev, f);
+	if (s->maint.can_wb && !(f & ZG_F_WRITEBACK_LIMIT) && zd_maint_keys(s)->wb_budget) {
 		zd_maint_lacks(s, "no writeback", "no writeback_limit: writeback-budget cannot be kept");
 		s->maint.can_wb = false;
 	}
@@ -55,11 +76,11 @@ static void probe(struct zd_stack *s, struct zg_dev *dev)
  * machine's life, suspended or not, as the budget is about the disk). */
 static int grant_budget(struct zd_stack *s, struct zg_dev *dev)
 {
-	uint64_t pages = s->zswap.maint.wb_budget / 4096;
+	uint64_t pages = zd_maint_keys(s)->wb_budget / 4096;
 	long long boot = zd_maint_clock(CLOCK_BOOTTIME);
 	char msg[512];
 
-	if (!s->zswap.maint.wb_budget || (s->maint.day_ms && boot - s->maint.day_ms < DAY_MS))
+	if (!zd_maint_keys(s)->wb_budget || (s->maint.day_ms && boot - s->maint.day_ms < DAY_MS))
 		return 0;
 	if (zg_set_writeback_limit(dev, pages)) {
 		zd_log(ZD_ERR, "%s: writeback budget: %s", s->name,
@@ -103,10 +124,10 @@ static void writeback(struct zd_stack *s, struct zg_dev *dev)
 	if (grant_budget(s, dev) || zg_read_stats(dev, &a))
 		return;
 	for (unsigned bit = 1; bit < 1u << ZT_WB_KINDS && !err; bit <<= 1) {
-		if (!(s->zswap.maint.wb_pages & bit))
+		if (!(zd_maint_keys(s)->wb_pages & bit))
 			continue;
 		err = zg_writeback(dev, zt_wb_kind_name(bit));
-		if (err == -EIO && s->zswap.maint.wb_budget)
+		if (err == -EIO && zd_maint_keys(s)->wb_budget)
 			zd_log(ZD_INFO, "%s: writeback %s: today's budget is used up", s->name,
 			       zt_wb_kind_name(bit));
 		else if (err)
@@ -125,7 +146,7 @@ static void recompress(struct zd_stack *s, struct zg_dev *dev)
 
 	if (zg_read_stats(dev, &a))
 		return;
-	if (zg_recompress_pages(dev, "idle", s->zswap.maint.recomp_threshold, 0)) {
+	if (zg_recompress_pages(dev, "idle", zd_maint_keys(s)->recomp_threshold, 0)) {
 		zd_log(ZD_ERR, "%s: recompress: %s", s->name,
 		       zg_strerror(&dev->err, msg, sizeof(msg)));
 		return;
@@ -137,7 +158,7 @@ static void recompress(struct zd_stack *s, struct zg_dev *dev)
 	if (b.mm.compr_data_size < a.mm.compr_data_size)
 		s->maint.recomp_saved += a.mm.compr_data_size - b.mm.compr_data_size;
 	zd_log(ZD_INFO, "%s: recompressed idle pages with %s: compressed data %llu -> "
-	       "%llu bytes", s->name, s->zswap.maint.recomp_algorithm,
+	       "%llu bytes", s->name, zd_maint_keys(s)->recomp_algorithm,
 	       (unsigned long long)a.mm.compr_data_size, (unsigned long long)b.mm.compr_data_size);
 }
 
@@ -156,7 +177,7 @@ static int mark_aged(struct zd_stack *s, struct zg_dev *dev, unsigned age,
 
 static void pass_aged(struct zd_stack *s, struct zg_dev *dev, long long mono, long long susp)
 {
-	const struct zt_maint *m = &s->zswap.maint;
+	const struct zt_maint *m = zd_maint_keys(s);
 
 	if (zd_maint_wb_on(s) && !mark_aged(s, dev, m->wb_idle_age, mono, susp))
 		writeback(s, dev);
@@ -190,7 +211,7 @@ static void mark_all(struct zd_stack *s, struct zg_dev *dev, long long mono)
  * writeback (it is smaller now: the cheaper one to keep). */
 static void pass_epoch(struct zd_stack *s, struct zg_dev *dev, long long mono)
 {
-	const struct zt_maint *m = &s->zswap.maint;
+	const struct zt_maint *m = zd_maint_keys(s);
 	long long age = s->maint.mark_ms ? (mono - s->maint.mark_ms) / 1000 : -1;
 	bool wb_due = zd_maint_wb_on(s) && age >= m->wb_idle_age;
 	bool recomp_on = zd_maint_recomp_on(s);
@@ -209,17 +230,17 @@ static void pass_epoch(struct zd_stack *s, struct zg_dev *dev, long long mono)
 
 bool zd_maint_wb_on(const struct zd_stack *s)
 {
-	return s->maint.can_wb && s->zswap.maint.wb_idle_age && s->zswap.maint.wb_pages;
+	return s->maint.can_wb && zd_maint_keys(s)->wb_idle_age && zd_maint_keys(s)->wb_pages;
 }
 
 bool zd_maint_recomp_on(const struct zd_stack *s)
 {
-	return s->maint.can_recomp && s->zswap.maint.recomp_idle_age;
+	return s->maint.can_recomp && zd_maint_keys(s)->recomp_idle_age;
 }
 
 bool zd_maint_active(const struct zd_stack *s)
 {
-	return s->kind == ZD_KIND_ZRAM && s->state == ZD_ST_UP && s->zram_id >= 0 &&
+	return s->state == ZD_ST_UP && zd_maint_up(s) &&
 	       (zd_maint_wb_on(s) || zd_maint_recomp_on(s) ||
 		(!s->maint.probed && (s->maint.can_wb || s->maint.can_recomp)));
 }
@@ -227,7 +248,7 @@ bool zd_maint_active(const struct zd_stack *s)
 /* Is s due: by its interval, or by pressure after the backoff? */
 static bool due(const struct zd_stack *s, long long mono, double psi)
 {
-	const struct zt_maint *m = &s->zswap.maint;
+	const struct zt_maint *m = zd_maint_keys(s);
 	long long since = mono - s->maint.last_ms;
 
 	return since >= m->interval * 1000LL ||
@@ -237,10 +258,15 @@ static bool due(const struct zd_stack *s, long long mono, double psi)
 static void pass(struct zd_stack *s, long long mono, double psi)
 {
 	long long susp = zd_maint_clock(CLOCK_BOOTTIME) - mono;
+	int id = zd_maint_zram(s);
 	struct zg_dev dev;
 	char msg[512];
 
-	if (zg_attach(&dev, s->zram_id)) {
+	if (id < 0) {                     /* a tier's server between lives */
+		zd_log(ZD_DEBUG, "%s: maintenance: its zram tier is not published", s->name);
+		return;
+	}
+	if (zg_attach(&dev, id)) {
 		zd_log(ZD_ERR, "%s: maintenance: %s", s->name, zg_strerror(&dev.err, msg, sizeof(msg)));
 		return;
 	}
@@ -248,7 +274,7 @@ static void pass(struct zd_stack *s, long long mono, double psi)
 		probe(s, &dev);
 	if (!zd_maint_wb_on(s) && !zd_maint_recomp_on(s))
 		return;                       /* said at probe / creation */
-	if (s->zswap.maint.pressure && psi >= s->zswap.maint.pressure)
+	if (zd_maint_keys(s)->pressure && psi >= zd_maint_keys(s)->pressure)
 		zd_log(ZD_INFO, "%s: maintenance early: memory pressure %.1f%%", s->name, psi);
 	if (s->maint.aged_idle)
 		pass_aged(s, &dev, mono, susp);
@@ -273,7 +299,7 @@ void zd_maint_run(struct zd_daemon *d)
  * PSI is looked at every backoff, so the job comes that often. */
 long long zd_maint_next(const struct zd_stack *s, bool by_pressure)
 {
-	const struct zt_maint *m = &s->zswap.maint;
+	const struct zt_maint *m = zd_maint_keys(s);
 
 	return s->maint.last_ms + 1000LL * (by_pressure && m->pressure ? m->backoff : m->interval);
 }

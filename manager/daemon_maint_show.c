@@ -1,6 +1,7 @@
 /*
- * daemon_maint_show.c — what `ztierctl status` and the metrics get of a
- * zram swap's maintenance: nine tab-separated fields after the stack's
+ * daemon_maint_show.c — what `ztierctl status` and the metrics get of the
+ * maintenance of a zram swap, or of a ztier device's zram tier (on the
+ * ublk device's row): nine tab-separated fields after the stack's
  * eight (cli_rows.c reads them; an older ztierctl stops at eight):
  *
  *   last-pass next-pass idle-marked wb-pages wb-today budget-left
@@ -46,10 +47,11 @@ void zd_maint_status(const struct zd_stack *s, char *buf, size_t len)
 {
 	const struct zd_maint *m = &s->maint;
 	char a[24], b[24], c[24], e[24], f[24], g[24], h[24], i[24];
-	bool up = s->zram_id >= 0;
+	bool up = zd_maint_up(s);
 
 	buf[0] = '\0';
-	if (s->kind != ZD_KIND_ZRAM || !configured(&s->zswap.maint))
+	if (!zd_maint_keys(s) || !configured(zd_maint_keys(s)) ||
+	    (s->kind == ZD_KIND_ZTIER && !zd_maint_tier_wanted(s)))
 		return;
 	snprintf(buf, len, "\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s",
 		 num(m->last_wall ? (int64_t)m->last_wall : -1, a, sizeof(a)),

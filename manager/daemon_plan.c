@@ -87,25 +87,6 @@ static void put_rules(struct out *o, const struct zt_policy *p)
 	}
 }
 
-static void plan_ztier(struct out *o, const struct zd_stack *s, uint64_t ram)
-{
-	const struct zt_policy *p = s->policy;
-	static const char *const uses[] = { "swap", "file system", "device" };
-
-	plan_put(o, "%s: ztier %s", s->name, uses[p->use.use]);
-	put_size(o, "size", &p->device.size, ram);
-	put_size(o, "store limit", &p->device.mem_limit, ram);
-	if (zt_size_is_set(&p->zram.size)) {
-		put_size(o, "zram tier", &p->zram.size, ram);
-		plan_put(o, " %s", p->zram.algorithm[0] ? p->zram.algorithm : "(kernel default)");
-	}
-	if (s->spill[0])
-		plan_put(o, ", spill %s", s->spill);
-	put_use(o, p->use.use, p->use.priority, p->use.discard, p->use.fs_type,
-		p->use.mount_point);
-	put_rules(o, p);
-}
-
 /* "; writeback huge_idle,idle idle 20h to /dev/x, 1G/day; recompress zstd ...;
  * every 3600s (600s under pressure 10%)": what maintenance will do. */
 static void put_maint(struct out *o, const struct zt_maint *m)
@@ -130,6 +111,26 @@ static void put_maint(struct out *o, const struct zt_maint *m)
 	plan_put(o, "; every %us", m->interval);
 	if (m->pressure)
 		plan_put(o, " (%us when memory pressure > %u%%)", m->backoff, m->pressure);
+}
+
+static void plan_ztier(struct out *o, const struct zd_stack *s, uint64_t ram)
+{
+	const struct zt_policy *p = s->policy;
+	static const char *const uses[] = { "swap", "file system", "device" };
+
+	plan_put(o, "%s: ztier %s", s->name, uses[p->use.use]);
+	put_size(o, "size", &p->device.size, ram);
+	put_size(o, "store limit", &p->device.mem_limit, ram);
+	if (zt_size_is_set(&p->zram.size)) {
+		put_size(o, "zram tier", &p->zram.size, ram);
+		plan_put(o, " %s", p->zram.algorithm[0] ? p->zram.algorithm : "(kernel default)");
+		put_maint(o, &p->maint);      /* the zram tier's */
+	}
+	if (s->spill[0])
+		plan_put(o, ", spill %s", s->spill);
+	put_use(o, p->use.use, p->use.priority, p->use.discard, p->use.fs_type,
+		p->use.mount_point);
+	put_rules(o, p);
 }
 
 void zd_plan_line(const struct zd_stack *s, uint64_t ram, char *buf, size_t len)

@@ -57,7 +57,7 @@ static const char *status_note(const struct zd_stack *s, const struct zd_super_v
 	if (s->has_pending)
 		return "reloaded policy pending: down + up applies it";
 	if (s->kind == ZD_KIND_ZRAM && s->maint.note[0])
-		return s->maint.note;
+		return s->maint.note;     /* a ztier's: its maintenance fields */
 	if (!v->recoveries || !localtime_r(&v->last_recovery, &tm))
 		return plain;
 	snprintf(buf, len, "server recovered %u time(s), last at %02d:%02d:%02d%s%s", v->recoveries,
@@ -299,6 +299,8 @@ static int stack_down(struct zd_stack *s)
 		}
 		zd_log(ZD_INFO, "%s: %s stopped", s->name, s->dev);
 	}
+	if (s->kind == ZD_KIND_ZTIER)
+		zd_maint_destroyed(s);    /* its zram tier's backing mapping */
 	if ((err = zram_destroy(s)))
 		return err;
 	s->dev[0] = '\0';

@@ -147,6 +147,7 @@ int zd_server_start(struct zd_daemon *d, struct zd_stack *s, char *why, size_t l
 	if (!cfg)
 		return -ENOMEM;
 	ztu_config_from_policy(cfg, s->policy);
+	zd_maint_tier_spec(s, cfg);   /* its zram tier's backing device ... */
 	use_state(s, cfg);
 	if (ztu_config_check(cfg, why, len)) {
 		free(cfg);

@@ -221,6 +221,7 @@ enum zt_policy_key {
 	ZT_KEY_MEMORY_COMMIT,
 	ZT_KEY_USE,                   /* the [swap] or [fs] section header   */
 	ZT_KEY_MAINTENANCE,           /* the last [maintenance] key set      */
+	ZT_KEY_WB_DEVICE,             /* [maintenance] writeback-device      */
 	ZT_KEY_COUNT
 };
 

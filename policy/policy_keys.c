@@ -347,7 +347,7 @@ const struct zt_key_def zt_key_defs[] = {
 	{ "swap", "discard", -1, set_discard },
 	{ "fs", "type", ZT_KEY_FS_TYPE, set_fs_type },
 	{ "fs", "mount-point", ZT_KEY_FS_MOUNT_POINT, set_mount_point },
-	{ "maintenance", "writeback-device", ZT_KEY_MAINTENANCE, set_wb_device },
+	{ "maintenance", "writeback-device", ZT_KEY_WB_DEVICE, set_wb_device },
 	{ "maintenance", "writeback-idle-age", ZT_KEY_MAINTENANCE, set_wb_idle_age },
 	{ "maintenance", "writeback-pages", ZT_KEY_MAINTENANCE, set_wb_pages },
 	{ "maintenance", "writeback-budget", ZT_KEY_MAINTENANCE, set_wb_budget },

@@ -103,6 +103,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	if (k->key >= 0)
 		c->p->origin[k->key + (cls >= 0 ? cls : 0)] =
 			(struct zt_origin){ c->file_idx, c->rd.line };
+	if (!strcmp(k->section, "maintenance"))   /* also the last of them */
+		c->p->origin[ZT_KEY_MAINTENANCE] = (struct zt_origin){ c->file_idx, c->rd.line };
 	return 1;
 }
 

@@ -185,15 +185,29 @@ static void check_swap_safety(struct check *c)
 	}
 }
 
+/* writeback-device and recompress-algorithm act on the zram tier only:
+ * set with no class going to zram, they do nothing. */
+static void check_maint_tier(struct check *c)
+{
+	const struct zt_maint *m = &c->p->maint;
+	int key;
+
+	if (tier_used(c->p, ZT_TIER_ZRAM, &key))
+		return;
+	if (m->writeback_device[0])
+		warning(c, ZT_KEY_WB_DEVICE, "writeback-device is for the zram tier, which "
+			"no class uses: nothing is written back (store pages demote to spill)");
+	else if (m->recomp_algorithm[0] && c->p->origin[ZT_KEY_MAINTENANCE].line > 0)
+		warning(c, ZT_KEY_MAINTENANCE, "recompress-algorithm is for the zram tier, "
+			"which no class uses: nothing is recompressed");
+}
+
 int zt_policy_warnings(const struct zt_policy *p, zt_policy_report_fn report, void *ctx)
 {
 	struct check c = { p, { report, ctx, 0 }, true };
 
 	check_swap_safety(&c);
-	if (p->origin[ZT_KEY_MAINTENANCE].line > 0)
-		problem(&c, ZT_KEY_MAINTENANCE, "warning: [maintenance] is checked but not yet "
-			"run for a ztier device's zram tier (it is for ztier.conf's [zram-swap]); "
-			"writeback-idle-age and writeback-budget do move idle store pages to spill");
+	check_maint_tier(&c);
 	return c.pr.count;
 }
 
@@ -210,13 +224,21 @@ static void check_name(struct check *c)
 			   ", or set [policy] name", p->name);
 }
 
-/* [maintenance]: reported at the last maintenance key set. */
+/* [maintenance]: reported at the last maintenance key set.  zram writes
+ * back over whole slots of its backing device: the device's own spill
+ * would lose the pages ztier keeps there. */
 static void check_maintenance(struct check *c)
 {
-	char msg[300];
+	const struct zt_policy *p = c->p;
+	char msg[300], spill[ZT_PATH_MAX];
 
-	if (zt_maint_check(&c->p->maint, msg, sizeof(msg)))
+	if (zt_maint_check(&p->maint, msg, sizeof(msg)))
 		problem(c, ZT_KEY_MAINTENANCE, "%s", msg);
+	zt_spill_path(p, spill, sizeof(spill));
+	if (p->maint.writeback_device[0] && !strcmp(p->maint.writeback_device, spill))
+		problem(c, ZT_KEY_WB_DEVICE, "writeback-device %s is this device's own spill "
+			"([spill] target): zram would write its idle pages over the spill's; "
+			"name another block device", spill);
 }
 
 int zt_policy_validate(const struct zt_policy *p, zt_policy_report_fn report,

@@ -10,10 +10,14 @@
  * the kernel's own ([zram] mem-limit).
  *
  * This file owns what is zram-specific around that:
- *   - creation: zg_create (zramctl-glue: module, hot_add, the resolved
- *     spec in the kernel's order, undone on failure), then the node opened
- *     through ztu_blk_open.  Any failure resets and removes the device:
- *     nothing is left half-created.
+ *   - creation: zg_create_optional (zramctl-glue: module, hot_add, the
+ *     resolved spec in the kernel's order, undone on failure), then the
+ *     node opened through ztu_blk_open.  Any failure resets and removes
+ *     the device: nothing is left half-created.  The spec may carry what
+ *     only maintenance needs and the kernel takes only before disksize
+ *     (a backing device for writeback, a secondary algorithm: ztierd fills
+ *     them from the policy's [maintenance]); one the kernel refuses is left
+ *     out, not the tier.
  *   - discard: a freed slot (overwrite, discard, a failed write) is
  *     discarded so zram frees its compressed copy; otherwise the memory
  *     would stay used until the slot is rewritten.  The slot is freed for
@@ -64,8 +68,20 @@ static int fail(char *msg, size_t len, struct zg_dev *dev, int err)
 	return zt_fail(msg, len, err, "zram tier: %s", zg_strerror(&dev->err, buf, sizeof(buf)));
 }
 
+/* A backing device or secondary algorithm the kernel refuses: the tier is
+ * made without it (ztierd's maintenance sees that and says so once). */
+static void say_refused(void *ctx, const struct zg_err *err)
+{
+	char buf[512];
+
+	(void)ctx;
+	fprintf(stderr, "ztier-ublk: zram tier: %s: made without it\n",
+		zg_strerror(err, buf, sizeof(buf)));
+}
+
 int ztu_zram_create(struct ztu_tiers *t, const struct zg_spec *spec, char *msg, size_t len)
 {
+	struct zg_spec want = *spec;
 	struct ztu_zram *z;
 	char node[64];
 	int ret;
@@ -78,7 +94,7 @@ int ztu_zram_create(struct ztu_tiers *t, const struct zg_spec *spec, char *msg, 
 		return -ENOMEM;
 	z->fd = -1;
 	t->zram = z;
-	ret = zg_create(&z->dev, spec);
+	ret = zg_create_optional(&z->dev, &want, say_refused, NULL);
 	if (ret) {
 		fail(msg, len, &z->dev, ret);
 		ztu_zram_destroy(t, NULL);    /* retries an undo that failed */

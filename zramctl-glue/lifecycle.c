@@ -8,6 +8,11 @@
  * (zg_apply: the kernel's order), and on any failure the device reset and
  * removed again, so that a failed create leaves nothing behind.  The error
  * that made it fail stays in dev->err (the undo never overwrites it).
+ *
+ * What only maintenance needs (a backing device, a secondary algorithm)
+ * must not cost the device: zg_create_optional makes it without a part
+ * the kernel refuses, and says which (both of its users: ztierd's zram
+ * swap and the ztier device's zram tier).
  */
 #include "zramctl-glue/zg_internal.h"
 
@@ -47,6 +52,35 @@ int zg_create(struct zg_dev *dev, const struct zg_spec *spec)
 	why = dev->err;
 	zg_destroy(dev);
 	dev->err = why;
+	return err;
+}
+
+/* The optional part of spec the failed attribute is, or NULL. */
+static char *optional_part(struct zg_spec *spec, const char *attr)
+{
+	if (!strcmp(attr, "backing_dev"))
+		return spec->backing_dev;
+	if (!strcmp(attr, "recomp_algorithm"))
+		return spec->recomp_algorithm;
+	return NULL;
+}
+
+int zg_create_optional(struct zg_dev *dev, struct zg_spec *spec, zg_refused_fn refused,
+		       void *ctx)
+{
+	int err = zg_create(dev, spec);
+
+	/* at most the two optional parts: one retry each */
+	for (int tries = 0; err && tries < 2; tries++) {
+		char *part = optional_part(spec, dev->err.attr);
+
+		if (!part || !part[0])
+			break;
+		if (refused)
+			refused(ctx, &dev->err);
+		part[0] = '\0';
+		err = zg_create(dev, spec);
+	}
 	return err;
 }
 

@@ -71,6 +71,21 @@ int zg_writeback_limit_off(struct zg_dev *dev)
 	return zg_write_attr(dev, "writeback_limit_enable", "0");
 }
 
+int zg_backing_dev(struct zg_dev *dev, char *buf, size_t len)
+{
+	int r;
+
+	zg_clear_err(dev);
+	if ((r = need(dev, "backing_dev", NULL, "CONFIG_ZRAM_WRITEBACK")))
+		return r;
+	if ((r = zg_read_attr(dev, "backing_dev", buf, len)) < 0)
+		return r;
+	buf[strcspn(buf, "\n")] = '\0';
+	if (!strcmp(buf, "none"))
+		buf[0] = '\0';
+	return 0;
+}
+
 static int read_u64(struct zg_dev *dev, const char *attr, uint64_t *v)
 {
 	char buf[64], *end;

@@ -126,6 +126,15 @@ struct zg_spec {
  * 0 or negative errno; dev->id is the new device. */
 int zg_create(struct zg_dev *dev, const struct zg_spec *spec);
 
+/* zg_create, but an optional part the kernel refuses (backing_dev: no
+ * CONFIG_ZRAM_WRITEBACK, or a device it will not take; recomp_algorithm:
+ * no MULTI_COMP or an unknown algorithm) is first told to refused (may be
+ * NULL) with the error, cleared from *spec, and the device made without
+ * it.  Other failures as zg_create's. */
+typedef void (*zg_refused_fn)(void *ctx, const struct zg_err *err);
+int zg_create_optional(struct zg_dev *dev, struct zg_spec *spec, zg_refused_fn refused,
+		       void *ctx);
+
 /* zg_reset() then zg_hot_remove(); 0 at once when dev->id < 0. */
 int zg_destroy(struct zg_dev *dev);
 
@@ -246,6 +255,9 @@ int zg_mark_idle_age(struct zg_dev *dev, unsigned secs);
 int zg_set_writeback_limit(struct zg_dev *dev, uint64_t pages);
 /* No budget: writeback_limit_enable = 0 (writeback unbounded). */
 int zg_writeback_limit_off(struct zg_dev *dev);
+/* The backing device the kernel holds ("" for none) into buf.
+ * -EOPNOTSUPP without CONFIG_ZRAM_WRITEBACK. */
+int zg_backing_dev(struct zg_dev *dev, char *buf, size_t len);
 /* What is left of the budget (4 KiB units), and whether it is enforced. */
 int zg_writeback_limit(struct zg_dev *dev, uint64_t *pages, bool *enabled);
 

@@ -29,6 +29,7 @@
 #include "manager/daemon_maint.c"
 #include "manager/daemon_maint_pass.c"
 #include "manager/daemon_maint_show.c"
+#include "manager/daemon_maint_tier.c"
 #include "manager/daemon_ublk.c"
 #include "manager/daemon_swap.c"
 #include "manager/daemon_watch.c"

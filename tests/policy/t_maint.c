@@ -111,11 +111,63 @@ static void policy_section(void)
 	free(p);
 }
 
+/* Load text as a policy file; validate (or, warnings, warn); the count. */
+static int load_text(const char *text, bool warnings)
+{
+	char path[] = "/tmp/t_maint.XXXXXX";
+	int fd = mkstemp(path), n;
+	FILE *f = fdopen(fd, "w");
+	struct zt_policy *p = calloc(1, sizeof(*p));
+
+	fputs(text, f);
+	fclose(f);
+	zt_policy_default(p);
+	problems[0] = '\0';
+	n = zt_policy_load(p, path, report, NULL);
+	if (!n)
+		n = warnings ? zt_policy_warnings(p, report, NULL) : zt_policy_validate(p, report, NULL);
+	unlink(path);
+	free(p);
+	return n;
+}
+
+#define TIER "[text]\ntier = zram\n[zram]\nsize = 64M\n[spill]\ntarget = /dev/vdb\n"
+
+/* zram writes back over the backing device's slots: the device's own
+ * spill is refused, at the writeback-device line. */
+static void wb_device_not_spill(void)
+{
+	is_int(load_text(TIER "[maintenance]\nwriteback-device = /dev/vdb\n"
+			 "writeback-idle-age = 10s\n", false), 1, "the spill as writeback-device");
+	ok(strstr(problems, "8: writeback-device /dev/vdb is this device's own spill"),
+	   "said at its line: %s", problems);
+	is_int(load_text(TIER "[maintenance]\nwriteback-idle-age = 10s\n"
+			 "writeback-device = /dev/vdc\n", false), 0, "another device: valid");
+	is_int(load_text("[spill]\ntarget = vdb\n[maintenance]\n"
+			 "writeback-device = /dev/disk/by-id/vdb\n", false), 1,
+	       "a bare spill name resolves to by-id: the same path");
+	is_int(load_text(TIER "[maintenance]\nwriteback-device = /dev/vdc\n"
+			 "recompress-algorithm = zstd\n", true), 1,
+	       "a class goes to zram: one warning (not safe as swap)");
+	ok(!strstr(problems, "writeback-device") && !strstr(problems, "recompress"),
+	   "none about [maintenance]: %s", problems);
+	is_int(load_text("[maintenance]\nwriteback-device = /dev/vdc\n", true), 1,
+	       "writeback-device with no zram tier: a warning");
+	ok(strstr(problems, "2: warning: writeback-device is for the zram tier"),
+	   "at its line: %s", problems);
+	is_int(load_text("[maintenance]\nrecompress-algorithm = zstd\n"
+			 "writeback-idle-age = 1h\n", true), 1,
+	       "recompress-algorithm with no zram tier: a warning");
+	is_int(load_text("[maintenance]\nwriteback-idle-age = 1h\n", true), 0,
+	       "an age alone (store demotion): no warning");
+}
+
 int main(void)
 {
 	durations();
 	keys();
 	psi();
 	policy_section();
+	wb_device_not_spill();
 	return tap_done();
 }
