@@ -61,7 +61,7 @@
 #include "ublk/tier_zram.h"
 #include "ublk/tiered.h"
 
-enum { OP_READ = 1, OP_WRITE = 2, OP_DISCARD = 3 };
+enum { OP_READ = TIERED_OP_READ, OP_WRITE = TIERED_OP_WRITE, OP_DISCARD = 3 };
 
 #define SPILL_RETRY_MS 1000       /* a failing spill is tried again after */
 
@@ -336,35 +336,14 @@ static void read_unlock(struct tq *tq, uint64_t pgno, uint64_t e, const void *sl
 
 /* ---- one page of each kind ------------------------------------------------- */
 
-static void issue(struct ztu_queue *q, unsigned tag, unsigned i, int op, uint64_t e,
-		  void *buf)
+static void issue_write(struct ztu_queue *q, unsigned tag, unsigned i, uint64_t e, void *buf)
 {
 	struct tq *tq = q->tgt;
 	off_t off;
 	int fd = ztu_tier_ops(zu_pte_tier(e))->io_fd(&tq->tc, loc(e), &off);
-	struct io_uring_sqe *sqe = ztu_tgt_sqe(q, tag, (unsigned)op, i);
+	struct io_uring_sqe *sqe = ztu_tgt_sqe(q, tag, OP_WRITE, i);
 
-	if (op == OP_READ)
-		io_uring_prep_read(sqe, fd, buf, ZT_PAGE_SIZE, (uint64_t)off);
-	else
-		io_uring_prep_write(sqe, fd, buf, ZT_PAGE_SIZE, (uint64_t)off);
-	tq->tags[tag].pending++;
-}
-
-/* Read a block-tier page straight into the request's own pages (its
- * buffer registered at index tag), at the byte where buf is in ztu_buf. */
-static void issue_fixed(struct ztu_queue *q, unsigned tag, unsigned i, uint64_t e,
-			const char *buf)
-{
-	struct tq *tq = q->tgt;
-	off_t off;
-	int fd = ztu_tier_ops(zu_pte_tier(e))->io_fd(&tq->tc, loc(e), &off);
-	struct io_uring_sqe *sqe = ztu_tgt_sqe(q, tag, OP_READ, i);
-
-	io_uring_prep_read_fixed(sqe, fd, (void *)(uintptr_t)(buf - ztu_buf(q, tag)),
-				 ZT_PAGE_SIZE, (uint64_t)off, (int)tag);
-	tq->fixed[(size_t)tag * tq->max_pages + i] = true;
-	ztu_ctr_add(&tq->tc.st->zc_reads, 1);
+	io_uring_prep_write(sqe, fd, buf, ZT_PAGE_SIZE, (uint64_t)off);
 	tq->tags[tag].pending++;
 }
 
@@ -426,10 +405,9 @@ static int read_page(struct ztu_queue *q, unsigned tag, unsigned i, const struct
 	if (full && aligned(s->buf) && ops->io_fd(&tq->tc, loc(e), &off) >= 0) {
 		zu_pt_unlock(tq->tc.t->pt, s->pgno, e);
 		tq->new_entry[(size_t)tag * tq->max_pages + i] = e;   /* read_check */
-		if (tq->tags[tag].zc && !zu_pte_is_packed(e))    /* decoded in buf */
-			issue_fixed(q, tag, i, e, s->buf);
-		else
-			issue(q, tag, i, OP_READ, e, s->buf);
+		/* a packed page is decoded in ztu_buf: never straight in */
+		tiered_run_add(q, tag, i, e, (size_t)(s->buf - ztu_buf(q, tag)),
+			       tq->tags[tag].zc && !zu_pte_is_packed(e));
 		return 0;
 	}
 	ret = ops->get(&tq->tc, loc(e), full ? s->buf : tq->bounce);
@@ -461,7 +439,7 @@ static int write_full(struct ztu_queue *q, unsigned tag, unsigned i, const struc
 	tq->new_entry[(size_t)tag * tq->max_pages + i] = e;
 	if (!aligned(s->buf))
 		return write_done(q, tag, i, ops->write_sync(&tq->tc, loc(e), s->buf));
-	issue(q, tag, i, OP_WRITE, e, s->buf);
+	issue_write(q, tag, i, e, s->buf);
 	return 0;
 }
 
@@ -590,12 +568,14 @@ static void run_tag(struct ztu_queue *q, unsigned tag)
 
 	while (ts->next < ts->npages && !ts->err) {
 		if (q->tgt_inflight >= q->tgt_budget) {
+			tiered_run_flush(q);
 			park(tq, tag);
 			return;
 		}
 		ts->err = do_page(q, tag, ts->next);
 		ts->next++;
 	}
+	tiered_run_flush(q);
 	maybe_finish(q, tag);
 }
 
@@ -665,6 +645,25 @@ static int read_check(struct ztu_queue *q, unsigned tag, unsigned i, int err)
 	return read_page(q, tag, i, &s);
 }
 
+/* A run of count pages from first read (res: bytes or -errno): each page
+ * checked on its own; the first error is the request's.  Pages read anew
+ * (changed meanwhile) go out as runs of their own.  The caller finishes
+ * the request if this was its last (maybe_finish). */
+void tiered_run_done(struct ztu_queue *q, unsigned tag, unsigned first, unsigned count, int res)
+{
+	struct tag_state *ts = &((struct tq *)q->tgt)->tags[tag];
+	int err = res == (int)(count * ZT_PAGE_SIZE) ? 0 : res < 0 ? res : -EIO;
+
+	for (unsigned k = 0; k < count; k++) {
+		int r = read_check(q, tag, first + k, err);
+
+		if (r && !ts->err)
+			ts->err = r;
+	}
+	ts->pending--;
+	tiered_run_flush(q);
+}
+
 /* A spill write failed: new pages skip spill for a while (spill_failing),
  * and this one goes to its class's fallback; if none takes it, the write
  * fails with the spill's own error. */
@@ -710,10 +709,12 @@ static void tiered_io_done(struct ztu_queue *q, unsigned tag, const struct io_ur
 		ztu_discarder_done(ztu_zram_discarder(tq->tc.t), i, cqe->res);
 		return;
 	}
-	if (ztu_udata_op(cqe->user_data) == OP_WRITE)
-		err = write_done(q, tag, i, err);
-	else
-		err = read_check(q, tag, i, err);
+	if (ztu_udata_op(cqe->user_data) == OP_READ) {
+		tiered_run_done(q, tag, i & 0xffff, i >> 16, cqe->res);
+		maybe_finish(q, tag);
+		return;
+	}
+	err = write_done(q, tag, i, err);
 	if (err && !ts->err)
 		ts->err = err;
 	ts->pending--;

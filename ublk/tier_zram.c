@@ -58,6 +58,9 @@ struct ztu_zram {
 	struct zg_dev dev;
 	int fd;                 /* for BLKDISCARD (the data fd is tier_blk's) */
 	atomic_bool full;       /* the kernel refused a write; no free since */
+	bool in_memory;         /* no backing device: a read never waits for
+	                           a disk (read_run.c reads single pages on
+	                           the queue thread)                        */
 	struct ztu_discarder *dc;   /* NULL: released slots discarded at once */
 };
 
@@ -77,6 +80,20 @@ static void say_refused(void *ctx, const struct zg_err *err)
 	(void)ctx;
 	fprintf(stderr, "ztier-ublk: zram tier: %s: made without it\n",
 		zg_strerror(err, buf, sizeof(buf)));
+}
+
+/* Without CONFIG_ZRAM_WRITEBACK there is none either. */
+static bool no_backing_dev(struct ztu_zram *z)
+{
+	char bd[ZT_PATH_MAX];
+	int ret = zg_backing_dev(&z->dev, bd, sizeof(bd));
+
+	return ret == -EOPNOTSUPP || (!ret && (!bd[0] || strcmp(bd, "none") == 0));
+}
+
+bool ztu_zram_in_memory(const struct ztu_tiers *t)
+{
+	return t->zram && t->zram->in_memory;
 }
 
 int ztu_zram_create(struct ztu_tiers *t, const struct zg_spec *spec, char *msg, size_t len)
@@ -101,6 +118,7 @@ int ztu_zram_create(struct ztu_tiers *t, const struct zg_spec *spec, char *msg, 
 		return ret;
 	}
 	z->fd = zg_open_node(&z->dev, O_RDWR);
+	z->in_memory = no_backing_dev(z);
 	ret = z->fd < 0 ? fail(msg, len, &z->dev, z->fd)
 		: ztu_blk_open(&t->blk[ZT_TIER_ZRAM], ZT_TIER_ZRAM,
 			       zg_node_path(&z->dev, node, sizeof(node)), 0, msg, len);
@@ -149,6 +167,7 @@ int ztu_zram_reopen(struct ztu_tiers *t, const struct zg_spec *spec, int id, cha
 			      "pages, is gone: %s", id, strerror(-ret));
 	if (!ret && (z->fd = zg_open_node(&z->dev, O_RDWR)) < 0)
 		ret = fail(msg, len, &z->dev, z->fd);
+	z->in_memory = !ret && no_backing_dev(z);
 	if (!ret)
 		ret = ztu_blk_open(&t->blk[ZT_TIER_ZRAM], ZT_TIER_ZRAM,
 				   zg_node_path(&z->dev, node, sizeof(node)), 0, msg, len);

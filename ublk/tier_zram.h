@@ -87,6 +87,9 @@ uint64_t ztu_discarder_count(const struct ztu_discarder *dc);
  * the fallback, until a zram slot is freed.  Saves a compression and a
  * failed write per page while zram stays full. */
 void ztu_zram_mark_full(struct ztu_tiers *t);
+/* Has the tier no backing device (nothing written back: reads are memory
+ * work, never a disk's wait)? */
+bool ztu_zram_in_memory(const struct ztu_tiers *t);
 bool ztu_zram_full(const struct ztu_tiers *t);
 
 /* The kernel device id (N of /dev/zramN), or -1. */

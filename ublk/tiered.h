@@ -17,6 +17,18 @@ struct tag_state {
 	                                     tier reads go straight there      */
 };
 
+/* Block-tier pages in consecutive slots, read as one I/O (read_run.c). */
+#define TIERED_OP_READ  1          /* the target's backend ops (user_data) */
+#define TIERED_OP_WRITE 2
+#define TIERED_RUN_MAX  0xffffu    /* pages in one run: 16 bits of user_data */
+struct read_run {
+	unsigned tag, first, count;       /* pages first .. first + count - 1 */
+	int fd;
+	off_t off;                        /* of the first page on fd           */
+	size_t at;                        /* of the first page in ztu_buf      */
+	bool fixed;                       /* into the request's own pages      */
+};
+
 /* A queue thread's private state. */
 struct tq {
 	struct ztu_tier_ctx tc;
@@ -29,6 +41,7 @@ struct tq {
 	unsigned max_pages;
 	unsigned *resume, rhead, rcount, rsize;   /* parked tags (FIFO)        */
 	void *bounce;                     /* one page for read-modify-write    */
+	struct read_run run;              /* being gathered (count 0: none)    */
 };
 
 int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len);
@@ -36,5 +49,15 @@ int ztu_tiered_deinit(struct ztu_dev *d);
 int ztu_tiered_queue_init(struct ztu_queue *q);
 void ztu_tiered_queue_deinit(struct ztu_queue *q);
 void ztu_tiered_publish(struct ztu_dev *d);
+
+/* read_run.c: add page i of tag's request (entry e, at byte `at` of its
+ * buffer) to the run being gathered, or start one (pending counts runs);
+ * flush: issue it. */
+void tiered_run_add(struct ztu_queue *q, unsigned tag, unsigned i, uint64_t e, size_t at,
+		    bool fixed);
+void tiered_run_flush(struct ztu_queue *q);
+/* tgt_tiered.c: a run read (res: bytes or -errno), from its CQE or read
+ * on the queue thread. */
+void tiered_run_done(struct ztu_queue *q, unsigned tag, unsigned first, unsigned count, int res);
 
 #endif

@@ -106,9 +106,9 @@ if [ -e "$sys/writeback" ] && ! grep -q 'zt: maintenance: no writeback' $T/log; 
 	# pass or two; wait until bd_stat stops growing over two passes.
 	last=-1
 	for _ in $(seq 30); do
-		n=$(bd 1)
-		[ "$n" = "$last" ] && break
-		last=$n
+		now=$(bd 1)
+		[ "$now" = "$last" ] && break
+		last=$now
 		sleep 5
 	done
 	wb=$(bd 1)
