@@ -6,8 +6,12 @@
  * lz4hc state if enabled, a static zstd CCtx sized for the highest level the
  * policy uses and a static zstd DCtx (ZSTD_initStaticCCtx/DCtx: a static
  * context can never allocate), a page-sized output buffer and one for zstd's
- * second attempt (codec.c: which literals a zstd page keeps).  No call
- * allocates.
+ * second attempt (codec.c: which literals a zstd page keeps), and a second
+ * static DCtx for pages compressed with zstd dictionary 1 (codec_dict.h;
+ * codec.c says when a page takes it).  The dictionary's DDict and a CDict
+ * per zstd level asked for are made once per process, shared by every
+ * context (read-only) and not counted by zu_codec_ctx_bytes (about 64 KiB
+ * per level for a 4 KiB page, 27 KiB for the DDict).  No call allocates.
  *
  * Compression stops at dst_cap bytes: a page that does not fit is -E2BIG
  * (pass ZU_STORE_MAX_COMPRESSED to get the store's 3/4-of-a-page rule for

@@ -7,13 +7,17 @@
  * keep Huffman-coded literals only when worth 1/32 of a page (codec.c): never
  * more than that above zstd's own frame, and as small as it when the
  * literals are most of the data; a frame zstd itself made (what an older
- * ztier stored) still reads.
+ * ztier stored) still reads.  Dictionary 1 (codec.c): pages like a heap's
+ * take it, its frames read back, name it and are told from standard ones
+ * by their first byte; a wrong id or a cut frame is -EIO.
  */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <errno.h>
 #include <zstd.h>
 
 #include "tests/tap.h"
 #include "ublk/codec.h"
+#include "ublk/codec_dict.h"
 #include "ublk/store.h"
 
 static uint64_t rng = 88172645463325252ull;
@@ -178,6 +182,95 @@ static void test_literals(struct zu_codec_ctx *ctx)
 	   "literals): Huffman (%d bytes, %d over zstd's own frame)", len, d);
 }
 
+/* Pieces of dictionary 1's content (its last 1 KiB: content ends a zstd
+ * dictionary) with a random word between them: pages that the dictionary
+ * fits as it fits the heap pages it was made from. */
+static void page_heap(unsigned char *p)
+{
+	const unsigned char *content = zu_codec_dict1 + ZU_CODEC_DICT1_BYTES - 1024;
+
+	for (size_t i = 0; i < ZT_PAGE_SIZE; i += 256) {
+		uint64_t r = next_rand();
+
+		memcpy(p + i, content + r % 768, 248);
+		memcpy(p + i + 248, &r, 8);
+	}
+}
+
+/* A frame of each format: the page through the codec and back, with the
+ * count of dictionary frames (first byte not zstd's magic). */
+static int dict_frames(struct zu_codec_ctx *ctx, int level, int pages, int *bad)
+{
+	static unsigned char page[ZT_PAGE_SIZE], comp[ZT_PAGE_SIZE], out[ZT_PAGE_SIZE];
+	const struct zt_codec z = { ZT_CODEC_ZSTD, level };
+	int dict = 0;
+
+	for (int i = 0; i < pages; i++) {
+		int n;
+
+		page_heap(page);
+		n = zu_codec_compress(ctx, &z, page, comp, ZU_STORE_MAX_COMPRESSED);
+		*bad += n <= 0 || zu_codec_decompress(ctx, ZT_CODEC_ZSTD, comp, (size_t)n, out) ||
+			memcmp(out, page, ZT_PAGE_SIZE);
+		dict += n > 0 && !ZSTD_isFrame(comp, (size_t)n);
+	}
+	return dict;
+}
+
+static void test_dict(struct zu_codec_ctx *ctx)
+{
+	static unsigned char page[ZT_PAGE_SIZE], comp[ZT_PAGE_SIZE], out[ZT_PAGE_SIZE];
+	const struct zt_codec z = { ZT_CODEC_ZSTD, 3 };
+	int bad = 0, n = 0, levels[] = { 1, 3, 9, 19 };
+	ZSTD_frameHeader h;
+	size_t id_at;
+
+	for (unsigned i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		int dict = dict_frames(ctx, levels[i], 50, &bad);
+
+		ok(dict > 0, "zstd:%d: heap pages take dictionary 1 (%d of 50)", levels[i], dict);
+	}
+	is_int(bad, 0, "zstd:1, 3, 9, 19: heap pages read back, with or without it");
+	for (int tries = 0; tries < 100; tries++) {
+		page_heap(page);
+		n = zu_codec_compress(ctx, &z, page, comp, sizeof(comp));
+		if (n > 0 && !ZSTD_isFrame(comp, (size_t)n))
+			break;
+	}
+	ok(n > 0 && !ZSTD_getFrameHeader_advanced(&h, comp, (size_t)n, ZSTD_f_zstd1_magicless) &&
+	   h.dictID == 1 && (comp[0] & 3) == 1, "a dictionary frame: magicless, names dictionary "
+	   "1 in one byte (descriptor 0x%02x)", comp[0]);
+	id_at = 1 + !(comp[0] >> 5 & 1);              /* after the window byte, if any */
+	is_int(zu_codec_decompress(ctx, ZT_CODEC_ZSTD, comp, (size_t)n - 1, out), -EIO,
+	       "a cut dictionary frame: -EIO");
+	comp[id_at] = 2;
+	is_int(zu_codec_decompress(ctx, ZT_CODEC_ZSTD, comp, (size_t)n, out), -EIO,
+	       "a dictionary frame naming dictionary 2 (unknown): -EIO");
+}
+
+/* What ztier stored before dictionaries, raw literals in a standard
+ * frame (and Huffman ones: over_plain_zstd), reads at every level. */
+static void test_old_frames(struct zu_codec_ctx *ctx)
+{
+	static unsigned char page[ZT_PAGE_SIZE], comp[ZT_PAGE_SIZE], out[ZT_PAGE_SIZE];
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	int bad = 0;
+
+	for (int level = 1; level <= 19; level++) {
+		size_t n;
+
+		page_heap(page);
+		ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
+		ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
+		ZSTD_CCtx_setParameter(c, ZSTD_c_literalCompressionMode, ZSTD_ps_disable);
+		n = ZSTD_compress2(c, comp, sizeof(comp), page, ZT_PAGE_SIZE);
+		bad += ZSTD_isError(n) || zu_codec_decompress(ctx, ZT_CODEC_ZSTD, comp, n, out) ||
+		       memcmp(out, page, ZT_PAGE_SIZE);
+	}
+	ZSTD_freeCCtx(c);
+	is_int(bad, 0, "standard frames with raw literals (older ztier's), levels 1..19, read");
+}
+
 /* Every level 1..19 fits the static workspace sized at create. */
 static void test_levels(struct zu_codec_ctx *ctx)
 {
@@ -234,6 +327,8 @@ int main(void)
 	test_errors(ctx);
 	test_levels(ctx);
 	test_literals(ctx);
+	test_dict(ctx);
+	test_old_frames(ctx);
 	test_lz4hc_reuse(ctx);
 	lz = zu_codec_ctx_create(0);
 	ok(lz != NULL, "context without zstd compression");
