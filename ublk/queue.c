@@ -26,6 +26,7 @@
 #include <linux/prctl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -205,6 +206,15 @@ static void count_request(struct ztu_queue *q, unsigned tag)
 	}
 }
 
+/* The queue ends on a command the kernel refused: say which, once (ztierd
+ * keeps a server's stderr in its journal). */
+static void say_refused(const struct ztu_queue *q, unsigned tag, unsigned nr, int res)
+{
+	fprintf(stderr, "ztier-ublk: device %d queue %u: %s of tag %u refused: %s\n",
+		q->dev->dev_id, q->qid, nr == _IOC_NR(UBLK_U_IO_FETCH_REQ) ? "FETCH_REQ" :
+		"COMMIT_AND_FETCH_REQ", tag, strerror(-res));
+}
+
 static void handle_cqe(struct ztu_queue *q, const struct io_uring_cqe *cqe)
 {
 	unsigned tag = ztu_udata_tag(cqe->user_data);
@@ -225,8 +235,10 @@ static void handle_cqe(struct ztu_queue *q, const struct io_uring_cqe *cqe)
 	} else if (cqe->res < 0) {
 		q->stopping = true;               /* ABORT, or a command refused */
 		q->retired++;                     /* never fetched again */
-		if (cqe->res != UBLK_IO_RES_ABORT && !q->err)
+		if (cqe->res != UBLK_IO_RES_ABORT && !q->err) {
 			q->err = cqe->res;
+			say_refused(q, tag, ztu_udata_op(cqe->user_data), cqe->res);
+		}
 	}
 }
 

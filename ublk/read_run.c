@@ -52,8 +52,8 @@ static bool read_now(struct ztu_queue *q, const struct read_run *r)
 	struct tq *tq = q->tgt;
 	ssize_t n;
 
-	if (r->count != 1 || r->fd != ztu_blk_fd(tq->tc.t->blk[ZT_TIER_ZRAM]) ||
-	    !ztu_zram_in_memory(tq->tc.t))
+	if (r->count != 1 || !ztu_zram_in_memory(tq->tc.t) ||
+	    r->fd != ztu_blk_fd(tq->tc.t->blk[ZT_TIER_ZRAM]))      /* spill */
 		return false;
 	n = pread(r->fd, ztu_buf(q, r->tag) + r->at, ZT_PAGE_SIZE, r->off);
 	tiered_run_done(q, r->tag, r->first, 1, n < 0 ? -errno : (int)n);

@@ -6,8 +6,10 @@
  *
  *   READ   lock the entry (no leaf: the page was never written: zeros), then
  *          meta/store pages are copied out under the lock (a slot is never
- *          freed under a reader) and block-tier pages are read by io_uring
- *          straight into the request buffer.  The entry is unlocked during
+ *          freed under a reader) and block-tier pages are read by io_uring,
+ *          neighbours in consecutive slots as one I/O (read_run.c), into
+ *          the request buffer, or with zero copy into the request's own
+ *          pages (zerocopy.c).  The entry is unlocked during
  *          that read, so another queue may rewrite or discard the page and
  *          its slot be freed and reused by another page: when the read
  *          completes the entry is checked again and the page is read anew
