@@ -10,10 +10,10 @@
 # the same bytes (checked: the first 16 MiB read back hash the same).
 # Devices, all up together:
 #   zram         kernel zram, lz4
-#   ztier        the zram tier, zero copy where the kernel has it (7.x:
-#                AUTO_BUF_REG and USER_COPY; ublk/zerocopy.c), else copies
-#   ztier-copy   the same with ZTIER_UBLK_COPY=1: every page through the
-#                server's buffer (on 6.12 the same path as ztier)
+#   ztier        the zram tier, pages copied by the kernel (the default)
+#   ztier-zc     the same with ZTIER_UBLK_ZERO_COPY=1: zero copy where the
+#                kernel has it (7.x: AUTO_BUF_REG and USER_COPY;
+#                ublk/zerocopy.c); on 6.12 the same path as ztier
 # Each device is filled with $AREA (1 MiB writes); then $ROUNDS rounds, the
 # device order rotated every round, of 4K randread and randwrite at QD32
 # (IOPS) and 1 MiB sequential read at QD4 (MiB/s), $RUNTIME s each.
@@ -27,7 +27,7 @@ ROUNDS=${ROUNDS:-5}
 AREA=${ZAREA:-128M}
 modprobe ublk_drv && modprobe zram num_devices=0 || exit 1
 bench_conf=/mnt/add/fixtures/bench-zram.conf
-DEVICES=(zram ztier ztier-copy)
+DEVICES=(zram ztier ztier-zc)
 JOBS=(randread randwrite read)
 declare -A DEV ID R MM SUM
 
@@ -56,7 +56,7 @@ up() { # NAME: make it, fill it, note its hash and memory
 			return 1
 		DEV[$1]=/dev/zram$z ID[$1]=$z ;;
 	ztier*)
-		out=$( [ "$1" = ztier-copy ] && export ZTIER_UBLK_COPY=1
+		out=$( [ "$1" = ztier-zc ] && export ZTIER_UBLK_ZERO_COPY=1
 			ztier-ublk add --policy $bench_conf --queues 1) || { echo "# $1: $out"; return 1; }
 		ID[$1]=$(printf '%s\n' "$out" | sed -n 's/^dev id \([0-9]*\): .*/\1/p')
 		DEV[$1]=/dev/ublkb${ID[$1]} ;;
@@ -96,22 +96,22 @@ per() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f\n", a / b }'; }
 
 t0=$SECONDS
 for d in "${DEVICES[@]}"; do up "$d" || { echo "# bench-zram: $d did not come up"; exit 1; }; done
-zc=$(list_field "${ID[ztier]}" requests zero_copy_pages)
+zc=$(list_field "${ID[ztier-zc]}" requests zero_copy_pages)
 for ((r = 0; r < ROUNDS; r++)); do
 	for ((i = 0; i < ${#DEVICES[@]}; i++)); do
 		d=${DEVICES[(i + r) % ${#DEVICES[@]}]}
 		for j in "${JOBS[@]}"; do R[$d,$j,$r]=$(job "${DEV[$d]}" "$j"); done
 	done
 done
-zc=$(($(list_field "${ID[ztier]}" requests zero_copy_pages) - zc))
-zc_copy=$(list_field "${ID[ztier-copy]}" requests zero_copy_pages)
+zc=$(($(list_field "${ID[ztier-zc]}" requests zero_copy_pages) - zc))
+zc_copy=$(list_field "${ID[ztier]}" requests zero_copy_pages)
 for d in "${DEVICES[@]}"; do down "$d"; done
 
 echo "# bench-zram: text-like data (fio compress 75%, seed 4242), $AREA, lz4; $(nproc) vCPUs," \
 	"kernel $(uname -r); $ROUNDS rounds, order rotated, fio ${RUNTIME}s a job; measured in" \
 	"$((SECONDS - t0)) s"
 echo "# same data: md5(16M) $(for d in "${DEVICES[@]}"; do printf '%s %s  ' "$d" "${SUM[$d]}"; done)"
-echo "# pages read with zero copy during the rounds: ztier $zc, ztier-copy $zc_copy"
+echo "# pages read with zero copy during the rounds: ztier-zc $zc, ztier $zc_copy"
 echo "# 4K jobs: IOPS at QD32; read: 1 MiB sequential at QD4, MiB/s; median (min-max) over the rounds"
 printf '%-11s %-24s %-24s %-24s %9s\n' device "4K randread" "4K randwrite" "1M read" mem/byte
 for d in "${DEVICES[@]}"; do
@@ -122,7 +122,7 @@ for d in "${DEVICES[@]}"; do
 	done
 	printf '%-11s %-24s %-24s %-24s %9s\n' "$d" "${row[@]}" "$(per $((m + s)) "$o")"
 done
-for d in ztier ztier-copy; do
+for d in ztier ztier-zc; do
 	row=()
 	for j in "${JOBS[@]}"; do
 		row+=("$(for ((r = 0; r < ROUNDS; r++)); do per "${R[$d,$j,$r]}" "${R[zram,$j,$r]}"; done | med)")
