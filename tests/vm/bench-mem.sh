@@ -9,14 +9,14 @@
 #   ztier-lz4      the same with lz4 for text and mixed,
 #   zram-zstd, zram-lz4  kernel zram.
 # Both ztier policies are the shipped default.conf with its [swap] section
-# dropped and [device] set to size 2G, memory-limit 1536M, memory-commit
+# dropped and [device] set to size 5G, memory-limit 2560M, memory-commit
 # on-demand, so that "memory used" is what the store holds (upfront, a swap
 # device commits its whole limit at start by design).
 #
 # Memory, one device up at a time: the corpus written (cycled past its size)
-# until 16 MiB, 64 MiB, 256 MiB and 1 GiB are stored; then churn (fio
-# randwrite of 512 MiB over the 1 GiB, 70% compressible), a discard of the
-# first 256 MiB, a discard of everything.  After each step, once the figures
+# until 16 MiB, 64 MiB, 256 MiB, 1 GiB and 4 GiB are stored; then churn
+# (fio randwrite of 512 MiB over the first GiB, 70% compressible), a
+# discard of the first 256 MiB, a discard of everything.  After each step, once the figures
 # stop moving (ztier's housekeeper packs in the background; at most 30 s):
 # compressed bytes and memory used (ztier: `ztier-ublk list` store bytes and
 # mem_used; zram: mm_stat compr_data_size and mem_used_total), overhead =
@@ -54,7 +54,7 @@ policy() {
 	sec == "[mixed]" && /^codec *=/ && mixed != "" { print "codec = " mixed; next }
 	sec == "[device]" && /^(size|memory-limit|memory-commit) *=/ { next }
 	{ print }
-	$0 == "[device]" { print "size = 2G"; print "memory-limit = 1536M"; print "memory-commit = on-demand" }
+	$0 == "[device]" { print "size = 5G"; print "memory-limit = 2560M"; print "memory-commit = on-demand" }
 	' "$SHIPPED" >"/tmp/$1.conf"
 }
 policy ztier-default "$(awk '/^\[/ { s = $0 } s == "[text]" && /^codec/ { print $3 }' "$SHIPPED")"
@@ -72,7 +72,7 @@ up() { # device kind
 	zram-*)
 		zid=$(cat /sys/class/zram-control/hot_add) || return 1
 		if ! { echo "${1#zram-}" >"/sys/block/zram$zid/comp_algorithm" &&
-			echo 2G >"/sys/block/zram$zid/disksize"; }; then
+			echo 5G >"/sys/block/zram$zid/disksize"; }; then
 			echo "# $1: this kernel's zram refused it"
 			down "$1"
 			return 1
@@ -138,7 +138,11 @@ churn() { # overwrite 512 MiB of the first GiB at random, 70% compressible
 }
 
 declare -A M IOPS UP  # M[device,step] = "stored compressed memory"; IOPS[device,round]
-STEPS=(16M 64M 256M 1G churn discard256 discardall)
+# BIG=0 stops the fill at 1 GiB (the 4 GiB step takes ~3 min a device
+# under TCG and ~1.7 GB of guest memory for the lz4 devices).
+BIG=${BIG:-1}
+TOP=$((BIG ? 4096 : 1024))
+STEPS=(16M 64M 256M 1G 4G churn discard256 discardall)
 note() { # device step stored_bytes
 	M[$1,$2]="$3 $(settle "$1")"
 }
@@ -149,9 +153,10 @@ run_device() { # device kind
 	write_mib 16 64 && note "$d" 64M $((64 * MIB))
 	write_mib 64 256 && note "$d" 256M $((256 * MIB))
 	write_mib 256 1024 && note "$d" 1G $((1024 * MIB))
-	churn && note "$d" churn $((1024 * MIB))
-	blkdiscard -o 0 -l 256M "$dev" && note "$d" discard256 $((768 * MIB))
-	blkdiscard -o 0 -l 1G "$dev" && note "$d" discardall 0
+	[ "$BIG" = 1 ] && write_mib 1024 4096 && note "$d" 4G $((4096 * MIB))
+	churn && note "$d" churn $((TOP * MIB))
+	blkdiscard -o 0 -l 256M "$dev" && note "$d" discard256 $(((TOP - 256) * MIB))
+	blkdiscard -o 0 -l "${TOP}M" "$dev" && note "$d" discardall 0
 	down "$d"
 }
 # The speed phase.  UP[device] = "node ztier-id zram-id" while it is up;
@@ -255,6 +260,7 @@ for d in "${DEVICES[@]}"; do
 		discardall) label="discarded all" ;; *) label="${st%M} MiB" ;;
 		esac
 		[ "$st" = 1G ] && label="1 GiB"
+		[ "$st" = 4G ] && label="4 GiB"
 		# shellcheck disable=SC2059
 		printf "$fmt" "$d" "$label" "$(mb "$c")" "$(mb "$m")" "$(pct "$m" "$c")" "$(per "$m" "$s")"
 	done
