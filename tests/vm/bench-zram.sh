@@ -15,8 +15,10 @@
 #                kernel has it (7.x: AUTO_BUF_REG and USER_COPY;
 #                ublk/zerocopy.c); on 6.12 the same path as ztier
 # Each device is filled with $AREA (1 MiB writes); then $ROUNDS rounds, the
-# device order rotated every round, of 4K randread and randwrite at QD32
-# (IOPS) and 1 MiB sequential read at QD4 (MiB/s), $RUNTIME s each.
+# device order rotated every round, of 4K randread over all of it and
+# randwrite over its first half at QD32 (IOPS), and 1 MiB sequential read
+# of its second half at QD4 (MiB/s: pages written in order, in consecutive
+# slots, as a file or a swap-out of a big range leaves them), $RUNTIME s each.
 # Reported: per device the median and min-max over the rounds, and each
 # ztier device's ratio to zram computed within each round (median, min-max).
 # Memory after the fill: mm_stat of each zram device plus ztier's store.
@@ -25,6 +27,7 @@ export PATH=$PATH:/mnt/add LD_LIBRARY_PATH=/mnt/add
 RUNTIME=${RUNTIME:-5}
 ROUNDS=${ROUNDS:-5}
 AREA=${ZAREA:-128M}
+HALF=$(($(numfmt --from=iec "$AREA") / 2))
 modprobe ublk_drv && modprobe zram num_devices=0 || exit 1
 bench_conf=/mnt/add/fixtures/bench-zram.conf
 DEVICES=(zram ztier ztier-zc)
@@ -41,10 +44,12 @@ fio_run() { # DEV FLAGS...: terse v3 output line
 field() { cut -d';' -f"$1" | cut -d. -f1; }   # terse field, integer part
 job() { # DEV JOB -> IOPS (4K) or MiB/s (1M)
 	local t=(--time_based --runtime="$RUNTIME" --size="$AREA")
+	local half=(--time_based --runtime="$RUNTIME" --size="$HALF")
 	case $2 in
 	randread)  fio_run "$1" --rw=randread --bs=4k --iodepth=32 --norandommap "${t[@]}" | field 8 ;;
-	randwrite) fio_run "$1" --rw=randwrite --bs=4k --iodepth=32 --norandommap "${t[@]}" | field 49 ;;
-	read)      echo $(($(fio_run "$1" --rw=read --bs=1M --iodepth=4 "${t[@]}" | field 7) / 1024)) ;;
+	randwrite) fio_run "$1" --rw=randwrite --bs=4k --iodepth=32 --norandommap "${half[@]}" | field 49 ;;
+	read)      echo $(($(fio_run "$1" --rw=read --bs=1M --iodepth=4 --offset="$HALF" "${half[@]}" |
+			field 7) / 1024)) ;;
 	esac
 }
 up() { # NAME: make it, fill it, note its hash and memory
