@@ -33,10 +33,21 @@ static void mark_fixed(struct tq *tq, const struct read_run *r)
 	ztu_ctr_add(&tq->tc.st->zc_reads, r->count);
 }
 
+/* A run's SQE carries its first page and its count in the target
+ * argument of user_data (16 bits each). */
+static uint32_t run_arg(const struct read_run *r)
+{
+	return r->first | (r->count << 16);
+}
+
+void tiered_run_cqe(struct ztu_queue *q, unsigned tag, uint32_t arg, int res)
+{
+	tiered_run_done(q, tag, arg & 0xffff, arg >> 16, res);
+}
+
 static void issue_run(struct ztu_queue *q, const struct read_run *r)
 {
-	struct io_uring_sqe *sqe = ztu_tgt_sqe(q, r->tag, TIERED_OP_READ,
-					       r->first | (r->count << 16));
+	struct io_uring_sqe *sqe = ztu_tgt_sqe(q, r->tag, TIERED_OP_READ, run_arg(r));
 	unsigned len = r->count * ZT_PAGE_SIZE;
 
 	if (r->fixed)

@@ -705,18 +705,18 @@ static void tiered_io_done(struct ztu_queue *q, unsigned tag, const struct io_ur
 	struct tq *tq = q->tgt;
 	struct tag_state *ts = &tq->tags[tag];
 	unsigned i = ztu_udata_arg(cqe->user_data);
-	int err = cqe->res == ZT_PAGE_SIZE ? 0 : cqe->res < 0 ? cqe->res : -EIO;
+	int err;
 
 	if (ztu_udata_op(cqe->user_data) == OP_DISCARD) {   /* of no request */
 		ztu_discarder_done(ztu_zram_discarder(tq->tc.t), i, cqe->res);
 		return;
 	}
 	if (ztu_udata_op(cqe->user_data) == OP_READ) {
-		tiered_run_done(q, tag, i & 0xffff, i >> 16, cqe->res);
+		tiered_run_cqe(q, tag, i, cqe->res);
 		maybe_finish(q, tag);
 		return;
 	}
-	err = write_done(q, tag, i, err);
+	err = write_done(q, tag, i, cqe->res == ZT_PAGE_SIZE ? 0 : cqe->res < 0 ? cqe->res : -EIO);
 	if (err && !ts->err)
 		ts->err = err;
 	ts->pending--;

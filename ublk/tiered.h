@@ -56,6 +56,8 @@ void ztu_tiered_publish(struct ztu_dev *d);
 void tiered_run_add(struct ztu_queue *q, unsigned tag, unsigned i, uint64_t e, size_t at,
 		    bool fixed);
 void tiered_run_flush(struct ztu_queue *q);
+/* A run's completion (arg: its SQE's target argument). */
+void tiered_run_cqe(struct ztu_queue *q, unsigned tag, uint32_t arg, int res);
 /* tgt_tiered.c: a run read (res: bytes or -errno), from its CQE or read
  * on the queue thread. */
 void tiered_run_done(struct ztu_queue *q, unsigned tag, unsigned first, unsigned count, int res);
