@@ -145,6 +145,7 @@ static int start_queues(struct ztu_dev *d, char *msg, size_t len)
 	unsigned started = 0;
 	int ret = 0;
 
+	d->zc = (d->info.flags & ZTU_ZC_FLAGS) == ZTU_ZC_FLAGS;
 	for (unsigned i = 0; i < d->info.nr_hw_queues && !ret; i++) {
 		ret = start_queue(d, i);
 		if (!ret)
@@ -187,6 +188,24 @@ static void fill_shm(struct ztu_dev *d)
 	ztu_ctr_set(&s->mem_limit, (int64_t)d->cfg.mem_limit);
 }
 
+/* The device is LIVE now that the queues serve it.  Read into a copy:
+ * the queue threads read d->info (its flags) meanwhile, and the first
+ * requests (the partition scan START_DEV queues, the I/O a recovery
+ * reissues) arrive right now; only the fields that changed are copied. */
+static int confirm_live(struct ztu_dev *d, char *msg, size_t len, const char *what)
+{
+	struct ublksrv_ctrl_dev_info now;
+	int ret = ztu_ctrl_get_info(d, d->dev_id, &now);
+
+	if (ret >= 0 && now.state != UBLK_S_DEV_LIVE)
+		ret = -EIO;
+	if (ret < 0)
+		return zt_fail_errno(msg, len, ret, what);
+	d->info.state = now.state;
+	d->info.ublksrv_pid = now.ublksrv_pid;
+	return 0;
+}
+
 /* A recovered device: END_USER_RECOVERY instead of SET_PARAMS + START_DEV
  * (the kernel kept both); from LIVE on the state is the device's again. */
 static int end_recovery(struct ztu_dev *d, char *msg, size_t len)
@@ -194,11 +213,9 @@ static int end_recovery(struct ztu_dev *d, char *msg, size_t len)
 	int ret = ztu_recover_end(d, msg, len);
 
 	if (!ret)
-		ret = ztu_ctrl_get_info(d, d->dev_id, &d->info);
-	if (ret >= 0 && d->info.state != UBLK_S_DEV_LIVE)
-		ret = -EIO;
+		ret = confirm_live(d, msg, len, "not LIVE after recovery");
 	if (ret < 0)
-		return msg[0] ? ret : zt_fail_errno(msg, len, ret, "not LIVE after recovery");
+		return ret;
 	d->keep_state = false;
 	return 0;
 }
@@ -236,12 +253,7 @@ static int bring_up(struct ztu_dev *d, char *msg, size_t len)
 		zt_fail_errno(msg, len, ret, "START_DEV");
 		return ret;
 	}
-	ret = ztu_ctrl_get_info(d, d->dev_id, &d->info);
-	if (ret >= 0 && d->info.state != UBLK_S_DEV_LIVE)
-		ret = -EIO;
-	if (ret < 0)
-		zt_fail_errno(msg, len, ret, "device not LIVE after START_DEV");
-	return ret < 0 ? ret : 0;
+	return confirm_live(d, msg, len, "device not LIVE after START_DEV");
 }
 
 static int block_stop_signals(sigset_t *set)
@@ -269,6 +281,19 @@ static bool serve(struct ztu_dev *d, int sfd)
 		if (atomic_load(&d->exited))
 			return false;
 	}
+}
+
+/* A queue ended on an error (a command the kernel refused, its ring
+ * failed): the kernel may still count requests as ours that no thread will
+ * commit, and STOP_DEV would wait for them in del_gendisk for good.  End
+ * every queue and close /dev/ublkcN first: the release fails (or, for a
+ * recoverable device, holds) what we owned, then STOP_DEV can finish. */
+static void release_failed(struct ztu_dev *d)
+{
+	stop_queues(d, false);
+	if (d->cdev_fd >= 0)
+		close(d->cdev_fd);
+	d->cdev_fd = -1;
 }
 
 static void teardown(struct ztu_dev *d, bool added, bool stop_dev, bool del_dev)
@@ -367,6 +392,11 @@ static int run(struct ztu_dev *d, ztu_ready_fn ready, void *ctx, int sfd)
 	ret = protect_process(!d->cfg.commit_upfront, msg, sizeof(msg));
 	if (!ret)
 		ret = open_control(d, msg, sizeof(msg));
+	/* A recovering server touches the state (adopts its pages, discards
+	 * the zram slots no page names) only once the kernel says the old
+	 * server is gone: START_USER_RECOVERY succeeds only then. */
+	if (!ret && d->recovering)
+		ret = ztu_recover_start(d, msg, sizeof(msg));
 	if (!ret)
 		ret = d->ops->init(d, msg, sizeof(msg));
 	if (!ret)
@@ -376,7 +406,7 @@ static int run(struct ztu_dev *d, ztu_ready_fn ready, void *ctx, int sfd)
 		ready(ctx, -1, ret, msg);
 		return ret;
 	}
-	ret = d->recovering ? ztu_recover_start(d, msg, sizeof(msg)) : add_device(d, msg, sizeof(msg));
+	ret = d->recovering ? 0 : add_device(d, msg, sizeof(msg));
 	if (ret < 0) {
 		teardown(d, false, false, false);
 		ready(ctx, -1, ret, msg);
@@ -393,6 +423,8 @@ static int run(struct ztu_dev *d, ztu_ready_fn ready, void *ctx, int sfd)
 	ready(ctx, d->dev_id, 0, NULL);
 	by_signal = serve(d, sfd);
 	ret = queue_error(d);
+	if (ret && !by_signal)
+		release_failed(d);
 	d->handed_over = !by_signal && !ret && asked_to_hand_over(d);
 	d->keep_state |= d->handed_over;
 	/* Stopped by `del` (ABORT): it sends DEL_DEV once we are gone.  By a

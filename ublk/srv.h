@@ -171,7 +171,9 @@ struct ztu_dev {
 	int ctrl_fd;
 	struct io_uring ctrl_ring;
 	int dev_id;
-	struct ublksrv_ctrl_dev_info info;    /* as the kernel returned it      */
+	/* As the kernel returned it; written by the main thread only before
+	 * the queue threads start: later reads go to a copy (server.c). */
+	struct ublksrv_ctrl_dev_info info;
 	int cdev_fd;                          /* /dev/ublkcN                    */
 	struct ztu_queue q[ZTU_MAX_QUEUES];
 	unsigned nr_queues;
@@ -188,6 +190,9 @@ struct ztu_dev {
 	                                         server takes the device over   */
 	bool want_zc;                         /* the target would use zero copy
 	                                         (set by its init; zerocopy.c) */
+	bool zc;                              /* the device does (the kernel's
+	                                         flags, fixed before the queues
+	                                         start: queue threads read it) */
 	bool keep_state;                      /* deinit must not remove the state
 	                                         file: it may hold the pages of a
 	                                         device that still exists        */
@@ -213,7 +218,7 @@ void *ztu_queue_thread(void *arg);
 #define ZTU_ZC_FLAGS (UBLK_F_AUTO_BUF_REG | UBLK_F_USER_COPY)
 static inline bool ztu_dev_zc(const struct ztu_dev *d)
 {
-	return (d->info.flags & ZTU_ZC_FLAGS) == ZTU_ZC_FLAGS;
+	return d->zc;
 }
 /* The ring's sparse buffer table: one entry per tag. */
 int ztu_zc_ring_init(struct ztu_queue *q);
