@@ -260,16 +260,14 @@ static int state_init(struct ztu_tiers *t, bool attach, char *msg, size_t len)
 	return state_zram(t, attach, msg, len);
 }
 
-/* Zero copy pays for block tiers only (zerocopy.c).  Asked for only with
- * ZTIER_UBLK_ZERO_COPY=1 in the environment: on 7.3 a device added with it
- * hung twice in about 150 adds (the partition scan's first read never
- * completed, so STOP_DEV waited for good); until that is understood, the
- * copy path stays the default. */
+/* Zero copy pays for block tiers only (zerocopy.c); asked for wherever
+ * the kernel has it, unless ZTIER_UBLK_ZERO_COPY=0 in the environment
+ * (the copy path, to compare or to work around a kernel). */
 static bool wants_zero_copy(const struct ztu_tiers *t)
 {
 	const char *zc = getenv("ZTIER_UBLK_ZERO_COPY");
 
-	if (!zc || strcmp(zc, "1") != 0)
+	if (zc && strcmp(zc, "0") == 0)
 		return false;
 	return t->blk[ZT_TIER_SPILL] || t->blk[ZT_TIER_ZRAM];
 }

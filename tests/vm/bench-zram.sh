@@ -10,8 +10,9 @@
 # the same bytes (checked: the first 16 MiB read back hash the same).
 # Devices, all up together:
 #   zram         kernel zram, lz4
-#   ztier        the zram tier, pages copied by the kernel (the default)
-#   ztier-zc     the same with ZTIER_UBLK_ZERO_COPY=1: zero copy where the
+#   ztier        the zram tier, pages copied by the kernel
+#                (ZTIER_UBLK_ZERO_COPY=0)
+#   ztier-zc     the same as ztier-ublk adds it: zero copy where the
 #                kernel has it (7.x: AUTO_BUF_REG and USER_COPY;
 #                ublk/zerocopy.c); on 6.12 the same path as ztier
 # Each device is filled with $AREA (1 MiB writes); then $ROUNDS rounds, the
@@ -61,7 +62,7 @@ up() { # NAME: make it, fill it, note its hash and memory
 			return 1
 		DEV[$1]=/dev/zram$z ID[$1]=$z ;;
 	ztier*)
-		out=$( [ "$1" = ztier-zc ] && export ZTIER_UBLK_ZERO_COPY=1
+		out=$( [ "$1" = ztier ] && export ZTIER_UBLK_ZERO_COPY=0
 			ztier-ublk add --policy $bench_conf --queues 1) || { echo "# $1: $out"; return 1; }
 		ID[$1]=$(printf '%s\n' "$out" | sed -n 's/^dev id \([0-9]*\): .*/\1/p')
 		DEV[$1]=/dev/ublkb${ID[$1]} ;;

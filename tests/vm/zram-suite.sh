@@ -117,7 +117,7 @@ matrix 2
 check "no zram device left" no_devices
 
 # ---------------------------------------------------------------------------
-# Zero copy (ZTIER_UBLK_ZERO_COPY=1) where the kernel has automatic buffer
+# Zero copy (the default) where the kernel has automatic buffer
 # registration and user copy (7.x; zerocopy.c).  The same bytes through
 # both paths: the same seeded data on each device, compared whole, in
 # requests that mix zram, store and never-written pages and that start and
@@ -137,7 +137,7 @@ mixed_read() { # DEV: md5 of 8M read back in odd-sized requests at odd offsets
 		dd if="$d" bs=3584 skip=1 count=2340 iflag=direct status=none | md5sum | cut -c1-32
 }
 dd if=/dev/urandom of=/tmp/random.bin bs=4k count=64 status=none   # the same for both
-check "add with ZTIER_UBLK_ZERO_COPY=1" eval 'ZTIER_UBLK_ZERO_COPY=1 add --policy $fx/zram.conf'
+check "add (zero copy where the kernel has it)" add --policy $fx/zram.conf
 sum_zc=$(mixed_read "$dev")
 check "read back: $sum_zc" test -n "$sum_zc"
 show
@@ -150,7 +150,7 @@ else
 fi
 check "no request failed" test "$(get "$id" errors)" = 0
 check "del" del "$id"
-check "add (the copy path)" add --policy $fx/zram.conf
+check "add with ZTIER_UBLK_ZERO_COPY=0 (the copy path)" eval 'ZTIER_UBLK_ZERO_COPY=0 add --policy $fx/zram.conf'
 check "it copied every page" eval 'mixed_read "$dev" >/tmp/sum_copy && test "$(get "$id" zc_pages)" = 0'
 check "the same md5 ($(cat /tmp/sum_copy 2>/dev/null))" test "$sum_zc" = "$(cat /tmp/sum_copy 2>/dev/null)"
 check "del" del "$id"
