@@ -262,12 +262,18 @@ static int state_init(struct ztu_tiers *t, bool attach, char *msg, size_t len)
 
 /* Zero copy pays for block tiers only (zerocopy.c); asked for wherever
  * the kernel has it, unless ZTIER_UBLK_ZERO_COPY=0 in the environment
- * (the copy path, to compare or to work around a kernel). */
-static bool wants_zero_copy(const struct ztu_tiers *t)
+ * (the copy path, to compare or to work around a kernel), and never for a
+ * server that must not allocate on the I/O path (a swap device: memory
+ * committed up front): the kernel's automatic registration allocates for
+ * every request, in the queue thread, while reclaim waits on swap-out to
+ * this device.  On 7.3 ublk-swap.t's guest stalled with it (swap-out
+ * throttled for good, no request completing); the copy path through
+ * mlocked buffers is what libublk, too, requires of a swap disk. */
+static bool wants_zero_copy(const struct ztu_config *c, const struct ztu_tiers *t)
 {
 	const char *zc = getenv("ZTIER_UBLK_ZERO_COPY");
 
-	if (zc && strcmp(zc, "0") == 0)
+	if ((zc && strcmp(zc, "0") == 0) || c->commit_upfront)
 		return false;
 	return t->blk[ZT_TIER_SPILL] || t->blk[ZT_TIER_ZRAM];
 }
@@ -303,7 +309,7 @@ int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len)
 	/* Its slot map is final now (a state's, when there is one). */
 	if ((ret = ztu_zram_start_discards(t, c->commit_upfront, msg, len)))
 		return ret;
-	d->want_zc = wants_zero_copy(t);
+	d->want_zc = wants_zero_copy(c, t);
 	return hk_start(t, msg, len);
 }
 
