@@ -1,8 +1,8 @@
 /*
  * config.c — configure a zram device in the order the kernel requires.
  *
- * comp_algorithm, algorithm_params and backing_dev are only accepted before
- * disksize (after it they give EBUSY); disksize initialises the device and
+ * comp_algorithm, algorithm_params, backing_dev and compressed_writeback
+ * are only accepted before disksize (after it they give EBUSY); disksize initialises the device and
  * is refused once set; mem_limit can change at any time.  zg_apply() writes
  * them in that order from one struct, so a configuration is one value that
  * can be re-applied after reset (which wipes all of it: zg_reconfigure).
@@ -78,6 +78,23 @@ static int write_recomp(struct zg_dev *dev, const char *algo)
 	return r;
 }
 
+/* With a backing device, pages are written back as they are stored,
+ * compressed, where the kernel can (7.0+; the attribute was renamed in
+ * that cycle, both names are tried): writeback then decompresses nothing,
+ * and a page read back from the disk is decompressed like one in memory.
+ * Only before disksize.  A kernel without it writes pages back whole. */
+static int write_compressed_writeback(struct zg_dev *dev, const char *backing_dev)
+{
+	static const char *const attr[] = { "compressed_writeback", "writeback_compressed" };
+
+	if (!backing_dev || !*backing_dev)
+		return 0;
+	for (size_t i = 0; i < sizeof(attr) / sizeof(attr[0]); i++)
+		if (zg_has_attr(dev, attr[i]))
+			return zg_write_attr(dev, attr[i], "1");
+	return 0;
+}
+
 int zg_set_disksize(struct zg_dev *dev, uint64_t bytes)
 {
 	zg_clear_err(dev);
@@ -127,6 +144,8 @@ int zg_apply(struct zg_dev *dev, const struct zg_config *cfg)
 		r = write_recomp(dev, cfg->recomp_algorithm);
 	if (r == 0)
 		r = write_requested(dev, "backing_dev", cfg->backing_dev);
+	if (r == 0)
+		r = write_compressed_writeback(dev, cfg->backing_dev);
 	if (r == 0)
 		r = zg_set_disksize(dev, cfg->disksize);
 	if (r == 0)

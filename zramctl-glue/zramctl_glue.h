@@ -100,7 +100,8 @@ struct zg_config {
 
 /*
  * Apply cfg to an uninitialised device in the kernel's order:
- * comp_algorithm, algorithm_params, recomp_algorithm, backing_dev, disksize,
+ * comp_algorithm, algorithm_params, recomp_algorithm, backing_dev (and with
+ * it compressed_writeback=1 where the kernel has it: 7.0+), disksize,
  * mem_limit; then
  * check initstate (no uevent comes for disksize).  An unknown algorithm
  * fails with -EINVAL and the hint lists what the kernel offers; an

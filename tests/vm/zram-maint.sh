@@ -66,6 +66,16 @@ else
 	check "its backing device is a dm-crypt mapping over $loop ($bdev)" \
 		sh -c "dmsetup table | grep -q 'crypt aes-xts-plain64' && case '$bdev' in /dev/mapper/ztier-*|/dev/dm-*) true ;; *) false ;; esac"
 fi
+# Compressed writeback (7.0+, renamed in that cycle): set with the backing
+# device where the kernel has it (zramctl-glue/config.c).
+cwb=$(cat "$sys/compressed_writeback" "$sys/writeback_compressed" 2>/dev/null | head -n 1)
+if [ -z "$cwb" ]; then
+	skip "compressed writeback" "this kernel's zram has none"
+elif grep -q 'no writeback' $T/log; then
+	skip "compressed writeback" "no backing device"
+else
+	check "compressed writeback on ($cwb)" test "$cwb" = 1
+fi
 
 # 1 MiB of (2K random + 2K zero) pages, 48 times, into shmem under 24M.
 { for _ in $(seq 256); do head -c 2048 /dev/urandom; head -c 2048 /dev/zero; done; } >$T/block

@@ -101,6 +101,12 @@ if [ -e "$sys/writeback" ] && ! grep -q 'zt: maintenance: no writeback' $T/log; 
 	bdev=$(cat "$sys/backing_dev")
 	check "the tier's backing device is a dm-crypt mapping over $loop ($bdev)" \
 		sh -c "dmsetup table | grep -q 'crypt aes-xts-plain64' && case '$bdev' in /dev/mapper/ztier-*|/dev/dm-*) true ;; *) false ;; esac"
+	cwb=$(cat "$sys/compressed_writeback" "$sys/writeback_compressed" 2>/dev/null | head -n 1)
+	if [ -n "$cwb" ]; then
+		check "compressed writeback on ($cwb; 7.0+)" test "$cwb" = 1
+	else
+		skip "compressed writeback" "this kernel's zram has none"
+	fi
 	check "pages left alone are written back" wait_log "zt: wrote back [1-9]" 400
 	# Settle: every page left alone is written back within an age and a
 	# pass or two; wait until bd_stat stops growing over two passes.
