@@ -130,10 +130,11 @@ for cls in "${CLASSES[@]}"; do
 	done
 done
 
-# The zram tier's own table (text-heavy data) and the memory tables on real
-# process memory (issue #11), same boot: make vm-bench adds both scripts
+# The zram tier's own table (text-heavy data), the spill tier against the
+# raw namespace (three --nvme spill1-3) and the memory tables on real
+# process memory (issue #11), same boot: make vm-bench adds the scripts
 # and the corpus (tests/vm/corpus).
-for s in bench-zram bench-mem; do
+for s in bench-zram bench-spill bench-mem; do
 	if [ -r /mnt/add/$s.sh ]; then
 		echo
 		RUNTIME=$RUNTIME bash /mnt/add/$s.sh
