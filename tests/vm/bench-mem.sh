@@ -26,7 +26,9 @@
 # turn, the order rotated every round, so that a shared host's load falls on
 # every device alike (one 5 s run per device under TCG is noise).  Reported:
 # per device the median IOPS and its min-max, and the ratios the goals name
-# computed within each round, median and min-max.
+# computed within each round, median and min-max.  ztier's null target
+# (ublk-null) joins the rounds: the ublk round trip with no ztier code, the
+# ceiling of any ublk server in this boot.
 # Prints the issue's two tables, the ratios against kernel zram, and a ztier
 # server's idle footprint (VmRSS, VmLck of a 2-queue, depth-128 device
 # before any write).  tests/vm/bench-plot draws the second table.
@@ -65,8 +67,10 @@ dev="" id="" zid=""
 up() { # device kind
 	local out
 	case $1 in
-	ztier-*)
-		out=$(ztier-ublk add --policy "/tmp/$1.conf") || { echo "# $1: add failed: $out"; return 1; }
+	ztier-* | ublk-null)
+		out=$(if [ "$1" = ublk-null ]; then
+			ztier-ublk add --policy /tmp/ztier-lz4.conf --target null
+		else ztier-ublk add --policy "/tmp/$1.conf"; fi) || { echo "# $1: add failed: $out"; return 1; }
 		id=$(printf '%s\n' "$out" | sed -n 's/^dev id \([0-9]*\): .*/\1/p')
 		dev=/dev/ublkb$id ;;
 	zram-*)
@@ -83,7 +87,7 @@ up() { # device kind
 }
 down() { # device kind
 	case $1 in
-	ztier-*) ztier-ublk del "$id" >/dev/null ;;
+	ztier-* | ublk-null) ztier-ublk del "$id" >/dev/null ;;
 	zram-*) echo "$zid" >/sys/class/zram-control/hot_remove ;;
 	esac
 }
@@ -162,16 +166,20 @@ run_device() { # device kind
 # The speed phase.  UP[device] = "node ztier-id zram-id" while it is up;
 # use DEVICE makes it the current one for up/down/mem/fio.
 use() { read -r dev id zid <<<"${UP[$1]}"; }
+# ublk-null, ztier's null target (reads return zeros, no ztier code), is
+# the ublk round trip alone: what no ublk server can beat in this boot.
 speed_rounds() {
-	local d r i n=${#DEVICES[@]} up=()
-	for d in "${DEVICES[@]}"; do
+	local d r i all=("${DEVICES[@]}" ublk-null) up=()
+	local n=${#all[@]}
+	for d in "${all[@]}"; do
 		up "$d" || continue
 		UP[$d]="$dev ${id:--} ${zid:--}"
+		if [ "$d" = ublk-null ]; then up+=("$d"); continue; fi
 		write_mib 0 256 && settle "$d" >/dev/null && up+=("$d")
 	done
 	for ((r = 0; r < ROUNDS; r++)); do
 		for ((i = 0; i < n; i++)); do
-			d=${DEVICES[(i + r) % n]}
+			d=${all[(i + r) % n]}
 			[[ " ${up[*]} " == *" $d "* ]] || continue
 			use "$d"
 			IOPS[$d,$r]=$(randread 256)
@@ -246,6 +254,10 @@ goal() {
 }
 goal ztier-default zram-zstd 1.05 1.3
 goal ztier-lz4 zram-lz4 1.00 0.9
+read -r med lo hi <<<"$(iops_stats ublk-null)"
+echo "# ublk-null (the ublk round trip alone, no ztier code): 4K randread median ${med:--}" \
+	"(${lo:--}-${hi:--}); per round: ztier-lz4 / ublk-null $(iops_stats ztier-lz4 ublk-null)," \
+	"zram-lz4 / ublk-null $(iops_stats zram-lz4 ublk-null)"
 echo
 echo "# memory at each step (fill with the corpus, churn: fio randwrite 512 MiB 70% compressible)"
 fmt='%-14s %-18s %10s %10s %10s %10s\n'
