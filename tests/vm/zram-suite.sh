@@ -161,6 +161,20 @@ check "the same md5 ($(cat /tmp/sum_copy 2>/dev/null))" test "$sum_zc" = "$(cat 
 check "del" del "$id"
 check "no zram device left" no_devices
 
+# The first requests reach the server while it confirms START_DEV (the
+# kernel's partition scan): once, a zero-copy device's went the copy way and
+# the kernel refused their commit, so the scan never ended and `del` hung
+# (server.c, confirm_live).  Twenty adds, each read at once; a hang fails
+# the read's timeout.
+hangs=0
+for i in $(seq 20); do
+	add --policy /tmp/zram-od.conf >/dev/null || { hangs=$((hangs + 100)); break; }
+	timeout 20 dd if="$dev" of=/dev/null bs=4k count=1 iflag=direct status=none || hangs=$((hangs + 1))
+	timeout 20 ztier-ublk del "$id" >/dev/null || { hangs=$((hangs + 100)); break; }
+done
+check "20 adds, each read at once: no hang ($hangs)" test "$hangs" = 0
+check "no zram device left" no_devices
+
 # ---------------------------------------------------------------------------
 group "overwrite and discard free zram memory"
 check "add" add --policy $fx/zram.conf
