@@ -13,7 +13,8 @@
  * and "... daemon pid P flags F state S" lines, so their harness can drive
  * it).  `add` checks everything it can (flags, policy, sizes, the control
  * device) before anything is created, then forks the server: the child
- * detaches (setsid, stdio to /dev/null) and runs the device; the parent waits
+ * detaches (setsid, stdin/stdout to /dev/null, stderr to /dev/kmsg) and
+ * runs the device; the parent waits
  * on a pipe until the child reports LIVE or the error that stopped it (after
  * the child deleted whatever it had created), prints one line and exits 0 or
  * 1.  --spill TARGET is the policy's [spill] target (a path, or a name under

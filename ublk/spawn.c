@@ -3,7 +3,8 @@
  *
  * Both `ztier-ublk add` and ztierd start servers this way: fork, the child
  * detaches (its own session, signals unblocked, stdin/stdout on /dev/null,
- * no inherited descriptors but the report pipe) and runs ztu_server_run();
+ * stderr kept for ztierd's journal or else on the kernel log, no inherited
+ * descriptors but the report pipe) and runs ztu_server_run();
  * its ready callback writes one line to the pipe, "LIVE <id>" or
  * "ERR <message>", and closes it.  The parent reads that line with a bound,
  * so a server stuck in the kernel before START_DEV completes cannot hang it.
@@ -34,6 +35,19 @@ static void report_to_pipe(void *ctx, int dev_id, int err, const char *msg)
 	*(int *)ctx = -1;
 }
 
+/* What a detached server says after `add` returned (a command the kernel
+ * refused, a spill disk gone, a tier made without a part) goes to the
+ * kernel log, one record per line: dmesg and the journal keep it, where
+ * /dev/null lost it.  Lines are rare (errors, once) and short. */
+static void stderr_to_kmsg(int fallback)
+{
+	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+
+	dup2(fd >= 0 ? fd : fallback, 2);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void become_server(const struct ztu_config *cfg, int recover_id, int wfd,
 			  bool keep_stderr)
 {
@@ -47,7 +61,7 @@ static void become_server(const struct ztu_config *cfg, int recover_id, int wfd,
 		dup2(null, 0);
 		dup2(null, 1);
 		if (!keep_stderr)
-			dup2(null, 2);
+			stderr_to_kmsg(null);
 		close(null);
 	}
 	dup2(wfd, 3);

@@ -86,6 +86,8 @@ pid=$(get "$id" pid)
 check "queue thread has PR_SET_IO_FLUSHER flags in /proc" test "$(flusher_threads "$pid")" -ge 1
 check "server memory is locked (VmLck > 0)" eval "grep VmLck /proc/$pid/status; ! grep -q 'VmLck:[[:space:]]*0 kB' /proc/$pid/status"
 check "oom_score_adj is -1000" test "$(cat /proc/"$pid"/oom_score_adj)" = -1000
+check "what the detached server says goes to the kernel log (stderr: /dev/kmsg)" \
+	test "$(readlink /proc/"$pid"/fd/2)" = /dev/kmsg
 check "del" del "$id"
 check "server exited, device gone" eval "! kill -0 $pid 2>/dev/null && no_devices"
 
