@@ -117,6 +117,15 @@ uint64_t ztu_add_flags(bool state, bool zero_copy, uint64_t features)
 	return f;
 }
 
+/* Batch I/O (7.0+, batch.c): asked for with ZTIER_UBLK_BATCH=1 where the
+ * kernel has it; not yet the default (measured in tests/vm/bench-queues). */
+static uint64_t batch_flag(uint64_t features)
+{
+	const char *b = getenv("ZTIER_UBLK_BATCH");
+
+	return b && !strcmp(b, "1") ? features & UBLK_F_BATCH_IO : 0;
+}
+
 /* ADD_DEV with dev_id -1: the kernel picks the id and returns the flags it
  * accepted in d->info, which is what we trust from here on. */
 int ztu_ctrl_add(struct ztu_dev *d)
@@ -129,7 +138,8 @@ int ztu_ctrl_add(struct ztu_dev *d)
 	d->info.queue_depth = (uint16_t)c->depth;
 	d->info.max_io_buf_bytes = c->io_buf_bytes;
 	d->info.dev_id = (uint32_t)-1;
-	d->info.flags = ztu_add_flags(c->state_path[0] != 0, d->want_zc, d->features);
+	d->info.flags = ztu_add_flags(c->state_path[0] != 0, d->want_zc, d->features) |
+			batch_flag(d->features);
 	ret = ztu_ctrl_cmd(d, UBLK_U_CMD_ADD_DEV, -1, (uintptr_t)&d->info,
 			   sizeof(d->info), 0);
 	if (ret < 0)

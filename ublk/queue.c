@@ -79,7 +79,10 @@ void ztu_io_done(struct ztu_queue *q, unsigned tag, int res)
 {
 	if (res < 0)
 		ztu_ctr_add(&q->st->errors, 1);
-	queue_io_cmd(q, tag, UBLK_U_IO_COMMIT_AND_FETCH_REQ, res);
+	if (q->batch)
+		ztu_batch_done(q, tag, res);
+	else
+		queue_io_cmd(q, tag, UBLK_U_IO_COMMIT_AND_FETCH_REQ, res);
 }
 
 struct io_uring_sqe *ztu_tgt_sqe(struct ztu_queue *q, unsigned tag, unsigned op,
@@ -177,8 +180,13 @@ static int queue_setup(struct ztu_queue *q)
 		if (ret)
 			return ret;
 	}
+	if (q->dev->batch) {
+		ret = ztu_batch_init(q);      /* waits for its PREP: before the poll */
+		if (ret)
+			return ret;
+	}
 	arm_quit_poll(q);
-	for (unsigned tag = 0; tag < q->depth; tag++)
+	for (unsigned tag = 0; tag < q->depth && !q->batch; tag++)
 		queue_io_cmd(q, tag, UBLK_U_IO_FETCH_REQ, -1);
 	ret = io_uring_submit(&q->ring);
 	return ret < 0 ? ret : 0;
@@ -215,6 +223,12 @@ static void say_refused(const struct ztu_queue *q, unsigned tag, unsigned nr, in
 		"COMMIT_AND_FETCH_REQ", tag, strerror(-res));
 }
 
+void ztu_queue_request(struct ztu_queue *q, unsigned tag)
+{
+	count_request(q, tag);
+	q->dev->ops->queue_io(q, tag);
+}
+
 static void handle_cqe(struct ztu_queue *q, const struct io_uring_cqe *cqe)
 {
 	unsigned tag = ztu_udata_tag(cqe->user_data);
@@ -228,10 +242,13 @@ static void handle_cqe(struct ztu_queue *q, const struct io_uring_cqe *cqe)
 		q->dev->ops->io_done(q, tag, cqe);
 		return;
 	}
+	if (q->batch) {
+		ztu_batch_cqe(q, cqe);
+		return;
+	}
 	q->cmd_inflight--;
 	if (cqe->res == UBLK_IO_RES_OK) {         /* a request: always serve it */
-		count_request(q, tag);
-		q->dev->ops->queue_io(q, tag);
+		ztu_queue_request(q, tag);
 	} else if (cqe->res < 0) {
 		q->stopping = true;               /* ABORT, or a command refused */
 		q->retired++;                     /* never fetched again */
@@ -244,6 +261,8 @@ static void handle_cqe(struct ztu_queue *q, const struct io_uring_cqe *cqe)
 
 static bool queue_done(const struct ztu_queue *q)
 {
+	if (q->batch)
+		return q->quit || (q->stopping && ztu_batch_may_end(q));
 	return q->quit || (q->stopping && ztu_queue_may_end(q->depth, q->cmd_inflight,
 							    q->retired, q->tgt_inflight));
 }
@@ -253,7 +272,11 @@ static void queue_loop(struct ztu_queue *q)
 	while (!queue_done(q)) {
 		struct io_uring_cqe *cqe;
 		unsigned head, n = 0;
-		int ret = io_uring_submit_and_wait(&q->ring, 1);
+		int ret;
+
+		if (q->batch)
+			ztu_batch_flush(q);
+		ret = io_uring_submit_and_wait(&q->ring, 1);
 
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
 			q->err = ret;
@@ -269,6 +292,8 @@ static void queue_loop(struct ztu_queue *q)
 	}
 	/* The last commits may be queued but not submitted yet: they complete
 	 * their requests (a handover must not leave them to be reissued). */
+	if (q->batch && !q->quit)
+		ztu_batch_flush(q);
 	if (!q->quit && io_uring_sq_ready(&q->ring))
 		io_uring_submit(&q->ring);
 }
@@ -278,6 +303,7 @@ static void queue_teardown(struct ztu_queue *q)
 	if (q->ring_ok)
 		io_uring_queue_exit(&q->ring);
 	q->ring_ok = false;
+	ztu_batch_deinit(q);
 	if (q->dev->ops->queue_deinit)
 		q->dev->ops->queue_deinit(q);
 	if (q->iods)

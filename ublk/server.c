@@ -146,6 +146,7 @@ static int start_queues(struct ztu_dev *d, char *msg, size_t len)
 	int ret = 0;
 
 	d->zc = (d->info.flags & ZTU_ZC_FLAGS) == ZTU_ZC_FLAGS;
+	d->batch = d->info.flags & UBLK_F_BATCH_IO;
 	for (unsigned i = 0; i < d->info.nr_hw_queues && !ret; i++) {
 		ret = start_queue(d, i);
 		if (!ret)

@@ -74,6 +74,32 @@
 #define UBLK_IO_F_NEED_REG_BUF (1U << 17)
 #endif
 
+#ifndef UBLK_F_BATCH_IO                     /* 7.0: batch I/O (batch.c) */
+#define UBLK_F_BATCH_IO (1ULL << 15)
+#define UBLK_U_IO_PREP_IO_CMDS _IOWR('u', 0x25, struct ublk_batch_io)
+#define UBLK_U_IO_COMMIT_IO_CMDS _IOWR('u', 0x26, struct ublk_batch_io)
+#define UBLK_U_IO_FETCH_IO_CMDS _IOWR('u', 0x27, struct ublk_batch_io)
+#define UBLK_BATCH_F_HAS_ZONE_LBA (1 << 0)
+#define UBLK_BATCH_F_HAS_BUF_ADDR (1 << 1)
+#define UBLK_BATCH_F_AUTO_BUF_REG_FALLBACK (1 << 2)
+struct ublk_elem_header {
+	__u16 tag;
+	__u16 buf_index;
+	__s32 result;
+};
+struct ublk_batch_io {
+	__u16 q_id;
+	__u16 flags;
+	__u16 nr_elem;
+	__u8 elem_bytes;
+	__u8 reserved;
+	__u64 reserved2;
+};
+#endif
+#ifndef IORING_URING_CMD_MULTISHOT
+#define IORING_URING_CMD_MULTISHOT (1U << 1)
+#endif
+
 #define ZTU_TGT_BIT (1ULL << 63)
 
 /* Backend SQEs a queue keeps in flight at most: io_uring's per-ring cache
@@ -95,6 +121,7 @@ static inline bool ztu_udata_tgt(uint64_t d)     { return d & ZTU_TGT_BIT; }
 
 struct ztu_dev;
 struct ztu_queue;
+struct ztu_batch;
 
 /* One target: the kublk-style ops table. */
 struct ztu_target_ops {
@@ -163,6 +190,7 @@ struct ztu_queue {
 	pthread_t thread;
 	struct ztu_qstats *st;                /* this queue's shared counters   */
 	void *tgt;                            /* target's per-queue state       */
+	struct ztu_batch *batch;              /* batch mode's state (batch.c)   */
 };
 
 struct ztu_dev {
@@ -190,6 +218,8 @@ struct ztu_dev {
 	                                         server takes the device over   */
 	bool want_zc;                         /* the target would use zero copy
 	                                         (set by its init; zerocopy.c) */
+	bool batch;                           /* UBLK_F_BATCH_IO (batch.c), fixed
+	                                         like zc before the queues start */
 	bool zc;                              /* the device does (the kernel's
 	                                         flags, fixed before the queues
 	                                         start: queue threads read it) */
@@ -209,6 +239,19 @@ static inline char *ztu_buf(const struct ztu_queue *q, unsigned tag)
 
 /* queue.c */
 void *ztu_queue_thread(void *arg);
+/* A request arrived on tag (either protocol): count it, hand it over. */
+void ztu_queue_request(struct ztu_queue *q, unsigned tag);
+
+/* batch.c: UBLK_F_BATCH_IO (7.0+), asked for with ZTIER_UBLK_BATCH=1.  The
+ * queue prepares its tags (init, before START_DEV), keeps one multishot
+ * fetch armed, and commits what finished once per loop round (flush). */
+#define ZTU_COMMIT_BUFS 4u
+int ztu_batch_init(struct ztu_queue *q);
+void ztu_batch_deinit(struct ztu_queue *q);
+void ztu_batch_done(struct ztu_queue *q, unsigned tag, int res);
+void ztu_batch_flush(struct ztu_queue *q);
+void ztu_batch_cqe(struct ztu_queue *q, const struct io_uring_cqe *cqe);
+bool ztu_batch_may_end(const struct ztu_queue *q);
 
 /* zerocopy.c: zero copy, where the kernel has automatic buffer registration
  * (6.16+) and user copy.  The kernel then copies nothing into ztu_buf: each

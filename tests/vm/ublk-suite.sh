@@ -334,4 +334,27 @@ check "the data written before the kills reads back" cmp -n $((16 << 20)) /mnt/a
 check "del" del "$id"
 check "del removed the state file and the saved config" test ! -e "$st" -a ! -e "/run/ztier/ublk/$id.config"
 
+# ---------------------------------------------------------------------------
+group "batch I/O (UBLK_F_BATCH_IO, 7.0+; ZTIER_UBLK_BATCH=1)"
+# One multishot fetch and one commit per loop round for many requests
+# (ublk/batch.c): the same bytes, and a kill survived, as per tag.
+if ztier-ublk features | grep -qx '.BATCH_IO'; then
+	check "add with ZTIER_UBLK_BATCH=1, 2 queues, --state" eval \
+		'ZTIER_UBLK_BATCH=1 add --policy /tmp/recover.conf --state "$st"'
+	check "the kernel took it (flags $(get "$id" flags) has 0x8000)" \
+		eval 'test $(( $(get "$id" flags) & 0x8000 )) != 0'
+	check "fio randwrite 4k QD32 mixed, crc32c" fio_verify "$dev" randwrite 4k 32 mixed 32M
+	check "fio randrw 64k QD8 text, crc32c" fio_verify "$dev" randrw 64k 8 text 32M --offset=32M
+	check "kill -9 the server, recover it" eval 'kill -9 $(get "$id" pid) && quiesced >/dev/null &&
+		ZTIER_UBLK_BATCH=1 timeout 60 ztier-ublk recover "$id"'
+	check "everything reads back after the recovery" \
+		fio --name=r --filename="$dev" --allow_file_create=0 --ioengine=io_uring --direct=1 \
+			--rw=randwrite --bs=4k --iodepth=32 --size=32M --verify_only=1 --verify_fatal=1 \
+			--verify_state_save=0 $(fio_data mixed) --eta=never --output=/tmp/fio-vo.out
+	check "no request failed" test "$(get "$id" errors)" = 0
+	check "del" del "$id"
+else
+	skip "batch I/O" "this kernel has no UBLK_F_BATCH_IO"
+fi
+
 finish
