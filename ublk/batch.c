@@ -32,6 +32,7 @@
 #define TAGS_PER_BUF 128u           /* the kernel hands over at most this */
 #define FETCH_BUFS   8u             /* provided buffers of tags           */
 #define FETCH_BGID   1u
+#define ZTU_COMMIT_BUFS 4u          /* commit arrays: one filling, 3 out */
 
 struct commit_buf {
 	unsigned char *elems;           /* depth elements of elem_bytes       */

@@ -118,7 +118,7 @@ uint64_t ztu_add_flags(bool state, bool zero_copy, uint64_t features)
 }
 
 /* Batch I/O (7.0+, batch.c): asked for with ZTIER_UBLK_BATCH=1 where the
- * kernel has it; not yet the default (measured in tests/vm/bench-queues). */
+ * kernel has it; not yet the default (measured in tests/vm/bench-batch.sh). */
 static uint64_t batch_flag(uint64_t features)
 {
 	const char *b = getenv("ZTIER_UBLK_BATCH");

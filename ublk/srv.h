@@ -245,7 +245,6 @@ void ztu_queue_request(struct ztu_queue *q, unsigned tag);
 /* batch.c: UBLK_F_BATCH_IO (7.0+), asked for with ZTIER_UBLK_BATCH=1.  The
  * queue prepares its tags (init, before START_DEV), keeps one multishot
  * fetch armed, and commits what finished once per loop round (flush). */
-#define ZTU_COMMIT_BUFS 4u
 int ztu_batch_init(struct ztu_queue *q);
 void ztu_batch_deinit(struct ztu_queue *q);
 void ztu_batch_done(struct ztu_queue *q, unsigned tag, int res);
