@@ -10,11 +10,13 @@
 set -u
 export PATH=$PATH:/mnt/add LD_LIBRARY_PATH=/mnt/add
 . /mnt/add/ublk-lib.sh
+. /mnt/add/bench-lib.sh || exit 1
 ROUNDS=${ROUNDS:-7}
 modprobe ublk_drv || exit 1
 ztier-ublk features | grep -qx '.BATCH_IO' || { echo "# bench-batch: no UBLK_F_BATCH_IO here"; exit 0; }
 sed 's/^memory-limit = .*/memory-limit = 128M/' $fx/bench.conf >/tmp/q.conf
 declare -A DEV R
+JOBS=(randread)
 for mode in 0 1; do
 	ZTIER_UBLK_BATCH=$mode add --policy /tmp/q.conf --target null --queues 1 >/dev/null || exit 1
 	DEV[null-$mode]=$dev
@@ -28,21 +30,17 @@ ORDER=(null-0 null-1 tiered-0 tiered-1)
 for ((r = 0; r < ROUNDS; r++)); do
 	line="# round $r:"
 	for ((k = 0; k < 4; k++)); do
-		d=${ORDER[(k + r) % 4]}
-		R[$d,$r]=$(fio --name=b --filename="${DEV[$d]}" --allow_file_create=0 --ioengine=io_uring \
+		d=${ORDER[$(rotated $r $k 4)]}
+		R[$d,randread,$r]=$(fio --name=b --filename="${DEV[$d]}" --allow_file_create=0 --ioengine=io_uring \
 			--direct=1 --rw=randread --bs=4k --size=64M --iodepth=32 --time_based --runtime=4 \
 			--output-format=terse --terse-version=3 --eta=never | tail -n 1 | cut -d';' -f8)
-		line="$line $d ${R[$d,$r]}"
+		line="$line $d ${R[$d,randread,$r]}"
 	done
 	echo "$line"
 done
-med() { sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%s (%s-%s)", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
 echo "# bench-batch: kernel $(uname -r), $(nproc) vCPUs, $ROUNDS rounds; 4K randread IOPS, median (min-max)"
 for t in null tiered; do
-	a=$(for ((r = 0; r < ROUNDS; r++)); do echo "${R[$t-0,$r]}"; done | med)
-	b=$(for ((r = 0; r < ROUNDS; r++)); do echo "${R[$t-1,$r]}"; done | med)
-	x=$(for ((r = 0; r < ROUNDS; r++)); do
-		awk -v a="${R[$t-1,$r]}" -v b="${R[$t-0,$r]}" 'BEGIN { if (b > 0) printf "%.3f\n", a / b }'; done | med)
-	echo "$t: per tag $a, batch $b, batch / per tag $x"
+	echo "$t: per tag $(round_med $t-0 randread), batch $(round_med $t-1 randread)," \
+		"batch / per tag $(round_ratio $t-1 $t-0 randread)"
 done
 for d in "${!DEV[@]}"; do del "${DEV[$d]#/dev/ublkb}" >/dev/null; done

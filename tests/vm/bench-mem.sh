@@ -1,6 +1,7 @@
 #!/bin/bash
 # tests/vm/bench-mem.sh: the memory part of `make vm-bench` (issue #11; bench.sh
-# runs it, and it runs alone as a tests/vm/run SCRIPT with the corpus added).
+# runs it, and it runs alone as a tests/vm/run SCRIPT with the corpus and
+# tests/vm/bench-lib.sh added).
 #
 # Data: /mnt/add/corpus.bin, real process memory (python3, perl and node
 # heaps, built on the host by tests/vm/corpus: the guest has no
@@ -34,6 +35,7 @@
 # before any write).  tests/vm/bench-plot draws the second table.
 set -u
 export PATH=$PATH:/mnt/add LD_LIBRARY_PATH=/mnt/add
+. /mnt/add/bench-lib.sh || exit 1
 RUNTIME=${RUNTIME:-5}
 ROUNDS=${ROUNDS:-5}
 CORPUS=${CORPUS:-/mnt/add/corpus.bin}
@@ -71,7 +73,7 @@ up() { # device kind
 		out=$(if [ "$1" = ublk-null ]; then
 			ztier-ublk add --policy /tmp/ztier-lz4.conf --target null
 		else ztier-ublk add --policy "/tmp/$1.conf"; fi) || { echo "# $1: add failed: $out"; return 1; }
-		id=$(printf '%s\n' "$out" | sed -n 's/^dev id \([0-9]*\): .*/\1/p')
+		id=$(add_id <<<"$out")
 		dev=/dev/ublkb$id ;;
 	zram-*)
 		zid=$(cat /sys/class/zram-control/hot_add) || return 1
@@ -90,12 +92,6 @@ down() { # device kind
 	ztier-* | ublk-null) ztier-ublk del "$id" >/dev/null ;;
 	zram-*) echo "$zid" >/sys/class/zram-control/hot_remove ;;
 	esac
-}
-# list_field ID SECTION KEY: one figure of `ztier-ublk list`
-list_field() {
-	ztier-ublk list | awk -v id="$1:" -v sec="$2" -v key="$3" '
-	$1 == "dev" && $2 == "id" { cur = ($3 == id) }
-	cur && $1 == sec { for (i = 2; i < NF; i++) if ($i == key) { print $(i + 1); exit } }'
 }
 mem() { # device kind -> "compressed_bytes memory_bytes"
 	local c m
@@ -211,7 +207,7 @@ idle_footprint() {
 	local out pid
 	out=$(ztier-ublk add --policy /tmp/ztier-default.conf --queues 2 --depth 128) || {
 		echo "# idle footprint: add failed: $out"; return; }
-	id=$(printf '%s\n' "$out" | sed -n 's/^dev id \([0-9]*\): .*/\1/p')
+	id=$(add_id <<<"$out")
 	sleep 1
 	pid=$(ztier-ublk list | awk -v id="$id:" '$1 == "dev" { cur = ($3 == id) } cur && $1 == "max" { print $7 }')
 	echo "# idle ztier server, 2 queues x depth 128 ($(list_field "$id" store mem_used) B of store):" \
@@ -222,7 +218,6 @@ idle_footprint() {
 
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
 pct() { awk -v m="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.1f%%", 100 * (m - c) / c; else print "-" }'; }
-per() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
 
 t0=$SECONDS
 for d in "${DEVICES[@]}"; do run_device "$d"; done

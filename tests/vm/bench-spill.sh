@@ -18,6 +18,7 @@
 #     --nvme spill2=192M --nvme spill3=192M "${vm_args[@]}" tests/vm/bench-spill.sh
 set -u
 export PATH=$PATH:/mnt/add LD_LIBRARY_PATH=/mnt/add
+. /mnt/add/bench-lib.sh || exit 1
 RUNTIME=${RUNTIME:-5}
 ROUNDS=${ROUNDS:-5}
 AREA=128M
@@ -55,7 +56,7 @@ up() { # NAME
 	*)
 		out=$( [ "$1" = ztier ] && export ZTIER_UBLK_ZERO_COPY=0
 			ztier-ublk add --policy $conf --spill "$ns" --queues 1) || { echo "# $1: $out"; return 1; }
-		ID[$1]=$(printf '%s\n' "$out" | sed -n 's/^dev id \([0-9]*\): .*/\1/p')
+		ID[$1]=$(add_id <<<"$out")
 		DEV[$1]=/dev/ublkb${ID[$1]} ;;
 	esac
 	echo none 2>/dev/null >"/sys/block/${DEV[$1]#/dev/}/queue/scheduler"
@@ -63,13 +64,6 @@ up() { # NAME
 		--rw=write --bs=1M --iodepth=4 --size="$AREA" --refill_buffers --randseed=1 \
 		--output=/dev/null --eta=never
 }
-list_field() { # ID SECTION KEY: one figure of `ztier-ublk list`
-	ztier-ublk list | awk -v id="$1:" -v sec="$2" -v key="$3" '
-	$1 == "dev" && $2 == "id" { cur = ($3 == id) }
-	cur && $1 == sec { for (i = 2; i < NF; i++) if ($i == key) { print $(i + 1); exit } }'
-}
-med() { sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%s (%s-%s)", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
-per() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f\n", a / b }'; }
 
 t0=$SECONDS
 for d in "${DEVICES[@]}"; do up "$d" || { echo "# bench-spill: $d did not come up"; exit 1; }; done
@@ -79,7 +73,7 @@ for d in ztier ztier-zc; do
 done
 for ((r = 0; r < ROUNDS; r++)); do
 	for ((i = 0; i < ${#DEVICES[@]}; i++)); do
-		d=${DEVICES[(i + r) % ${#DEVICES[@]}]}
+		d=${DEVICES[$(rotated $r $i ${#DEVICES[@]})]}
 		for j in "${JOBS[@]}"; do R[$d,$j,$r]=$(job "${DEV[$d]}" "$j"); done
 	done
 done
@@ -94,16 +88,10 @@ echo "# pages read with zero copy: ztier-zc $zc, ztier $zc_copy"
 echo "# 4K jobs: IOPS at QD32; read: 1 MiB sequential at QD4, MiB/s; median (min-max) over the rounds"
 printf '%-11s %-24s %-24s %-24s\n' device "4K randread" "4K randwrite" "1M read"
 for d in "${DEVICES[@]}"; do
-	row=()
-	for j in "${JOBS[@]}"; do
-		row+=("$(for ((r = 0; r < ROUNDS; r++)); do echo "${R[$d,$j,$r]}"; done | med)")
-	done
+	mapfile -t row < <(round_cells "$d")
 	printf '%-11s %-24s %-24s %-24s\n' "$d" "${row[@]}"
 done
 for d in ztier ztier-zc; do
-	row=()
-	for j in "${JOBS[@]}"; do
-		row+=("$(for ((r = 0; r < ROUNDS; r++)); do per "${R[$d,$j,$r]}" "${R[nvme,$j,$r]}"; done | med)")
-	done
+	mapfile -t row < <(round_cells "$d" nvme)
 	printf '%-11s %-24s %-24s %-24s\n' "$d/nvme" "${row[@]}"
 done

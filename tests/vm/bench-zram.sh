@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/vm/bench-zram.sh: the zram-tier part of `make vm-bench` (bench.sh
-# runs it; it also runs alone: tests/vm/run [--kernel 7.3] --add
-# tests/vm/fixtures tests/vm/bench-zram.sh).
+# runs it; it also runs alone: . tests/vm/ublk-vmargs.sh; tests/vm/run
+# [--kernel 7.3] "${vm_args[@]}" tests/vm/bench-zram.sh).
 #
 # ztier's zram tier (every page that is not same-filled goes to the ztier
 # device's own kernel zram device, lz4) against a plain kernel zram device
@@ -25,6 +25,7 @@
 # Memory after the fill: mm_stat of each zram device plus ztier's store.
 set -u
 export PATH=$PATH:/mnt/add LD_LIBRARY_PATH=/mnt/add
+. /mnt/add/bench-lib.sh || exit 1
 RUNTIME=${RUNTIME:-5}
 ROUNDS=${ROUNDS:-5}
 AREA=${ZAREA:-128M}
@@ -64,18 +65,13 @@ up() { # NAME: make it, fill it, note its hash and memory
 	ztier*)
 		out=$( [ "$1" = ztier ] && export ZTIER_UBLK_ZERO_COPY=0
 			ztier-ublk add --policy $bench_conf --queues 1) || { echo "# $1: $out"; return 1; }
-		ID[$1]=$(printf '%s\n' "$out" | sed -n 's/^dev id \([0-9]*\): .*/\1/p')
+		ID[$1]=$(add_id <<<"$out")
 		DEV[$1]=/dev/ublkb${ID[$1]} ;;
 	esac
 	echo none 2>/dev/null >"/sys/block/${DEV[$1]#/dev/}/queue/scheduler"
 	fio_run "${DEV[$1]}" --rw=write --bs=1M --iodepth=4 --size="$AREA" >/dev/null || return 1
 	SUM[$1]=$(dd if="${DEV[$1]}" bs=1M count=16 iflag=direct status=none | md5sum | cut -c1-12)
 	MM[$1]=$(memory "$1")
-}
-list_field() { # ID SECTION KEY: one figure of `ztier-ublk list`
-	ztier-ublk list | awk -v id="$1:" -v sec="$2" -v key="$3" '
-	$1 == "dev" && $2 == "id" { cur = ($3 == id) }
-	cur && $1 == sec { for (i = 2; i < NF; i++) if ($i == key) { print $(i + 1); exit } }'
 }
 memory() { # NAME -> "stored zram_memory store_memory" (bytes)
 	local z o m
@@ -97,15 +93,13 @@ down() {
 	*) ztier-ublk del "${ID[$1]}" >/dev/null ;;
 	esac
 }
-med() { sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%s (%s-%s)", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
-per() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f\n", a / b }'; }
 
 t0=$SECONDS
 for d in "${DEVICES[@]}"; do up "$d" || { echo "# bench-zram: $d did not come up"; exit 1; }; done
 zc=$(list_field "${ID[ztier-zc]}" requests zero_copy_pages)
 for ((r = 0; r < ROUNDS; r++)); do
 	for ((i = 0; i < ${#DEVICES[@]}; i++)); do
-		d=${DEVICES[(i + r) % ${#DEVICES[@]}]}
+		d=${DEVICES[$(rotated $r $i ${#DEVICES[@]})]}
 		for j in "${JOBS[@]}"; do R[$d,$j,$r]=$(job "${DEV[$d]}" "$j"); done
 	done
 done
@@ -122,16 +116,10 @@ echo "# 4K jobs: IOPS at QD32; read: 1 MiB sequential at QD4, MiB/s; median (min
 printf '%-11s %-24s %-24s %-24s %9s\n' device "4K randread" "4K randwrite" "1M read" mem/byte
 for d in "${DEVICES[@]}"; do
 	read -r o m s <<<"${MM[$d]}"
-	row=()
-	for j in "${JOBS[@]}"; do
-		row+=("$(for ((r = 0; r < ROUNDS; r++)); do echo "${R[$d,$j,$r]}"; done | med)")
-	done
+	mapfile -t row < <(round_cells "$d")
 	printf '%-11s %-24s %-24s %-24s %9s\n' "$d" "${row[@]}" "$(per $((m + s)) "$o")"
 done
 for d in ztier ztier-zc; do
-	row=()
-	for j in "${JOBS[@]}"; do
-		row+=("$(for ((r = 0; r < ROUNDS; r++)); do per "${R[$d,$j,$r]}" "${R[zram,$j,$r]}"; done | med)")
-	done
+	mapfile -t row < <(round_cells "$d" zram)
 	printf '%-11s %-24s %-24s %-24s\n' "$d/zram" "${row[@]}"
 done

@@ -6,26 +6,30 @@
 # For each data class (zero, text-like, mixed, random) the devices are first
 # filled with that data, then fio runs 4K randread and randwrite at QD32 and
 # 1 MiB sequential read and write (QD4), each for $RUNTIME seconds, on 1 and
-# 2 ublk queues.  The three devices exist together and the three figures of
-# a row are measured back to back, so a shared host's load drifts little
-# between them.  The null target stores nothing (reads return zeros).
-# Prints one table: IOPS for 4K jobs, MiB/s for 1M jobs, and the ratios
-# ztier/zram and ztier/null.  Every number is measured in this boot; under
-# TCG compare only within a row.
+# 2 ublk queues.  The three devices exist together and each figure is
+# measured $ROUNDS times, the three devices in turn, the order rotated every
+# round (tests/vm/bench-lib.sh), so a shared host's load falls on each alike.
+# The null target stores nothing (reads return zeros).  Prints one table:
+# IOPS for 4K jobs, MiB/s for 1M jobs (medians over the rounds), and the
+# ratios ztier/zram and ztier/null computed within each round, median
+# (min-max).  Every number is measured in this boot; under TCG compare only
+# within a row.
 set -u
 # When run through tests/vm/ublk-vmargs.sh the build tree's binary and its
 # libraries are in /mnt/add: a fallback should the guest's install be partial.
 export PATH=$PATH:/mnt/add LD_LIBRARY_PATH=/mnt/add
+. /mnt/add/bench-lib.sh || exit 1
 # add ARGS: create a ztier device, set $id and $dev; del ID
 add() {
 	local out
 	out=$(ztier-ublk add "$@") || return 1
-	id=$(printf '%s\n' "$out" | sed -n 's/^dev id \([0-9]*\): .*/\1/p')
+	id=$(add_id <<<"$out")
 	dev=/dev/ublkb$id
 	[ -b "$dev" ]
 }
 del() { ztier-ublk del "$1"; }
-RUNTIME=${RUNTIME:-4}
+RUNTIME=${RUNTIME:-3}
+ROUNDS=${ROUNDS:-3}
 CLASSES=(${BENCH_CLASSES:-zero text mixed random})   # subsets for quick looks
 AREA=128M
 modprobe ublk_drv && modprobe zram num_devices=0 || exit 1
@@ -35,7 +39,7 @@ modprobe ublk_drv && modprobe zram num_devices=0 || exit 1
 # (tests/vm/fixtures/bench.conf; make vm-bench adds tests/vm/fixtures).
 bench_conf=/mnt/add/fixtures/bench.conf
 
-jobs=(${BENCH_JOBS:-randread randwrite read write})
+JOBS=(${BENCH_JOBS:-randread randwrite read write})
 job_flags() { # job -> fio flags
 	case $1 in
 	randread)  echo "--rw=randread --bs=4k --iodepth=32" ;;
@@ -71,11 +75,11 @@ fill() { # DEV CLASS: write the whole area once with that data
 	fio --name=fill --filename="$1" --allow_file_create=0 --ioengine=io_uring --direct=1 \
 		--rw=write --bs=1M --iodepth=4 --size=$AREA $(data_flags "$2") --output=/dev/null --eta=never
 }
-declare -A R   # R[device,queues,class,job] = figure
+declare -A R   # R[device,queues,class,job,round] = figure
 
 # The machine running the VM may be shared: to compare under the same load,
-# all three devices exist at once and each figure of a row is measured back
-# to back (zram, null, ztier), class by class, job by job.
+# all three devices exist at once and the figures of a row are measured in
+# rounds, the devices in turn, class by class, job by job.
 zram_dev=""
 zram_up() {
 	local z
@@ -92,40 +96,49 @@ ublk_up() { # target queues -> prints the node
 	echo "$id $dev"
 }
 bench_queues() { # queues
-	local q=$1 n t cls job null_id null_dev t_id t_dev
+	local q=$1 cls job r i d null_id null_dev t_id t_dev
+	local -A node
 	read -r null_id null_dev < <(ublk_up null "$q") || return 1
 	read -r t_id t_dev < <(ublk_up tiered "$q") || return 1
 	zram_up || return 1
+	node=([zram]=$zram_dev [null]=$null_dev [tiered]=$t_dev)
 	for cls in "${CLASSES[@]}"; do
 		fill "$zram_dev" "$cls"
 		fill "$t_dev" "$cls"
-		for job in "${jobs[@]}"; do
-			R[zram,$q,$cls,$job]=$(measure "$zram_dev" "$job" "$cls")
-			R[null,$q,$cls,$job]=$(measure "$null_dev" "$job" "$cls")
-			R[tiered,$q,$cls,$job]=$(measure "$t_dev" "$job" "$cls")
+		for job in "${JOBS[@]}"; do
+			for ((r = 0; r < ROUNDS; r++)); do
+				for ((i = 0; i < 3; i++)); do
+					d=${DEVICES[$(rotated $r $i 3)]}
+					R[$d,$q,$cls,$job,$r]=$(measure "${node[$d]}" "$job" "$cls")
+				done
+			done
 		done
 	done
 	zram_down
 	del "$t_id"
 	del "$null_id"
 }
-ratio() { # a b -> a/b with 2 decimals, or - when b is 0
-	[ "${2:-0}" -gt 0 ] 2>/dev/null || { echo -; return; }
-	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'
-}
+DEVICES=(zram null tiered)
 
 t0=$SECONDS
 for q in 1 2; do bench_queues "$q"; done
 echo "# vm-bench: $(nproc) vCPUs, $(($(sed -n 's/MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo) / 1024)) MiB," \
-	"kernel $(uname -r), fio ${RUNTIME}s per figure over $AREA, measured in $((SECONDS - t0)) s"
-echo "# 4K jobs: IOPS (QD32); 1M jobs: MiB/s (QD4).  zram is measured again next to each ublk row (it has no queues)."
-printf '%-7s %-2s %-10s %9s %9s %9s %11s %11s\n' data q job ztier zram null ztier/zram ztier/null
+	"kernel $(uname -r), fio ${RUNTIME}s per figure over $AREA, $ROUNDS rounds (order rotated)," \
+	"measured in $((SECONDS - t0)) s"
+echo "# 4K jobs: IOPS (QD32); 1M jobs: MiB/s (QD4); medians over the rounds; ratios per round," \
+	"median (min-max).  zram is measured again next to each ublk row (it has no queues)."
+fmt='%-7s %-2s %-10s %9s %9s %9s %-20s %-20s\n'
+# shellcheck disable=SC2059
+printf "$fmt" data q job ztier zram null ztier/zram ztier/null
 for cls in "${CLASSES[@]}"; do
 	for q in 1 2; do
-		for job in "${jobs[@]}"; do
-			z=${R[tiered,$q,$cls,$job]:-0} k=${R[zram,$q,$cls,$job]:-0} u=${R[null,$q,$cls,$job]:-0}
-			printf '%-7s %-2s %-10s %9s %9s %9s %11s %11s\n' "$cls" "$q" "$job" "$z" "$k" "$u" \
-				"$(ratio "$z" "$k")" "$(ratio "$z" "$u")"
+		for job in "${JOBS[@]}"; do
+			row=()
+			for d in tiered zram null; do row+=("$(round_med "$d,$q,$cls" "$job" | cut -d' ' -f1)"); done
+			# shellcheck disable=SC2059
+			printf "$fmt" "$cls" "$q" "$job" "${row[@]}" \
+				"$(round_ratio "tiered,$q,$cls" "zram,$q,$cls" "$job")" \
+				"$(round_ratio "tiered,$q,$cls" "null,$q,$cls" "$job")"
 		done
 	done
 done
@@ -137,7 +150,7 @@ done
 for s in bench-zram bench-spill bench-mem; do
 	if [ -r /mnt/add/$s.sh ]; then
 		echo
-		RUNTIME=$RUNTIME bash /mnt/add/$s.sh
+		bash /mnt/add/$s.sh
 	else
 		echo "# $s skipped: run with --add tests/vm/$s.sh"
 	fi

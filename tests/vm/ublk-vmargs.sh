@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/vm/ublk-vmargs.sh (sourced by tests/vm/ublk*.t and bench): skip when
 # there is no VM, build ztier-ublk, and collect the --add arguments: the
-# guest helper library, the policy fixtures (tests/vm/fixtures) and the
+# guest helper libraries (tests, benches), the policy fixtures (tests/vm/fixtures) and the
 # shared libraries ztier-ublk links that the guest image may lack (copied
 # by their soname; the guest scripts put /mnt/add on LD_LIBRARY_PATH).
 if ! why=$(tests/vm/run --check 2>&1); then
@@ -14,7 +14,7 @@ libdir=build/vm/ublk-libs
 rm -rf "$libdir" && mkdir -p "$libdir"
 # The binary too, as a fallback on PATH should `make install` in the guest
 # image fail for an unrelated part of the tree.
-vm_args=(--add tests/vm/ublk-lib.sh --add tests/vm/fixtures --add build/release/bin/ztier-ublk)
+vm_args=(--add tests/vm/ublk-lib.sh --add tests/vm/bench-lib.sh --add tests/vm/fixtures --add build/release/bin/ztier-ublk)
 for lib in $(ldd build/release/bin/ztier-ublk | awk '/=>/ { print $3 }'); do
 	case ${lib##*/} in libc.so* | libm.so* | libpthread* | ld-linux*) continue ;; esac
 	cp -L "$lib" "$libdir/" && vm_args+=(--add "$libdir/${lib##*/}")

@@ -1,0 +1,46 @@
+#!/bin/bash
+# tests/vm/bench-lib.sh: what the guest's bench scripts share, sourced from
+# /mnt/add (tests/vm/ublk-vmargs.sh and `make vm-bench` add it).
+#
+# Rounds: under TCG one run of a job means little, so a bench measures
+# every device ROUNDS times, the device order rotated each round (a host
+# load that drifts falls on every device alike), into R[DEV,JOB,ROUND] (an
+# associative array the script declares).  It reports the median (min-max)
+# over the rounds, and ratios between devices computed within each round.
+
+# list_field ID SECTION KEY: one figure of `ztier-ublk list`
+list_field() {
+	ztier-ublk list | awk -v id="$1:" -v sec="$2" -v key="$3" '
+	$1 == "dev" && $2 == "id" { cur = ($3 == id) }
+	cur && $1 == sec { for (i = 2; i < NF; i++) if ($i == key) { print $(i + 1); exit } }'
+}
+# add_id: `ztier-ublk add`'s output on stdin -> the new device's id
+add_id() { sed -n 's/^dev id \([0-9]*\): .*/\1/p'; }
+# per A B: A / B with 3 decimals, or "-" when B is not a positive number
+per() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else printf "-" }'; }
+# med: numbers on stdin, one a line (others ignored) -> "median (min-max)"
+med() {
+	grep -E '^[0-9.]+$' | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR) printf "%s (%s-%s)", v[int((NR + 1) / 2)], v[1], v[NR] }'
+}
+# rotated ROUND I N: the index of the I-th of N devices measured in ROUND
+rotated() { echo $((($2 + $1) % $3)); }
+# round_med DEV JOB: median (min-max) of DEV's figures for JOB
+round_med() {
+	local r
+	for ((r = 0; r < ROUNDS; r++)); do echo "${R[$1,$2,$r]:-}"; done | med
+}
+# round_ratio DEV REF JOB: median (min-max) of DEV / REF within each round
+round_ratio() {
+	local r
+	for ((r = 0; r < ROUNDS; r++)); do per "${R[$1,$3,$r]:-0}" "${R[$2,$3,$r]:-0}"; echo; done | med
+}
+# round_cells DEV [REF]: one line per job of JOBS: DEV's median, or with
+# REF its ratio to REF (for `mapfile -t row < <(round_cells ...)`)
+round_cells() {
+	local j
+	for j in "${JOBS[@]}"; do
+		if [ $# = 1 ]; then round_med "$1" "$j"; else round_ratio "$1" "$2" "$j"; fi
+		echo
+	done
+}
