@@ -79,20 +79,17 @@ static int write_recomp(struct zg_dev *dev, const char *algo)
 }
 
 /* With a backing device, pages are written back as they are stored,
- * compressed, where the kernel can (7.0+; the attribute was renamed in
- * that cycle, both names are tried): writeback then decompresses nothing,
+ * compressed, where the kernel can (7.0+, under either of its names:
+ * features.c): writeback then decompresses nothing,
  * and a page read back from the disk is decompressed like one in memory.
  * Only before disksize.  A kernel without it writes pages back whole. */
 static int write_compressed_writeback(struct zg_dev *dev, const char *backing_dev)
 {
-	static const char *const attr[] = { "compressed_writeback", "writeback_compressed" };
+	const char *attr = zg_compressed_wb_attr(dev);
 
-	if (!backing_dev || !*backing_dev)
+	if (!backing_dev || !*backing_dev || !attr)
 		return 0;
-	for (size_t i = 0; i < sizeof(attr) / sizeof(attr[0]); i++)
-		if (zg_has_attr(dev, attr[i]))
-			return zg_write_attr(dev, attr[i], "1");
-	return 0;
+	return zg_write_attr(dev, attr, "1");
 }
 
 int zg_set_disksize(struct zg_dev *dev, uint64_t bytes)

@@ -23,6 +23,25 @@ static const char *const feature_attr[ZG_F_COUNT] = {
 	"compressed_writeback",
 };
 
+/* compressed_writeback was renamed writeback_compressed in the 7.0 cycle:
+ * a kernel has one or the other (or neither). */
+static const char *const compressed_wb_attr[] = { "compressed_writeback", "writeback_compressed" };
+
+const char *zg_compressed_wb_attr(struct zg_dev *dev)
+{
+	for (size_t i = 0; i < sizeof(compressed_wb_attr) / sizeof(compressed_wb_attr[0]); i++)
+		if (zg_has_attr(dev, compressed_wb_attr[i]))
+			return compressed_wb_attr[i];
+	return NULL;
+}
+
+static bool has_feature(struct zg_dev *dev, unsigned i)
+{
+	if (1u << i == ZG_F_COMPRESSED_WB)
+		return zg_compressed_wb_attr(dev) != NULL;
+	return zg_has_attr(dev, feature_attr[i]);
+}
+
 const char *zg_feature_name(unsigned bit)
 {
 	for (unsigned i = 0; i < ZG_F_COUNT; i++)
@@ -40,7 +59,7 @@ int zg_features(struct zg_dev *dev, unsigned *mask)
 		return zg_fail(dev, dev->id, "", NULL, -errno);
 	*mask = 0;
 	for (unsigned i = 0; i < ZG_F_COUNT; i++)
-		if (zg_has_attr(dev, feature_attr[i]))
+		if (has_feature(dev, i))
 			*mask |= 1u << i;
 	return 0;
 }

@@ -42,6 +42,10 @@ void zg_clear_err(struct zg_dev *dev);
  * parser tests call it directly). */
 int zg_parse_algorithms(const char *text, struct zg_algorithms *out);
 
+/* The name this kernel gives compressed writeback (it was renamed), or
+ * NULL where zramN lacks it (features.c). */
+const char *zg_compressed_wb_attr(struct zg_dev *dev);
+
 /* Monotonic milliseconds, and a sleep of ms milliseconds. */
 long long zg_now_ms(void);
 void zg_sleep_ms(int ms);

@@ -212,7 +212,8 @@ enum zg_feature {
 	ZG_F_MEM_USED_MAX      = 1u << 12,
 	ZG_F_MAX_COMP_STREAMS  = 1u << 13,
 	ZG_F_WRITEBACK_BATCH   = 1u << 14,   /* writeback_batch_size (≈6.19)   */
-	ZG_F_COMPRESSED_WB     = 1u << 15,   /* compressed_writeback (7.0)     */
+	ZG_F_COMPRESSED_WB     = 1u << 15,   /* compressed_writeback (7.0) or
+	                                        writeback_compressed: renamed */
 };
 #define ZG_F_COUNT 16
 
