@@ -241,6 +241,9 @@ static inline char *ztu_buf(const struct ztu_queue *q, unsigned tag)
 void *ztu_queue_thread(void *arg);
 /* A request arrived on tag (either protocol): count it, hand it over. */
 void ztu_queue_request(struct ztu_queue *q, unsigned tag);
+/* An SQE for a ublk command op on /dev/ublkcN (fixed file 0), user_data
+ * (tag, op, arg); the caller fills sqe->cmd.  Flushes the SQ when full. */
+struct io_uring_sqe *ztu_cmd_sqe(struct ztu_queue *q, uint32_t op, unsigned tag, uint32_t arg);
 
 /* batch.c: UBLK_F_BATCH_IO (7.0+), asked for with ZTIER_UBLK_BATCH=1.  The
  * queue prepares its tags (init, before START_DEV), keeps one multishot
