@@ -573,10 +573,11 @@ static int open_window(struct ztu_queue *q, unsigned tag, unsigned first)
 	const struct ublksrv_io_desc *iod = ztu_iod(q, tag);
 	struct tag_state *ts = &((struct tq *)q->tgt)->tags[tag];
 	unsigned op = ublksrv_get_op(iod), fit = q->dev->cfg.io_buf_bytes / ZT_PAGE_SIZE;
-	bool data = op == UBLK_IO_OP_READ || op == UBLK_IO_OP_WRITE;
+	/* else the kernel copied, or copies, the whole request: it fits */
+	bool windows = ztu_dev_zc(q->dev) && (op == UBLK_IO_OP_READ || op == UBLK_IO_OP_WRITE);
 
 	ts->wbegin = first;
-	ts->wend = data && ts->npages - first > fit ? first + fit : ts->npages;
+	ts->wend = windows && ts->npages - first > fit ? first + fit : ts->npages;
 	ts->woff = page_off(iod, first, ts->npages);
 	if (op != UBLK_IO_OP_WRITE || !ztu_dev_zc(q->dev))
 		return 0;
