@@ -567,22 +567,31 @@ static size_t page_off(const struct ublksrv_io_desc *iod, unsigned i, unsigned n
 
 /* The pages from first on that ztu_buf holds at once: all of them, unless
  * a zero-copy device takes requests larger than its buffer (ctrl.c); a
- * write's bytes of those pages are copied in now. */
+ * write's bytes of those pages are copied in now.  Byte b of the request
+ * is at ztu_buf + b - woff, woff a multiple of a page: a page lies on the
+ * buffer's page boundaries exactly when it does on the request's, which
+ * READ_FIXED into the request's own pages needs (read_page: aligned). */
 static int open_window(struct ztu_queue *q, unsigned tag, unsigned first)
 {
 	const struct ublksrv_io_desc *iod = ztu_iod(q, tag);
 	struct tag_state *ts = &((struct tq *)q->tgt)->tags[tag];
-	unsigned op = ublksrv_get_op(iod), fit = q->dev->cfg.io_buf_bytes / ZT_PAGE_SIZE;
+	unsigned op = ublksrv_get_op(iod);
+	size_t at = page_off(iod, first, ts->npages), in_page = at & (ZT_PAGE_SIZE - 1);
+	size_t room = q->dev->cfg.io_buf_bytes;
 	/* else the kernel copied, or copies, the whole request: it fits */
 	bool windows = ztu_dev_zc(q->dev) && (op == UBLK_IO_OP_READ || op == UBLK_IO_OP_WRITE);
+	unsigned last;
 
 	ts->wbegin = first;
-	ts->wend = windows && ts->npages - first > fit ? first + fit : ts->npages;
-	ts->woff = page_off(iod, first, ts->npages);
+	ts->woff = at - in_page;
+	/* the pages that end within room bytes of woff (room >= 2 pages) */
+	last = (unsigned)((ts->woff + room + ((size_t)(iod->start_sector << 9) & (ZT_PAGE_SIZE - 1))) /
+			  ZT_PAGE_SIZE);
+	ts->wend = windows && last < ts->npages ? last : ts->npages;
 	if (op != UBLK_IO_OP_WRITE || !ztu_dev_zc(q->dev))
 		return 0;
-	return ztu_zc_copy_in(q, tag, ztu_buf(q, tag),
-			      page_off(iod, ts->wend, ts->npages) - ts->woff, ts->woff);
+	return ztu_zc_copy_in(q, tag, ztu_buf(q, tag) + in_page,
+			      page_off(iod, ts->wend, ts->npages) - at, at);
 }
 
 /* Nothing of the window is left to do, out or parked. */

@@ -14,8 +14,8 @@
 struct tag_state {
 	uint32_t next, npages, pending;   /* next page, pages, async pages out */
 	uint32_t wbegin, wend;            /* the window: pages wbegin..wend-1  */
-	size_t woff;                      /* its first byte in the request,
-	                                     at ztu_buf's start                */
+	size_t woff;                      /* the request's byte at ztu_buf[0]:
+	                                     a page boundary (open_window)     */
 	int err;
 	bool deferred;                    /* parked: backend budget used up    */
 	bool zc;                          /* its pages are registered: block-

@@ -148,7 +148,8 @@ mixed_read() { # DEV: md5 of 8M read back in odd-sized requests at odd offsets, 
 		md5sum | cut -c1-32
 }
 dd if=/dev/urandom of=/tmp/random.bin bs=4k count=64 status=none   # the same for both
-{ head -c 1M /dev/urandom; yes "ztier: a page of text, said again" | head -c 1M; } >/tmp/big.bin
+{ head -c 1048576 /dev/urandom; yes "ztier: a page of text, said again" | head -c 1048576; } >/tmp/big.bin
+check "2 MiB of random and text to write" test "$(stat -c %s /tmp/big.bin)" = 2097152
 max_kb() { cat "/sys/block/${1#/dev/}/queue/max_hw_sectors_kb"; }
 # zero copy is for servers that may allocate on the I/O path: not swap
 sed 's/^\[device\]$/&\nmemory-commit = on-demand/' $fx/zram.conf >/tmp/zram-od.conf
