@@ -57,22 +57,11 @@ struct ztu_batch {
 static struct io_uring_sqe *batch_sqe(struct ztu_queue *q, uint32_t op, unsigned nr,
 				      unsigned arg)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
-	struct ublk_batch_io *b;
+	struct io_uring_sqe *sqe = ztu_cmd_sqe(q, op, 0, arg);
+	struct ublk_batch_io *b = (struct ublk_batch_io *)sqe->cmd;
 
-	while (!sqe) {
-		io_uring_submit(&q->ring);
-		sqe = io_uring_get_sqe(&q->ring);
-	}
-	memset(sqe, 0, sizeof(*sqe));
-	sqe->opcode = IORING_OP_URING_CMD;
-	sqe->fd = 0;                              /* fixed file 0: /dev/ublkcN */
-	sqe->flags = IOSQE_FIXED_FILE;
-	sqe->cmd_op = op;
-	b = (struct ublk_batch_io *)sqe->cmd;
 	b->q_id = (uint16_t)q->qid;
 	b->nr_elem = (uint16_t)nr;
-	sqe->user_data = ztu_udata(0, _IOC_NR(op), arg, false);
 	return sqe;
 }
 

@@ -37,7 +37,8 @@ int zu_codec_ctx_enable_lz4hc(struct zu_codec_ctx *ctx);
 /* Bytes the context holds (for memory accounting). */
 size_t zu_codec_ctx_bytes(const struct zu_codec_ctx *ctx);
 
-/* A page-sized scratch buffer owned by ctx (e.g. as dst below). */
+/* A scratch buffer owned by ctx, a page or more: as dst below it holds
+ * any lz4 output, which lets lz4 run its faster unbounded mode. */
 void *zu_codec_buf(struct zu_codec_ctx *ctx);
 
 /* Compress one ZT_PAGE_SIZE page into dst (at most dst_cap bytes).

@@ -136,10 +136,14 @@ int ztu_ctrl_add(struct ztu_dev *d)
 	memset(&d->info, 0, sizeof(d->info));
 	d->info.nr_hw_queues = (uint16_t)c->queues;
 	d->info.queue_depth = (uint16_t)c->depth;
-	d->info.max_io_buf_bytes = c->io_buf_bytes;
 	d->info.dev_id = (uint32_t)-1;
 	d->info.flags = ztu_add_flags(c->state_path[0] != 0, d->want_zc, d->features) |
 			batch_flag(d->features);
+	d->info.max_io_buf_bytes = c->io_buf_bytes;
+	/* a buffer of two pages or more passes any request a window at a time */
+	if ((d->info.flags & ZTU_ZC_FLAGS) == ZTU_ZC_FLAGS && c->io_buf_bytes < ZTU_ZC_REQ_MAX &&
+	    c->io_buf_bytes >= 2 * ZT_PAGE_SIZE)
+		d->info.max_io_buf_bytes = ZTU_ZC_REQ_MAX;
 	ret = ztu_ctrl_cmd(d, UBLK_U_CMD_ADD_DEV, -1, (uintptr_t)&d->info,
 			   sizeof(d->info), 0);
 	if (ret < 0)

@@ -54,16 +54,24 @@ static struct io_uring_sqe *get_sqe(struct ztu_queue *q)
 	return sqe;
 }
 
-static void queue_io_cmd(struct ztu_queue *q, unsigned tag, uint32_t op, int res)
+struct io_uring_sqe *ztu_cmd_sqe(struct ztu_queue *q, uint32_t op, unsigned tag, uint32_t arg)
 {
 	struct io_uring_sqe *sqe = get_sqe(q);
-	struct ublksrv_io_cmd *cmd = (struct ublksrv_io_cmd *)sqe->cmd;
 
 	memset(sqe, 0, sizeof(*sqe));
 	sqe->opcode = IORING_OP_URING_CMD;
 	sqe->fd = 0;                          /* fixed file 0: /dev/ublkcN */
 	sqe->flags = IOSQE_FIXED_FILE;
 	sqe->cmd_op = op;
+	sqe->user_data = ztu_udata(tag, _IOC_NR(op), arg, false);
+	return sqe;
+}
+
+static void queue_io_cmd(struct ztu_queue *q, unsigned tag, uint32_t op, int res)
+{
+	struct io_uring_sqe *sqe = ztu_cmd_sqe(q, op, tag, 0);
+	struct ublksrv_io_cmd *cmd = (struct ublksrv_io_cmd *)sqe->cmd;
+
 	cmd->q_id = (uint16_t)q->qid;
 	cmd->tag = (uint16_t)tag;
 	cmd->result = res;
@@ -71,7 +79,6 @@ static void queue_io_cmd(struct ztu_queue *q, unsigned tag, uint32_t op, int res
 		sqe->addr = ztu_zc_sqe_addr(tag);
 	else
 		cmd->addr = (uintptr_t)ztu_buf(q, tag);
-	sqe->user_data = ztu_udata(tag, _IOC_NR(op), 0, false);
 	q->cmd_inflight++;
 }
 

@@ -54,7 +54,7 @@ static void issue_run(struct ztu_queue *q, const struct read_run *r)
 		io_uring_prep_read_fixed(sqe, r->fd, (void *)(uintptr_t)r->at, len,
 					 (uint64_t)r->off, (int)r->tag);
 	else
-		io_uring_prep_read(sqe, r->fd, ztu_buf(q, r->tag) + r->at, len, (uint64_t)r->off);
+		io_uring_prep_read(sqe, r->fd, tiered_buf_at(q, r->tag, r->at), len, (uint64_t)r->off);
 }
 
 /* One zram page, read now into ztu_buf (see above). */
@@ -66,7 +66,7 @@ static bool read_now(struct ztu_queue *q, const struct read_run *r)
 	if (r->count != 1 || !ztu_zram_in_memory(tq->tc.t) ||
 	    r->fd != ztu_blk_fd(tq->tc.t->blk[ZT_TIER_ZRAM]))      /* spill */
 		return false;
-	n = pread(r->fd, ztu_buf(q, r->tag) + r->at, ZT_PAGE_SIZE, r->off);
+	n = pread(r->fd, tiered_buf_at(q, r->tag, r->at), ZT_PAGE_SIZE, r->off);
 	tiered_run_done(q, r->tag, r->first, 1, n < 0 ? -errno : (int)n);
 	return true;
 }

@@ -147,6 +147,10 @@ static int start_queues(struct ztu_dev *d, char *msg, size_t len)
 
 	d->zc = (d->info.flags & ZTU_ZC_FLAGS) == ZTU_ZC_FLAGS;
 	d->batch = d->info.flags & UBLK_F_BATCH_IO;
+	/* Without zero copy the kernel copies whole requests into ztu_buf. */
+	if (!d->zc && d->info.max_io_buf_bytes > d->cfg.io_buf_bytes)
+		return zt_fail(msg, len, -EINVAL, "ublk%d: requests of %u bytes, buffers of %u",
+			       d->dev_id, d->info.max_io_buf_bytes, d->cfg.io_buf_bytes);
 	for (unsigned i = 0; i < d->info.nr_hw_queues && !ret; i++) {
 		ret = start_queue(d, i);
 		if (!ret)

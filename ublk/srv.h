@@ -21,8 +21,10 @@
  *               tests/ublk/t_config.c checks every queues x depth), plus
  *               ~0.2 KiB: ring entries (SQ 2 x 64 B, CQ ~16 B: 28 KiB for
  *               a 128-deep queue, 340 KiB for 2048), its descriptor (24 B),
- *               target state (24 B) and 8 B per buffer page + 8 B
- *               (tgt_tiered new_entry): <= 1 MiB for 4096 tags;
+ *               target state (40 B) and 9 B per page of the largest
+ *               request + 9 B (tgt_tiered new_entry, fixed): <= 1.2 MiB
+ *               for 4096 tags; a zero-copy device's requests reach 1 MiB
+ *               (ZTU_ZC_REQ_MAX): 2.3 KiB a tag, 296 KiB for depth 128;
  *   per queue:  the thread stack (THREAD_STACK, 256 KiB, locked whole),
  *               codec contexts (lz4 16 KiB, lz4hc 256 KiB if a class
  *               uses it, zstd DCtx 94 KiB, CCtx for the policy's highest
@@ -241,6 +243,9 @@ static inline char *ztu_buf(const struct ztu_queue *q, unsigned tag)
 void *ztu_queue_thread(void *arg);
 /* A request arrived on tag (either protocol): count it, hand it over. */
 void ztu_queue_request(struct ztu_queue *q, unsigned tag);
+/* An SQE for a ublk command op on /dev/ublkcN (fixed file 0), user_data
+ * (tag, op, arg); the caller fills sqe->cmd.  Flushes the SQ when full. */
+struct io_uring_sqe *ztu_cmd_sqe(struct ztu_queue *q, uint32_t op, unsigned tag, uint32_t arg);
 
 /* batch.c: UBLK_F_BATCH_IO (7.0+), asked for with ZTIER_UBLK_BATCH=1.  The
  * queue prepares its tags (init, before START_DEV), keeps one multishot
@@ -258,6 +263,11 @@ bool ztu_batch_may_end(const struct ztu_queue *q);
  * before it reaches us (unregistered by its commit), and what we need as
  * bytes we copy ourselves with pread/pwrite on /dev/ublkcN. */
 #define ZTU_ZC_FLAGS (UBLK_F_AUTO_BUF_REG | UBLK_F_USER_COPY)
+/* The largest request of a zero-copy device.  Its block-tier pages never
+ * pass through ztu_buf and the rest goes through it a buffer at a time
+ * (tgt_tiered.c), so requests need not fit the buffer: a 1 MiB read is one
+ * ublk round trip, not eight of 128 KiB. */
+#define ZTU_ZC_REQ_MAX (1u << 20)
 static inline bool ztu_dev_zc(const struct ztu_dev *d)
 {
 	return d->zc;

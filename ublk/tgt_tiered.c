@@ -47,6 +47,12 @@
  *          the write fails with the spill's error (EIO), never ENOSPC.
  *   FLUSH  nothing to do: completed writes are in RAM or on the device.
  *
+ * A request's bytes pass through its tag's buffer (ztu_buf).  A zero-copy
+ * device takes requests larger than that buffer (up to 1 MiB: its block-
+ * tier pages never touch it), and goes through them a window, a buffer's
+ * worth of pages, at a time: a write's bytes of the window copied in, its
+ * pages done, a read's copied out, then the next window.
+ *
  * Async pages are counted per tag; a tag completes when its last page is
  * done.  Backend SQEs in flight are bounded by the queue's budget (the CQ is
  * sized for it): a request that would exceed it is parked and resumed from
@@ -88,7 +94,8 @@ struct span {
 	char *buf;
 };
 
-static void page_span(const struct ublksrv_io_desc *iod, char *buf, unsigned i,
+/* Page i of a request whose bytes from woff on are at buf (the window). */
+static void page_span(const struct ublksrv_io_desc *iod, char *buf, size_t woff, unsigned i,
 		      struct span *s)
 {
 	uint64_t start = iod->start_sector << 9;
@@ -101,7 +108,15 @@ static void page_span(const struct ublksrv_io_desc *iod, char *buf, unsigned i,
 	hi = end < pstart + ZT_PAGE_SIZE ? end : pstart + ZT_PAGE_SIZE;
 	s->off = (unsigned)(lo - pstart);
 	s->len = (unsigned)(hi - lo);
-	s->buf = buf + (lo - start);
+	s->buf = buf + (lo - start - woff);
+}
+
+/* Page i of tag's request, its bytes where its window holds them. */
+static void tag_span(struct ztu_queue *q, unsigned tag, unsigned i, struct span *s)
+{
+	const struct tag_state *ts = &((struct tq *)q->tgt)->tags[tag];
+
+	page_span(ztu_iod(q, tag), ztu_buf(q, tag), ts->woff, i, s);
 }
 
 static unsigned span_pages(const struct ublksrv_io_desc *iod)
@@ -408,7 +423,8 @@ static int read_page(struct ztu_queue *q, unsigned tag, unsigned i, const struct
 		zu_pt_unlock(tq->tc.t->pt, s->pgno, e);
 		tq->new_entry[(size_t)tag * tq->max_pages + i] = e;   /* read_check */
 		/* a packed page is decoded in ztu_buf: never straight in */
-		tiered_run_add(q, tag, i, e, (size_t)(s->buf - ztu_buf(q, tag)),
+		tiered_run_add(q, tag, i, e,
+			       (size_t)(s->buf - ztu_buf(q, tag)) + tq->tags[tag].woff,
 			       tq->tags[tag].zc && !zu_pte_is_packed(e));
 		return 0;
 	}
@@ -492,12 +508,11 @@ static int discard_page(struct tq *tq, const struct span *s)
 
 static int do_page(struct ztu_queue *q, unsigned tag, unsigned i)
 {
-	const struct ublksrv_io_desc *iod = ztu_iod(q, tag);
 	struct tq *tq = q->tgt;
 	struct span s;
 
-	page_span(iod, ztu_buf(q, tag), i, &s);
-	switch (ublksrv_get_op(iod)) {
+	tag_span(q, tag, i, &s);
+	switch (ublksrv_get_op(ztu_iod(q, tag))) {
 	case UBLK_IO_OP_READ:
 		return read_page(q, tag, i, &s);
 	case UBLK_IO_OP_WRITE:
@@ -511,47 +526,101 @@ static int do_page(struct ztu_queue *q, unsigned tag, unsigned i)
 
 /* ---- a request: pages in order, parked when the backend budget is used ---- */
 
-/* Zero copy: a read's pages that did not come by READ_FIXED are in
- * ztu_buf; copy them into the request, a run of neighbours at a time. */
+/* Zero copy: the window's read pages that did not come by READ_FIXED are
+ * in ztu_buf; copy them into the request, a run of neighbours at a time. */
 static int copy_out(struct ztu_queue *q, unsigned tag)
 {
 	struct tq *tq = q->tgt;
-	const struct ublksrv_io_desc *iod = ztu_iod(q, tag);
+	const struct tag_state *ts = &tq->tags[tag];
 	const bool *fixed = &tq->fixed[(size_t)tag * tq->max_pages];
 	char *buf = ztu_buf(q, tag);
-	unsigned n = tq->tags[tag].npages;
 
-	for (unsigned i = 0, j; i < n; i = j) {
+	for (unsigned i = ts->wbegin, j; i < ts->wend; i = j) {
 		struct span a, b;
 		int ret;
 
-		for (j = i; j < n && !fixed[j]; j++)
+		for (j = i; j < ts->wend && !fixed[j]; j++)
 			;
 		if (j == i) {
 			j++;
 			continue;
 		}
-		page_span(iod, buf, i, &a);
-		page_span(iod, buf, j - 1, &b);
+		tag_span(q, tag, i, &a);
+		tag_span(q, tag, j - 1, &b);
 		ret = ztu_zc_copy_out(q, tag, a.buf, (size_t)(b.buf + b.len - a.buf),
-				      (size_t)(a.buf - buf));
+				      (size_t)(a.buf - buf) + ts->woff);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
-static void maybe_finish(struct ztu_queue *q, unsigned tag)
+/* Byte offset in the request of page i (of n; n: the request's end). */
+static size_t page_off(const struct ublksrv_io_desc *iod, unsigned i, unsigned n)
+{
+	size_t in_page = (size_t)(iod->start_sector << 9) & (ZT_PAGE_SIZE - 1);
+
+	if (i >= n)
+		return (size_t)iod->nr_sectors << 9;
+	return i ? (size_t)i * ZT_PAGE_SIZE - in_page : 0;
+}
+
+/* The pages from first on that ztu_buf holds at once: all of them, unless
+ * a zero-copy device takes requests larger than its buffer (ctrl.c); a
+ * write's bytes of those pages are copied in now.  Byte b of the request
+ * is at ztu_buf + b - woff, woff a multiple of a page: a page lies on the
+ * buffer's page boundaries exactly when it does on the request's, which
+ * READ_FIXED into the request's own pages needs (read_page: aligned). */
+static int open_window(struct ztu_queue *q, unsigned tag, unsigned first)
+{
+	const struct ublksrv_io_desc *iod = ztu_iod(q, tag);
+	struct tag_state *ts = &((struct tq *)q->tgt)->tags[tag];
+	unsigned op = ublksrv_get_op(iod);
+	size_t at = page_off(iod, first, ts->npages), in_page = at & (ZT_PAGE_SIZE - 1);
+	size_t room = q->dev->cfg.io_buf_bytes;
+	/* else the kernel copied, or copies, the whole request: it fits */
+	bool windows = ztu_dev_zc(q->dev) && (op == UBLK_IO_OP_READ || op == UBLK_IO_OP_WRITE);
+	unsigned last;
+
+	ts->wbegin = first;
+	ts->woff = at - in_page;
+	/* the pages that end within room bytes of woff (room >= 2 pages) */
+	last = (unsigned)((ts->woff + room + ((size_t)(iod->start_sector << 9) & (ZT_PAGE_SIZE - 1))) /
+			  ZT_PAGE_SIZE);
+	ts->wend = windows && last < ts->npages ? last : ts->npages;
+	if (op != UBLK_IO_OP_WRITE || !ztu_dev_zc(q->dev))
+		return 0;
+	return ztu_zc_copy_in(q, tag, ztu_buf(q, tag) + in_page,
+			      page_off(iod, ts->wend, ts->npages) - at, at);
+}
+
+/* Nothing of the window is left to do, out or parked. */
+static bool window_done(const struct tag_state *ts)
+{
+	return !ts->pending && !ts->deferred && (ts->next >= ts->wend || ts->err);
+}
+
+/* A window done: a zero-copy read's pages go out to the request; then
+ * the next window, if any (false: the request is done, or failed). */
+static bool turn_window(struct ztu_queue *q, unsigned tag)
 {
 	struct tag_state *ts = &((struct tq *)q->tgt)->tags[tag];
+
+	if (ublksrv_get_op(ztu_iod(q, tag)) == UBLK_IO_OP_READ && !ts->err && ztu_dev_zc(q->dev))
+		ts->err = copy_out(q, tag);
+	if (ts->err || ts->wend >= ts->npages)
+		return false;
+	ts->err = open_window(q, tag, ts->wend);
+	return !ts->err;
+}
+
+static void finish(struct ztu_queue *q, unsigned tag)
+{
 	const struct ublksrv_io_desc *iod = ztu_iod(q, tag);
+	const struct tag_state *ts = &((struct tq *)q->tgt)->tags[tag];
 	unsigned op = ublksrv_get_op(iod);
 	int res = 0;
 
-	if (ts->pending || ts->deferred || (ts->next < ts->npages && !ts->err))
-		return;
-	if (op == UBLK_IO_OP_READ && !ts->err && ztu_dev_zc(q->dev))
-		ts->err = copy_out(q, tag);
 	if (op == UBLK_IO_OP_READ || op == UBLK_IO_OP_WRITE)
 		res = (int)(iod->nr_sectors << 9);
 	ztu_io_done(q, tag, ts->err ? ts->err : res);
@@ -563,22 +632,40 @@ static void park(struct tq *tq, unsigned tag)
 	tq->resume[(tq->rhead + tq->rcount++) % tq->rsize] = tag;
 }
 
+/* The request's pages, window by window; it returns while backend I/O of
+ * the window is out (its completions come back through maybe_finish) or
+ * when parked (tiered_idle resumes it). */
 static void run_tag(struct ztu_queue *q, unsigned tag)
 {
 	struct tq *tq = q->tgt;
 	struct tag_state *ts = &tq->tags[tag];
 
-	while (ts->next < ts->npages && !ts->err) {
-		if (q->tgt_inflight >= q->tgt_budget) {
-			tiered_run_flush(q);
-			park(tq, tag);
-			return;
+	do {
+		while (ts->next < ts->wend && !ts->err) {
+			if (q->tgt_inflight >= q->tgt_budget) {
+				tiered_run_flush(q);
+				park(tq, tag);
+				return;
+			}
+			ts->err = do_page(q, tag, ts->next);
+			ts->next++;
 		}
-		ts->err = do_page(q, tag, ts->next);
-		ts->next++;
-	}
-	tiered_run_flush(q);
-	maybe_finish(q, tag);
+		tiered_run_flush(q);
+		if (!window_done(ts))
+			return;
+	} while (turn_window(q, tag));
+	finish(q, tag);
+}
+
+/* After a backend completion of tag's request. */
+static void maybe_finish(struct ztu_queue *q, unsigned tag)
+{
+	if (!window_done(&((struct tq *)q->tgt)->tags[tag]))
+		return;
+	if (turn_window(q, tag))
+		run_tag(q, tag);
+	else
+		finish(q, tag);
 }
 
 static void tiered_queue_io(struct ztu_queue *q, unsigned tag)
@@ -599,12 +686,10 @@ static void tiered_queue_io(struct ztu_queue *q, unsigned tag)
 	*ts = (struct tag_state){ .npages = span_pages(iod) };
 	if ((iod->start_sector << 9) + ((uint64_t)iod->nr_sectors << 9) > q->dev->cfg.size)
 		ts->err = -EIO;
-	if (ztu_dev_zc(q->dev)) {                 /* the kernel copied nothing */
+	if (ztu_dev_zc(q->dev))                   /* the kernel copied nothing */
 		ts->zc = ztu_zc_registered(q, tag);
-		if (op == UBLK_IO_OP_WRITE && !ts->err)
-			ts->err = ztu_zc_copy_in(q, tag, ztu_buf(q, tag),
-						 (size_t)iod->nr_sectors << 9, 0);
-	}
+	if (!ts->err)
+		ts->err = open_window(q, tag, 0);
 	run_tag(q, tag);
 }
 
@@ -631,7 +716,7 @@ static int read_check(struct ztu_queue *q, unsigned tag, unsigned i, int err)
 	struct span s;
 	int ret;
 
-	page_span(ztu_iod(q, tag), ztu_buf(q, tag), i, &s);
+	tag_span(q, tag, i, &s);
 	ret = zu_pt_lock(tq->tc.t->pt, s.pgno, ZU_PT_NOCREATE, &cur);
 	if (ret == -ENOENT)
 		cur = ZU_PTE_EMPTY;
@@ -685,7 +770,7 @@ static int write_done(struct ztu_queue *q, unsigned tag, unsigned i, int err)
 	uint64_t e = tq->new_entry[(size_t)tag * tq->max_pages + i];
 	struct span s;
 
-	page_span(ztu_iod(q, tag), ztu_buf(q, tag), i, &s);
+	tag_span(q, tag, i, &s);
 	if (!err)
 		return publish(tq, s.pgno, e);
 	if (zu_pte_tier(e) == ZT_TIER_SPILL)

@@ -8,9 +8,14 @@
 #include "ublk/srv.h"
 #include "ublk/tier.h"
 
-/* One request in progress on a tag. */
+/* One request in progress on a tag.  Its pages go through ztu_buf a
+ * window at a time: all of them, except on a zero-copy device, whose
+ * requests may be larger than the buffer (tgt_tiered.c open_window). */
 struct tag_state {
 	uint32_t next, npages, pending;   /* next page, pages, async pages out */
+	uint32_t wbegin, wend;            /* the window: pages wbegin..wend-1  */
+	size_t woff;                      /* the request's byte at ztu_buf[0]:
+	                                     a page boundary (open_window)     */
 	int err;
 	bool deferred;                    /* parked: backend budget used up    */
 	bool zc;                          /* its pages are registered: block-
@@ -25,7 +30,7 @@ struct read_run {
 	unsigned tag, first, count;       /* pages first .. first + count - 1 */
 	int fd;
 	off_t off;                        /* of the first page on fd           */
-	size_t at;                        /* of the first page in ztu_buf      */
+	size_t at;                        /* of the first page in the request  */
 	bool fixed;                       /* into the request's own pages      */
 };
 
@@ -44,14 +49,20 @@ struct tq {
 	struct read_run run;              /* being gathered (count 0: none)    */
 };
 
+/* Where byte `at` of tag's request is in ztu_buf (it is in the window). */
+static inline char *tiered_buf_at(struct ztu_queue *q, unsigned tag, size_t at)
+{
+	return ztu_buf(q, tag) + (at - ((struct tq *)q->tgt)->tags[tag].woff);
+}
+
 int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len);
 int ztu_tiered_deinit(struct ztu_dev *d);
 int ztu_tiered_queue_init(struct ztu_queue *q);
 void ztu_tiered_queue_deinit(struct ztu_queue *q);
 void ztu_tiered_publish(struct ztu_dev *d);
 
-/* read_run.c: add page i of tag's request (entry e, at byte `at` of its
- * buffer) to the run being gathered, or start one (pending counts runs);
+/* read_run.c: add page i of tag's request (entry e, at byte `at` of the
+ * request) to the run being gathered, or start one (pending counts runs);
  * flush: issue it. */
 void tiered_run_add(struct ztu_queue *q, unsigned tag, unsigned i, uint64_t e, size_t at,
 		    bool fixed);

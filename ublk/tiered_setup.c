@@ -428,7 +428,7 @@ int ztu_tiered_queue_init(struct ztu_queue *q)
 	tq->tc.st = q->st;
 	tq->tc.cursor = spill_total * q->qid / d->info.nr_hw_queues;
 	tq->tc.wtag = q->qid;
-	tq->max_pages = d->cfg.io_buf_bytes / ZT_PAGE_SIZE + 1;
+	tq->max_pages = d->info.max_io_buf_bytes / ZT_PAGE_SIZE + 1;
 	tq->rsize = q->depth;
 	tq->tags = calloc(q->depth, sizeof(*tq->tags));
 	tq->new_entry = calloc((size_t)q->depth * tq->max_pages, sizeof(*tq->new_entry));

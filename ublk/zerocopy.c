@@ -16,7 +16,9 @@
  *     ourselves: a write's whole data in before the pages are placed, a
  *     read's pages that did not come by READ_FIXED out before the commit.
  * A registration the kernel could not make (FALLBACK: NEED_REG_BUF) leaves
- * that request to the copies alone.
+ * that request to the copies alone.  Since the kernel copies nothing into
+ * ztu_buf, a request may be larger than it (ZTU_ZC_REQ_MAX, srv.h): the
+ * target copies such a request in and out a buffer's worth at a time.
  */
 #include <errno.h>
 #include <unistd.h>

@@ -112,6 +112,29 @@ static void test_roundtrips(struct zu_codec_ctx *ctx)
 	}
 }
 
+/* lz4 into the context's own buffer runs unbounded (codec.c): the same
+ * bytes as the bounded mode, and the cap still holds. */
+static void test_own_buffer(struct zu_codec_ctx *ctx)
+{
+	static unsigned char page[ZT_PAGE_SIZE], comp[ZT_PAGE_SIZE], out[ZT_PAGE_SIZE];
+	struct zt_codec lz4 = { ZT_CODEC_LZ4, 0 };
+	unsigned char *own = zu_codec_buf(ctx);
+	int n, m;
+
+	page_mixed(page);
+	n = zu_codec_compress(ctx, &lz4, page, comp, ZU_STORE_MAX_COMPRESSED);
+	m = zu_codec_compress(ctx, &lz4, page, own, ZU_STORE_MAX_COMPRESSED);
+	ok(n > 0 && m == n && !memcmp(own, comp, (size_t)n),
+	   "lz4 into zu_codec_buf: the bounded mode's %d bytes (%d)", n, m);
+	ok(m > 0 && !zu_codec_decompress(ctx, ZT_CODEC_LZ4, own, (size_t)m, out) &&
+	   !memcmp(out, page, ZT_PAGE_SIZE), "and they decompress to the page");
+	is_int(zu_codec_compress(ctx, &lz4, page, own, (size_t)n - 1), -E2BIG,
+	       "a cap one byte short: -E2BIG");
+	page_random(page);
+	is_int(zu_codec_compress(ctx, &lz4, page, own, ZU_STORE_MAX_COMPRESSED), -E2BIG,
+	       "a random page over the 3/4 cap: -E2BIG");
+}
+
 static void test_errors(struct zu_codec_ctx *ctx)
 {
 	static unsigned char page[ZT_PAGE_SIZE], comp[ZT_PAGE_SIZE], out[ZT_PAGE_SIZE];
@@ -325,6 +348,7 @@ int main(void)
 	tap_diag("context bytes (max level 19, lz4hc): %zu", zu_codec_ctx_bytes(ctx));
 	test_roundtrips(ctx);
 	test_errors(ctx);
+	test_own_buffer(ctx);
 	test_levels(ctx);
 	test_literals(ctx);
 	test_dict(ctx);

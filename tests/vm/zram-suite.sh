@@ -131,15 +131,26 @@ check "no zram device left" no_devices
 # requests that mix zram, store and never-written pages and that start and
 # end inside pages.
 group "zero copy and the copy path return the same bytes"
-mixed_read() { # DEV: md5 of 8M read back in odd-sized requests at odd offsets
+# A zero-copy device takes requests of 1 MiB, larger than its buffer, and
+# moves their store and zram pages through the buffer a part at a time:
+# 2 MiB of random and text pages are written, and 7 MiB read, in 1 MiB
+# requests that start inside a page.
+mixed_read() { # DEV: md5 of 8M read back in odd-sized requests at odd offsets, then of 7M in 1M ones
 	local d=$1
 	fio --name=w --filename="$d" --allow_file_create=0 --ioengine=io_uring --direct=1 \
 		--rw=write --bs=64k --size=6M --refill_buffers --buffer_compress_percentage=75 \
 		--randseed=77 --output=/tmp/fio.out &&
 		dd if=/tmp/random.bin of="$d" bs=4k seek=300 count=64 oflag=direct conv=notrunc status=none &&
-		dd if="$d" bs=3584 skip=1 count=2340 iflag=direct status=none | md5sum | cut -c1-32
+		dd if=/tmp/big.bin of="$d" bs=1M seek=5632 count=2 oflag=direct,seek_bytes conv=notrunc \
+			status=none &&
+		{ dd if="$d" bs=3584 skip=1 count=2340 iflag=direct status=none &&
+		  dd if="$d" bs=1M skip=1536 count=7 iflag=direct,skip_bytes status=none; } |
+		md5sum | cut -c1-32
 }
 dd if=/dev/urandom of=/tmp/random.bin bs=4k count=64 status=none   # the same for both
+{ head -c 1048576 /dev/urandom; yes "ztier: a page of text, said again" | head -c 1048576; } >/tmp/big.bin
+check "2 MiB of random and text to write" test "$(stat -c %s /tmp/big.bin)" = 2097152
+max_kb() { cat "/sys/block/${1#/dev/}/queue/max_hw_sectors_kb"; }
 # zero copy is for servers that may allocate on the I/O path: not swap
 sed 's/^\[device\]$/&\nmemory-commit = on-demand/' $fx/zram.conf >/tmp/zram-od.conf
 check "add (memory on demand: zero copy where the kernel has it)" add --policy /tmp/zram-od.conf
@@ -150,6 +161,7 @@ if [ "$zc" ]; then
 	# (a run of one zram page is read on the queue thread: whole MiBs here)
 	check "zram pages read in 1 MiB requests came with zero copy" eval \
 		'dd if="$dev" of=/dev/null bs=1M count=6 iflag=direct status=none && wait_stat "$id" zc_pages -gt 0'
+	check "it takes requests of 1 MiB (max_hw_sectors_kb $(max_kb "$dev"))" test "$(max_kb "$dev")" = 1024
 else
 	check "this kernel has no zero copy: every page copied" test "$(get "$id" zc_pages)" = 0
 fi
@@ -157,6 +169,7 @@ check "no request failed" test "$(get "$id" errors)" = 0
 check "del" del "$id"
 check "add with ZTIER_UBLK_ZERO_COPY=0 (the copy path)" eval 'ZTIER_UBLK_ZERO_COPY=0 add --policy /tmp/zram-od.conf'
 check "it copied every page" eval 'mixed_read "$dev" >/tmp/sum_copy && test "$(get "$id" zc_pages)" = 0'
+check "its requests fit its buffer (max_hw_sectors_kb $(max_kb "$dev"))" test "$(max_kb "$dev")" -le 512
 check "the same md5 ($(cat /tmp/sum_copy 2>/dev/null))" test "$sum_zc" = "$(cat /tmp/sum_copy 2>/dev/null)"
 check "del" del "$id"
 check "no zram device left" no_devices
