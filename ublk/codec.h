@@ -41,7 +41,8 @@ size_t zu_codec_ctx_bytes(const struct zu_codec_ctx *ctx);
  * any lz4 output, which lets lz4 run its faster unbounded mode. */
 void *zu_codec_buf(struct zu_codec_ctx *ctx);
 
-/* Compress one ZT_PAGE_SIZE page into dst (at most dst_cap bytes).
+/* Compress one ZT_PAGE_SIZE page into dst (at most dst_cap bytes; lz4
+ * into zu_codec_buf may write up to the whole buffer before -E2BIG).
  * Returns the compressed length (> 0), -E2BIG if it does not fit in
  * dst_cap, -EINVAL for ZT_CODEC_RAW, a zstd level above the context's
  * maximum, lz4hc without zu_codec_ctx_enable_lz4hc, or an unknown kind. */

@@ -140,9 +140,8 @@ int ztu_ctrl_add(struct ztu_dev *d)
 	d->info.flags = ztu_add_flags(c->state_path[0] != 0, d->want_zc, d->features) |
 			batch_flag(d->features);
 	d->info.max_io_buf_bytes = c->io_buf_bytes;
-	/* a buffer of two pages or more passes any request a window at a time */
-	if ((d->info.flags & ZTU_ZC_FLAGS) == ZTU_ZC_FLAGS && c->io_buf_bytes < ZTU_ZC_REQ_MAX &&
-	    c->io_buf_bytes >= 2 * ZT_PAGE_SIZE)
+	if ((d->info.flags & ZTU_ZC_FLAGS) == ZTU_ZC_FLAGS && c->io_buf_bytes >= ZTU_ZC_WINDOW_MIN &&
+	    c->io_buf_bytes < ZTU_ZC_REQ_MAX)
 		d->info.max_io_buf_bytes = ZTU_ZC_REQ_MAX;
 	ret = ztu_ctrl_cmd(d, UBLK_U_CMD_ADD_DEV, -1, (uintptr_t)&d->info,
 			   sizeof(d->info), 0);

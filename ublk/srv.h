@@ -24,7 +24,8 @@
  *               target state (40 B) and 9 B per page of the largest
  *               request + 9 B (tgt_tiered new_entry, fixed): <= 1.2 MiB
  *               for 4096 tags; a zero-copy device's requests reach 1 MiB
- *               (ZTU_ZC_REQ_MAX): 2.3 KiB a tag, 296 KiB for depth 128;
+ *               (ZTU_ZC_REQ_MAX, for 256 tags or fewer): 2.3 KiB a tag,
+ *               <= 592 KiB;
  *   per queue:  the thread stack (THREAD_STACK, 256 KiB, locked whole),
  *               codec contexts (lz4 16 KiB, lz4hc 256 KiB if a class
  *               uses it, zstd DCtx 94 KiB, CCtx for the policy's highest
@@ -263,11 +264,14 @@ bool ztu_batch_may_end(const struct ztu_queue *q);
  * before it reaches us (unregistered by its commit), and what we need as
  * bytes we copy ourselves with pread/pwrite on /dev/ublkcN. */
 #define ZTU_ZC_FLAGS (UBLK_F_AUTO_BUF_REG | UBLK_F_USER_COPY)
-/* The largest request of a zero-copy device.  Its block-tier pages never
- * pass through ztu_buf and the rest goes through it a buffer at a time
- * (tgt_tiered.c), so requests need not fit the buffer: a 1 MiB read is one
- * ublk round trip, not eight of 128 KiB. */
-#define ZTU_ZC_REQ_MAX (1u << 20)
+/* The largest request of a zero-copy device whose buffers are at least
+ * ZTU_ZC_WINDOW_MIN (256 tags or fewer).  The kernel copies nothing into
+ * ztu_buf, so a request need not fit it: the target goes through it a
+ * buffer at a time (tgt_tiered.c), and a 1 MiB read is one ublk round trip,
+ * not eight of 128 KiB.  Smaller buffers would cut it into too many windows,
+ * each waiting for the last: such a device keeps requests of its buffer. */
+#define ZTU_ZC_REQ_MAX    (1u << 20)
+#define ZTU_ZC_WINDOW_MIN (64u << 10)
 static inline bool ztu_dev_zc(const struct ztu_dev *d)
 {
 	return d->zc;

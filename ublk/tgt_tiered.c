@@ -49,9 +49,10 @@
  *
  * A request's bytes pass through its tag's buffer (ztu_buf).  A zero-copy
  * device takes requests larger than that buffer (up to 1 MiB: its block-
- * tier pages never touch it), and goes through them a window, a buffer's
- * worth of pages, at a time: a write's bytes of the window copied in, its
- * pages done, a read's copied out, then the next window.
+ * tier pages are read straight into the request's own pages), and goes
+ * through them a window, a buffer's worth of pages, at a time: a write's
+ * bytes of the window copied in, its pages done (block-tier writes from
+ * the buffer), a read's copied out, then the next window.
  *
  * Async pages are counted per tag; a tag completes when its last page is
  * done.  Backend SQEs in flight are bounded by the queue's budget (the CQ is
@@ -578,16 +579,19 @@ static int open_window(struct ztu_queue *q, unsigned tag, unsigned first)
 	unsigned op = ublksrv_get_op(iod);
 	size_t at = page_off(iod, first, ts->npages), in_page = at & (ZT_PAGE_SIZE - 1);
 	size_t room = q->dev->cfg.io_buf_bytes;
-	/* else the kernel copied, or copies, the whole request: it fits */
-	bool windows = ztu_dev_zc(q->dev) && (op == UBLK_IO_OP_READ || op == UBLK_IO_OP_WRITE);
-	unsigned last;
+	size_t end = page_off(iod, ts->npages, ts->npages);
+	/* else the request fits the buffer (the kernel's copy needs that) */
+	bool windows = q->dev->info.max_io_buf_bytes > room &&
+		       (op == UBLK_IO_OP_READ || op == UBLK_IO_OP_WRITE);
 
 	ts->wbegin = first;
 	ts->woff = at - in_page;
-	/* the pages that end within room bytes of woff (room >= 2 pages) */
-	last = (unsigned)((ts->woff + room + ((size_t)(iod->start_sector << 9) & (ZT_PAGE_SIZE - 1))) /
-			  ZT_PAGE_SIZE);
-	ts->wend = windows && last < ts->npages ? last : ts->npages;
+	ts->wend = ts->npages;
+	/* else the pages whose end is within room of woff (room >= 64 KiB) */
+	if (windows && end - ts->woff > room)
+		ts->wend = (unsigned)((ts->woff + room +
+				       ((size_t)(iod->start_sector << 9) & (ZT_PAGE_SIZE - 1))) /
+				      ZT_PAGE_SIZE);
 	if (op != UBLK_IO_OP_WRITE || !ztu_dev_zc(q->dev))
 		return 0;
 	return ztu_zc_copy_in(q, tag, ztu_buf(q, tag) + in_page,
@@ -657,7 +661,8 @@ static void run_tag(struct ztu_queue *q, unsigned tag)
 	finish(q, tag);
 }
 
-/* After a backend completion of tag's request. */
+/* After a backend completion of tag's request: it may go on to its next
+ * window, or be done. */
 static void maybe_finish(struct ztu_queue *q, unsigned tag)
 {
 	if (!window_done(&((struct tq *)q->tgt)->tags[tag]))

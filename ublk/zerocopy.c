@@ -13,12 +13,12 @@
  *     (the sparse table made here) and the commit unregisters them; a block
  *     tier's page is read from its device into them (READ_FIXED), no copy;
  *   - everything else goes through ztu_buf as before, but we copy it
- *     ourselves: a write's whole data in before the pages are placed, a
- *     read's pages that did not come by READ_FIXED out before the commit.
+ *     ourselves: a write's data in before its pages are placed, a read's
+ *     pages that did not come by READ_FIXED out before the commit (a
+ *     window at a time for a request larger than ztu_buf).
  * A registration the kernel could not make (FALLBACK: NEED_REG_BUF) leaves
  * that request to the copies alone.  Since the kernel copies nothing into
- * ztu_buf, a request may be larger than it (ZTU_ZC_REQ_MAX, srv.h): the
- * target copies such a request in and out a buffer's worth at a time.
+ * ztu_buf, a request may be larger than it (ZTU_ZC_REQ_MAX, srv.h).
  */
 #include <errno.h>
 #include <unistd.h>

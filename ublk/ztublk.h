@@ -55,8 +55,9 @@ struct ztu_config {
 	uint64_t size;                /* bytes, multiple of 4 KiB              */
 	unsigned queues;              /* 1..ZTU_MAX_QUEUES                     */
 	unsigned depth;               /* 1..4096                               */
-	uint32_t io_buf_bytes;        /* per-tag buffer = the largest request:
-	                                 ztu_io_buf_bytes(queues, depth)       */
+	uint32_t io_buf_bytes;        /* per-tag buffer, ztu_io_buf_bytes(queues,
+	                                 depth): the largest request but on a
+	                                 zero-copy device (ztier-ublk(8))      */
 	uint64_t mem_limit;           /* store memory limit in bytes           */
 	bool commit_upfront;          /* store and table committed at start    */
 	struct zt_thresholds thresholds;
@@ -85,7 +86,8 @@ bool ztu_path_is_device(const char *path);
  * faulted in before the device starts (a swap server must never allocate
  * while it serves), so they are a fixed cost whatever the device stores:
  * all of a device's buffers together stay within ZTU_IO_BUF_BUDGET.  The
- * buffer, and with it the largest request (max_sectors), is the largest
+ * buffer, and with it the largest request (max_sectors; a zero-copy device
+ * of 256 tags or fewer takes 1 MiB requests whatever its buffer), is the largest
  * power of two up to ZTU_IO_BUF_MAX that fits queues x depth of them in
  * the budget, at least one page: 1 x 128 tags get 128 KiB, 2 x 128 get
  * 64 KiB, 4 x 256 get 16 KiB; larger requests are split by the kernel.
