@@ -162,6 +162,9 @@ if [ "$zc" ]; then
 	check "zram pages read in 1 MiB requests came with zero copy" eval \
 		'dd if="$dev" of=/dev/null bs=1M count=6 iflag=direct status=none && wait_stat "$id" zc_pages -gt 0'
 	check "it takes requests of 1 MiB (max_hw_sectors_kb $(max_kb "$dev"))" test "$(max_kb "$dev")" = 1024
+	check "one of 512 tags (32 KiB buffers) keeps requests of its buffer" eval \
+		'add --policy /tmp/zram-od.conf --queues 2 --depth 256 >/dev/null &&
+		 test "$(max_kb "$dev")" = 32 && del "$id" >/dev/null'
 else
 	check "this kernel has no zero copy: every page copied" test "$(get "$id" zc_pages)" = 0
 fi
