@@ -26,12 +26,6 @@
 #include "ublk/tier_zram.h"
 #include "ublk/tiered.h"
 
-static void mark_fixed(struct tq *tq, const struct read_run *r)
-{
-	for (unsigned k = 0; k < r->count; k++)
-		tq->fixed[(size_t)r->tag * tq->max_pages + r->first + k] = true;
-	ztu_ctr_add(&tq->tc.st->zc_reads, r->count);
-}
 
 /* A run's SQE carries its first page and its count in the target
  * argument of user_data (16 bits each). */
@@ -57,17 +51,27 @@ static void issue_run(struct ztu_queue *q, const struct read_run *r)
 		io_uring_prep_read(sqe, r->fd, tiered_buf_at(q, r->tag, r->at), len, (uint64_t)r->off);
 }
 
-/* One zram page, read now into ztu_buf (see above). */
+/* One zram page, read now (see above): into ztu_buf, or for a page meant
+ * for the request's own pages, whose window may have passed, into the
+ * bounce page and from there into the request. */
 static bool read_now(struct ztu_queue *q, const struct read_run *r)
 {
 	struct tq *tq = q->tgt;
+	void *to = r->fixed ? tq->bounce : tiered_buf_at(q, r->tag, r->at);
 	ssize_t n;
+	int res;
 
 	if (r->count != 1 || !ztu_zram_in_memory(tq->tc.t) ||
 	    r->fd != ztu_blk_fd(tq->tc.t->blk[ZT_TIER_ZRAM]))      /* spill */
 		return false;
-	n = pread(r->fd, tiered_buf_at(q, r->tag, r->at), ZT_PAGE_SIZE, r->off);
-	tiered_run_done(q, r->tag, r->first, 1, n < 0 ? -errno : (int)n);
+	n = pread(r->fd, to, ZT_PAGE_SIZE, r->off);
+	res = n < 0 ? -errno : (int)n;
+	if (r->fixed && res == ZT_PAGE_SIZE) {
+		int err = ztu_zc_copy_out(q, r->tag, to, ZT_PAGE_SIZE, r->at);
+
+		res = err ? err : res;
+	}
+	tiered_run_done(q, r->tag, r->first, 1, res);
 	return true;
 }
 
@@ -80,7 +84,7 @@ void tiered_run_flush(struct ztu_queue *q)
 	if (!r.count || read_now(q, &r))
 		return;
 	if (r.fixed)
-		mark_fixed(tq, &r);
+		ztu_ctr_add(&tq->tc.st->zc_reads, r.count);
 	issue_run(q, &r);
 }
 
@@ -99,6 +103,8 @@ void tiered_run_add(struct ztu_queue *q, unsigned tag, unsigned i, uint64_t e, s
 	off_t off;
 	int fd = ztu_tier_ops(zu_pte_tier(e))->io_fd(&tq->tc, zu_pte_untagged(e), &off);
 
+	/* a page meant for the request's own pages is its from here on */
+	tq->fixed[(size_t)tag * tq->max_pages + i] = fixed;
 	if (extends(&tq->run, tag, i, fd, off, fixed)) {
 		tq->run.count++;
 		return;
@@ -107,4 +113,5 @@ void tiered_run_add(struct ztu_queue *q, unsigned tag, unsigned i, uint64_t e, s
 	tq->run = (struct read_run){ .tag = tag, .first = i, .count = 1, .fd = fd, .off = off,
 				     .at = at, .fixed = fixed };
 	tq->tags[tag].pending++;
+	tq->tags[tag].fixed_out += fixed;
 }

@@ -21,7 +21,7 @@
  *               tests/ublk/t_config.c checks every queues x depth), plus
  *               ~0.2 KiB: ring entries (SQ 2 x 64 B, CQ ~16 B: 28 KiB for
  *               a 128-deep queue, 340 KiB for 2048), its descriptor (24 B),
- *               target state (40 B) and 9 B per page of the largest
+ *               target state (48 B) and 9 B per page of the largest
  *               request + 9 B (tgt_tiered new_entry, fixed): <= 1.2 MiB
  *               for 4096 tags; a zero-copy device's requests reach 1 MiB
  *               (ZTU_ZC_REQ_MAX, for 256 tags or fewer): 2.3 KiB a tag,

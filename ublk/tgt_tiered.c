@@ -601,7 +601,7 @@ static int open_window(struct ztu_queue *q, unsigned tag, unsigned first)
 /* Nothing of the window is left to do, out or parked. */
 static bool window_done(const struct tag_state *ts)
 {
-	return !ts->pending && !ts->deferred && (ts->next >= ts->wend || ts->err);
+	return ts->pending == ts->fixed_out && !ts->deferred && (ts->next >= ts->wend || ts->err);
 }
 
 /* A window done: a zero-copy read's pages go out to the request; then
@@ -612,10 +612,10 @@ static bool turn_window(struct ztu_queue *q, unsigned tag)
 
 	if (ublksrv_get_op(ztu_iod(q, tag)) == UBLK_IO_OP_READ && !ts->err && ztu_dev_zc(q->dev))
 		ts->err = copy_out(q, tag);
-	if (ts->err || ts->wend >= ts->npages)
-		return false;
-	ts->err = open_window(q, tag, ts->wend);
-	return !ts->err;
+	if (!ts->err && ts->wend < ts->npages)
+		ts->err = open_window(q, tag, ts->wend);
+	ts->closed = ts->err || ts->wend >= ts->npages;
+	return !ts->closed;
 }
 
 static void finish(struct ztu_queue *q, unsigned tag)
@@ -638,13 +638,16 @@ static void park(struct tq *tq, unsigned tag)
 
 /* The request's pages, window by window; it returns while backend I/O of
  * the window is out (its completions come back through maybe_finish) or
- * when parked (tiered_idle resumes it). */
+ * when parked (tiered_idle resumes it).  Reads straight into the request's
+ * pages (READ_FIXED) are not waited for between windows: a run of them
+ * goes on gathering into the next window, so pages in consecutive slots
+ * are one read however many windows they span. */
 static void run_tag(struct ztu_queue *q, unsigned tag)
 {
 	struct tq *tq = q->tgt;
 	struct tag_state *ts = &tq->tags[tag];
 
-	do {
+	for (;;) {
 		while (ts->next < ts->wend && !ts->err) {
 			if (q->tgt_inflight >= q->tgt_budget) {
 				tiered_run_flush(q);
@@ -654,23 +657,31 @@ static void run_tag(struct ztu_queue *q, unsigned tag)
 			ts->err = do_page(q, tag, ts->next);
 			ts->next++;
 		}
-		tiered_run_flush(q);
-		if (!window_done(ts))
-			return;
-	} while (turn_window(q, tag));
-	finish(q, tag);
+		if (!tq->run.fixed || ts->err)
+			tiered_run_flush(q);
+		if (!window_done(ts) || !turn_window(q, tag))
+			break;
+	}
+	tiered_run_flush(q);
+	if (ts->closed && !ts->pending)
+		finish(q, tag);
 }
 
 /* After a backend completion of tag's request: it may go on to its next
  * window, or be done. */
 static void maybe_finish(struct ztu_queue *q, unsigned tag)
 {
-	if (!window_done(&((struct tq *)q->tgt)->tags[tag]))
-		return;
-	if (turn_window(q, tag))
-		run_tag(q, tag);
-	else
-		finish(q, tag);
+	struct tag_state *ts = &((struct tq *)q->tgt)->tags[tag];
+
+	if (ts->closed) {
+		if (!ts->pending)
+			finish(q, tag);
+	} else if (window_done(ts)) {
+		if (turn_window(q, tag))
+			run_tag(q, tag);
+		else if (!ts->pending)
+			finish(q, tag);
+	}
 }
 
 static void tiered_queue_io(struct ztu_queue *q, unsigned tag)
@@ -712,11 +723,38 @@ static int unpack(struct tq *tq, uint64_t pgno, uint64_t e, void *buf)
 	return ret;
 }
 
+/* A page read anew after its window's bytes left ztu_buf (a read into the
+ * request's own pages outlives its window): on this thread, into the bounce
+ * page, and from there into the request. */
+static int reread_direct(struct ztu_queue *q, unsigned tag, unsigned i, const struct span *s)
+{
+	struct tq *tq = q->tgt;
+	const struct ublksrv_io_desc *iod = ztu_iod(q, tag);
+	uint64_t e;
+	int ret = zu_pt_lock(tq->tc.t->pt, s->pgno, ZU_PT_NOCREATE, &e);
+
+	if (ret == -ENOENT || (!ret && zu_pte_is_empty(e))) {
+		if (!ret)
+			zu_pt_unlock(tq->tc.t->pt, s->pgno, e);
+		memset(tq->bounce, 0, ZT_PAGE_SIZE);
+	} else if (ret) {
+		return ret;
+	} else {
+		ret = ztu_tier_ops(zu_pte_tier(e))->get(&tq->tc, loc(e), tq->bounce);
+		read_unlock(tq, s->pgno, e, ret ? NULL : tq->tc.scratch);
+		if (ret)
+			return ret;
+	}
+	return ztu_zc_copy_out(q, tag, (char *)tq->bounce + s->off, s->len,
+			       page_off(iod, i, tq->tags[tag].npages));
+}
+
 /* An async read is good only if the entry still names what was read: the
  * slot may have been freed and reused meanwhile.  Else read it again. */
 static int read_check(struct ztu_queue *q, unsigned tag, unsigned i, int err)
 {
 	struct tq *tq = q->tgt;
+	const struct tag_state *ts = &tq->tags[tag];
 	uint64_t was = tq->new_entry[(size_t)tag * tq->max_pages + i], cur;
 	struct span s;
 	int ret;
@@ -734,6 +772,8 @@ static int read_check(struct ztu_queue *q, unsigned tag, unsigned i, int err)
 	if (cur == was)
 		return err;
 	atomic_fetch_add_explicit(&tq->tc.t->rereads, 1, memory_order_relaxed);
+	if (i < ts->wbegin || ts->closed)
+		return reread_direct(q, tag, i, &s);
 	return read_page(q, tag, i, &s);
 }
 
@@ -743,9 +783,12 @@ static int read_check(struct ztu_queue *q, unsigned tag, unsigned i, int err)
  * the request if this was its last (maybe_finish). */
 void tiered_run_done(struct ztu_queue *q, unsigned tag, unsigned first, unsigned count, int res)
 {
-	struct tag_state *ts = &((struct tq *)q->tgt)->tags[tag];
+	struct tq *tq = q->tgt;
+	struct tag_state *ts = &tq->tags[tag];
 	int err = res == (int)(count * ZT_PAGE_SIZE) ? 0 : res < 0 ? res : -EIO;
 
+	/* (a fixed run's pages stay marked until a re-read below) */
+	ts->fixed_out -= tq->fixed[(size_t)tag * tq->max_pages + first];
 	for (unsigned k = 0; k < count; k++) {
 		int r = read_check(q, tag, first + k, err);
 

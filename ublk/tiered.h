@@ -13,6 +13,11 @@
  * requests may be larger than the buffer (tgt_tiered.c open_window). */
 struct tag_state {
 	uint32_t next, npages, pending;   /* next page, pages, async pages out */
+	uint32_t fixed_out;               /* of pending: reads straight into the
+	                                     request (READ_FIXED), which need
+	                                     not end with their window          */
+	bool closed;                      /* no window left: done when nothing
+	                                     is pending                         */
 	uint32_t wbegin, wend;            /* the window: pages wbegin..wend-1  */
 	size_t woff;                      /* the request's byte at ztu_buf[0]:
 	                                     a page boundary (open_window)     */
