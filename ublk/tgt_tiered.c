@@ -614,7 +614,9 @@ static bool turn_window(struct ztu_queue *q, unsigned tag)
 		ts->err = copy_out(q, tag);
 	if (!ts->err && ts->wend < ts->npages)
 		ts->err = open_window(q, tag, ts->wend);
-	ts->closed = ts->err || ts->wend >= ts->npages;
+	else
+		ts->closed = true;
+	ts->closed |= ts->err != 0;
 	return !ts->closed;
 }
 
