@@ -47,18 +47,8 @@
  *          the write fails with the spill's error (EIO), never ENOSPC.
  *   FLUSH  nothing to do: completed writes are in RAM or on the device.
  *
- * A request's bytes pass through its tag's buffer (ztu_buf).  A zero-copy
- * device takes requests larger than that buffer (up to 1 MiB: its block-
- * tier pages are read straight into the request's own pages), and goes
- * through them a window, a buffer's worth of pages, at a time: a write's
- * bytes of the window copied in, its pages done (block-tier writes from
- * the buffer), a read's copied out, then the next window.
- *
- * Async pages are counted per tag; a tag completes when its last page is
- * done.  Backend SQEs in flight are bounded by the queue's budget (the CQ is
- * sized for it): a request that would exceed it is parked and resumed from
- * the idle hook as completions free room.  No allocation on the I/O path:
- * per-tag state, per-page slots and the bounce page are made at queue init.
+ * The request walk (windows, parking, completions) is tiered_request.c;
+ * this file is what happens to one page.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -69,8 +59,6 @@
 #include "ublk/demote.h"
 #include "ublk/tier_zram.h"
 #include "ublk/tiered.h"
-
-enum { OP_READ = TIERED_OP_READ, OP_WRITE = TIERED_OP_WRITE, OP_DISCARD = 3 };
 
 #define SPILL_RETRY_MS 1000       /* a failing spill is tried again after */
 
@@ -88,12 +76,6 @@ static bool spill_failing(struct ztu_tiers *t)
 
 	return until && mono_ms() < until;
 }
-
-struct span {
-	uint64_t pgno;
-	unsigned off, len;
-	char *buf;
-};
 
 /* Page i of a request whose bytes from woff on are at buf (the window). */
 static void page_span(const struct ublksrv_io_desc *iod, char *buf, size_t woff, unsigned i,
@@ -113,19 +95,11 @@ static void page_span(const struct ublksrv_io_desc *iod, char *buf, size_t woff,
 }
 
 /* Page i of tag's request, its bytes where its window holds them. */
-static void tag_span(struct ztu_queue *q, unsigned tag, unsigned i, struct span *s)
+void tiered_tag_span(struct ztu_queue *q, unsigned tag, unsigned i, struct span *s)
 {
 	const struct tag_state *ts = &((struct tq *)q->tgt)->tags[tag];
 
 	page_span(ztu_iod(q, tag), ztu_buf(q, tag), ts->woff, i, s);
-}
-
-static unsigned span_pages(const struct ublksrv_io_desc *iod)
-{
-	uint64_t start = iod->start_sector << 9;
-	uint64_t end = start + ((uint64_t)iod->nr_sectors << 9);
-
-	return (unsigned)(((end + ZT_PAGE_SIZE - 1) >> ZT_PAGE_SHIFT) - (start >> ZT_PAGE_SHIFT));
 }
 
 /* ---- entries: swap in a new location, free the old ----------------------- */
@@ -161,7 +135,7 @@ static void release_zram(struct tq *tq, uint64_t slot)
 	struct ztu_queue *q = tq->q;
 
 	if (q && ztu_discarder_ring(dc) && q->tgt_inflight < q->tgt_budget)
-		ztu_discarder_prep(ztu_tgt_sqe(q, 0, OP_DISCARD, (uint32_t)slot),
+		ztu_discarder_prep(ztu_tgt_sqe(q, 0, TIERED_OP_DISCARD, (uint32_t)slot),
 				   ztu_discarder_fd(dc), slot);
 	else
 		ztu_zram_release(tq->tc.t, slot);
@@ -359,7 +333,7 @@ static void issue_write(struct ztu_queue *q, unsigned tag, unsigned i, uint64_t 
 	struct tq *tq = q->tgt;
 	off_t off;
 	int fd = ztu_tier_ops(zu_pte_tier(e))->io_fd(&tq->tc, loc(e), &off);
-	struct io_uring_sqe *sqe = ztu_tgt_sqe(q, tag, OP_WRITE, i);
+	struct io_uring_sqe *sqe = ztu_tgt_sqe(q, tag, TIERED_OP_WRITE, i);
 
 	io_uring_prep_write(sqe, fd, buf, ZT_PAGE_SIZE, (uint64_t)off);
 	tq->tags[tag].pending++;
@@ -436,8 +410,6 @@ static int read_page(struct ztu_queue *q, unsigned tag, unsigned i, const struct
 	return ret;
 }
 
-static int write_done(struct ztu_queue *q, unsigned tag, unsigned i, int err);
-
 /* failed: see place_from (a retry after the zram tier refused the page).
  * A block tier's page whose buffer is not 4 KiB-aligned is written from
  * the tier's aligned page on this thread (see aligned). */
@@ -457,7 +429,7 @@ static int write_full(struct ztu_queue *q, unsigned tag, unsigned i, const struc
 		return publish(tq, s->pgno, e);
 	tq->new_entry[(size_t)tag * tq->max_pages + i] = e;
 	if (!aligned(s->buf))
-		return write_done(q, tag, i, ops->write_sync(&tq->tc, loc(e), s->buf));
+		return tiered_write_done(q, tag, i, ops->write_sync(&tq->tc, loc(e), s->buf));
 	issue_write(q, tag, i, e, s->buf);
 	return 0;
 }
@@ -507,12 +479,12 @@ static int discard_page(struct tq *tq, const struct span *s)
 	return 0;
 }
 
-static int do_page(struct ztu_queue *q, unsigned tag, unsigned i)
+int tiered_do_page(struct ztu_queue *q, unsigned tag, unsigned i)
 {
 	struct tq *tq = q->tgt;
 	struct span s;
 
-	tag_span(q, tag, i, &s);
+	tiered_tag_span(q, tag, i, &s);
 	switch (ublksrv_get_op(ztu_iod(q, tag))) {
 	case UBLK_IO_OP_READ:
 		return read_page(q, tag, i, &s);
@@ -523,192 +495,6 @@ static int do_page(struct ztu_queue *q, unsigned tag, unsigned i)
 	default:                                   /* DISCARD, WRITE_ZEROES */
 		return discard_page(tq, &s);
 	}
-}
-
-/* ---- a request: pages in order, parked when the backend budget is used ---- */
-
-/* Zero copy: the window's read pages that did not come by READ_FIXED are
- * in ztu_buf; copy them into the request, a run of neighbours at a time. */
-static int copy_out(struct ztu_queue *q, unsigned tag)
-{
-	struct tq *tq = q->tgt;
-	const struct tag_state *ts = &tq->tags[tag];
-	const bool *fixed = &tq->fixed[(size_t)tag * tq->max_pages];
-	char *buf = ztu_buf(q, tag);
-
-	for (unsigned i = ts->wbegin, j; i < ts->wend; i = j) {
-		struct span a, b;
-		int ret;
-
-		for (j = i; j < ts->wend && !fixed[j]; j++)
-			;
-		if (j == i) {
-			j++;
-			continue;
-		}
-		tag_span(q, tag, i, &a);
-		tag_span(q, tag, j - 1, &b);
-		ret = ztu_zc_copy_out(q, tag, a.buf, (size_t)(b.buf + b.len - a.buf),
-				      (size_t)(a.buf - buf) + ts->woff);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-/* Byte offset in the request of page i (of n; n: the request's end). */
-static size_t page_off(const struct ublksrv_io_desc *iod, unsigned i, unsigned n)
-{
-	size_t in_page = (size_t)(iod->start_sector << 9) & (ZT_PAGE_SIZE - 1);
-
-	if (i >= n)
-		return (size_t)iod->nr_sectors << 9;
-	return i ? (size_t)i * ZT_PAGE_SIZE - in_page : 0;
-}
-
-/* The pages from first on that ztu_buf holds at once: all of them, unless
- * a zero-copy device takes requests larger than its buffer (ctrl.c); a
- * write's bytes of those pages are copied in now.  Byte b of the request
- * is at ztu_buf + b - woff, woff a multiple of a page: a page lies on the
- * buffer's page boundaries exactly when it does on the request's, which
- * READ_FIXED into the request's own pages needs (read_page: aligned). */
-static int open_window(struct ztu_queue *q, unsigned tag, unsigned first)
-{
-	const struct ublksrv_io_desc *iod = ztu_iod(q, tag);
-	struct tag_state *ts = &((struct tq *)q->tgt)->tags[tag];
-	unsigned op = ublksrv_get_op(iod);
-	size_t at = page_off(iod, first, ts->npages), in_page = at & (ZT_PAGE_SIZE - 1);
-	size_t room = q->dev->cfg.io_buf_bytes;
-	size_t end = page_off(iod, ts->npages, ts->npages);
-	/* else the request fits the buffer (the kernel's copy needs that) */
-	bool windows = q->dev->info.max_io_buf_bytes > room &&
-		       (op == UBLK_IO_OP_READ || op == UBLK_IO_OP_WRITE);
-
-	ts->wbegin = first;
-	ts->woff = at - in_page;
-	ts->wend = ts->npages;
-	/* else the pages whose end is within room of woff (room >= 64 KiB) */
-	if (windows && end - ts->woff > room)
-		ts->wend = (unsigned)((ts->woff + room +
-				       ((size_t)(iod->start_sector << 9) & (ZT_PAGE_SIZE - 1))) /
-				      ZT_PAGE_SIZE);
-	if (op != UBLK_IO_OP_WRITE || !ztu_dev_zc(q->dev))
-		return 0;
-	return ztu_zc_copy_in(q, tag, ztu_buf(q, tag) + in_page,
-			      page_off(iod, ts->wend, ts->npages) - at, at);
-}
-
-/* Nothing of the window is left to do, out or parked. */
-static bool window_done(const struct tag_state *ts)
-{
-	return ts->pending == ts->fixed_out && !ts->deferred && (ts->next >= ts->wend || ts->err);
-}
-
-/* A window done: a zero-copy read's pages go out to the request; then
- * the next window, if any (false: the request is done, or failed). */
-static bool turn_window(struct ztu_queue *q, unsigned tag)
-{
-	struct tag_state *ts = &((struct tq *)q->tgt)->tags[tag];
-
-	if (ublksrv_get_op(ztu_iod(q, tag)) == UBLK_IO_OP_READ && !ts->err && ztu_dev_zc(q->dev))
-		ts->err = copy_out(q, tag);
-	if (!ts->err && ts->wend < ts->npages)
-		ts->err = open_window(q, tag, ts->wend);
-	else
-		ts->closed = true;
-	ts->closed |= ts->err != 0;
-	return !ts->closed;
-}
-
-static void finish(struct ztu_queue *q, unsigned tag)
-{
-	const struct ublksrv_io_desc *iod = ztu_iod(q, tag);
-	const struct tag_state *ts = &((struct tq *)q->tgt)->tags[tag];
-	unsigned op = ublksrv_get_op(iod);
-	int res = 0;
-
-	if (op == UBLK_IO_OP_READ || op == UBLK_IO_OP_WRITE)
-		res = (int)(iod->nr_sectors << 9);
-	ztu_io_done(q, tag, ts->err ? ts->err : res);
-}
-
-static void park(struct tq *tq, unsigned tag)
-{
-	tq->tags[tag].deferred = true;
-	tq->resume[(tq->rhead + tq->rcount++) % tq->rsize] = tag;
-}
-
-/* The request's pages, window by window; it returns while backend I/O of
- * the window is out (its completions come back through maybe_finish) or
- * when parked (tiered_idle resumes it).  Reads straight into the request's
- * pages (READ_FIXED) are not waited for between windows: a run of them
- * goes on gathering into the next window, so pages in consecutive slots
- * are one read however many windows they span. */
-static void run_tag(struct ztu_queue *q, unsigned tag)
-{
-	struct tq *tq = q->tgt;
-	struct tag_state *ts = &tq->tags[tag];
-
-	for (;;) {
-		while (ts->next < ts->wend && !ts->err) {
-			if (q->tgt_inflight >= q->tgt_budget) {
-				tiered_run_flush(q);
-				park(tq, tag);
-				return;
-			}
-			ts->err = do_page(q, tag, ts->next);
-			ts->next++;
-		}
-		if (!tq->run.fixed || ts->err)
-			tiered_run_flush(q);
-		if (!window_done(ts) || !turn_window(q, tag))
-			break;
-	}
-	tiered_run_flush(q);
-	if (ts->closed && !ts->pending)
-		finish(q, tag);
-}
-
-/* After a backend completion of tag's request: it may go on to its next
- * window, or be done. */
-static void maybe_finish(struct ztu_queue *q, unsigned tag)
-{
-	struct tag_state *ts = &((struct tq *)q->tgt)->tags[tag];
-
-	if (ts->closed) {
-		if (!ts->pending)
-			finish(q, tag);
-	} else if (window_done(ts)) {
-		if (turn_window(q, tag))
-			run_tag(q, tag);
-		else if (!ts->pending)
-			finish(q, tag);
-	}
-}
-
-static void tiered_queue_io(struct ztu_queue *q, unsigned tag)
-{
-	const struct ublksrv_io_desc *iod = ztu_iod(q, tag);
-	struct tag_state *ts = &((struct tq *)q->tgt)->tags[tag];
-	unsigned op = ublksrv_get_op(iod);
-
-	if (op == UBLK_IO_OP_FLUSH) {
-		ztu_io_done(q, tag, 0);
-		return;
-	}
-	if (op != UBLK_IO_OP_READ && op != UBLK_IO_OP_WRITE &&
-	    op != UBLK_IO_OP_DISCARD && op != UBLK_IO_OP_WRITE_ZEROES) {
-		ztu_io_done(q, tag, -EOPNOTSUPP);
-		return;
-	}
-	*ts = (struct tag_state){ .npages = span_pages(iod) };
-	if ((iod->start_sector << 9) + ((uint64_t)iod->nr_sectors << 9) > q->dev->cfg.size)
-		ts->err = -EIO;
-	if (ztu_dev_zc(q->dev))                   /* the kernel copied nothing */
-		ts->zc = ztu_zc_registered(q, tag);
-	if (!ts->err)
-		ts->err = open_window(q, tag, 0);
-	run_tag(q, tag);
 }
 
 /* A packed page read whole into buf (its entry e locked, unchanged): the
@@ -748,7 +534,7 @@ static int reread_direct(struct ztu_queue *q, unsigned tag, unsigned i, const st
 			return ret;
 	}
 	return ztu_zc_copy_out(q, tag, (char *)tq->bounce + s->off, s->len,
-			       page_off(iod, i, tq->tags[tag].npages));
+			       tiered_page_off(iod, i, tq->tags[tag].npages));
 }
 
 /* An async read is good only if the entry still names what was read: the
@@ -761,7 +547,7 @@ static int read_check(struct ztu_queue *q, unsigned tag, unsigned i, int err)
 	struct span s;
 	int ret;
 
-	tag_span(q, tag, i, &s);
+	tiered_tag_span(q, tag, i, &s);
 	ret = zu_pt_lock(tq->tc.t->pt, s.pgno, ZU_PT_NOCREATE, &cur);
 	if (ret == -ENOENT)
 		cur = ZU_PTE_EMPTY;
@@ -782,7 +568,7 @@ static int read_check(struct ztu_queue *q, unsigned tag, unsigned i, int err)
 /* A run of count pages from first read (res: bytes or -errno): each page
  * checked on its own; the first error is the request's.  Pages read anew
  * (changed meanwhile) go out as runs of their own.  The caller finishes
- * the request if this was its last (maybe_finish). */
+ * the request if this was its last (tiered_request.c). */
 void tiered_run_done(struct ztu_queue *q, unsigned tag, unsigned first, unsigned count, int res)
 {
 	struct tq *tq = q->tgt;
@@ -814,13 +600,13 @@ static int spill_failed(struct ztu_queue *q, unsigned tag, unsigned i, const str
 /* An async write is on the device: publish it.  A zram write the kernel
  * refused (mem_limit), or a spill write that failed, goes to the class's
  * fallback instead. */
-static int write_done(struct ztu_queue *q, unsigned tag, unsigned i, int err)
+int tiered_write_done(struct ztu_queue *q, unsigned tag, unsigned i, int err)
 {
 	struct tq *tq = q->tgt;
 	uint64_t e = tq->new_entry[(size_t)tag * tq->max_pages + i];
 	struct span s;
 
-	tag_span(q, tag, i, &s);
+	tiered_tag_span(q, tag, i, &s);
 	if (!err)
 		return publish(tq, s.pgno, e);
 	if (zu_pte_tier(e) == ZT_TIER_SPILL)
@@ -834,55 +620,3 @@ static int write_done(struct ztu_queue *q, unsigned tag, unsigned i, int err)
 	ztu_zram_mark_full(tq->tc.t);
 	return write_full(q, tag, i, &s, ZT_TIER_ZRAM);
 }
-
-static void tiered_io_done(struct ztu_queue *q, unsigned tag, const struct io_uring_cqe *cqe)
-{
-	struct tq *tq = q->tgt;
-	struct tag_state *ts = &tq->tags[tag];
-	unsigned i = ztu_udata_arg(cqe->user_data);
-	int err;
-
-	if (ztu_udata_op(cqe->user_data) == OP_DISCARD) {   /* of no request */
-		ztu_discarder_done(ztu_zram_discarder(tq->tc.t), i, cqe->res);
-		return;
-	}
-	if (ztu_udata_op(cqe->user_data) == OP_READ) {
-		tiered_run_cqe(q, tag, i, cqe->res);
-		maybe_finish(q, tag);
-		return;
-	}
-	err = write_done(q, tag, i, cqe->res == ZT_PAGE_SIZE ? 0 : cqe->res < 0 ? cqe->res : -EIO);
-	if (err && !ts->err)
-		ts->err = err;
-	ts->pending--;
-	maybe_finish(q, tag);
-}
-
-static void tiered_idle(struct ztu_queue *q)
-{
-	struct tq *tq = q->tgt;
-
-	while (tq->rcount && q->tgt_inflight < q->tgt_budget) {
-		unsigned tag = tq->resume[tq->rhead];
-
-		tq->rhead = (tq->rhead + 1) % tq->rsize;
-		tq->rcount--;
-		tq->tags[tag].deferred = false;
-		run_tag(q, tag);
-	}
-}
-
-const struct ztu_target_ops ztu_tgt_tiered = {
-	.name = "tiered",
-	.init = ztu_tiered_init,
-	.deinit = ztu_tiered_deinit,
-	.queue_init = ztu_tiered_queue_init,
-	.queue_deinit = ztu_tiered_queue_deinit,
-	.queue_io = tiered_queue_io,
-	.io_done = tiered_io_done,
-	.idle = tiered_idle,
-	.publish = ztu_tiered_publish,
-	.reap = ztu_tiered_reap,
-	.sections = ztu_tiered_sections,
-	.owned = ztu_zram_owned,
-};

@@ -1,6 +1,7 @@
 /*
- * tiered.h — internal: the tiered target's per-queue state, shared by the
- * request path (tgt_tiered.c) and its setup (tiered_setup.c).
+ * tiered.h — internal: the tiered target's per-queue state, shared by its
+ * requests (tiered_request.c), their pages (tgt_tiered.c), block-tier read
+ * runs (read_run.c) and its setup (tiered_setup.c).
  */
 #ifndef ZT_UBLK_TIERED_H
 #define ZT_UBLK_TIERED_H
@@ -10,7 +11,7 @@
 
 /* One request in progress on a tag.  Its pages go through ztu_buf a
  * window at a time: all of them, except on a zero-copy device, whose
- * requests may be larger than the buffer (tgt_tiered.c open_window). */
+ * requests may be larger than the buffer (tiered_request.c open_window). */
 struct tag_state {
 	uint32_t next, npages, pending;   /* next page, pages, async pages out */
 	uint32_t fixed_out;               /* of pending: reads straight into the
@@ -30,6 +31,7 @@ struct tag_state {
 /* Block-tier pages in consecutive slots, read as one I/O (read_run.c). */
 #define TIERED_OP_READ  1          /* the target's backend ops (user_data) */
 #define TIERED_OP_WRITE 2
+#define TIERED_OP_DISCARD 3        /* of a freed zram slot, of no request */
 #define TIERED_RUN_MAX  0xffffu    /* pages in one run: 16 bits of user_data */
 struct read_run {
 	unsigned tag, first, count;       /* pages first .. first + count - 1 */
@@ -59,6 +61,25 @@ static inline char *tiered_buf_at(struct ztu_queue *q, unsigned tag, size_t at)
 {
 	return ztu_buf(q, tag) + (at - ((struct tq *)q->tgt)->tags[tag].woff);
 }
+
+/* One page of a request: its number, the bytes of it the request covers
+ * (off, len) and where they are in ztu_buf. */
+struct span {
+	uint64_t pgno;
+	unsigned off, len;
+	char *buf;
+};
+
+/* tgt_tiered.c: page i of tag's request, its bytes where its window holds
+ * them; do it (0, or -errno for the request), or take its async write's
+ * completion (err: 0 or -errno). */
+void tiered_tag_span(struct ztu_queue *q, unsigned tag, unsigned i, struct span *s);
+int tiered_do_page(struct ztu_queue *q, unsigned tag, unsigned i);
+int tiered_write_done(struct ztu_queue *q, unsigned tag, unsigned i, int err);
+
+/* tiered_request.c: byte offset in the request of page i of n (n: its
+ * end). */
+size_t tiered_page_off(const struct ublksrv_io_desc *iod, unsigned i, unsigned n);
 
 int ztu_tiered_init(struct ztu_dev *d, char *msg, size_t len);
 int ztu_tiered_deinit(struct ztu_dev *d);
