@@ -26,9 +26,10 @@
  *          on the ring; its entry is swapped in only when the write is on the
  *          device, so until then readers keep seeing the previous data.
  *   sub-page WRITE, WRITE_ZEROES and DISCARD of part of a page: read-modify-
- *          write entirely under the entry lock (concurrent 512 B writes to
- *          one page must both land); if the page lives on a block tier this
- *          rare path uses pread/pwrite instead of the ring.
+ *          write, its device I/O on the ring and the page validated before
+ *          its new copy goes in (tiered_rmw.c), so concurrent 512 B writes
+ *          to one page both land; its last resort is tiered_write_partial,
+ *          all under the entry lock, with pread/pwrite for a block tier.
  *   DISCARD / WRITE_ZEROES of whole pages: the entry becomes empty and the
  *          location is freed (memory goes back: store chunks are released,
  *          a zram slot is discarded so the kernel frees it too, and only
@@ -143,7 +144,7 @@ static void release_zram(struct tq *tq, uint64_t slot)
 
 /* Free a location that no entry names (yet or any more).  A zram slot is
  * discarded first: it is free for reuse only once that returned. */
-static void free_loc(struct tq *tq, uint64_t e)
+void tiered_free_loc(struct tq *tq, uint64_t e)
 {
 	if (zu_pte_tier(e) == ZT_TIER_ZRAM)
 		release_zram(tq, zu_pte_slot_nr(e));
@@ -157,10 +158,10 @@ static void drop(struct tq *tq, uint64_t e)
 	if (zu_pte_is_empty(e))
 		return;
 	ztu_ctr_add(&tq->tc.st->pages[zu_pte_tier(e)], -1);
-	free_loc(tq, e);
+	tiered_free_loc(tq, e);
 }
 
-static void unlock_swap(struct tq *tq, uint64_t pgno, uint64_t old, uint64_t e)
+void tiered_unlock_swap(struct tq *tq, uint64_t pgno, uint64_t old, uint64_t e)
 {
 	zu_pt_unlock(tq->tc.t->pt, pgno, e);
 	if (!zu_pte_is_empty(e))
@@ -174,10 +175,10 @@ static int publish(struct tq *tq, uint64_t pgno, uint64_t e)
 	int ret = zu_pt_lock(tq->tc.t->pt, pgno, 0, &old);
 
 	if (ret) {
-		free_loc(tq, e);
+		tiered_free_loc(tq, e);
 		return ret;
 	}
-	unlock_swap(tq, pgno, old, e);
+	tiered_unlock_swap(tq, pgno, old, e);
 	return 0;
 }
 
@@ -224,7 +225,7 @@ static int spill_dead_end(struct tq *tq, const void *page, const struct zt_page_
  * fallback of a class whose tier that is may take it; ZT_TIER_NONE for a
  * new write.  A page that a dead spill could not take and no fallback
  * took fails with the spill's error, not ENOSPC. */
-static int place_from(struct tq *tq, const void *page, enum zt_tier failed, uint64_t *e)
+int tiered_place_from(struct tq *tq, const void *page, enum zt_tier failed, uint64_t *e)
 {
 	const struct ztu_config *p = tq->tc.t->cfg;
 	struct zt_page_class cls;
@@ -281,7 +282,7 @@ static int place_sync(struct tq *tq, const void *page, uint64_t *e)
 
 	for (;;) {
 		const struct ztu_tier_ops *ops;
-		int ret = place_from(tq, page, failed, e);
+		int ret = tiered_place_from(tq, page, failed, e);
 
 		if (ret)
 			return ret;
@@ -289,7 +290,7 @@ static int place_sync(struct tq *tq, const void *page, uint64_t *e)
 		if (!ops->write_sync || put_wrote(tq, ops, *e) ||
 		    !(ret = ops->write_sync(&tq->tc, loc(*e), page)))
 			return 0;
-		free_loc(tq, *e);
+		tiered_free_loc(tq, *e);
 		if (zu_pte_tier(*e) != ZT_TIER_ZRAM || failed != ZT_TIER_NONE)
 			return ret;
 		ztu_zram_mark_full(tq->tc.t);
@@ -312,7 +313,7 @@ static bool promote(struct tq *tq, uint64_t pgno, uint64_t e, const void *slot)
 	ztu_ctr_add(&st->store_pages, 1);
 	ztu_ctr_add(&st->store_bytes, (int64_t)zu_pte_packed_len(e));
 	ztu_ctr_add(&st->promoted, 1);
-	unlock_swap(tq, pgno, e, ne);
+	tiered_unlock_swap(tq, pgno, e, ne);
 	return true;
 }
 
@@ -410,7 +411,7 @@ static int read_page(struct ztu_queue *q, unsigned tag, unsigned i, const struct
 	return ret;
 }
 
-/* failed: see place_from (a retry after the zram tier refused the page).
+/* failed: see tiered_place_from (a retry after the zram tier refused the page).
  * A block tier's page whose buffer is not 4 KiB-aligned is written from
  * the tier's aligned page on this thread (see aligned). */
 static int write_full(struct ztu_queue *q, unsigned tag, unsigned i, const struct span *s,
@@ -420,7 +421,7 @@ static int write_full(struct ztu_queue *q, unsigned tag, unsigned i, const struc
 	const struct ztu_tier_ops *ops;
 	uint64_t e;
 	off_t off;
-	int ret = place_from(tq, s->buf, failed, &e);
+	int ret = tiered_place_from(tq, s->buf, failed, &e);
 
 	if (ret)
 		return ret;
@@ -434,8 +435,10 @@ static int write_full(struct ztu_queue *q, unsigned tag, unsigned i, const struc
 	return 0;
 }
 
-/* Read-modify-write of part of a page (src NULL: zeros), under its lock. */
-static int write_partial(struct tq *tq, const struct span *s, const void *src)
+/* Read-modify-write of part of a page (src NULL: zeros), all under its
+ * lock: tiered_rmw.c's last resort, and every such page's path when the
+ * queue has no RMW pages (ZTIER_UBLK_RMW=sync). */
+int tiered_write_partial(struct tq *tq, const struct span *s, const void *src)
 {
 	uint64_t old, e = ZU_PTE_EMPTY;
 	int ret = zu_pt_lock(tq->tc.t->pt, s->pgno, src ? 0 : ZU_PT_NOCREATE, &old);
@@ -459,42 +462,39 @@ static int write_partial(struct tq *tq, const struct span *s, const void *src)
 		zu_pt_unlock(tq->tc.t->pt, s->pgno, old);
 		return ret;
 	}
-	unlock_swap(tq, s->pgno, old, e);
+	tiered_unlock_swap(tq, s->pgno, old, e);
 	return 0;
 }
 
+/* Whole pages only (part of a page is a read-modify-write of zeros). */
 static int discard_page(struct tq *tq, const struct span *s)
 {
 	uint64_t old;
-	int ret;
-
-	if (s->len != ZT_PAGE_SIZE)
-		return write_partial(tq, s, NULL);
-	ret = zu_pt_lock(tq->tc.t->pt, s->pgno, ZU_PT_NOCREATE, &old);
+	int ret = zu_pt_lock(tq->tc.t->pt, s->pgno, ZU_PT_NOCREATE, &old);
 	if (ret == -ENOENT)
 		return 0;
 	if (ret)
 		return ret;
-	unlock_swap(tq, s->pgno, old, ZU_PTE_EMPTY);
+	tiered_unlock_swap(tq, s->pgno, old, ZU_PTE_EMPTY);
 	return 0;
 }
 
 int tiered_do_page(struct ztu_queue *q, unsigned tag, unsigned i)
 {
-	struct tq *tq = q->tgt;
+	unsigned op = ublksrv_get_op(ztu_iod(q, tag));
 	struct span s;
 
 	tiered_tag_span(q, tag, i, &s);
-	switch (ublksrv_get_op(ztu_iod(q, tag))) {
-	case UBLK_IO_OP_READ:
+	if (op == UBLK_IO_OP_READ)
 		return read_page(q, tag, i, &s);
-	case UBLK_IO_OP_WRITE:
-		if (s.len == ZT_PAGE_SIZE)
-			return write_full(q, tag, i, &s, ZT_TIER_NONE);
-		return write_partial(tq, &s, s.buf);
-	default:                                   /* DISCARD, WRITE_ZEROES */
-		return discard_page(tq, &s);
+	if (s.len != ZT_PAGE_SIZE) {              /* (DISCARD, WRITE_ZEROES: zeros) */
+		if (op != UBLK_IO_OP_WRITE)
+			s.buf = NULL;
+		return tiered_rmw_page(q, tag, &s);
 	}
+	if (op == UBLK_IO_OP_WRITE)
+		return write_full(q, tag, i, &s, ZT_TIER_NONE);
+	return discard_page(q->tgt, &s);
 }
 
 /* A packed page read whole into buf (its entry e locked, unchanged): the
@@ -587,19 +587,20 @@ void tiered_run_done(struct ztu_queue *q, unsigned tag, unsigned first, unsigned
 	tiered_run_flush(q);
 }
 
-/* A spill write failed: new pages skip spill for a while (spill_failing),
- * and this one goes to its class's fallback; if none takes it, the write
- * fails with the spill's own error. */
-static int spill_failed(struct ztu_queue *q, unsigned tag, unsigned i, const struct span *s,
-			int err)
+void tiered_write_failed(struct tq *tq, uint64_t e)
 {
-	spill_mark_failing(((struct tq *)q->tgt)->tc.t);
-	return write_full(q, tag, i, s, ZT_TIER_SPILL) ? err : 0;
+	tiered_free_loc(tq, e);
+	if (zu_pte_tier(e) == ZT_TIER_SPILL)
+		spill_mark_failing(tq->tc.t);
+	else if (zu_pte_tier(e) == ZT_TIER_ZRAM)
+		ztu_zram_mark_full(tq->tc.t);
 }
 
 /* An async write is on the device: publish it.  A zram write the kernel
  * refused (mem_limit), or a spill write that failed, goes to the class's
- * fallback instead. */
+ * fallback instead (new pages skip a failing spill for a while:
+ * spill_failing); if none takes a spill's page, the write fails with the
+ * spill's own error. */
 int tiered_write_done(struct ztu_queue *q, unsigned tag, unsigned i, int err)
 {
 	struct tq *tq = q->tgt;
@@ -612,11 +613,10 @@ int tiered_write_done(struct ztu_queue *q, unsigned tag, unsigned i, int err)
 	if (zu_pte_tier(e) == ZT_TIER_SPILL)
 		err = ztu_blk_write_error(tq->tc.t->blk[ZT_TIER_SPILL],
 					  (off_t)(zu_pte_slot_nr(e) * ZT_PAGE_SIZE), err);
-	free_loc(tq, e);
+	tiered_write_failed(tq, e);
 	if (zu_pte_tier(e) == ZT_TIER_SPILL)
-		return spill_failed(q, tag, i, &s, err);
+		return write_full(q, tag, i, &s, ZT_TIER_SPILL) ? err : 0;
 	if (zu_pte_tier(e) != ZT_TIER_ZRAM)
 		return err;
-	ztu_zram_mark_full(tq->tc.t);
 	return write_full(q, tag, i, &s, ZT_TIER_ZRAM);
 }

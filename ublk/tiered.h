@@ -32,6 +32,7 @@ struct tag_state {
 #define TIERED_OP_READ  1          /* the target's backend ops (user_data) */
 #define TIERED_OP_WRITE 2
 #define TIERED_OP_DISCARD 3        /* of a freed zram slot, of no request */
+#define TIERED_OP_RMW   4          /* a read-modify-write's (tiered_rmw.c) */
 #define TIERED_RUN_MAX  0xffffu    /* pages in one run: 16 bits of user_data */
 struct read_run {
 	unsigned tag, first, count;       /* pages first .. first + count - 1 */
@@ -52,7 +53,11 @@ struct tq {
 	                                     request's pages (zerocopy.c)      */
 	unsigned max_pages;
 	unsigned *resume, rhead, rcount, rsize;   /* parked tags (FIFO)        */
-	void *bounce;                     /* one page for read-modify-write    */
+	void *bounce;                     /* one page for read-modify-write
+	                                     under the lock                    */
+	struct tiered_rmw *rmw;           /* pages for read-modify-write on the
+	                                     ring (tiered_rmw.c; NULL: none)   */
+	uint32_t rmw_free;                /* which of them are free (bits)     */
 	struct read_run run;              /* being gathered (count 0: none)    */
 };
 
@@ -71,11 +76,35 @@ struct span {
 };
 
 /* tgt_tiered.c: page i of tag's request, its bytes where its window holds
- * them; do it (0, or -errno for the request), or take its async write's
+ * them; do it (0, -errno for the request, or TIERED_PAGE_PARK: try again
+ * when the queue's backend I/O gives room), or take its async write's
  * completion (err: 0 or -errno). */
+#define TIERED_PAGE_PARK 1
 void tiered_tag_span(struct ztu_queue *q, unsigned tag, unsigned i, struct span *s);
 int tiered_do_page(struct ztu_queue *q, unsigned tag, unsigned i);
 int tiered_write_done(struct ztu_queue *q, unsigned tag, unsigned i, int err);
+
+/* tgt_tiered.c, for tiered_rmw.c: place a page (failed: the tier that just
+ * refused it, ZT_TIER_NONE for a new write); free a location no entry
+ * names; replace an entry locked as old by e (unlocking it) and free old's
+ * location; a failed async write of e: freed, and its tier marked full
+ * (zram) or failing (spill) so that the next placement falls back; the
+ * read-modify-write of s done entirely under the entry lock (src NULL:
+ * zeros). */
+int tiered_place_from(struct tq *tq, const void *page, enum zt_tier failed, uint64_t *e);
+void tiered_free_loc(struct tq *tq, uint64_t e);
+void tiered_unlock_swap(struct tq *tq, uint64_t pgno, uint64_t old, uint64_t e);
+void tiered_write_failed(struct tq *tq, uint64_t e);
+int tiered_write_partial(struct tq *tq, const struct span *s, const void *src);
+
+/* tiered_rmw.c: part of a page (s->buf NULL: zeros) written with its I/O
+ * on the ring (0 when done or out, -errno, TIERED_PAGE_PARK); its
+ * completions; the queue's RMW pages (0: the lock-held path only). */
+#define TIERED_RMW_OUT 2           /* internal: an SQE of it is out */
+int tiered_rmw_page(struct ztu_queue *q, unsigned tag, const struct span *s);
+void tiered_rmw_cqe(struct ztu_queue *q, unsigned tag, uint32_t arg, int res);
+int tiered_rmw_init(struct tq *tq);
+void tiered_rmw_deinit(struct tq *tq);
 
 /* tiered_request.c: byte offset in the request of page i of n (n: its
  * end). */

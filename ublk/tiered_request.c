@@ -150,6 +150,7 @@ static void run_tag(struct ztu_queue *q, unsigned tag)
 {
 	struct tq *tq = q->tgt;
 	struct tag_state *ts = &tq->tags[tag];
+	int ret;
 
 	for (;;) {
 		while (ts->next < ts->wend && !ts->err) {
@@ -158,7 +159,13 @@ static void run_tag(struct ztu_queue *q, unsigned tag)
 				park(tq, tag);
 				return;
 			}
-			ts->err = tiered_do_page(q, tag, ts->next);
+			ret = tiered_do_page(q, tag, ts->next);
+			if (ret == TIERED_PAGE_PARK) {     /* no RMW page free */
+				tiered_run_flush(q);
+				park(tq, tag);
+				return;
+			}
+			ts->err = ret;
 			ts->next++;
 		}
 		if (!tq->run.fixed || ts->err)
@@ -226,6 +233,11 @@ static void tiered_io_done(struct ztu_queue *q, unsigned tag, const struct io_ur
 	}
 	if (ztu_udata_op(cqe->user_data) == TIERED_OP_READ) {
 		tiered_run_cqe(q, tag, i, cqe->res);
+		tag_progress(q, tag);
+		return;
+	}
+	if (ztu_udata_op(cqe->user_data) == TIERED_OP_RMW) {
+		tiered_rmw_cqe(q, tag, i, cqe->res);
 		tag_progress(q, tag);
 		return;
 	}

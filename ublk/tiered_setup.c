@@ -438,7 +438,7 @@ int ztu_tiered_queue_init(struct ztu_queue *q)
 	tq->tc.scratch = page_alloc();
 	tq->tc.codec = codec_for(t->cfg);
 	if (!tq->tags || !tq->new_entry || !tq->fixed || !tq->resume || !tq->bounce ||
-	    !tq->tc.scratch || !tq->tc.codec)
+	    !tq->tc.scratch || !tq->tc.codec || tiered_rmw_init(tq))
 		return -ENOMEM;
 	for (int i = 0; i < ZT_TIER_COUNT; i++)
 		if (t->blk[i]) {
@@ -461,6 +461,7 @@ void ztu_tiered_queue_deinit(struct ztu_queue *q)
 		zu_codec_ctx_destroy(tq->tc.codec);
 	free(tq->tc.scratch);
 	free(tq->bounce);
+	tiered_rmw_deinit(tq);
 	free(tq->resume);
 	free(tq->new_entry);
 	free(tq->fixed);
