@@ -23,7 +23,8 @@ struct tag_state {
 	size_t woff;                      /* the request's byte at ztu_buf[0]:
 	                                     a page boundary (open_window)     */
 	int err;
-	bool deferred;                    /* parked: backend budget used up    */
+	bool deferred;                    /* parked: backend budget used up,  */
+	bool wants_rmw;                   /* or no RMW page free (tiered_rmw.c) */
 	bool zc;                          /* its pages are registered: block-
 	                                     tier reads go straight there      */
 };

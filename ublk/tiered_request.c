@@ -134,9 +134,10 @@ static void finish(struct ztu_queue *q, unsigned tag)
 	ztu_io_done(q, tag, ts->err ? ts->err : res);
 }
 
-static void park(struct tq *tq, unsigned tag)
+static void park(struct tq *tq, unsigned tag, bool wants_rmw)
 {
 	tq->tags[tag].deferred = true;
+	tq->tags[tag].wants_rmw = wants_rmw;
 	tq->resume[(tq->rhead + tq->rcount++) % tq->rsize] = tag;
 }
 
@@ -156,13 +157,13 @@ static void run_tag(struct ztu_queue *q, unsigned tag)
 		while (ts->next < ts->wend && !ts->err) {
 			if (q->tgt_inflight >= q->tgt_budget) {
 				tiered_run_flush(q);
-				park(tq, tag);
+				park(tq, tag, false);
 				return;
 			}
 			ret = tiered_do_page(q, tag, ts->next);
 			if (ret == TIERED_PAGE_PARK) {     /* no RMW page free */
 				tiered_run_flush(q);
-				park(tq, tag);
+				park(tq, tag, true);
 				return;
 			}
 			ts->err = ret;
@@ -256,6 +257,10 @@ static void tiered_idle(struct ztu_queue *q)
 	while (tq->rcount && q->tgt_inflight < q->tgt_budget) {
 		unsigned tag = tq->resume[tq->rhead];
 
+		/* in order: all wait while the first waits for an RMW page (one
+		 * is out on the ring, so this returns to take its completion) */
+		if (tq->tags[tag].wants_rmw && !tq->rmw_free)
+			break;
 		tq->rhead = (tq->rhead + 1) % tq->rsize;
 		tq->rcount--;
 		tq->tags[tag].deferred = false;

@@ -13,8 +13,8 @@
 # page).  Reported: the reader's IOPS and completion latency at the 50th,
 # 99th and 99.9th percentile (us), the writer's IOPS; median (min-max)
 # over the rounds, and ring/sync within each round.  Runs from the host:
-#   . tests/vm/ublk-vmargs.sh; tests/vm/run [--kernel 7.3] --nvme spill1=96M \
-#     --nvme spill2=96M --add tests/vm/bench-rmw.sh "${vm_args[@]}" WRAPPER
+#   . tests/vm/ublk-vmargs.sh; tests/vm/run [--kernel 7.3] --nvme spill1=192M \
+#     --nvme spill2=192M "${vm_args[@]}" tests/vm/bench-rmw.sh
 set -u
 export PATH=$PATH:/mnt/add LD_LIBRARY_PATH=/mnt/add
 . /mnt/add/bench-lib.sh || exit 1

@@ -144,10 +144,11 @@ for cls in "${CLASSES[@]}"; do
 done
 
 # The zram tier's own table (text-heavy data), the spill tier against the
-# raw namespace (three --nvme spill1-3) and the memory tables on real
-# process memory (issue #11), same boot: make vm-bench adds the scripts
-# and the corpus (tests/vm/corpus).
-for s in bench-zram bench-spill bench-mem; do
+# raw namespace (three --nvme spill1-3), sub-page writes to spilled pages on
+# the ring against the queue thread (spill1-2) and the memory tables on
+# real process memory (issue #11), same boot: make vm-bench adds the
+# scripts and the corpus (tests/vm/corpus).
+for s in bench-zram bench-spill bench-rmw bench-mem; do
 	if [ -r /mnt/add/$s.sh ]; then
 		echo
 		bash /mnt/add/$s.sh
