@@ -40,9 +40,9 @@
  *   - Entries are C11 atomics.  Bit 63 is a per-entry spin lock:
  *     zu_pt_lock() sets it (CAS) and returns the entry, zu_pt_unlock()
  *     stores the new entry and clears it in one release store.  A queue
- *     thread holds it across the read-modify-write of one page (sub-page
- *     writes, tier moves) and across the copy out of the store on reads,
- *     so a slot is never freed under a reader.  Hold it briefly, never
+ *     thread holds it across a tier move of one page, across the copy out
+ *     of the store on reads (so a slot is never freed under a reader) and
+ *     across the last-resort read-modify-write of a sub-page write.  Hold it briefly, never
  *     across an io_uring round trip: a queue thread that waits for its own
  *     CQE while holding an entry would spin forever on its next lock of
  *     that page.  Async tiers validate instead (zu_pte_slot_tagged).

@@ -13,7 +13,7 @@
  *          that read, so another queue may rewrite or discard the page and
  *          its slot be freed and reused by another page: when the read
  *          completes the entry is checked again and the page is read anew
- *          unless it is unchanged.  Every block-tier entry carries a 20-bit
+ *          unless it is unchanged.  Every block-tier entry carries a 19-bit
  *          tag (pagetable.h, zu_pte_slot_tagged) that is new for each write
  *          (qid in the low 4 bits, so queues never collide; one queue must
  *          wrap 2^15 writes during one read to fool it), so even a slot that

@@ -59,7 +59,8 @@ struct ztu_tiers {
 	_Atomic int64_t spill_retry_ms;       /* a spill write failed: new
 	                                         pages skip spill until this
 	                                         (CLOCK_MONOTONIC ms)       */
-	ztu_ctr rereads;                      /* async block-tier reads redone:
+	ztu_ctr rereads;                      /* async block-tier reads and
+	                                         read-modify-writes redone:
 	                                         the page changed meanwhile */
 	const struct ztu_config *cfg;         /* the server's, resolved   */
 	struct zu_state *state;               /* owns pt, fills, store and the

@@ -77,9 +77,9 @@ struct span {
 };
 
 /* tgt_tiered.c: page i of tag's request, its bytes where its window holds
- * them; do it (0, -errno for the request, or TIERED_PAGE_PARK: try again
- * when the queue's backend I/O gives room), or take its async write's
- * completion (err: 0 or -errno). */
+ * them; do it (0, -errno for the request, or TIERED_PAGE_PARK: no RMW page
+ * is free, try again when one is), or take its async write's completion
+ * (err: 0 or -errno). */
 #define TIERED_PAGE_PARK 1
 void tiered_tag_span(struct ztu_queue *q, unsigned tag, unsigned i, struct span *s);
 int tiered_do_page(struct ztu_queue *q, unsigned tag, unsigned i);
@@ -101,7 +101,6 @@ int tiered_write_partial(struct tq *tq, const struct span *s, const void *src);
 /* tiered_rmw.c: part of a page (s->buf NULL: zeros) written with its I/O
  * on the ring (0 when done or out, -errno, TIERED_PAGE_PARK); its
  * completions; the queue's RMW pages (0: the lock-held path only). */
-#define TIERED_RMW_OUT 2           /* internal: an SQE of it is out */
 int tiered_rmw_page(struct ztu_queue *q, unsigned tag, const struct span *s);
 void tiered_rmw_cqe(struct ztu_queue *q, unsigned tag, uint32_t arg, int res);
 int tiered_rmw_init(struct tq *tq);

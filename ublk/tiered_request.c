@@ -13,7 +13,8 @@
  * Async pages are counted per tag; a tag completes when its last page is
  * done.  Backend SQEs in flight are bounded by the queue's budget (the CQ is
  * sized for it): a request that would exceed it is parked and resumed from
- * the idle hook as completions free room.  No allocation on the I/O path:
+ * the idle hook as completions free room; so is one whose sub-page write
+ * finds every read-modify-write page of the queue busy (tiered_rmw.c).  No allocation on the I/O path:
  * per-tag state, per-page slots and the bounce page are made at queue init.
  */
 #include <errno.h>

@@ -15,18 +15,18 @@
  * are (tgt_tiered.c):
  *   1. its entry is noted (`was`) and its bytes read into one of the
  *      queue's RMW pages: on the ring from a block tier, else at once under
- *      the lock (memory tiers, a packed spill page, a page never written,
- *      a zram tier without backing device: it only decompresses);
+ *      the lock (memory tiers, a packed or sync spill page, a page never
+ *      written, a zram tier without backing device: it only decompresses);
  *   2. the request's bytes (or zeros) go over them and the page is placed
  *      as any write is (classified: it may change tier) and, on a block
  *      tier, written on the ring;
- *   3. the entry is locked: if it still is `was` (the 20-bit tag of a
- *      block-tier entry makes a reused slot differ) the new location
- *      replaces it and the old one is freed.  If another write got there
- *      first the new location is freed and the page starts again at 1 from
- *      that write's bytes, so concurrent writes to one page all land.
+ *   3. the entry is locked and the page checked (unchanged): if it still
+ *      holds what was read, the new location replaces it and the old one
+ *      is freed.  Else another write got there first: the new location is
+ *      freed and the page starts again at 1 from that write's bytes, so
+ *      concurrent writes to one page all land, in some order.
  * A page that loses RMW_TRIES times, or whose read or write fails, is done
- * by write_partial instead, all under the lock: it places with the
+ * by tiered_write_partial instead, all under the lock: it places with the
  * fallbacks of a full zram tier or a dead spill, and reports a failing
  * device's error.  When every RMW page of the queue is busy the request is
  * parked (TIERED_PAGE_PARK) until one is free.
@@ -42,7 +42,9 @@
 #include "ublk/tiered.h"
 
 #define RMW_TRIES 4     /* lost races before the page is done under the lock */
-#define RMW_PAGES 16    /* per queue (64 KiB): RMWs out at once, at most 32 */
+#define RMW_PAGES 16    /* per queue (64 KiB): RMWs out at once (<= 32: the
+                           bits of tq->rmw_free) */
+#define RMW_OUT 2       /* a step's result: its SQE is out, the page not done */
 
 struct tiered_rmw {
 	uint64_t was, now;                /* the entry read; the new location */
@@ -53,16 +55,38 @@ struct tiered_rmw {
 	void *page;                       /* RMW_PAGES pages, page-aligned     */
 };
 
-/* The page still holds what was read: its entry is the same, but for a
- * store page's age (a read or a demotion pass moves it, not the data). */
-static bool unchanged(uint64_t cur, uint64_t was)
+/* Does the entry alone say what the page holds?  An empty one or an inline
+ * fill word is the page; a block-tier entry's 19-bit tag is new for each
+ * write (tgt_tiered.c).  The store's and the fill table's locations are
+ * reused: the same entry may name another write's bytes later. */
+static bool says_all(uint64_t e)
 {
-	if (zu_pte_tier(cur) == ZT_TIER_STORE && zu_pte_tier(was) == ZT_TIER_STORE)
-		return zu_pte_store_aged(cur, 0) == zu_pte_store_aged(was, 0);
-	return cur == was;
+	enum zt_tier t = zu_pte_tier(e);
+
+	if (zu_pte_is_empty(e))
+		return true;
+	if (t == ZT_TIER_META)
+		return !(zu_pte_payload(e) & ZU_FILL_TABLE_BIT);
+	return (t == ZT_TIER_ZRAM || t == ZT_TIER_SPILL) && !zu_pte_is_packed(e);
 }
 
-/* Is e's page read or written on the ring (fd, off: where)? */
+/* Step 3's check, the entry cur locked: does the page still hold what was
+ * read?  Where the entry cannot say, its bytes outside the request's part
+ * must be the ones read: then the result is as if this write came after
+ * the one that wrote them. */
+static bool unchanged(struct tq *tq, const struct tiered_rmw *r, uint64_t cur)
+{
+	const char *a = tq->bounce, *b = r->page;
+	size_t end = (size_t)r->s.off + r->s.len;
+
+	if (says_all(cur) || says_all(r->was))
+		return cur == r->was;
+	if (ztu_tier_ops(zu_pte_tier(cur))->get(&tq->tc, zu_pte_untagged(cur), tq->bounce))
+		return false;
+	return !memcmp(a, b, r->s.off) && !memcmp(a + end, b + end, ZT_PAGE_SIZE - end);
+}
+
+/* Is e's page read or written on the ring?  If so, *fd and *off say where. */
 static bool is_async(struct tq *tq, uint64_t e, int *fd, off_t *off)
 {
 	const struct ztu_tier_ops *ops;
@@ -86,7 +110,8 @@ static void issue(struct ztu_queue *q, struct tiered_rmw *r, int fd, off_t off)
 		io_uring_prep_read(sqe, fd, r->page, ZT_PAGE_SIZE, (uint64_t)off);
 }
 
-/* The page done (res: 0 or -errno): its RMW page is free again. */
+/* The page done (res: 0 or -errno): its RMW page is free again; returns
+ * res. */
 static int done(struct tq *tq, struct tiered_rmw *r, int res)
 {
 	tq->rmw_free |= 1u << (r - tq->rmw);
@@ -101,27 +126,31 @@ static int under_lock(struct tq *tq, struct tiered_rmw *r)
 
 static int read_old(struct ztu_queue *q, struct tiered_rmw *r);
 
-/* Step 3: swap the new location in if the page is still what was read. */
+/* Step 3: swap the new location in if the page is still what was read.
+ * (A leaf is made only for a page that was empty: else its absence means
+ * the page was discarded meanwhile, a change like any other.) */
 static int commit(struct ztu_queue *q, struct tiered_rmw *r)
 {
 	struct tq *tq = q->tgt;
+	unsigned flags = zu_pte_is_empty(r->was) ? 0 : ZU_PT_NOCREATE;
 	uint64_t cur;
-	int ret = zu_pt_lock(tq->tc.t->pt, r->s.pgno, 0, &cur);
+	int ret = zu_pt_lock(tq->tc.t->pt, r->s.pgno, flags, &cur);
 
-	if (ret) {
+	if (ret && ret != -ENOENT) {
 		tiered_free_loc(tq, r->now);
 		return done(tq, r, ret);
 	}
-	if (unchanged(cur, r->was)) {
+	if (!ret && unchanged(tq, r, cur)) {
 		tiered_unlock_swap(tq, r->s.pgno, cur, r->now);
 		return done(tq, r, 0);
 	}
-	zu_pt_unlock(tq->tc.t->pt, r->s.pgno, cur);
+	if (!ret)
+		zu_pt_unlock(tq->tc.t->pt, r->s.pgno, cur);
 	tiered_free_loc(tq, r->now);
 	atomic_fetch_add_explicit(&tq->tc.t->rereads, 1, memory_order_relaxed);
 	if (++r->tries >= RMW_TRIES)
 		return under_lock(tq, r);
-	return read_old(q, r);
+	return read_old(q, r);                 /* (at most RMW_TRIES deep) */
 }
 
 /* Step 2: the request's bytes over the page read, placed, written. */
@@ -141,7 +170,7 @@ static int merge(struct ztu_queue *q, struct tiered_rmw *r)
 		return commit(q, r);              /* in memory, or written in put */
 	r->writing = true;
 	issue(q, r, fd, off);
-	return TIERED_RMW_OUT;
+	return RMW_OUT;
 }
 
 /* Step 1: the page's bytes as they are now, into r->page: on the ring
@@ -160,7 +189,7 @@ static int read_old(struct ztu_queue *q, struct tiered_rmw *r)
 	    !(zu_pte_tier(e) == ZT_TIER_ZRAM && ztu_zram_in_memory(tq->tc.t))) {
 		r->was = e;
 		issue(q, r, fd, off);
-		return TIERED_RMW_OUT;
+		return RMW_OUT;
 	}
 	ret = zu_pt_lock(tq->tc.t->pt, r->s.pgno, ZU_PT_NOCREATE, &e);
 	if (ret == -ENOENT) {
@@ -198,7 +227,7 @@ int tiered_rmw_page(struct ztu_queue *q, unsigned tag, const struct span *s)
 	r->tag = tag;
 	r->tries = 0;
 	ret = read_old(q, r);
-	if (ret != TIERED_RMW_OUT)
+	if (ret != RMW_OUT)
 		return ret;
 	tq->tags[tag].pending++;
 	return 0;
@@ -214,12 +243,12 @@ void tiered_rmw_cqe(struct ztu_queue *q, unsigned tag, uint32_t arg, int res)
 	if (res != ZT_PAGE_SIZE && r->writing) {   /* the new location failed */
 		tiered_write_failed(tq, r->now);
 		ret = under_lock(tq, r);
-	} else if (res != ZT_PAGE_SIZE) {          /* the old: say it as sync would */
+	} else if (res != ZT_PAGE_SIZE) {          /* the old: the sync path reports it */
 		ret = under_lock(tq, r);
 	} else {
 		ret = r->writing ? commit(q, r) : merge(q, r);
 	}
-	if (ret == TIERED_RMW_OUT)
+	if (ret == RMW_OUT)
 		return;
 	if (ret && !ts->err)
 		ts->err = ret;

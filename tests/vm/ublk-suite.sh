@@ -190,32 +190,44 @@ check "no request failed" test "$(get "$id" errors)" = 0
 check "umount, del" eval "umount /mnt/k1 && del $id"
 
 # ---------------------------------------------------------------------------
-group "sub-page writes to spilled pages, 8 writers a page"
-# Eight fio jobs write the eight 512 B sectors of the same 4 MiB of spilled
-# pages at once (job k: sector k of every page) on 2 queues, each verifying
-# its own sectors: a read-modify-write (tiered_rmw.c: its read and write
-# on the ring, the page validated before the new copy goes in) that lost
-# another one's bytes fails a job.  Then the same with every such page on
-# the lock-held path (ZTIER_UBLK_RMW=sync), its last resort.
-sub_writers() {
+group "sub-page writes, 8 writers a page"
+# Eight fio jobs write the eight 512 B sectors of the same 4 MiB of pages
+# at once (job k: sector k of every page) on 2 queues, each verifying its
+# own sectors, and all of them are verified again once every job is done:
+# a read-modify-write (tiered_rmw.c: I/O on the ring, the page checked
+# before its new copy goes in) that lost another one's bytes fails them.
+# Pages on the spill (the RMW's read and write on the ring), the same with
+# every such page on the lock-held path (ZTIER_UBLK_RMW=sync, the last
+# resort), and pages in the store (their locations are reused, so the
+# check compares bytes).
+sub_writers() { # fio options...
 	local k jobs=()
 	for k in 0 1 2 3 4 5 6 7; do jobs+=(--name=s$k --offset=$((k * 512))); done
 	fio --filename="$dev" --allow_file_create=0 --ioengine=io_uring --direct=1 \
 		--rw=write:3584 --bs=512 --iodepth=8 --size=4M --refill_buffers --do_verify=1 \
-		--verify=crc32c --verify_fatal=1 --verify_state_save=0 "${jobs[@]}" \
+		--verify=crc32c --verify_fatal=1 --verify_state_save=0 "$@" "${jobs[@]}" \
 		--output=/tmp/fio.out || { tail -n 25 /tmp/fio.out; return 1; }
 }
-for mode in ring sync; do
-	check "add ($mode, 2 queues, the spill on the ring)" eval \
+sub_cell() { # mode (ring|sync) tier (spill|store) stat: add, fill, write, verify
+	local mode=$1 tier=$2 stat=$3 data=()
+	[ "$tier" = store ] && data=(--buffer_compress_percentage=70 --buffer_compress_chunk=512)
+	check "add ($mode, $tier pages, 2 queues)" eval \
 		"ZTIER_UBLK_RMW=$mode add --policy /tmp/tiered-od1k.conf --queues 2"
-	check "4M of random data written to spill ($mode)" fio --name=w --filename="$dev" \
+	check "4M written to the $tier ($mode)" fio --name=w --filename="$dev" \
 		--allow_file_create=0 --ioengine=io_uring --direct=1 --rw=write --bs=64k --size=4M \
-		--refill_buffers --output=/tmp/fio.out
-	check "spill holds them ($mode)" wait_stat "$id" spill_used -ge 1000
-	check "8 jobs of 512 B writes to every page, each verified ($mode)" sub_writers
-	check "no request failed ($mode)" test "$(get "$id" errors)" = 0
-	check "del ($mode)" del "$id"
-done
+		--refill_buffers "${data[@]}" --output=/tmp/fio.out
+	check "the $tier holds them ($mode)" wait_stat "$id" "$stat" -ge 1000
+	check "8 jobs of 512 B writes to every page, each verified ($mode, $tier)" \
+		sub_writers "${data[@]}"
+	check "every job's sectors verified again after all ($mode, $tier)" \
+		sub_writers "${data[@]}" --verify_only=1
+	ztier-ublk list | grep -E "pages|rereads" | diag
+	check "no request failed ($mode, $tier)" test "$(get "$id" errors)" = 0
+	check "del ($mode, $tier)" del "$id"
+}
+sub_cell ring spill spill_used
+sub_cell sync spill spill_used
+sub_cell ring store store_pages
 
 # ---------------------------------------------------------------------------
 group "a spill disk that dies"
