@@ -44,3 +44,31 @@ round_cells() {
 		echo
 	done
 }
+
+# Spill benches (bench-spill.sh, bench-rmw.sh).
+# spill_ns NAME: the NVMe namespace the VM bed made with --nvme NAME=SIZE
+spill_ns() {
+	local ns=/dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_$1
+	[ -b "$ns" ] || { echo "# no namespace $ns" >&2; return 1; }
+	echo "$ns"
+}
+# spill_dev NAME NS [VAR=VALUE...]: a ztier device spilling every page to
+# namespace NS (fixtures/bench-spill.conf, plaintext), 1 queue, added with
+# VAR=VALUE in its environment; sets ID[NAME] and DEV[NAME] (the caller's
+# associative arrays)
+spill_dev() {
+	local name=$1 ns out
+	ns=$(spill_ns "$2") || return 1
+	shift 2
+	out=$(env "$@" ztier-ublk add --policy /mnt/add/fixtures/bench-spill.conf --spill "$ns" \
+		--queues 1) || { echo "# $name: $out"; return 1; }
+	ID[$name]=$(add_id <<<"$out")
+	DEV[$name]=/dev/ublkb${ID[$name]}
+}
+# fill_random DEV SIZE: no I/O scheduler, then SIZE of random data in 1 MiB writes
+fill_random() {
+	echo none 2>/dev/null >"/sys/block/${1#/dev/}/queue/scheduler"
+	fio --name=f --filename="$1" --allow_file_create=0 --ioengine=io_uring --direct=1 \
+		--rw=write --bs=1M --iodepth=4 --size="$2" --refill_buffers --randseed=1 \
+		--output=/dev/null --eta=never
+}

@@ -22,7 +22,6 @@ RUNTIME=${RUNTIME:-5}
 ROUNDS=${ROUNDS:-5}
 AREA=64M
 modprobe ublk_drv || exit 1
-conf=/mnt/add/fixtures/bench-spill.conf
 DEVICES=(ring sync)
 JOBS=(r_iops r_p50 r_p99 r_p999 w_iops)
 declare -A DEV ID R NS=([ring]=spill1 [sync]=spill2)
@@ -47,16 +46,7 @@ round() { # DEV ROUND
 	R[$1,w_iops,$2]=$(cut -d';' -f49 <<<"$wr")
 }
 up() { # NAME
-	local ns=/dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_${NS[$1]} out
-	[ -b "$ns" ] || { echo "# no namespace $ns"; return 1; }
-	out=$( [ "$1" = sync ] && export ZTIER_UBLK_RMW=sync
-		ztier-ublk add --policy $conf --spill "$ns" --queues 1) || { echo "# $1: $out"; return 1; }
-	ID[$1]=$(add_id <<<"$out")
-	DEV[$1]=/dev/ublkb${ID[$1]}
-	echo none 2>/dev/null >"/sys/block/${DEV[$1]#/dev/}/queue/scheduler"
-	fio --name=f --filename="${DEV[$1]}" --allow_file_create=0 --ioengine=io_uring --direct=1 \
-		--rw=write --bs=1M --iodepth=4 --size="$AREA" --refill_buffers --randseed=1 \
-		--output=/dev/null --eta=never
+	spill_dev "$1" "${NS[$1]}" ZTIER_UBLK_RMW="$1" && fill_random "${DEV[$1]}" "$AREA"
 }
 
 t0=$SECONDS

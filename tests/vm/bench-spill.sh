@@ -27,7 +27,6 @@ RUNTIME=${RUNTIME:-5}
 ROUNDS=${ROUNDS:-5}
 AREA=128M
 modprobe ublk_drv || exit 1
-conf=/mnt/add/fixtures/bench-spill.conf
 DEVICES=(nvme ztier ztier-zc)
 JOBS=(randread randwrite read)
 declare -A DEV ID R NS=([nvme]=spill1 [ztier]=spill2 [ztier-zc]=spill3)
@@ -54,20 +53,13 @@ fio_run() { # DEV FLAGS...: terse v3 line, random (incompressible) data
 		--output-format=terse --terse-version=3 --eta=never | tail -n 1
 }
 up() { # NAME
-	local ns=/dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_${NS[$1]} out
-	[ -b "$ns" ] || { echo "# no namespace $ns"; return 1; }
+	local ns
 	case $1 in
-	nvme) DEV[$1]=$(readlink -f "$ns") ;;
-	*)
-		out=$( [ "$1" = ztier ] && export ZTIER_UBLK_ZERO_COPY=0
-			ztier-ublk add --policy $conf --spill "$ns" --queues 1) || { echo "# $1: $out"; return 1; }
-		ID[$1]=$(add_id <<<"$out")
-		DEV[$1]=/dev/ublkb${ID[$1]} ;;
-	esac
-	echo none 2>/dev/null >"/sys/block/${DEV[$1]#/dev/}/queue/scheduler"
-	fio --name=f --filename="${DEV[$1]}" --allow_file_create=0 --ioengine=io_uring --direct=1 \
-		--rw=write --bs=1M --iodepth=4 --size="$AREA" --refill_buffers --randseed=1 \
-		--output=/dev/null --eta=never
+	nvme)     ns=$(spill_ns "${NS[$1]}") && DEV[$1]=$(readlink -f "$ns") ;;
+	ztier)    spill_dev "$1" "${NS[$1]}" ZTIER_UBLK_ZERO_COPY=0 ;;
+	ztier-zc) spill_dev "$1" "${NS[$1]}" ;;
+	esac || return 1
+	fill_random "${DEV[$1]}" "$AREA"
 }
 
 t0=$SECONDS
