@@ -24,7 +24,9 @@ struct tag_state {
 	                                     a page boundary (open_window)     */
 	int err;
 	bool deferred;                    /* parked: backend budget used up,  */
-	bool wants_rmw;                   /* or no RMW page free (tiered_rmw.c) */
+	bool wants_rmw;                   /* or waiting for an RMW page: no
+	                                     new request takes one before it
+	                                     (tiered_rmw.c)                    */
 	bool zc;                          /* its pages are registered: block-
 	                                     tier reads go straight there      */
 };
@@ -59,6 +61,7 @@ struct tq {
 	struct tiered_rmw *rmw;           /* pages for read-modify-write on the
 	                                     ring (tiered_rmw.c; NULL: none)   */
 	uint32_t rmw_free;                /* which of them are free (bits)     */
+	unsigned rmw_waiters;             /* parked tags waiting for one       */
 	struct read_run run;              /* being gathered (count 0: none)    */
 };
 

@@ -139,6 +139,7 @@ static void park(struct tq *tq, unsigned tag, bool wants_rmw)
 {
 	tq->tags[tag].deferred = true;
 	tq->tags[tag].wants_rmw = wants_rmw;
+	tq->rmw_waiters += wants_rmw;
 	tq->resume[(tq->rhead + tq->rcount++) % tq->rsize] = tag;
 }
 
@@ -265,6 +266,7 @@ static void tiered_idle(struct ztu_queue *q)
 		tq->rhead = (tq->rhead + 1) % tq->rsize;
 		tq->rcount--;
 		tq->tags[tag].deferred = false;
+		tq->rmw_waiters -= tq->tags[tag].wants_rmw;
 		run_tag(q, tag);
 	}
 }

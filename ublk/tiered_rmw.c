@@ -219,8 +219,11 @@ int tiered_rmw_page(struct ztu_queue *q, unsigned tag, const struct span *s)
 
 	if (!tq->rmw)
 		return tiered_write_partial(tq, s, s->buf);
-	if (!tq->rmw_free)
+	/* in order: a request waiting for an RMW page gets one before any
+	 * that comes after it (wants_rmw: it is the one resumed) */
+	if (!tq->rmw_free || (tq->rmw_waiters && !tq->tags[tag].wants_rmw))
 		return TIERED_PAGE_PARK;
+	tq->tags[tag].wants_rmw = false;
 	r = &tq->rmw[__builtin_ctz(tq->rmw_free)];
 	tq->rmw_free &= tq->rmw_free - 1;
 	r->s = *s;
