@@ -191,7 +191,7 @@ check "umount, del" eval "umount /mnt/k1 && del $id"
 
 # ---------------------------------------------------------------------------
 group "sub-page writes, 8 writers a page"
-# Eight fio jobs write the eight 512 B sectors of the same 4 MiB of pages
+# Eight fio jobs write the eight 512 B sectors of the same 2 MiB of pages
 # at once (job k: sector k of every page) on 2 queues, each verifying its
 # own sectors, and all of them are verified again once every job is done:
 # a read-modify-write (tiered_rmw.c: I/O on the ring, the page checked
@@ -204,7 +204,7 @@ sub_writers() { # fio options...
 	local k jobs=()
 	for k in 0 1 2 3 4 5 6 7; do jobs+=(--name=s$k --offset=$((k * 512))); done
 	fio --filename="$dev" --allow_file_create=0 --ioengine=io_uring --direct=1 \
-		--rw=write:3584 --bs=512 --iodepth=8 --size=4M --refill_buffers --do_verify=1 \
+		--rw=write:3584 --bs=512 --iodepth=8 --size=2M --refill_buffers --do_verify=1 \
 		--verify=crc32c --verify_fatal=1 --verify_state_save=0 "$@" "${jobs[@]}" \
 		--output=/tmp/fio.out || { tail -n 25 /tmp/fio.out; return 1; }
 }
@@ -213,10 +213,10 @@ sub_cell() { # mode (ring|sync) tier (spill|store) stat: add, fill, write, verif
 	[ "$tier" = store ] && data=(--buffer_compress_percentage=70 --buffer_compress_chunk=512)
 	check "add ($mode, $tier pages, 2 queues)" eval \
 		"ZTIER_UBLK_RMW=$mode add --policy /tmp/tiered-od1k.conf --queues 2"
-	check "4M written to the $tier ($mode)" fio --name=w --filename="$dev" \
-		--allow_file_create=0 --ioengine=io_uring --direct=1 --rw=write --bs=64k --size=4M \
+	check "2M written to the $tier ($mode)" fio --name=w --filename="$dev" \
+		--allow_file_create=0 --ioengine=io_uring --direct=1 --rw=write --bs=64k --size=2M \
 		--refill_buffers "${data[@]}" --output=/tmp/fio.out
-	check "the $tier holds them ($mode)" wait_stat "$id" "$stat" -ge 1000
+	check "the $tier holds them ($mode)" wait_stat "$id" "$stat" -ge 500
 	check "8 jobs of 512 B writes to every page, each verified ($mode, $tier)" \
 		sub_writers "${data[@]}"
 	check "every job's sectors verified again after all ($mode, $tier)" \
