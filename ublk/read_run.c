@@ -51,6 +51,11 @@ static void issue_run(struct ztu_queue *q, const struct read_run *r)
 		io_uring_prep_read(sqe, r->fd, tiered_buf_at(q, r->tag, r->at), len, (uint64_t)r->off);
 }
 
+bool tiered_zram_read_now(const struct tq *tq, int fd)
+{
+	return ztu_zram_in_memory(tq->tc.t) && fd == ztu_blk_fd(tq->tc.t->blk[ZT_TIER_ZRAM]);
+}
+
 /* One zram page, read now (see above): into ztu_buf, or for a page meant
  * for the request's own pages, whose window may have passed, into the
  * bounce page and from there into the request. */
@@ -61,8 +66,7 @@ static bool read_now(struct ztu_queue *q, const struct read_run *r)
 	ssize_t n;
 	int res;
 
-	if (r->count != 1 || !ztu_zram_in_memory(tq->tc.t) ||
-	    r->fd != ztu_blk_fd(tq->tc.t->blk[ZT_TIER_ZRAM]))      /* spill */
+	if (r->count != 1 || !tiered_zram_read_now(tq, r->fd))
 		return false;
 	n = pread(r->fd, to, ZT_PAGE_SIZE, r->off);
 	res = n < 0 ? -errno : (int)n;
@@ -101,7 +105,7 @@ void tiered_run_add(struct ztu_queue *q, unsigned tag, unsigned i, uint64_t e, s
 {
 	struct tq *tq = q->tgt;
 	off_t off;
-	int fd = ztu_tier_ops(zu_pte_tier(e))->io_fd(&tq->tc, zu_pte_untagged(e), &off);
+	int fd = tiered_ring_fd(tq, e, &off);
 
 	/* a page meant for the request's own pages is its from here on */
 	tq->fixed[(size_t)tag * tq->max_pages + i] = fixed;

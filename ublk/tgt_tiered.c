@@ -116,6 +116,25 @@ static uint64_t loc(uint64_t e)
 	return zu_pte_untagged(e);
 }
 
+/* Where the ring reads and writes e's page: the fd (and *off), or -1 when
+ * it does not (empty, in memory, a sync spill: those are done here). */
+int tiered_ring_fd(struct tq *tq, uint64_t e, off_t *off)
+{
+	if (zu_pte_is_empty(e))
+		return -1;
+	return ztu_tier_ops(zu_pte_tier(e))->io_fd(&tq->tc, loc(e), off);
+}
+
+/* The bytes of a locked entry's page into dst: zeros for an empty one. */
+int tiered_get(struct tq *tq, uint64_t e, void *dst)
+{
+	if (zu_pte_is_empty(e)) {
+		memset(dst, 0, ZT_PAGE_SIZE);
+		return 0;
+	}
+	return ztu_tier_ops(zu_pte_tier(e))->get(&tq->tc, loc(e), dst);
+}
+
 /* A new block-tier entry gets a tag no earlier write of this queue used. */
 static uint64_t tagged(struct tq *tq, uint64_t e)
 {
@@ -225,7 +244,8 @@ static int spill_dead_end(struct tq *tq, const void *page, const struct zt_page_
  * fallback of a class whose tier that is may take it; ZT_TIER_NONE for a
  * new write.  A page that a dead spill could not take and no fallback
  * took fails with the spill's error, not ENOSPC. */
-int tiered_place_from(struct tq *tq, const void *page, enum zt_tier failed, uint64_t *e)
+int tiered_place_from(struct tq *tq, const void *page, enum zt_tier failed, uint64_t *e,
+		      enum zt_class *class)
 {
 	const struct ztu_config *p = tq->tc.t->cfg;
 	struct zt_page_class cls;
@@ -233,6 +253,8 @@ int tiered_place_from(struct tq *tq, const void *page, enum zt_tier failed, uint
 	int ret = -ENOSPC, spill_err = failed == ZT_TIER_SPILL ? -EIO : 0;
 
 	zt_classify(page, &p->thresholds, &cls);
+	if (class)
+		*class = cls.cls;
 	r = &p->rule[cls.cls];
 	if (failed == ZT_TIER_NONE)
 		ztu_ctr_add(&tq->tc.st->class_writes[cls.cls], 1);
@@ -266,14 +288,6 @@ int tiered_place_from(struct tq *tq, const void *page, enum zt_tier failed, uint
 	return ret == -E2BIG ? -EIO : ret;
 }
 
-/* A tier whose put wrote the page already (no io_uring: a sync spill). */
-static bool put_wrote(struct tq *tq, const struct ztu_tier_ops *ops, uint64_t e)
-{
-	off_t off;
-
-	return ops->io_fd && ops->io_fd(&tq->tc, loc(e), &off) < 0;
-}
-
 /* Place a page and write it now (the read-modify-write path); a zram write
  * the kernel refuses (full) goes to the fallback, as on the async path. */
 static int place_sync(struct tq *tq, const void *page, uint64_t *e)
@@ -282,12 +296,14 @@ static int place_sync(struct tq *tq, const void *page, uint64_t *e)
 
 	for (;;) {
 		const struct ztu_tier_ops *ops;
-		int ret = tiered_place_from(tq, page, failed, e);
+		off_t off;
+		int ret = tiered_place_from(tq, page, failed, e, NULL);
 
 		if (ret)
 			return ret;
 		ops = ztu_tier_ops(zu_pte_tier(*e));
-		if (!ops->write_sync || put_wrote(tq, ops, *e) ||
+		/* (off the ring, a block tier's put wrote the page: a sync spill) */
+		if (!ops->write_sync || tiered_ring_fd(tq, *e, &off) < 0 ||
 		    !(ret = ops->write_sync(&tq->tc, loc(*e), page)))
 			return 0;
 		tiered_free_loc(tq, *e);
@@ -333,7 +349,7 @@ static void issue_write(struct ztu_queue *q, unsigned tag, unsigned i, uint64_t 
 {
 	struct tq *tq = q->tgt;
 	off_t off;
-	int fd = ztu_tier_ops(zu_pte_tier(e))->io_fd(&tq->tc, loc(e), &off);
+	int fd = tiered_ring_fd(tq, e, &off);
 	struct io_uring_sqe *sqe = ztu_tgt_sqe(q, tag, TIERED_OP_WRITE, i);
 
 	io_uring_prep_write(sqe, fd, buf, ZT_PAGE_SIZE, (uint64_t)off);
@@ -376,7 +392,6 @@ static int read_page(struct ztu_queue *q, unsigned tag, unsigned i, const struct
 {
 	struct tq *tq = q->tgt;
 	bool full = s->len == ZT_PAGE_SIZE;
-	const struct ztu_tier_ops *ops;
 	uint64_t e;
 	off_t off;
 	int ret;
@@ -394,8 +409,7 @@ static int read_page(struct ztu_queue *q, unsigned tag, unsigned i, const struct
 	}
 	if (ret)
 		return ret;
-	ops = ztu_tier_ops(zu_pte_tier(e));
-	if (full && aligned(s->buf) && ops->io_fd(&tq->tc, loc(e), &off) >= 0) {
+	if (full && aligned(s->buf) && tiered_ring_fd(tq, e, &off) >= 0) {
 		zu_pt_unlock(tq->tc.t->pt, s->pgno, e);
 		tq->new_entry[(size_t)tag * tq->max_pages + i] = e;   /* read_check */
 		/* a packed page is decoded in ztu_buf: never straight in */
@@ -404,7 +418,7 @@ static int read_page(struct ztu_queue *q, unsigned tag, unsigned i, const struct
 			       tq->tags[tag].zc && !zu_pte_is_packed(e));
 		return 0;
 	}
-	ret = ops->get(&tq->tc, loc(e), full ? s->buf : tq->bounce);
+	ret = tiered_get(tq, e, full ? s->buf : tq->bounce);
 	read_unlock(tq, s->pgno, e, ret ? NULL : tq->tc.scratch);
 	if (!ret && !full)
 		memcpy(s->buf, (char *)tq->bounce + s->off, s->len);
@@ -421,14 +435,14 @@ static int write_full(struct ztu_queue *q, unsigned tag, unsigned i, const struc
 	const struct ztu_tier_ops *ops;
 	uint64_t e;
 	off_t off;
-	int ret = tiered_place_from(tq, s->buf, failed, &e);
+	int ret = tiered_place_from(tq, s->buf, failed, &e, NULL);
 
 	if (ret)
 		return ret;
-	ops = ztu_tier_ops(zu_pte_tier(e));
-	if (ops->io_fd(&tq->tc, loc(e), &off) < 0)
+	if (tiered_ring_fd(tq, e, &off) < 0)
 		return publish(tq, s->pgno, e);
 	tq->new_entry[(size_t)tag * tq->max_pages + i] = e;
+	ops = ztu_tier_ops(zu_pte_tier(e));
 	if (!aligned(s->buf))
 		return tiered_write_done(q, tag, i, ops->write_sync(&tq->tc, loc(e), s->buf));
 	issue_write(q, tag, i, e, s->buf);
@@ -447,10 +461,7 @@ int tiered_write_partial(struct tq *tq, const struct span *s, const void *src)
 		return 0;                          /* zeroing a page never written */
 	if (ret)
 		return ret;
-	if (zu_pte_is_empty(old))
-		memset(tq->bounce, 0, ZT_PAGE_SIZE);
-	else
-		ret = ztu_tier_ops(zu_pte_tier(old))->get(&tq->tc, loc(old), tq->bounce);
+	ret = tiered_get(tq, old, tq->bounce);
 	if (!ret && (src || !zu_pte_is_empty(old))) {
 		if (src)
 			memcpy((char *)tq->bounce + s->off, src, s->len);
@@ -521,14 +532,12 @@ static int reread_direct(struct ztu_queue *q, unsigned tag, unsigned i, const st
 	uint64_t e;
 	int ret = zu_pt_lock(tq->tc.t->pt, s->pgno, ZU_PT_NOCREATE, &e);
 
-	if (ret == -ENOENT || (!ret && zu_pte_is_empty(e))) {
-		if (!ret)
-			zu_pt_unlock(tq->tc.t->pt, s->pgno, e);
-		memset(tq->bounce, 0, ZT_PAGE_SIZE);
+	if (ret == -ENOENT) {
+		memset(tq->bounce, 0, ZT_PAGE_SIZE);   /* no leaf: never written */
 	} else if (ret) {
 		return ret;
 	} else {
-		ret = ztu_tier_ops(zu_pte_tier(e))->get(&tq->tc, loc(e), tq->bounce);
+		ret = tiered_get(tq, e, tq->bounce);
 		read_unlock(tq, s->pgno, e, ret ? NULL : tq->tc.scratch);
 		if (ret)
 			return ret;

@@ -89,13 +89,20 @@ int tiered_do_page(struct ztu_queue *q, unsigned tag, unsigned i);
 int tiered_write_done(struct ztu_queue *q, unsigned tag, unsigned i, int err);
 
 /* tgt_tiered.c, for tiered_rmw.c: place a page (failed: the tier that just
- * refused it, ZT_TIER_NONE for a new write); free a location no entry
+ * refused it, ZT_TIER_NONE for a new write, whose class is counted in
+ * class_writes; class: the page's class, if not NULL); free a location no entry
  * names; replace an entry locked as old by e (unlocking it) and free old's
  * location; a failed async write of e: freed, and its tier marked full
  * (zram) or failing (spill) so that the next placement falls back; the
  * read-modify-write of s done entirely under the entry lock (src NULL:
  * zeros). */
-int tiered_place_from(struct tq *tq, const void *page, enum zt_tier failed, uint64_t *e);
+int tiered_place_from(struct tq *tq, const void *page, enum zt_tier failed, uint64_t *e,
+		      enum zt_class *class);
+/* tgt_tiered.c: where the ring reads and writes e's page (its fd, and the
+ * offset in *off), -1 where it does not (empty, in memory, a sync spill);
+ * the page of a locked entry into dst (zeros for an empty entry). */
+int tiered_ring_fd(struct tq *tq, uint64_t e, off_t *off);
+int tiered_get(struct tq *tq, uint64_t e, void *dst);
 void tiered_free_loc(struct tq *tq, uint64_t e);
 void tiered_unlock_swap(struct tq *tq, uint64_t pgno, uint64_t old, uint64_t e);
 void tiered_write_failed(struct tq *tq, uint64_t e);
@@ -125,6 +132,9 @@ void ztu_tiered_publish(struct ztu_dev *d);
 void tiered_run_add(struct ztu_queue *q, unsigned tag, unsigned i, uint64_t e, size_t at,
 		    bool fixed);
 void tiered_run_flush(struct ztu_queue *q);
+/* Is a read of fd one of a zram tier in memory, which the queue thread
+ * does itself (only a decompress: cheaper than a worker's wake-up)? */
+bool tiered_zram_read_now(const struct tq *tq, int fd);
 /* A run's completion (arg: its SQE's target argument). */
 void tiered_run_cqe(struct ztu_queue *q, unsigned tag, uint32_t arg, int res);
 /* tgt_tiered.c: a run read (res: bytes or -errno), from its CQE or read

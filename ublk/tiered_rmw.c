@@ -38,7 +38,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ublk/tier_zram.h"
 #include "ublk/tiered.h"
 
 #define RMW_TRIES 4     /* lost races before the page is done under the lock */
@@ -50,6 +49,7 @@ struct tiered_rmw {
 	uint64_t was, now;                /* the entry read; the new location */
 	struct span s;                    /* the page and the request's bytes
 	                                     (buf NULL: zeros)                */
+	enum zt_class cls;                /* the page's class, as placed       */
 	unsigned tag, tries;
 	bool writing;                     /* the SQE out is step 2's write     */
 	void *page;                       /* RMW_PAGES pages, page-aligned     */
@@ -81,21 +81,9 @@ static bool unchanged(struct tq *tq, const struct tiered_rmw *r, uint64_t cur)
 
 	if (says_all(cur) || says_all(r->was))
 		return cur == r->was;
-	if (ztu_tier_ops(zu_pte_tier(cur))->get(&tq->tc, zu_pte_untagged(cur), tq->bounce))
+	if (tiered_get(tq, cur, tq->bounce))
 		return false;
 	return !memcmp(a, b, r->s.off) && !memcmp(a + end, b + end, ZT_PAGE_SIZE - end);
-}
-
-/* Is e's page read or written on the ring?  If so, *fd and *off say where. */
-static bool is_async(struct tq *tq, uint64_t e, int *fd, off_t *off)
-{
-	const struct ztu_tier_ops *ops;
-
-	if (zu_pte_is_empty(e))
-		return false;
-	ops = ztu_tier_ops(zu_pte_tier(e));
-	*fd = ops->io_fd ? ops->io_fd(&tq->tc, zu_pte_untagged(e), off) : -1;
-	return *fd >= 0;
 }
 
 static void issue(struct ztu_queue *q, struct tiered_rmw *r, int fd, off_t off)
@@ -116,6 +104,18 @@ static int done(struct tq *tq, struct tiered_rmw *r, int res)
 {
 	tq->rmw_free |= 1u << (r - tq->rmw);
 	return res;
+}
+
+/* The new location dropped (another write got there first, or it failed):
+ * freed, and its write no longer counted in class_writes, since the next
+ * try, or the lock-held path, places and counts the page again. */
+static void drop_now(struct tq *tq, struct tiered_rmw *r, bool failed)
+{
+	if (failed)
+		tiered_write_failed(tq, r->now);
+	else
+		tiered_free_loc(tq, r->now);
+	ztu_ctr_add(&tq->tc.st->class_writes[r->cls], -1);
 }
 
 /* What the lock-held path makes of the page (the last resort). */
@@ -146,7 +146,7 @@ static int commit(struct ztu_queue *q, struct tiered_rmw *r)
 	}
 	if (!ret)
 		zu_pt_unlock(tq->tc.t->pt, r->s.pgno, cur);
-	tiered_free_loc(tq, r->now);
+	drop_now(tq, r, false);
 	atomic_fetch_add_explicit(&tq->tc.t->rereads, 1, memory_order_relaxed);
 	if (++r->tries >= RMW_TRIES)
 		return under_lock(tq, r);
@@ -164,9 +164,9 @@ static int merge(struct ztu_queue *q, struct tiered_rmw *r)
 		memcpy((char *)r->page + r->s.off, r->s.buf, r->s.len);
 	else
 		memset((char *)r->page + r->s.off, 0, r->s.len);
-	if ((ret = tiered_place_from(tq, r->page, ZT_TIER_NONE, &r->now)))
+	if ((ret = tiered_place_from(tq, r->page, ZT_TIER_NONE, &r->now, &r->cls)))
 		return done(tq, r, ret);
-	if (!is_async(tq, r->now, &fd, &off))
+	if ((fd = tiered_ring_fd(tq, r->now, &off)) < 0)
 		return commit(q, r);              /* in memory, or written in put */
 	r->writing = true;
 	issue(q, r, fd, off);
@@ -179,14 +179,11 @@ static int read_old(struct ztu_queue *q, struct tiered_rmw *r)
 {
 	struct tq *tq = q->tgt;
 	uint64_t e = zu_pt_peek(tq->tc.t->pt, r->s.pgno);
-	int fd, ret;
 	off_t off;
+	int fd = tiered_ring_fd(tq, e, &off), ret;
 
 	r->writing = false;
-	/* (a zram page in memory is only decompressed: cheaper here than a
-	 * worker thread's wake-up, as read_run.c says) */
-	if (is_async(tq, e, &fd, &off) && !zu_pte_is_packed(e) &&
-	    !(zu_pte_tier(e) == ZT_TIER_ZRAM && ztu_zram_in_memory(tq->tc.t))) {
+	if (fd >= 0 && !zu_pte_is_packed(e) && !tiered_zram_read_now(tq, fd)) {
 		r->was = e;
 		issue(q, r, fd, off);
 		return RMW_OUT;
@@ -194,17 +191,14 @@ static int read_old(struct ztu_queue *q, struct tiered_rmw *r)
 	ret = zu_pt_lock(tq->tc.t->pt, r->s.pgno, ZU_PT_NOCREATE, &e);
 	if (ret == -ENOENT) {
 		e = ZU_PTE_EMPTY;                  /* no leaf: never written */
+		memset(r->page, 0, ZT_PAGE_SIZE);
 		ret = 0;
 	} else if (!ret) {
-		if (!zu_pte_is_empty(e))
-			ret = ztu_tier_ops(zu_pte_tier(e))->get(&tq->tc, zu_pte_untagged(e),
-								r->page);
+		ret = tiered_get(tq, e, r->page);
 		zu_pt_unlock(tq->tc.t->pt, r->s.pgno, e);
 	}
 	if (ret)
 		return done(tq, r, ret);
-	if (zu_pte_is_empty(e))
-		memset(r->page, 0, ZT_PAGE_SIZE);
 	r->was = e;
 	if (!r->s.buf && zu_pte_is_empty(e))
 		return done(tq, r, 0);             /* zeroing part of a zero page */
@@ -244,7 +238,7 @@ void tiered_rmw_cqe(struct ztu_queue *q, unsigned tag, uint32_t arg, int res)
 	int ret;
 
 	if (res != ZT_PAGE_SIZE && r->writing) {   /* the new location failed */
-		tiered_write_failed(tq, r->now);
+		drop_now(tq, r, true);
 		ret = under_lock(tq, r);
 	} else if (res != ZT_PAGE_SIZE) {          /* the old: the sync path reports it */
 		ret = under_lock(tq, r);
