@@ -41,13 +41,13 @@ check "del of a device that does not exist" fails_with "ublkb7" ztier-ublk del 7
 check "nothing half-created after the failures" no_devices
 
 # ---------------------------------------------------------------------------
-# 16 cells per queue count: every bs x every class, rw alternating and the
+# 20 cells per queue count: every bs x every class, rw alternating and the
 # iodepth rotating, so each value of each dimension is covered on 1 and 2
 # queues.  Cells run on the same offsets, so each overwrites the last one's
 # pages with another class: pages move between tiers and must read back.
 bss=(512 4k 64k 1M) classes=(zero pattern text mixed random) qds=(1 32 128) rws=(randwrite randrw)
 declare -A seen_tier
-cell_size() { case $1 in 512) echo 2M ;; 4k) echo 16M ;; 64k) echo 32M ;; 1M) echo 64M ;; esac; }
+cell_size() { case $1 in 512) echo 1M ;; 4k) echo 8M ;; 64k) echo 16M ;; 1M) echo 32M ;; esac; }
 note_tiers() {
 	local t v
 	for t in meta store spill; do
@@ -207,9 +207,22 @@ sub_writers() { # fio options...
 		--rw=write:3584 --bs=512 --iodepth=8 --size=2M --refill_buffers --do_verify=1 \
 		--verify=crc32c --verify_fatal=1 --verify_state_save=0 "$@" "${jobs[@]}" \
 		--output=/tmp/fio.out || { tail -n 25 /tmp/fio.out; return 1; }
+	sub_written=$(awk -F'[=,]' '/issued rwts/ {n += $3} END {print n + 0}' /tmp/fio.out)
+}
+writes_are() { # N: the device's page writes, all classes, reach N (the
+	# stats are refreshed every 200 ms)
+	local c i n
+	for i in $(seq 25); do
+		n=0
+		for c in samefill text mixed random; do n=$((n + $(get "$id" w_$c))); done
+		[ "$n" = "$1" ] && return 0
+		sleep 0.2
+	done
+	echo "# $n page writes counted"
+	return 1
 }
 sub_cell() { # mode (ring|sync) tier (spill|store) stat: add, fill, write, verify
-	local mode=$1 tier=$2 stat=$3 data=()
+	local mode=$1 tier=$2 stat=$3 data=() sub_written=0
 	[ "$tier" = store ] && data=(--buffer_compress_percentage=70 --buffer_compress_chunk=512)
 	check "add ($mode, $tier pages, 2 queues)" eval \
 		"ZTIER_UBLK_RMW=$mode add --policy /tmp/tiered-od1k.conf --queues 2"
@@ -219,9 +232,14 @@ sub_cell() { # mode (ring|sync) tier (spill|store) stat: add, fill, write, verif
 	check "the $tier holds them ($mode)" wait_stat "$id" "$stat" -ge 500
 	check "8 jobs of 512 B writes to every page, each verified ($mode, $tier)" \
 		sub_writers "${data[@]}"
+	local written=$((512 + sub_written))    # the fill's 512 pages, then fio's
 	check "every job's sectors verified again after all ($mode, $tier)" \
 		sub_writers "${data[@]}" --verify_only=1
 	ztier-ublk list | grep -E "pages|rereads" | diag
+	# each page write counted once in its class, however many times its
+	# RMW began again (rereads)
+	check "every page write counted once in its class ($written, $mode, $tier)" \
+		writes_are $written
 	check "no request failed ($mode, $tier)" test "$(get "$id" errors)" = 0
 	check "del ($mode, $tier)" del "$id"
 }
