@@ -3,7 +3,8 @@
 # A ztier device as the only swap, and a memory hog larger than the guest's
 # RAM that verifies what it reads back (stress-ng --vm --verify).  Without
 # the server's swap-safety (mlockall, IO_FLUSHER) this hangs: the server's
-# own pages get swapped out to itself.  A hung task is reported on the
+# own pages get swapped out to itself.  The device's peak swap use is
+# printed and must be >= 32 MiB, so the run cannot pass idle.  A hung task is reported on the
 # console after 15 s instead of looking like slowness.
 set -u
 . /mnt/add/ublk-lib.sh
@@ -24,9 +25,19 @@ free -m | diag
 ram_mb=$(($(sed -n 's/MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo) / 1024))
 hog_mb=$((ram_mb + ram_mb / 4))
 t0=$SECONDS
-check "stress-ng --vm ${hog_mb}M --verify (RAM ${ram_mb}M)" \
-	timeout 400 stress-ng --vm 1 --vm-bytes "${hog_mb}M" --vm-keep --verify -t 60 --metrics-brief
-echo "# stress-ng took $((SECONDS - t0)) s"
+timeout 400 stress-ng --vm 1 --vm-bytes "${hog_mb}M" --vm-keep --verify -t 30 --metrics-brief \
+	>/tmp/hog.out 2>&1 &
+hog=$! peak=0
+while kill -0 $hog 2>/dev/null; do          # the device's peak swap use
+	used=$(awk -v d="$(readlink -f "$dev")" '$1 == d { print $4 }' /proc/swaps)
+	[ "${used:-0}" -gt $peak ] && peak=$used
+	sleep 1
+done
+wait $hog
+check "stress-ng --vm ${hog_mb}M --verify (RAM ${ram_mb}M)" test $? = 0
+diag </tmp/hog.out
+echo "# stress-ng took $((SECONDS - t0)) s; peak swap use of $dev: $((peak / 1024)) MiB"
+check "the hog swapped to the device (peak $((peak / 1024)) MiB >= 32)" test $peak -ge $((32 * 1024))
 stats "$id" | diag
 check "pages went through the device (writes > 1000)" test "$(get "$id" writes)" -gt 1000
 check "no request failed" test "$(get "$id" errors)" = 0
