@@ -4,8 +4,8 @@
 # RAM that verifies what it reads back (stress-ng --vm --verify).  Without
 # the server's swap-safety (mlockall, IO_FLUSHER) this hangs: the server's
 # own pages get swapped out to itself.  The device's peak swap use is
-# printed and must be >= 32 MiB, so the run cannot pass idle.  A hung task is reported on the
-# console after 15 s instead of looking like slowness.
+# printed and must be >= 32 MiB, so the run cannot pass idle.  A hung task
+# is reported on the console after 15 s instead of looking like slowness.
 set -u
 . /mnt/add/ublk-lib.sh
 echo 15 >/proc/sys/kernel/hung_task_timeout_secs
