@@ -15,6 +15,11 @@
 #   ztier-zc     the same as ztier-ublk adds it: zero copy where the
 #                kernel has it (7.x: AUTO_BUF_REG and USER_COPY;
 #                ublk/zerocopy.c); on 6.12 the same path as ztier
+#   null         ztier's null target (stores nothing, reads zeros): the
+#                ublk round trip alone, 4K randread only.  A zram-tier
+#                read is that round trip plus a read of kernel zram, so
+#                null/zram is the most the zram tier could reach, and
+#                ztier-zc/null how much of it the zram read costs.
 # Each device is filled with $AREA (1 MiB writes); then $ROUNDS rounds, the
 # device order rotated every round, of 4K randread over all of it and
 # randwrite over its first half at QD32 (IOPS), and 1 MiB sequential read
@@ -32,7 +37,7 @@ AREA=${ZAREA:-128M}
 HALF=$(($(numfmt --from=iec "$AREA") / 2))
 modprobe ublk_drv && modprobe zram num_devices=0 || exit 1
 bench_conf=/mnt/add/fixtures/bench-zram.conf
-DEVICES=(zram ztier ztier-zc)
+DEVICES=(zram null ztier ztier-zc)
 JOBS=(randread randwrite read)
 declare -A DEV ID R MM SUM
 
@@ -62,6 +67,11 @@ up() { # NAME: make it, fill it, note its hash and memory
 		echo lz4 >"/sys/block/zram$z/comp_algorithm" && echo 256M >"/sys/block/zram$z/disksize" ||
 			return 1
 		DEV[$1]=/dev/zram$z ID[$1]=$z ;;
+	null)
+		out=$(ztier-ublk add --policy $bench_conf --target null --queues 1) ||
+			{ echo "# $1: $out"; return 1; }
+		ID[$1]=$(add_id <<<"$out")
+		DEV[$1]=/dev/ublkb${ID[$1]} ;;
 	ztier*)
 		out=$( [ "$1" = ztier ] && export ZTIER_UBLK_ZERO_COPY=0
 			ztier-ublk add --policy $bench_conf --queues 1) || { echo "# $1: $out"; return 1; }
@@ -75,7 +85,10 @@ up() { # NAME: make it, fill it, note its hash and memory
 }
 memory() { # NAME -> "stored zram_memory store_memory" (bytes)
 	local z o m
-	if [ "$1" = zram ]; then
+	if [ "$1" = null ]; then
+		echo "0 0 0"
+		return
+	elif [ "$1" = zram ]; then
 		z=/sys/block/zram${ID[$1]}
 		read -r o _ m _ <"$z/mm_stat"
 		echo "$o $m 0"
@@ -100,7 +113,10 @@ zc=$(list_field "${ID[ztier-zc]}" requests zero_copy_pages)
 for ((r = 0; r < ROUNDS; r++)); do
 	for ((i = 0; i < ${#DEVICES[@]}; i++)); do
 		d=${DEVICES[$(rotated $r $i ${#DEVICES[@]})]}
-		for j in "${JOBS[@]}"; do R[$d,$j,$r]=$(job "${DEV[$d]}" "$j"); done
+		for j in "${JOBS[@]}"; do
+			[ "$d" = null ] && [ "$j" != randread ] && continue
+			R[$d,$j,$r]=$(job "${DEV[$d]}" "$j")
+		done
 	done
 done
 zc=$(($(list_field "${ID[ztier-zc]}" requests zero_copy_pages) - zc))
@@ -110,16 +126,19 @@ for d in "${DEVICES[@]}"; do down "$d"; done
 echo "# bench-zram: text-like data (fio compress 75%, seed 4242), $AREA, lz4; $(nproc) vCPUs," \
 	"kernel $(uname -r); $ROUNDS rounds, order rotated, fio ${RUNTIME}s a job; measured in" \
 	"$((SECONDS - t0)) s"
-echo "# same data: md5(16M) $(for d in "${DEVICES[@]}"; do printf '%s %s  ' "$d" "${SUM[$d]}"; done)"
+echo "# same data: md5(16M) $(for d in "${DEVICES[@]}"; do [ "$d" = null ] || printf '%s %s  ' "$d" "${SUM[$d]}"; done) (null reads zeros)"
 echo "# pages read with zero copy during the rounds: ztier-zc $zc, ztier $zc_copy"
 echo "# 4K jobs: IOPS at QD32; read: 1 MiB sequential at QD4, MiB/s; median (min-max) over the rounds"
-printf '%-11s %-24s %-24s %-24s %9s\n' device "4K randread" "4K randwrite" "1M read" mem/byte
+printf '%-14s %-24s %-24s %-24s %9s\n' device "4K randread" "4K randwrite" "1M read" mem/byte
 for d in "${DEVICES[@]}"; do
 	read -r o m s <<<"${MM[$d]}"
 	mapfile -t row < <(round_cells "$d")
-	printf '%-11s %-24s %-24s %-24s %9s\n' "$d" "${row[@]}" "$(per $((m + s)) "$o")"
+	printf '%-14s %-24s %-24s %-24s %9s\n' "$d" "${row[@]}" "$(per $((m + s)) "$o")"
 done
 for d in ztier ztier-zc; do
 	mapfile -t row < <(round_cells "$d" zram)
-	printf '%-11s %-24s %-24s %-24s\n' "$d/zram" "${row[@]}"
+	printf '%-14s %-24s %-24s %-24s\n' "$d/zram" "${row[@]}"
 done
+# (4K randread only: the null target runs no other job)
+printf '%-14s %-24s\n' null/zram "$(round_ratio null zram randread)"
+for d in ztier ztier-zc; do printf '%-14s %-24s\n' "$d/null" "$(round_ratio "$d" null randread)"; done
