@@ -398,6 +398,9 @@ int zd_mount(const char *dev, const char *type, const char *dir);
 int zd_umount(const char *dir);
 /* Run argv, stdout/stderr to ours; 0 when it exits 0, else -EIO / -errno. */
 int zd_run(char *const argv[]);
+/* The same, with the first line of its stderr in err_text (len >= 1): for
+ * a reason to pass on rather than only log. */
+int zd_run_err(char *const argv[], char *err_text, size_t len);
 /* PATH for zd_run's programs: fixed, or ZTIERD_TOOL_PATH (ztierd.8). */
 void zd_tool_path(void);
 

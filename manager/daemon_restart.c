@@ -18,9 +18,11 @@
  *
  * ztier-ublk exits once its server is LIVE, and the server, orphaned, is
  * reparented to ztierd (PR_SET_CHILD_SUBREAPER, ztierd.c), so it is
- * ztierd's child like any other: reaped and supervised.  Without an
- * installed ztier-ublk (a build tree) the server is ztierd's own code, as
- * after a crash.
+ * ztierd's child like any other: reaped and supervised.  Before any of
+ * it, `ztier-ublk recover --check ID` must say that the installed binary
+ * reads the device's config and state: if not, the restart is refused and
+ * the old server left alone.  Without an installed ztier-ublk (a build
+ * tree) the server is ztierd's own code, as after a crash.
  */
 #include <errno.h>
 #include <signal.h>
@@ -66,6 +68,23 @@ static pid_t recover_installed(int id, int *pidfd, char *why, size_t len)
 		return zt_fail(why, len, -ESRCH, "no server pid for /dev/ublkb%d", id);
 	*pidfd = (int)syscall(SYS_pidfd_open, info.pid, 0);
 	return info.pid;
+}
+
+/* Can the installed binary take the device over?  Asked before the old
+ * server goes: a ztier-ublk of another version (a package upgrade) may not
+ * read the device's saved config or state, and a device left with no
+ * server holds its I/O, which for swap hangs the machine. */
+static int installed_can_recover(int id, char *why, size_t len)
+{
+	char arg[16], err[160];
+	char *const argv[] = { UBLK_TOOL, "recover", "--check", arg, NULL };
+
+	snprintf(arg, sizeof(arg), "%d", id);
+	if (!zd_run_err(argv, err, sizeof(err)))
+		return 0;
+	return zt_fail(why, len, -EPROTO, "the installed " UBLK_TOOL " cannot take "
+		       "/dev/ublkb%d over (%s); the old server keeps serving it", id,
+		       err[0] ? err : "recover --check failed");
 }
 
 /* The old server is gone (asked, or killed now): reap it.  An adopted
@@ -118,6 +137,10 @@ int zd_stack_restart(struct zd_daemon *d, const char *name, char *why, size_t le
 	if (s->kind != ZD_KIND_ZTIER || s->state != ZD_ST_UP || !s->state_path[0] || s->ublk_id < 0)
 		return zt_fail(why, len, -EINVAL, "%s: only a ztier stack that is up with a "
 			       "state (a swap stack) can be restarted", name);
+	if (installed && installed_can_recover(s->ublk_id, why, len)) {
+		zd_log(ZD_WARN, "%s: restart refused: %s", s->name, why);
+		return -EPROTO;
+	}
 	zd_supervise_stop(s);
 	old = s->server_pid;
 	t0 = now_ms();

@@ -67,7 +67,7 @@ static void synopsis(FILE *out)
 		"usage: " PROG " add --policy FILE [--size SIZE] [--queues N] [--depth N]\n"
 		"                  [--spill TARGET] [--target tiered|null] [--state PATH]\n"
 		"       " PROG " del ID|--all\n"
-		"       " PROG " recover ID\n"
+		"       " PROG " recover [--check] ID\n"
 		"       " PROG " quiesce ID\n"
 		"       " PROG " features\n"
 		"       " PROG " list [--json]\n"
@@ -88,6 +88,7 @@ static int help(void)
 	       "  add       start a server for a new device from a policy; prints its id\n"
 	       "  del       stop a device and its server (--all: every ublk device)\n"
 	       "  recover   serve a device again from its --state file after its server died\n"
+	       "            (--check: only say whether this binary could, the server running)\n"
 	       "  quiesce   ask a --state device's server to finish its I/O and exit, the device\n"
 	       "            waiting for 'recover' (QUIESCE_DEV: a 6.16+ kernel)\n"
 	       "  features  the UBLK_F_* features the running kernel offers\n"
@@ -340,16 +341,36 @@ static int device_arg(int argc, char **argv, unsigned *id)
 	return 0;
 }
 
+/* `recover --check ID`: could this binary take the device over (a live
+ * upgrade asks this before it ends the old server)? */
+static int recover_check(unsigned id)
+{
+	char msg[ZTU_MSG_MAX];
+
+	if (ztu_recover_check((int)id, msg, sizeof(msg)))
+		return die("recover /dev/ublkb%u: %s", id, msg);
+	printf("dev id %u: /dev/ublkb%u can be recovered by this " PROG " (" ZT_VERSION ")\n",
+	       id, id);
+	return 0;
+}
+
 static int cmd_recover(int argc, char **argv)
 {
 	static struct ztu_config cfg;
 	char msg[ZTU_MSG_MAX];
+	bool check = argc >= 2 && strcmp(argv[1], "--check") == 0;
 	unsigned id;
 	int rfd, live, ret;
 	pid_t pid;
 
+	if (check) {
+		argc--;
+		argv++;
+	}
 	if ((ret = device_arg(argc, argv, &id)))
 		return ret;
+	if (check)
+		return recover_check(id);
 	if (ztu_recover_load_config((int)id, &cfg, msg, sizeof(msg)))
 		return die("recover /dev/ublkb%u: %s", id, msg);
 	pid = ztu_server_spawn_recover(&cfg, (int)id, &rfd);

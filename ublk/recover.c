@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -96,6 +97,20 @@ int ztu_recover_load_config(int dev_id, struct ztu_config *cfg, char *msg, size_
 		return zt_fail(msg, len, -EOPNOTSUPP, "/dev/ublkb%d has no state file: its pages "
 			       "died with its server", dev_id);
 	return 0;
+}
+
+int ztu_recover_check(int dev_id, char *msg, size_t len)
+{
+	struct ztu_config *cfg = malloc(sizeof(*cfg));   /* big: off the stack */
+	int ret;
+
+	if (!cfg)
+		return zt_fail(msg, len, -ENOMEM, "out of memory");
+	ret = ztu_recover_load_config(dev_id, cfg, msg, len);
+	if (!ret)
+		ret = ztu_tiered_state_check(cfg, msg, len);
+	free(cfg);
+	return ret;
 }
 
 static void sleep_ms(long ms)

@@ -173,6 +173,9 @@ void ztu_field_text(struct ztu_section *sec, const char *key, const char *text, 
 
 extern const struct ztu_target_ops ztu_tgt_null;
 extern const struct ztu_target_ops ztu_tgt_tiered;
+/* tiered_setup.c: could a tiered server of cfg attach to cfg's state file?
+ * Its header only (zu_state_check): 0, or -errno with *msg. */
+int ztu_tiered_state_check(const struct ztu_config *cfg, char *msg, size_t len);
 
 struct ztu_queue {
 	struct ztu_dev *dev;

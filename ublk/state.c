@@ -452,28 +452,53 @@ static int adopt_all(struct zu_state *s, const struct zu_state_hdr *h, int fd, c
 	return 0;
 }
 
-int zu_state_attach(int fd, const struct zu_state_geom *g, struct zu_state **out,
-		    char *msg, size_t len)
+/* The header got (of a file_bytes file) against the one g lays out. */
+static int check_file(const struct zu_state_hdr *got, uint64_t file_bytes,
+		      const struct zu_state_geom *g, char *msg, size_t len)
 {
-	struct zu_state_hdr want, got;
-	struct zu_state *s;
-	uint64_t file_bytes = 0;
+	struct zu_state_hdr want;
 	int err;
 
 	if (!layout(g, &want))
 		return zt_fail(msg, len, -EINVAL, "state: invalid geometry (device size %llu)",
 			       ULL(g->dev_size));
-	if ((err = read_hdr(fd, &got, &file_bytes, msg, len)))
-		return err;
 	/* The zram device is a fact the state records, not one the server's
 	 * config can know: it is taken from the state, not compared. */
-	want.zram_dev1 = got.zram_dev1;
+	want.zram_dev1 = got->zram_dev1;
 	want.csum = hdr_sum(&want);
-	if ((err = check_hdr(&got, &want, file_bytes, msg, len)))
+	if ((err = check_hdr(got, &want, file_bytes, msg, len)))
 		return err;
-	if (got.zram_dev1 > INT32_MAX)
+	if (got->zram_dev1 > INT32_MAX)
 		return zt_fail(msg, len, -EBADMSG, "state: zram device %u out of range "
-			       "(corrupted)", got.zram_dev1 - 1);
+			       "(corrupted)", got->zram_dev1 - 1);
+	return 0;
+}
+
+int zu_state_check(int fd, const struct ztu_config *cfg, uint32_t fill_capacity, char *msg,
+		   size_t len)
+{
+	struct zu_state_hdr got;
+	struct zu_state_geom g;
+	uint64_t file_bytes = 0;
+	int err;
+
+	if ((err = read_hdr(fd, &got, &file_bytes, msg, len)))
+		return err;
+	zu_state_geom_of(cfg, got.spill_slots, fill_capacity, &g);
+	return check_file(&got, file_bytes, &g, msg, len);
+}
+
+int zu_state_attach(int fd, const struct zu_state_geom *g, struct zu_state **out,
+		    char *msg, size_t len)
+{
+	struct zu_state_hdr got;
+	struct zu_state *s;
+	uint64_t file_bytes = 0;
+	int err;
+
+	if ((err = read_hdr(fd, &got, &file_bytes, msg, len)) ||
+	    (err = check_file(&got, file_bytes, g, msg, len)))
+		return err;
 	if ((err = map_state(fd, got.total_bytes, g->on_demand, &s)))
 		return zt_fail(msg, len, err, "state: cannot map %llu bytes: %s",
 			       ULL(got.total_bytes), strerror(-err));

@@ -201,6 +201,18 @@ static int state_open(struct ztu_tiers *t, const struct zu_state_geom *g, bool a
 	return ret;
 }
 
+int ztu_tiered_state_check(const struct ztu_config *cfg, char *msg, size_t len)
+{
+	int fd = open(cfg->state_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int ret;
+
+	if (fd < 0)
+		return zt_fail_errno(msg, len, -errno, cfg->state_path);
+	ret = zu_state_check(fd, cfg, FILL_CAPACITY, msg, len);
+	close(fd);
+	return ret;
+}
+
 /* The zram tier's slots are the state's.  A new device's tier was made
  * before the state (whose header records its id); a recovering server
  * reopens the device the state names, and what no entry names there is

@@ -1,15 +1,18 @@
 /*
  * t_config.c — a server's config: resolved once from a policy (sizes in
  * bytes, spill path, commit and swap taken over from the policy), checked,
- * and saved and loaded whole (what crash recovery persists); the locked
+ * and saved and loaded whole (what crash recovery persists), and whether a
+ * state fits it; the locked
  * request buffers of every accepted queues x depth within their budget.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "tests/tap.h"
+#include "ublk/state.h"
 #include "ublk/ztublk.h"
 
 static void policy_for_test(struct zt_policy *p)
@@ -63,6 +66,44 @@ static void test_saved(void)
 	   "another version or layout is refused (EPROTO)");
 	close(fd);
 	unlink(path);
+}
+
+/* A state made for a config fits it (zu_state_check: the header only, the
+ * file untouched) and stops fitting when the config or this binary's fill
+ * capacity differ, or the file is cut short: what `ztier-ublk recover
+ * --check` asks before a live upgrade ends a server. */
+static void test_state_fits(void)
+{
+	static struct zt_policy p;
+	static struct ztu_config c;
+	struct zu_state_geom g;
+	struct zu_state *s = NULL;
+	char msg[ZTU_MSG_MAX];
+	int fd = memfd_create("t_config", MFD_CLOEXEC);
+	off_t size;
+
+	policy_for_test(&p);
+	p.device.size = (struct zt_size){ .bytes = 64u << 20 };
+	p.device.mem_limit = (struct zt_size){ .bytes = 4u << 20 };
+	ztu_config_from_policy(&c, &p);
+	zu_state_geom_of(&c, 100, 64, &g);
+	ok(fd >= 0 && zu_state_create(fd, &g, &s, msg, sizeof(msg)) == 0, "a state made for it");
+	if (s)
+		zu_state_detach(s);
+	size = lseek(fd, 0, SEEK_END);
+	is_int(zu_state_check(fd, &c, 64, msg, sizeof(msg)), 0, "it fits the config");
+	is_int(zu_state_check(fd, &c, 128, msg, sizeof(msg)), -ESTALE,
+	       "not with another fill capacity");
+	tap_diag("%s", msg);
+	c.demote_age++;                   /* any field: the identity hashes them all */
+	is_int(zu_state_check(fd, &c, 64, msg, sizeof(msg)), -ESTALE,
+	       "not for another config (its identity)");
+	tap_diag("%s", msg);
+	ok(ftruncate(fd, size - 4096) == 0, "cut the file short");
+	ztu_config_from_policy(&c, &p);
+	is_int(zu_state_check(fd, &c, 64, msg, sizeof(msg)), -EBADMSG, "a short file is refused");
+	tap_diag("%s", msg);
+	close(fd);
 }
 
 static void test_checked(void)
@@ -125,6 +166,7 @@ int main(void)
 {
 	test_resolved();
 	test_saved();
+	test_state_fits();
 	test_checked();
 	test_buffers_bounded();
 	return tap_done();

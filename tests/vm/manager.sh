@@ -138,6 +138,27 @@ ok "10 restarts of the ztier swap under the hog ($restarts ok), each by the inst
 ok "each restart used the $handover, and said so in ztierctl's answer" '[ "$(grep -c "mixed: restarted: $handover" $LOG)" = 10 ] && [ "$(grep -c "^mixed: $handover" $W/restart.out)" = 10 ]'
 ok "the hog verified every page through the restarts (rc $rc)" '[ $rc = 0 ] && ! grep -qi "fail\|error" $W/stress2.out'
 
+# --- a restart the installed ztier-ublk cannot do (a device config saved by
+# another version, as after a package upgrade): refused with the reason
+# before the old server is touched, which keeps serving the swap -----------
+server_of() { # ID: "pid state" of its server
+	ztier-ublk list | awk -v id="$1:" '$1 == "dev" && $2 == "id" { cur = ($3 == id) }
+		cur && $1 == "max" { print $7, $11 }'
+}
+uid=${udev#/dev/ublkb}
+cfgf=/run/ztier/ublk/$uid.config
+before=$(server_of $uid)
+cp $cfgf $W/config.saved
+printf '0.0.0-other\0' | dd of=$cfgf bs=1 seek=8 conv=notrunc status=none   # its version
+r=$(ztierctl restart mixed 2>&1); rc=$?; diag "$r"
+ok "a restart the installed ztier-ublk cannot do is refused, with the reason (rc $rc)" \
+	'[ $rc != 0 ] && [[ $r == *"cannot take"*"not a config this ztier-ublk reads"* ]]'
+ok "the old server keeps serving: same pid, LIVE, swap on ($before)" \
+	'[ "$(server_of $uid)" = "$before" ] && [[ $before == *LIVE ]] && grep -q "^$udev " /proc/swaps && dd if=$udev of=/dev/null bs=4k count=256 iflag=direct status=none'
+cp $W/config.saved $cfgf
+ok "with its config back, the stack restarts again" \
+	'ztierctl restart mixed >/dev/null && [ "$(grep -c "mixed: restarted: " $LOG)" = 11 ]'
+
 # --- ztierd killed under load: its devices keep serving; a new ztierd adopts
 # them (the zram swap by its label, the ztier swap by its state) ------------
 (echo $BASHPID >/sys/fs/cgroup/hog/cgroup.procs && exec stress-ng --vm 1 --vm-bytes 224M --vm-keep --verify -t 15s --metrics-brief) >$W/stress3.out 2>&1 &
