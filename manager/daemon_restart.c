@@ -137,7 +137,10 @@ int zd_stack_restart(struct zd_daemon *d, const char *name, char *why, size_t le
 	if (s->kind != ZD_KIND_ZTIER || s->state != ZD_ST_UP || !s->state_path[0] || s->ublk_id < 0)
 		return zt_fail(why, len, -EINVAL, "%s: only a ztier stack that is up with a "
 			       "state (a swap stack) can be restarted", name);
-	if (installed && installed_can_recover(s->ublk_id, why, len)) {
+	/* (without an installed binary ztierd's own code recovers: the same
+	 * question, asked of this process's code) */
+	if (installed ? installed_can_recover(s->ublk_id, why, len)
+		      : ztu_recover_check(s->ublk_id, why, len)) {
 		zd_log(ZD_WARN, "%s: restart refused: %s", s->name, why);
 		return -EPROTO;
 	}

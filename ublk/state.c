@@ -474,8 +474,8 @@ static int check_file(const struct zu_state_hdr *got, uint64_t file_bytes,
 	return 0;
 }
 
-int zu_state_check(int fd, const struct ztu_config *cfg, uint32_t fill_capacity, char *msg,
-		   size_t len)
+int zu_state_check(int fd, const struct ztu_config *cfg, uint64_t spill_slots,
+		   uint32_t fill_capacity, char *msg, size_t len)
 {
 	struct zu_state_hdr got;
 	struct zu_state_geom g;
@@ -484,7 +484,7 @@ int zu_state_check(int fd, const struct ztu_config *cfg, uint32_t fill_capacity,
 
 	if ((err = read_hdr(fd, &got, &file_bytes, msg, len)))
 		return err;
-	zu_state_geom_of(cfg, got.spill_slots, fill_capacity, &g);
+	zu_state_geom_of(cfg, spill_slots, fill_capacity, &g);
 	return check_file(&got, file_bytes, &g, msg, len);
 }
 

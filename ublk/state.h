@@ -174,13 +174,13 @@ uint64_t zu_state_bytes(const struct zu_state_geom *g);
  * mapped.  0 and *out, or -errno with *msg. */
 int zu_state_create(int fd, const struct zu_state_geom *g, struct zu_state **out,
 		    char *msg, size_t len);
-/* Could a server of cfg (with fill_capacity fill words) attach to the
- * state in fd?  Its header only: read, never mapped or changed, so a live
- * server may be using the state meanwhile.  The spill's slot count is
- * taken from the state (the attach checks it against the device).  0, or
- * the -errno and *msg zu_state_attach would give for the header. */
-int zu_state_check(int fd, const struct ztu_config *cfg, uint32_t fill_capacity, char *msg,
-		   size_t len);
+/* Could a server of cfg (with spill_slots slots on its spill and
+ * fill_capacity fill words) attach to the state in fd?  Its header only:
+ * read, never mapped or changed, so a live server may be using the state
+ * meanwhile.  0, or the -errno and *msg zu_state_attach would give for the
+ * header. */
+int zu_state_check(int fd, const struct ztu_config *cfg, uint64_t spill_slots,
+		   uint32_t fill_capacity, char *msg, size_t len);
 /* Attach to the state in fd if it was made for g: validated (see the
  * invariants), rebuilt, mapped.  0 and *out, or -errno with *msg and the
  * file unchanged. */

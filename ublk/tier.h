@@ -97,6 +97,11 @@ extern const struct ztu_tier_ops ztu_tier_meta, ztu_tier_store, ztu_tier_blk;
 /* The ops for a tier (NULL for ZT_TIER_NONE). */
 const struct ztu_tier_ops *ztu_tier_ops(enum zt_tier t);
 
+/* tier_blk.c: the slots ztu_blk_open would find at path (size 0: the
+ * file's size), read only: nothing is created, grown or held.  0, or
+ * -errno with msg ("not present" for a device that is gone). */
+int ztu_blk_probe_slots(const char *path, uint64_t size, uint64_t *slots, char *msg,
+			size_t len);
 /* tier_blk.c: open a spill/zram target; size 0: use the file's size.
  * Creates a regular file that does not exist yet (needs size), never one in
  * /dev (ztu_path_is_device): there -ENOENT, "not present". */

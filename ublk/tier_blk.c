@@ -185,6 +185,32 @@ int ztu_blk_open(struct ztu_blk **out, enum zt_tier tier, const char *path,
 	return 0;
 }
 
+int ztu_blk_probe_slots(const char *path, uint64_t size, uint64_t *slots, char *msg,
+			size_t len)
+{
+	bool device = ztu_path_is_device(path);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	uint64_t bytes = 0;
+	int ret = fd < 0 ? -errno : 0;
+
+	if (!ret && fstat(fd, &st) < 0)
+		ret = -errno;
+	else if (!ret && S_ISBLK(st.st_mode))
+		ret = ioctl(fd, BLKGETSIZE64, &bytes) < 0 ? -errno : 0;
+	else if (!ret && (device || !S_ISREG(st.st_mode)))
+		ret = device ? -ENOTBLK : -EINVAL;
+	else if (!ret)
+		bytes = size ? size : (uint64_t)st.st_size;
+	if (fd >= 0)
+		close(fd);
+	if (ret)
+		return zt_fail(msg, len, ret, "spill %s: %s%s", path, why(ret, device),
+			       strerror(-ret));
+	*slots = bytes / ZT_PAGE_SIZE;
+	return 0;
+}
+
 /* Serve the tier through a dm-crypt mapping over what b->fd opened
  * (spill_crypt.c): from here on b->fd is the mapping's. */
 int ztu_blk_encrypt(struct ztu_blk *b, bool recovering, bool swap, char *msg, size_t len)

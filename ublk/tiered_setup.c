@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -201,14 +202,20 @@ static int state_open(struct ztu_tiers *t, const struct zu_state_geom *g, bool a
 	return ret;
 }
 
+/* The spill is counted as ztu_tiered_init opens it: a disk that is gone
+ * or changed size fails here, before anyone ends the running server. */
 int ztu_tiered_state_check(const struct ztu_config *cfg, char *msg, size_t len)
 {
-	int fd = open(cfg->state_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	int ret;
+	uint64_t spill_slots = 0;
+	int fd, ret;
 
+	if (cfg->spill_path[0] &&
+	    (ret = ztu_blk_probe_slots(cfg->spill_path, cfg->spill_size, &spill_slots, msg, len)))
+		return ret;
+	fd = open(cfg->state_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return zt_fail_errno(msg, len, -errno, cfg->state_path);
-	ret = zu_state_check(fd, cfg, FILL_CAPACITY, msg, len);
+	ret = zu_state_check(fd, cfg, spill_slots, FILL_CAPACITY, msg, len);
 	close(fd);
 	return ret;
 }
@@ -245,18 +252,31 @@ static uint64_t state_commits(const struct zu_state_geom *g)
  * in the shared state at cfg->state_path (state.h): committed whole with
  * memory-commit (swap), else all but the store, which then keeps a
  * reserve like a local on-demand one. */
+/* Bytes the state file holds already.  A recovering server maps them
+ * again: they are no new memory, and MemAvailable does not count them
+ * (shared memory, locked by ztierd while the device exists). */
+static uint64_t state_held(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) ? 0 : (uint64_t)sb.st_blocks * 512;
+}
+
 static int state_init(struct ztu_tiers *t, bool attach, char *msg, size_t len)
 {
 	const struct ztu_config *c = t->cfg;
 	struct zu_state_geom g;
-	uint64_t avail;
+	uint64_t avail, need, held;
 	int ret;
 
 	zu_state_geom_of(c, ztu_blk_total(t->blk[ZT_TIER_SPILL]), FILL_CAPACITY, &g);
 	g.zram_dev1 = (uint32_t)(ztu_zram_id(t) + 1);
-	if (!fits_available(state_commits(&g), &avail))
-		return zt_fail(msg, len, -ENOMEM, "state %s: %llu MiB, %llu MiB available",
-			       c->state_path, (unsigned long long)(state_commits(&g) >> 20),
+	need = state_commits(&g);
+	held = attach ? state_held(c->state_path) : 0;
+	need -= held < need ? held : need;
+	if (!fits_available(need, &avail))
+		return zt_fail(msg, len, -ENOMEM, "state %s: %llu MiB more, %llu MiB available",
+			       c->state_path, (unsigned long long)(need >> 20),
 			       (unsigned long long)(avail >> 20));
 	if ((ret = state_open(t, &g, attach, msg, len)))
 		return ret;

@@ -156,9 +156,10 @@ pid_t ztu_server_spawn_recover(const struct ztu_config *cfg, int dev_id, int *re
  * 0, or -errno with msg (-EOPNOTSUPP: no state file, nothing to recover). */
 int ztu_recover_load_config(int dev_id, struct ztu_config *cfg, char *msg, size_t len);
 /* Could this binary take /dev/ublkbID over: does it read the device's
- * saved config, and does its state's header fit that config?  Nothing is
- * changed, so it is safe while the device's server runs (a live upgrade
- * asks before it ends the old server).  0, or -errno with msg. */
+ * saved config, and do its state's header and its spill (the disk there,
+ * its size) fit that config?  Nothing is changed, so it is safe while the
+ * device's server runs (a live upgrade asks before it ends the old
+ * server).  0, or -errno with msg. */
 int ztu_recover_check(int dev_id, char *msg, size_t len);
 
 /* Read the child's report (closes report_fd): 0 and *dev_id once LIVE;

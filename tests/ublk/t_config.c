@@ -91,17 +91,20 @@ static void test_state_fits(void)
 	if (s)
 		zu_state_detach(s);
 	size = lseek(fd, 0, SEEK_END);
-	is_int(zu_state_check(fd, &c, 64, msg, sizeof(msg)), 0, "it fits the config");
-	is_int(zu_state_check(fd, &c, 128, msg, sizeof(msg)), -ESTALE,
+	is_int(zu_state_check(fd, &c, 100, 64, msg, sizeof(msg)), 0, "it fits the config");
+	is_int(zu_state_check(fd, &c, 100, 128, msg, sizeof(msg)), -ESTALE,
 	       "not with another fill capacity");
 	tap_diag("%s", msg);
+	is_int(zu_state_check(fd, &c, 99, 64, msg, sizeof(msg)), -ESTALE,
+	       "not with a spill of another size");
+	tap_diag("%s", msg);
 	c.demote_age++;                   /* any field: the identity hashes them all */
-	is_int(zu_state_check(fd, &c, 64, msg, sizeof(msg)), -ESTALE,
+	is_int(zu_state_check(fd, &c, 100, 64, msg, sizeof(msg)), -ESTALE,
 	       "not for another config (its identity)");
 	tap_diag("%s", msg);
 	ok(ftruncate(fd, size - 4096) == 0, "cut the file short");
 	ztu_config_from_policy(&c, &p);
-	is_int(zu_state_check(fd, &c, 64, msg, sizeof(msg)), -EBADMSG, "a short file is refused");
+	is_int(zu_state_check(fd, &c, 100, 64, msg, sizeof(msg)), -EBADMSG, "a short file is refused");
 	tap_diag("%s", msg);
 	close(fd);
 }

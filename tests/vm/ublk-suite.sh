@@ -226,6 +226,9 @@ sub_cell() { # mode (ring|sync) tier (spill|store) stat: add, fill, write, verif
 	[ "$tier" = store ] && data=(--buffer_compress_percentage=70 --buffer_compress_chunk=512)
 	check "add ($mode, $tier pages, 2 queues)" eval \
 		"ZTIER_UBLK_RMW=$mode add --policy /tmp/tiered-od1k.conf --queues 2"
+	# no merges: two jobs' neighbouring sectors would be one request, one
+	# page write, where fio counts two
+	echo 2 >"/sys/block/${dev#/dev/}/queue/nomerges"
 	check "2M written to the $tier ($mode)" fio --name=w --filename="$dev" \
 		--allow_file_create=0 --ioengine=io_uring --direct=1 --rw=write --bs=64k --size=2M \
 		--refill_buffers "${data[@]}" --output=/tmp/fio.out
