@@ -248,10 +248,6 @@ static uint64_t state_commits(const struct zu_state_geom *g)
 	return zu_state_bytes(g) - (g->on_demand ? store : 0);
 }
 
-/* The table, the fill table, the store arena and the spill and zram slots
- * in the shared state at cfg->state_path (state.h): committed whole with
- * memory-commit (swap), else all but the store, which then keeps a
- * reserve like a local on-demand one. */
 /* Bytes the state file holds already.  A recovering server maps them
  * again: they are no new memory, and MemAvailable does not count them
  * (shared memory, locked by ztierd while the device exists). */
@@ -262,6 +258,10 @@ static uint64_t state_held(const char *path)
 	return stat(path, &sb) ? 0 : (uint64_t)sb.st_blocks * 512;
 }
 
+/* The table, the fill table, the store arena and the spill and zram slots
+ * in the shared state at cfg->state_path (state.h): committed whole with
+ * memory-commit (swap), else all but the store, which then keeps a
+ * reserve like a local on-demand one. */
 static int state_init(struct ztu_tiers *t, bool attach, char *msg, size_t len)
 {
 	const struct ztu_config *c = t->cfg;
