@@ -1,6 +1,6 @@
 /*
- * config.c — a server's configuration: resolved once from a policy, checked,
- * saved and loaded.
+ * config.c — a server's configuration: resolved once from a policy and
+ * checked (saved and loaded: config_text.c).
  *
  * The policy gives the defaults (device size, queues, depth, memory limit,
  * zram tier, spill target); command-line flags override them afterwards.
@@ -16,11 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "build/paths.h"        /* generated: ZT_VERSION, ZT_SYSCONFDIR, ... */
 #include "policy/common/common.h"
 #include "ublk/ztublk.h"
-
-#define CONFIG_MAGIC 0x7a746366u    /* "ztcf" */
 
 void ztu_zram_resolve(const struct zt_zram_spec *s, uint64_t ram, struct zg_spec *z)
 {
@@ -77,64 +74,6 @@ bool ztu_config_wants_zram(const struct ztu_config *cfg)
 		if (cfg->rule[c].tier == ZT_TIER_ZRAM || cfg->rule[c].fallback == ZT_TIER_ZRAM)
 			return true;
 	return false;
-}
-
-/* ---- saved form: a header, then the struct as this build lays it out ---- */
-
-struct saved_header {
-	uint32_t magic, size;
-	char version[16];
-};
-
-static void header(struct saved_header *h)
-{
-	memset(h, 0, sizeof(*h));
-	h->magic = CONFIG_MAGIC;
-	h->size = sizeof(struct ztu_config);
-	snprintf(h->version, sizeof(h->version), "%s", ZT_VERSION);
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	for (const char *p = buf; len;) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int ztu_config_save(int fd, const struct ztu_config *cfg)
-{
-	struct saved_header h;
-	int ret;
-
-	header(&h);
-	ret = write_all(fd, &h, sizeof(h));
-	return ret ? ret : write_all(fd, cfg, sizeof(*cfg));
-}
-
-/* The layout is this build's: a config saved by another version (or
- * another size) is refused rather than misread. */
-int ztu_config_load(int fd, struct ztu_config *cfg)
-{
-	struct saved_header want, got;
-	ssize_t n;
-
-	header(&want);
-	n = read(fd, &got, sizeof(got));
-	if (n < 0)
-		return -errno;
-	if (n != (ssize_t)sizeof(got) || memcmp(&want, &got, sizeof(got)))
-		return -EPROTO;
-	n = read(fd, cfg, sizeof(*cfg));
-	if (n < 0)
-		return -errno;
-	return n == (ssize_t)sizeof(*cfg) ? 0 : -EPROTO;
 }
 
 /* ---- checks ------------------------------------------------------------ */

@@ -9,8 +9,8 @@
  * page write is idempotent (the same bytes to the same page).  What the
  * replacement needs:
  *   - the resolved config, saved at ADD_DEV as ZTU_RUN_DIR/ID.config
- *     (ztu_config_save: the same bytes give the same policy identity, which
- *     the state's attach checks);
+ *     (ztu_config_save: lines a newer ztier-ublk reads too, and the same
+ *     config gives the same identity, which the state's attach checks);
  *   - the state file named there, attached instead of created (state.h);
  *   - the old server gone: killed (or dead), or asked to go with
  *     QUIESCE_DEV (ztu_dev_quiesce, 6.16+: it commits what it holds and
@@ -89,10 +89,10 @@ int ztu_recover_load_config(int dev_id, struct ztu_config *cfg, char *msg, size_
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return zt_fail_errno(msg, len, -errno, path);
-	ret = ztu_config_load(fd, cfg);
+	ret = ztu_config_load(fd, path, cfg, msg, len);
 	close(fd);
 	if (ret)
-		return zt_fail(msg, len, ret, "%s: not a config this ztier-ublk reads", path);
+		return ret;
 	if (!cfg->state_path[0])
 		return zt_fail(msg, len, -EOPNOTSUPP, "/dev/ublkb%d has no state file: its pages "
 			       "died with its server", dev_id);

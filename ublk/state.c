@@ -72,11 +72,6 @@ static uint64_t hdr_sum(const struct zu_state_hdr *h)
 				 offsetof(struct zu_state_hdr, layout));
 }
 
-uint64_t zu_state_config_id(const struct ztu_config *cfg)
-{
-	return fnv64(cfg, sizeof(*cfg));
-}
-
 void zu_state_geom_of(const struct ztu_config *cfg, uint64_t spill_slots,
 		      uint32_t fill_capacity, struct zu_state_geom *g)
 {
@@ -86,7 +81,7 @@ void zu_state_geom_of(const struct ztu_config *cfg, uint64_t spill_slots,
 		.spill_slots = spill_slots,
 		.zram_slots = ztu_config_wants_zram(cfg) ? cfg->zram.disksize / ZT_PAGE_SIZE : 0,
 		.fill_capacity = fill_capacity,
-		.policy_id = zu_state_config_id(cfg),
+		.policy_id = ztu_config_id(cfg),
 		.on_demand = !cfg->commit_upfront,
 	};
 }

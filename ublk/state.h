@@ -133,7 +133,7 @@ struct zu_state_geom {
 	uint64_t spill_slots;         /* 0: no spill tier                       */
 	uint64_t zram_slots;          /* 0: no zram tier                        */
 	uint32_t fill_capacity;
-	uint64_t policy_id;           /* zu_state_config_id                     */
+	uint64_t policy_id;           /* ztu_config_id                          */
 	uint32_t zram_dev1;           /* the zram tier's device, N + 1 for
 	                                 /dev/zramN (0: none); recorded at
 	                                 create, not compared at attach       */
@@ -159,11 +159,6 @@ struct zu_state {
 	int zram_dev;                 /* N of the zram tier's /dev/zramN, or -1 */
 };
 
-/* The identity of a resolved config: a 64-bit FNV-1a hash of the image
- * ztu_config_save writes after its version header (the struct's bytes;
- * build it with ztu_config_from_policy, which zeroes the padding).  The
- * same policy resolved the same way gives the same identity. */
-uint64_t zu_state_config_id(const struct ztu_config *cfg);
 /* The geometry a server of cfg needs (fill capacity as given). */
 void zu_state_geom_of(const struct ztu_config *cfg, uint64_t spill_slots,
 		      uint32_t fill_capacity, struct zu_state_geom *g);

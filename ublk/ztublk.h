@@ -47,8 +47,9 @@ enum ztu_target_kind { ZTU_TARGET_TIERED, ZTU_TARGET_NULL };
 
 /* Exactly what one server serves, resolved once (RAM fractions against one
  * reading of MemTotal, on the machine that runs it): no policy, no file
- * names, nothing to resolve again downstream.  Flat (no pointers), so it is
- * written and read back whole (ztu_config_save/ztu_config_load). */
+ * names, nothing to resolve again downstream.  Saved and read back by
+ * ztu_config_save/ztu_config_load: a field added here needs its key in
+ * config_text.c. */
 struct ztu_config {
 	char name[ZT_NAME_MAX];       /* the policy's name (list, stats)       */
 	enum ztu_target_kind target;
@@ -115,10 +116,16 @@ void ztu_zram_resolve(const struct zt_zram_spec *s, uint64_t ram, struct zg_spec
 /* Does any class (tier or fallback) go to the zram tier? */
 bool ztu_config_wants_zram(const struct ztu_config *cfg);
 
-/* Write cfg to fd / read it back: a versioned image of the struct, for a
- * server to be restarted with exactly what it served.  0 or -errno
- * (-EPROTO: not a config of this version). */
+/* Write cfg to fd / read it back (config_text.c): `key=value` lines that
+ * any later ztier-ublk reads, for a server to be restarted, recovered or
+ * adopted with exactly what it served, by this build or a newer one.  Load:
+ * 0, or -EPROTO (not a config this build reads: *msg says FILE:LINE and
+ * why) or another -errno with *msg; path only names the file in *msg. */
 int ztu_config_save(int fd, const struct ztu_config *cfg);
+int ztu_config_load(int fd, const char *path, struct ztu_config *cfg, char *msg, size_t len);
+/* The config's identity, kept in its state's header: a hash of its saved
+ * lines, so the same config gives the same identity in every version. */
+uint64_t ztu_config_id(const struct ztu_config *cfg);
 
 /* spill_crypt.c: a block device (or file) used only through a dm-crypt
  * mapping with a key of this setup (the spill tier; ztierd's zram backing
@@ -131,7 +138,6 @@ void ztu_crypt_name(uint64_t id, char *name, size_t len);
 int ztu_crypt_setup(int backing_fd, bool recovering, char *mapped, size_t mlen,
 		    char *msg, size_t len);
 int ztu_crypt_remove(uint64_t id, char *msg, size_t len);
-int ztu_config_load(int fd, struct ztu_config *cfg);
 
 /* Called once: dev_id >= 0 when the device is LIVE, or err < 0 and a message
  * when starting failed (the device was deleted again). */

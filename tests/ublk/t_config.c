@@ -1,8 +1,8 @@
 /*
  * t_config.c — a server's config: resolved once from a policy (sizes in
  * bytes, spill path, commit and swap taken over from the policy), checked,
- * and saved and loaded whole (what crash recovery persists), and whether a
- * state fits it; the locked
+ * saved and loaded as text by any later version (what crash recovery and a
+ * live upgrade read), and whether a state fits it; the locked
  * request buffers of every accepted queues x depth within their budget.
  */
 #include <errno.h>
@@ -49,23 +49,130 @@ static void test_resolved(void)
 	ok(!c.commit_upfront, "a file system commits on demand");
 }
 
+/* n bytes of a file, loaded as a config: 0 or the -errno, the message in msg. */
+static int load_bytes(const char *bytes, size_t n, struct ztu_config *out, char *msg, size_t len)
+{
+	int fd = memfd_create("t_config", MFD_CLOEXEC);
+	int ret;
+
+	if (fd < 0 || write(fd, bytes, n) != (ssize_t)n || lseek(fd, 0, SEEK_SET) != 0)
+		return -EIO;
+	ret = ztu_config_load(fd, "t.config", out, msg, len);
+	close(fd);
+	return ret;
+}
+
+static int load_text(const char *text, struct ztu_config *out, char *msg, size_t len)
+{
+	return load_bytes(text, strlen(text), out, msg, len);
+}
+
+/* cfg's saved text into buf (ZT_CFG_TEXT bytes). */
+#define ZT_CFG_TEXT (64u << 10)
+static void saved_text(const struct ztu_config *cfg, char *buf)
+{
+	int fd = memfd_create("t_config", MFD_CLOEXEC);
+	ssize_t n = -1;
+
+	if (fd >= 0 && ztu_config_save(fd, cfg) == 0 && lseek(fd, 0, SEEK_SET) == 0)
+		n = read(fd, buf, ZT_CFG_TEXT - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	if (fd >= 0)
+		close(fd);
+}
+
+/* text with the first line that starts with key replaced by line ("" drops it). */
+static void edit(char *text, const char *key, const char *line)
+{
+	static char out[ZT_CFG_TEXT];
+	char *at = strstr(text, key), *end;
+
+	if (!at)
+		return;
+	end = strchr(at, '\n') + 1;
+	snprintf(out, sizeof(out), "%.*s%s%s", (int)(at - text), text, line, end);
+	strcpy(text, out);
+}
+
+/* Saved as key=value lines and read back to the same struct and the same
+ * identity, whatever version wrote them; anything else is refused with
+ * FILE:LINE and why. */
 static void test_saved(void)
 {
 	static struct zt_policy p;
 	static struct ztu_config c, back;
-	char path[] = "/tmp/t_config.XXXXXX";
-	int fd = mkstemp(path);
+	static char text[ZT_CFG_TEXT], t2[ZT_CFG_TEXT];
+	char msg[ZTU_MSG_MAX];
 
 	policy_for_test(&p);
 	ztu_config_from_policy(&c, &p);
-	ok(fd >= 0 && ztu_config_save(fd, &c) == 0, "saved");
-	ok(lseek(fd, 0, SEEK_SET) == 0 && ztu_config_load(fd, &back) == 0, "loaded");
-	ok(memcmp(&c, &back, sizeof(c)) == 0, "read back whole");
-	ok(lseek(fd, 8, SEEK_SET) == 8 && write(fd, "x", 1) == 1, "corrupt the header");
-	ok(lseek(fd, 0, SEEK_SET) == 0 && ztu_config_load(fd, &back) == -EPROTO,
-	   "another version or layout is refused (EPROTO)");
-	close(fd);
-	unlink(path);
+	/* every kind of value, and bytes a line could not hold as they are */
+	snprintf(c.state_path, sizeof(c.state_path), "/run/a dir/%%50\n\tstate");
+	snprintf(c.zram.backing_dev, sizeof(c.zram.backing_dev), "/dev/loop7");
+	c.thresholds.text_entropy = 4.1 + 1e-12;
+	c.rule[ZT_CLASS_MIXED].codec = (struct zt_codec){ ZT_CODEC_ZSTD, 19 };
+	c.spill_encrypt = true;
+	c.demote_age = 600;
+	c.demote_budget = UINT64_MAX;
+	saved_text(&c, text);
+	ok(!strncmp(text, "# ztier-ublk device config, written by ztier ", 45) &&
+	   strstr(text, "\nformat=1\nname=t\n"), "a comment, then format=1, then the keys");
+	ok(strstr(text, "\nstate-path=/run/a%20dir/%2550%0A%09state\n") != NULL,
+	   "space, %%, newline and tab escaped as %%XX");
+	is_int(load_text(text, &back, msg, sizeof(msg)), 0, "loaded");
+	ok(memcmp(&c, &back, sizeof(c)) == 0, "read back whole: every field, exact doubles");
+	ok(ztu_config_id(&c) == ztu_config_id(&back), "the same identity");
+	edit(text, "# ztier-ublk", "# written by ztier 0.0.0-other\n");
+	is_int(load_text(text, &back, msg, sizeof(msg)), 0,
+	       "another version's config of the same format is read");
+	ok(memcmp(&c, &back, sizeof(c)) == 0, "... to the same config");
+
+	strcpy(t2, text);
+	edit(t2, "format=", "format=2\n");
+	is_int(load_text(t2, &back, msg, sizeof(msg)), -EPROTO, "a newer format is refused");
+	is_str(msg, "t.config:2: format '2': this ztier-ublk reads format 1 (a newer ztier wrote it)",
+	       "... saying where and why");
+	strcpy(t2, text);
+	edit(t2, "depth=", "depth=128\nhuge-pages=yes\n");
+	is_int(load_text(t2, &back, msg, sizeof(msg)), -EPROTO, "an unknown key is refused");
+	is_str(msg, "t.config:8: unknown key 'huge-pages' (a newer ztier's?)", "... by FILE:LINE");
+	strcpy(t2, text);
+	edit(t2, "spill-size=", "");
+	is_int(load_text(t2, &back, msg, sizeof(msg)), -EPROTO, "a missing key is refused");
+	is_str(msg, "t.config: no spill-size= (cut short?)", "... naming it");
+	strcpy(t2, text);
+	edit(t2, "queues=", "queues=2\nqueues=3\n");
+	is_int(load_text(t2, &back, msg, sizeof(msg)), -EPROTO, "a key twice is refused");
+	strcpy(t2, text);
+	t2[strlen(t2) - 1] = '\0';
+	is_int(load_text(t2, &back, msg, sizeof(msg)), -EPROTO, "a last line without its newline");
+	static const char *const bad_values[] = {
+		"queues=-1\n", "queues=4294967296\n", "size=12x\n", "size=\n",
+		"commit-upfront=1\n", "text-entropy=five\n", "target=loop\n",
+		"rule.text=store spill zstd\n", "rule.text=store disk zstd 3\n",
+		"rule.text=store spill brotli 3\n", "state-path=/a%0\n", "state-path=/a%00b\n",
+		"zram.algorithm=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	};
+	for (size_t i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "%.*s", (int)strcspn(bad_values[i], "=") + 1,
+			 bad_values[i]);
+		strcpy(t2, text);
+		edit(t2, key, bad_values[i]);
+		ok(load_text(t2, &back, msg, sizeof(msg)) == -EPROTO && strstr(msg, "bad value"),
+		   "refused: %.*s (%s)", (int)strlen(bad_values[i]) - 1, bad_values[i], msg);
+	}
+	/* what an older ztier-ublk saved: its magic, then the struct's bytes */
+	static const char older[] = "fctz\x50\x22\0\0" "0.9.0\0\0\0\0\0\0\0\0\0\0\0";
+	is_int(load_bytes(older, sizeof(older) - 1, &back, msg, sizeof(msg)), -EPROTO,
+	       "an older binary config is refused");
+	is_str(msg, "t.config: holds a NUL byte: not a config (an older ztier's?)",
+	       "... as an older ztier's");
+	is_int(load_text("", &back, msg, sizeof(msg)), -EPROTO, "an empty file is refused");
+	is_str(msg, "t.config: not a ztier-ublk config (no format=)", "... as not a config");
+	c.rule[ZT_CLASS_TEXT].codec.level = 4;
+	ok(ztu_config_id(&c) != ztu_config_id(&back), "a codec level changes the identity");
 }
 
 /* A state made for a config fits it (zu_state_check: the header only, the

@@ -401,12 +401,12 @@ static void test_config_id(void)
 	a.size = UINT64_C(1) << 30;
 	a.mem_limit = UINT64_C(256) << 20;
 	b = a;
-	ok(zu_state_config_id(&a) == zu_state_config_id(&b), "one config, one identity");
+	ok(ztu_config_id(&a) == ztu_config_id(&b), "one config, one identity");
 	b.rule[ZT_CLASS_TEXT].codec.level = 9;
-	ok(zu_state_config_id(&a) != zu_state_config_id(&b), "a codec level changes it");
+	ok(ztu_config_id(&a) != ztu_config_id(&b), "a codec level changes it");
 	zu_state_geom_of(&a, 1000, 4096, &g);
 	ok(g.dev_size == a.size && g.store_bytes == a.mem_limit && g.spill_slots == 1000 &&
-	   !g.zram_slots && g.policy_id == zu_state_config_id(&a), "geometry of a config");
+	   !g.zram_slots && g.policy_id == ztu_config_id(&a), "geometry of a config");
 }
 
 int main(void)
