@@ -155,9 +155,10 @@ ok "each restart used the $handover ($used of 10; $fell after a quiesce that fai
 	grep "mixed: .*quiesce" $LOG | diag
 ok "the hog verified every page through the restarts (rc $rc)" '[ $rc = 0 ] && ! grep -qi "fail\|error" $W/stress2.out'
 
-# --- a restart the installed ztier-ublk cannot do (a device config saved by
-# another version, as after a package upgrade): refused with the reason
-# before the old server is touched, which keeps serving the swap -----------
+# --- a restart the installed ztier-ublk cannot do (a device config of a
+# newer format, as after a downgrade): refused with the reason before the
+# old server is touched, which keeps serving the swap; a config another
+# version wrote (as after an upgrade) restarts ---------------------------
 server_of() { # ID: "pid state" of its server
 	ztier-ublk list | awk -v id="$1:" '$1 == "dev" && $2 == "id" { cur = ($3 == id) }
 		cur && $1 == "max" { print $7, $11 }'
@@ -166,14 +167,15 @@ uid=${udev#/dev/ublkb}
 cfgf=/run/ztier/ublk/$uid.config
 before=$(server_of $uid)
 cp $cfgf $W/config.saved
-printf '0.0.0-other\0' | dd of=$cfgf bs=1 seek=8 conv=notrunc status=none   # its version
+sed -i 's/^format=1$/format=2/' $cfgf
 r=$(ztierctl restart mixed 2>&1); rc=$?; diag "$r"
 ok "a restart the installed ztier-ublk cannot do is refused, with the reason (rc $rc)" \
-	'[ $rc != 0 ] && [[ $r == *"cannot take"*"not a config this ztier-ublk reads"* ]]'
+	'[ $rc != 0 ] && [[ $r == *"cannot take"*":2: format"*"this ztier-ublk reads format 1"* ]]'
 ok "the old server keeps serving: same pid, LIVE, swap on ($before)" \
 	'[ "$(server_of $uid)" = "$before" ] && [[ $before == *LIVE ]] && grep -q "^$udev " /proc/swaps && dd if=$udev of=/dev/null bs=4k count=256 iflag=direct status=none'
 cp $W/config.saved $cfgf
-ok "with its config back, the stack restarts again" \
+sed -i '1s/.*/# ztier-ublk device config, written by ztier 0.0.0-older/' $cfgf
+ok "with its config back, as another version wrote it, the stack restarts again" \
 	'ztierctl restart mixed >/dev/null && [ "$(grep -c "mixed: restarted: " $LOG)" = 11 ]'
 
 # --- ztierd killed under load: its devices keep serving; a new ztierd adopts

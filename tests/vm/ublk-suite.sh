@@ -307,15 +307,19 @@ sed '/^\[device\]/a queues = 2' $fx/tiered.conf >/tmp/recover.conf
 check "add with --state (2 queues)" add --policy /tmp/recover.conf --state "$st"
 check "the state file and the saved config exist" test -s "$st" -a -s "/run/ztier/ublk/$id.config"
 # `recover --check` only reads the saved config and the state's header:
-# safe while the server runs.  A config another version saved (what a
-# package upgrade's binary finds) is refused with the reason.
+# safe while the server runs.  A config another version wrote (what a
+# package upgrade's binary finds) is read; one of a newer format (what a
+# downgrade's finds) is refused with FILE:LINE and the reason.
 cfgf=/run/ztier/ublk/$id.config
 check "recover --check: this binary could take it over, the server running" \
 	eval "ztier-ublk recover --check $id | grep -q 'can be recovered'"
 cp "$cfgf" /tmp/config.saved
-printf '0.0.0-other\0' | dd of="$cfgf" bs=1 seek=8 conv=notrunc status=none  # its version
-check "recover --check: a config of another version is refused, with the reason" \
-	eval "! ztier-ublk recover --check $id 2>/tmp/chk.err && grep 'not a config this ztier-ublk reads' /tmp/chk.err"
+sed -i '1s/.*/# ztier-ublk device config, written by ztier 0.0.0-other/' "$cfgf"
+check "recover --check: a config another version wrote is read" \
+	eval "ztier-ublk recover --check $id | grep -q 'can be recovered'"
+sed -i 's/^format=1$/format=2/' "$cfgf"
+check "recover --check: a config of a newer format is refused, with FILE:LINE and why" \
+	eval "! ztier-ublk recover --check $id 2>/tmp/chk.err && grep '$cfgf:2: format .2.: this ztier-ublk reads format 1' /tmp/chk.err"
 cp /tmp/config.saved "$cfgf"
 check "write 16M of text-like data before the kills" dd if=/mnt/add/fills.bin of="$dev" bs=1M count=16 oflag=direct status=none
 quiesced() { local i; for i in $(seq 100); do [ "$(get "$id" state)" = QUIESCED ] && return 0; sleep 0.1; done; get "$id" state; return 1; }
