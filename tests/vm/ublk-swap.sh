@@ -39,7 +39,13 @@ diag </tmp/hog.out
 echo "# stress-ng took $((SECONDS - t0)) s; peak swap use of $dev: $((peak / 1024)) MiB"
 check "the hog swapped to the device (peak $((peak / 1024)) MiB >= 32)" test $peak -ge $((32 * 1024))
 stats "$id" | diag
-check "pages went through the device (writes > 1000)" test "$(get "$id" writes)" -gt 1000
+# Page writes (all classes), not requests: swap-out merges neighbours into
+# requests of up to 128 KiB, so a run with a peak of 40 MiB may make fewer
+# than 1000 requests (7.3 under a slow host: failed "writes > 1000").
+pages=0
+for c in samefill text mixed random; do pages=$((pages + $(get "$id" w_$c))); done
+check "pages went through the device ($pages page writes >= half of the peak, $((peak / 4)) pages)" \
+	test $pages -ge $((peak / 8))
 check "no request failed" test "$(get "$id" errors)" = 0
 check "pages went to the store (pages_store > 0)" test "$(get "$id" pages_store)" -gt 0
 t0=$SECONDS
