@@ -396,10 +396,14 @@ int zd_mkfs_mount(const char *dev, const char *type, const char *dir);
 /* Mount what is on dev already (an adopted file system's device). */
 int zd_mount(const char *dev, const char *type, const char *dir);
 int zd_umount(const char *dir);
-/* Run argv, stdout/stderr to ours; 0 when it exits 0, else -EIO / -errno. */
+/* daemon_tool.c: run argv (stdout to /dev/null, stderr to ours) and wait
+ * for it at most timeout_ms, killing it then: 0 when it exits 0, else -EIO,
+ * -ETIMEDOUT or -errno.  With err_text (len >= 1) its stderr is read
+ * instead, and the first line kept there: a reason to pass on rather than
+ * only log.  zd_run and zd_run_err wait ZD_TOOL_TIMEOUT_MS. */
+#define ZD_TOOL_TIMEOUT_MS (300 * 1000)     /* mkfs of a large device */
+int zd_run_for(char *const argv[], int timeout_ms, char *err_text, size_t len);
 int zd_run(char *const argv[]);
-/* The same, with the first line of its stderr in err_text (len >= 1): for
- * a reason to pass on rather than only log. */
 int zd_run_err(char *const argv[], char *err_text, size_t len);
 /* PATH for zd_run's programs: fixed, or ZTIERD_TOOL_PATH (ztierd.8). */
 void zd_tool_path(void);

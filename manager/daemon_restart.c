@@ -44,6 +44,9 @@
  * tags within milliseconds; a server that ignores the request (a binary
  * from before the handover) is killed after this. */
 #define QUIESCE_TIMEOUT_MS 5000
+/* `recover --check` reads a config, a state's header and the spill's
+ * size: instant, unless the spill disk stopped answering. */
+#define CHECK_TIMEOUT_MS 30000
 
 static long long now_ms(void)
 {
@@ -71,16 +74,17 @@ static pid_t recover_installed(int id, int *pidfd, char *why, size_t len)
 }
 
 /* Can the installed binary take the device over?  Asked before the old
- * server goes: a ztier-ublk of another version (a package upgrade) may not
- * read the device's saved config or state, and a device left with no
- * server holds its I/O, which for swap hangs the machine. */
+ * server goes: a later version reads the device's saved config, but an
+ * older one (a downgrade) may not, nor one whose state layout differs, and
+ * a device left with no server holds its I/O, which for swap hangs the
+ * machine. */
 static int installed_can_recover(int id, char *why, size_t len)
 {
 	char arg[16], err[160];
 	char *const argv[] = { UBLK_TOOL, "recover", "--check", arg, NULL };
 
 	snprintf(arg, sizeof(arg), "%d", id);
-	if (!zd_run_err(argv, err, sizeof(err)))
+	if (!zd_run_for(argv, CHECK_TIMEOUT_MS, err, sizeof(err)))
 		return 0;
 	return zt_fail(why, len, -EPROTO, "the installed " UBLK_TOOL " cannot take "
 		       "/dev/ublkb%d over (%s); the old server keeps serving it", id,

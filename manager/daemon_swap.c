@@ -2,18 +2,13 @@
  * daemon_swap.c — the last step of a stack: swap or a file system.
  *
  * mkswap and mkfs are util-linux/e2fsprogs programs (their on-disk formats are
- * theirs to write), run with posix_spawn and an empty signal mask; swapon,
- * swapoff, mount and umount are the system calls, so the priority and discard
- * flags are exactly what the policy declared and errors are real errnos.
- *
- * The programs are looked up in a fixed PATH (zd_tool_path), not the one
- * ztierd inherited: started by hand from a root shell, that may lead through
- * a user's directory, and ~/bin/mkswap would run as root.
+ * theirs to write), run by zd_run (daemon_tool.c: a fixed PATH, a bounded
+ * wait); swapon, swapoff, mount and umount are the system calls, so the
+ * priority and discard flags are exactly what the policy declared and
+ * errors are real errnos.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,92 +16,10 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/swap.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "build/paths.h"        /* generated: ZT_VERSION, ZT_SYSCONFDIR, ... */
 #include "manager/daemon.h"
-
-extern char **environ;
-
-#define ZD_TOOL_PATH "/usr/sbin:/usr/bin:/sbin:/bin"
-
-/* ZTIERD_TOOL_PATH replaces the fixed list (the host tests' failing
- * mkswap): set on purpose by whoever starts ztierd, unlike an inherited
- * PATH.  The children inherit the result. */
-void zd_tool_path(void)
-{
-	const char *p = getenv("ZTIERD_TOOL_PATH");
-
-	setenv("PATH", p && *p ? p : ZD_TOOL_PATH, 1);
-}
-
-/* Start argv with an empty signal mask, stdout on /dev/null (a tool's
- * chatter is not ztierd's output) and stderr on err_fd (-1: ztierd's own,
- * where its errors belong). */
-static int spawn(char *const argv[], int err_fd, pid_t *pid)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none;
-	int err;
-
-	sigemptyset(&none);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-	if (err_fd >= 0)
-		posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO);
-	err = posix_spawnp(pid, argv[0], &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	return -err;
-}
-
-static int reap(pid_t pid)
-{
-	int status;
-
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
-}
-
-int zd_run(char *const argv[])
-{
-	pid_t pid;
-	int err = spawn(argv, -1, &pid);
-
-	return err ? err : reap(pid);
-}
-
-int zd_run_err(char *const argv[], char *err_text, size_t len)
-{
-	size_t got = 0;
-	ssize_t n;
-	pid_t pid;
-	int p[2], err;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	err = spawn(argv, p[1], &pid);
-	close(p[1]);
-	while (!err && (n = read(p[0], err_text + got, len - 1 - got)) != 0) {
-		if (n > 0)
-			got += (size_t)n;
-		else if (errno != EINTR)
-			break;
-		if (got == len - 1)
-			break;
-	}
-	close(p[0]);
-	err_text[got] = 0;
-	err_text[strcspn(err_text, "\n")] = 0;       /* its first line */
-	return err ? err : reap(pid);
-}
 
 int zd_mkswap(const char *dev, const char *label)
 {

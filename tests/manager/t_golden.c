@@ -32,6 +32,7 @@
 #include "manager/daemon_maint_tier.c"
 #include "manager/daemon_ublk.c"
 #include "manager/daemon_swap.c"
+#include "manager/daemon_tool.c"
 #include "manager/daemon_watch.c"
 #include "manager/daemon_udev.c"
 #include "manager/daemon_recover.c"

@@ -1,5 +1,6 @@
 /*
- * t_tools.c — where ztierd looks for mkswap and mkfs (manager/daemon_swap.c):
+ * t_tools.c — where ztierd looks for mkswap and mkfs, and how long it
+ * waits for them (manager/daemon_tool.c):
  * a fixed PATH whatever it inherited (issue #13's review: a root shell's
  * PATH may lead through a user's directory), ZTIERD_TOOL_PATH on purpose;
  * and zd_run finds its program there and only there.  The mount point of an
@@ -8,11 +9,13 @@
  */
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tests/tap.h"
 #include "manager/daemon_log.c"
 #include "manager/daemon_swap.c"
+#include "manager/daemon_tool.c"
 
 static void test_mount_point(const char *dir)
 {
@@ -41,6 +44,53 @@ static void test_mount_point(const char *dir)
 	rmdir(mnt);
 }
 
+/* A script in dir named name, body after the #! line. */
+static void script(const char *dir, const char *name, const char *body)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "w"))) {
+		fprintf(f, "#!/bin/sh\n%s\n", body);
+		fclose(f);
+		chmod(path, 0755);
+	}
+}
+
+static long long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000LL + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* The bounded wait: a tool that hangs is killed at the bound, its stderr
+ * kept; a child it left behind holding stderr does not hold ztierd. */
+static void test_bounded(const char *dir)
+{
+	char *hang[] = { "zt-hang", NULL }, *quick[] = { "zt-fail", NULL };
+	char *left[] = { "zt-leaves", NULL };
+	char err[64];
+	struct timespec t0;
+
+	script(dir, "zt-hang", "echo 'stuck on /dev/x' >&2; exec /bin/sleep 30");
+	script(dir, "zt-fail", "echo 'first line' >&2; echo second >&2; exit 3");
+	script(dir, "zt-leaves", "/bin/sleep 30 & echo 'gone' >&2; exit 0");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	is_int(zd_run_for(hang, 300, err, sizeof(err)), -ETIMEDOUT, "a hung tool: -ETIMEDOUT");
+	ok(ms_since(&t0) < 5000, "... at the bound, killed (%lld ms)", ms_since(&t0));
+	is_str(err, "stuck on /dev/x", "... and what it said is kept");
+	is_int(zd_run_for(quick, 5000, err, sizeof(err)), -EIO, "a failing tool: -EIO");
+	is_str(err, "first line", "... its first line of stderr");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	is_int(zd_run_for(left, 5000, err, sizeof(err)), 0, "a tool that left a child running: 0");
+	ok(ms_since(&t0) < 4000, "... at its own exit, not its child's (%lld ms)", ms_since(&t0));
+	is_str(err, "gone", "... with its stderr");
+	is_int(zd_run_for(hang, 300, NULL, 0), -ETIMEDOUT, "stderr not read: bounded too");
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/t_tools.XXXXXX", tool[64];
@@ -66,6 +116,12 @@ int main(void)
 	zd_tool_path();
 	is_int(zd_run(argv), 0, "ZTIERD_TOOL_PATH is where tools are looked for");
 	unlink(tool);
+	test_bounded(dir);
+	for (const char *const *n = (const char *const[]){ "zt-hang", "zt-fail", "zt-leaves", NULL };
+	     *n; n++) {
+		snprintf(tool, sizeof(tool), "%s/%s", dir, *n);
+		unlink(tool);
+	}
 	test_mount_point(dir);
 	rmdir(dir);
 	return tap_done();
