@@ -135,11 +135,19 @@ static int wait_child(pid_t pid, int err_fd, int timeout_ms, char *text, size_t 
 	size_t got = 0;
 	bool exited;
 
-	if (pidfd < 0)                        /* before Linux 5.3: unbounded */
+	if (pidfd < 0) {     /* out of fds or memory (or Linux < 5.3): unbounded, as before */
+		if (err_fd >= 0 && fcntl(err_fd, F_SETFL, 0) == 0)
+			while (read_some(err_fd, text, len, &got) != GOT_EOF)
+				;
+		if (text)
+			text[got] = '\0';
 		return status_of(pid);
+	}
 	exited = wait_exit(pidfd, err_fd, tool_ms() + timeout_ms, text, len, &got);
-	while (exited && err_fd >= 0 && read_some(err_fd, text, len, &got) == GOT_DATA)
-		;                             /* what it wrote just before it went */
+	/* what it wrote just before it went (bounded: a child it left may write on) */
+	for (int i = 0; exited && err_fd >= 0 && i < 64 &&
+	     read_some(err_fd, text, len, &got) == GOT_DATA; i++)
+		;
 	if (!exited) {
 		kill(pid, SIGKILL);
 		if (wait_exit(pidfd, -1, tool_ms() + KILL_GRACE_MS, NULL, 0, NULL))
@@ -158,6 +166,8 @@ int zd_run_for(char *const argv[], int timeout_ms, char *err_text, size_t len)
 
 	if (err_text && !len)
 		err_text = NULL;
+	if (err_text)
+		err_text[0] = '\0';
 	if (err_text && pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	if (err_text && fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {   /* our end only */

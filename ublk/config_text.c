@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@
 #define FORMAT    1
 #define FILE_MAX  (64u << 10)     /* above any config: two escaped paths are 24 KiB */
 #define LINE_MAX_ (64 + 3 * ZT_PATH_MAX)    /* a key and an escaped path   */
+#define LEVEL_MAX 22                        /* zstd's highest; lz4hc's is 12 */
 
 /* A field added to struct ztu_config needs its key below (and, to keep
  * older configs readable, a default: see above).  A tripwire for whoever
@@ -293,18 +295,19 @@ static int named(const char *v, const char *const *names, int n)
 
 static bool parse_rule(const char *v, struct zt_class_rule *r)
 {
-	char tier[16], fallback[16], codec[16], end;
-	int level, t, f, c;
+	char tier[16], fallback[16], codec[16], level[16], end;
+	int t, f, c;
+	uint64_t lv;
 
-	if (sscanf(v, "%15s %15s %15s %d%c", tier, fallback, codec, &level, &end) != 4)
+	if (sscanf(v, "%15s %15s %15s %15s%c", tier, fallback, codec, level, &end) != 4)
 		return false;
 	t = zt_tier_from_name(tier);
 	f = zt_tier_from_name(fallback);
 	c = named(codec, codec_names, 3);
-	if (t < 0 || f < 0 || c < 0)
+	if (t < 0 || f < 0 || c < 0 || !number(level, LEVEL_MAX, &lv))
 		return false;
 	*r = (struct zt_class_rule){ .tier = (enum zt_tier)t, .fallback = (enum zt_tier)f,
-				     .codec = { .kind = (enum zt_codec_kind)c, .level = level } };
+				     .codec = { .kind = (enum zt_codec_kind)c, .level = (int)lv } };
 	return true;
 }
 
@@ -346,7 +349,7 @@ static bool set_value(struct ztu_config *cfg, const struct key *k, char *v)
 	case K_DOUBLE:
 		errno = 0;
 		d = strtod(v, &end);
-		if (!*v || *end || errno)
+		if (!*v || *end || errno || !isfinite(d))   /* nan(...) would not read back */
 			return false;
 		memcpy(f, &d, sizeof(double));
 		return true;

@@ -82,7 +82,7 @@ void ztu_recover_reap(int dev_id)
 
 int ztu_recover_load_config(int dev_id, struct ztu_config *cfg, char *msg, size_t len)
 {
-	char path[128];
+	char path[128], why[ZTU_MSG_MAX];
 	int fd, ret;
 
 	config_path(dev_id, path, sizeof(path));
@@ -93,6 +93,9 @@ int ztu_recover_load_config(int dev_id, struct ztu_config *cfg, char *msg, size_
 	close(fd);
 	if (ret)
 		return ret;
+	/* another version's or a hand-edited file: checked as an add's config */
+	if ((ret = ztu_config_check(cfg, why, sizeof(why))))
+		return zt_fail(msg, len, ret, "%s: %s", path, why);
 	if (!cfg->state_path[0])
 		return zt_fail(msg, len, -EOPNOTSUPP, "/dev/ublkb%d has no state file: its pages "
 			       "died with its server", dev_id);

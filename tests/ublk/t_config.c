@@ -148,7 +148,9 @@ static void test_saved(void)
 	is_int(load_text(t2, &back, msg, sizeof(msg)), -EPROTO, "a last line without its newline");
 	static const char *const bad_values[] = {
 		"queues=-1\n", "queues=4294967296\n", "size=12x\n", "size=\n",
-		"commit-upfront=1\n", "text-entropy=five\n", "target=loop\n",
+		"commit-upfront=1\n", "text-entropy=five\n", "text-entropy=nan\n",
+		"random-entropy=inf\n", "target=loop\n", "rule.text=store spill zstd 23\n",
+		"rule.text=store spill zstd -1\n", "rule.text=store spill zstd 99999999999\n",
 		"rule.text=store spill zstd\n", "rule.text=store disk zstd 3\n",
 		"rule.text=store spill brotli 3\n", "state-path=/a%0\n", "state-path=/a%00b\n",
 		"zram.algorithm=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
