@@ -27,7 +27,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,7 +51,10 @@
 _Static_assert(sizeof(struct ztu_config) == 8880, "a new config field needs its key here");
 #endif
 
-enum kind { K_STR, K_U64, K_UINT, K_U32, K_BOOL, K_DOUBLE, K_TARGET, K_RULE };
+/* unsigned and uint32_t fields are one kind: the same 4 bytes on every
+ * ABI Linux has. */
+_Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned is 32 bits");
+enum kind { K_STR, K_U64, K_U32, K_BOOL, K_DOUBLE, K_TARGET, K_RULE };
 
 struct key {
 	const char *name;
@@ -69,14 +71,14 @@ static const struct key keys[] = {
 	FIELD("name", K_STR, name),
 	FIELD("target", K_TARGET, target),
 	FIELD("size", K_U64, size),
-	FIELD("queues", K_UINT, queues),
-	FIELD("depth", K_UINT, depth),
+	FIELD("queues", K_U32, queues),
+	FIELD("depth", K_U32, depth),
 	FIELD("io-buf-bytes", K_U32, io_buf_bytes),
 	FIELD("mem-limit", K_U64, mem_limit),
 	FIELD("commit-upfront", K_BOOL, commit_upfront),
 	FIELD("text-entropy", K_DOUBLE, thresholds.text_entropy),
 	FIELD("random-entropy", K_DOUBLE, thresholds.random_entropy),
-	FIELD("text-byteset", K_UINT, thresholds.text_byteset),
+	FIELD("text-byteset", K_U32, thresholds.text_byteset),
 	RULE("rule.samefill", ZT_CLASS_SAMEFILL),
 	RULE("rule.text", ZT_CLASS_TEXT),
 	RULE("rule.mixed", ZT_CLASS_MIXED),
@@ -91,7 +93,7 @@ static const struct key keys[] = {
 	FIELD("spill-size", K_U64, spill_size),
 	FIELD("spill-encrypt", K_BOOL, spill_encrypt),
 	FIELD("state-path", K_STR, state_path),
-	FIELD("demote-age", K_UINT, demote_age),
+	FIELD("demote-age", K_U32, demote_age),
 	FIELD("demote-budget", K_U64, demote_budget),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -121,7 +123,7 @@ static void rule_text(const struct zt_class_rule *r, char *out)
 	unsigned kind = (unsigned)r->codec.kind;
 
 	sprintf(out, "%s %s %s %d", zt_tier_name(r->tier), zt_tier_name(r->fallback),
-		kind < 3 ? codec_names[kind] : "unknown", r->codec.level);
+		kind < sizeof(codec_names) / sizeof(codec_names[0]) ? codec_names[kind] : "unknown", r->codec.level);
 }
 
 /* One key's line, with its newline, into line (LINE_MAX_ bytes). */
@@ -129,7 +131,6 @@ static void key_line(const struct ztu_config *cfg, const struct key *k, char *li
 {
 	const char *f = (const char *)cfg + k->off;
 	char *v = line + sprintf(line, "%s=", k->name);
-	unsigned u;
 	uint64_t u64;
 	uint32_t u32;
 	double d;
@@ -142,10 +143,6 @@ static void key_line(const struct ztu_config *cfg, const struct key *k, char *li
 	case K_U64:
 		memcpy(&u64, f, sizeof(u64));
 		sprintf(v, "%" PRIu64, u64);
-		break;
-	case K_UINT:
-		memcpy(&u, f, sizeof(u));
-		sprintf(v, "%u", u);
 		break;
 	case K_U32:
 		memcpy(&u32, f, sizeof(u32));
@@ -330,11 +327,6 @@ static bool set_value(struct ztu_config *cfg, const struct key *k, char *v)
 		if (!number(v, UINT64_MAX, &n))
 			return false;
 		memcpy(f, &n, sizeof(uint64_t));
-		return true;
-	case K_UINT:
-		if (!number(v, UINT_MAX, &n))
-			return false;
-		memcpy(f, &(unsigned){ (unsigned)n }, sizeof(unsigned));
 		return true;
 	case K_U32:
 		if (!number(v, UINT32_MAX, &n))
