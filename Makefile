@@ -141,14 +141,20 @@ test-bins: $(TEST_BINS) $(PROGS)
 host-test: all $(REL_BINS)
 	prove -e '' $(REL_BINS) $(filter-out tests/vm/%,$(TESTS_SH))
 
+# A failed VM run appends a digest (tests/vm/run); it is printed after
+# prove's summary because CI shows only the end of the log.
+VM_DIGEST = $${ZTIER_VM_CACHE:-build/vm}/failures.log
+PROVE_THEN_DIGEST = rm -f $(VM_DIGEST); prove -e '' $(1) || \
+	{ rc=$$?; cat $(VM_DIGEST) 2>/dev/null; exit $$rc; }
+
 vm-test: all
-	prove -e '' $(filter tests/vm/%,$(TESTS_SH))
+	$(call PROVE_THEN_DIGEST,$(filter tests/vm/%,$(TESTS_SH)))
 
 # One prove run so that CI reads one summary.
 test:
 	$(MAKE) VARIANT=asan test-bins
 	$(MAKE) all $(REL_BINS)
-	prove -e '' $(patsubst tests/%.c,build/asan/tests/%.t,$(TESTS_C)) $(REL_BINS) $(TESTS_SH)
+	$(call PROVE_THEN_DIGEST,$(patsubst tests/%.c,build/asan/tests/%.t,$(TESTS_C)) $(REL_BINS) $(TESTS_SH))
 
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; done

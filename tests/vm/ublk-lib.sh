@@ -20,16 +20,28 @@ finish() {
 }
 
 # add ARGS...: create a device; sets $id and $dev.  Fails unless it is a
-# block device afterwards.
+# block device afterwards.  Bounded: a server that never gets LIVE fails the
+# check (with where its threads wait) instead of hanging the whole boot.
 add() {
-	local out
-	out=$(ztier-ublk add "$@" 2>&1) || { echo "$out"; return 1; }
+	local out rc
+	out=$(timeout 120 ztier-ublk add "$@" 2>&1); rc=$?
 	echo "$out"
+	[ $rc = 124 ] && { echo "ztier-ublk add: no answer in 120 s"; server_stacks; }
+	[ $rc = 0 ] || return 1
 	id=$(printf '%s\n' "$out" | sed -n 's/^dev id \([0-9]*\): .*/\1/p')
 	dev=/dev/ublkb$id
 	[ -n "$id" ] && [ -b "$dev" ]
 }
 del() { timeout 120 ztier-ublk del "$1"; }
+
+# server_stacks: where every ztier-ublk thread waits in the kernel.
+server_stacks() {
+	local t
+	for t in /proc/[0-9]*/task/*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = ztier-ublk ] || continue
+		echo "${t#/proc/}: $(grep -v -m 3 'schedule' "$t/stack" 2>/dev/null | tr '\n' ' ')"
+	done
+}
 
 # stats ID: key=value lines from `ztier-ublk list` for one device.
 stats() {
