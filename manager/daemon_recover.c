@@ -46,14 +46,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -143,8 +141,7 @@ pid_t zd_spawn_recovery(int ublk_id, int *pidfd, char *why, size_t len)
 	}
 	err = ztu_server_wait_live(rfd, RECOVER_TIMEOUT_MS, &id, why, len);
 	if (err) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		zd_kill_reap(pid, 2000);      /* bounded: it may be stuck on its device */
 		return err;
 	}
 	*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);

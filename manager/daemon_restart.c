@@ -23,15 +23,24 @@
  * reads the device's config and state: if not, the restart is refused and
  * the old server left alone.  Without an installed ztier-ublk (a build
  * tree) the server is ztierd's own code, as after a crash.
+ *
+ * If the installed `recover` fails after all (or is killed at ztierd's
+ * bound for tools), a server it forked that got LIVE is kept and
+ * supervised; one that did not is killed.  Then ztierd's own code serves
+ * the device again, since a device with no server holds its I/O, and the
+ * restart answers with the failure.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/ublk_cmd.h>
 
 #include "build/paths.h"        /* generated: ZT_BINDIR */
 #include "manager/daemon.h"
@@ -47,6 +56,9 @@
 /* `recover --check` reads a config, a state's header and the spill's
  * size: instant, unless the spill disk stopped answering. */
 #define CHECK_TIMEOUT_MS 30000
+/* A server killed with SIGKILL is reaped within this, unless it is stuck
+ * in the kernel: then the loop reaps it when it ends. */
+#define KILL_REAP_MS 2000
 
 static long long now_ms(void)
 {
@@ -56,17 +68,108 @@ static long long now_ms(void)
 	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+/* Does process pid hold /dev/ublkcID open?  Only a device's server does:
+ * the kernel lets one process at a time open it. */
+static bool holds_ublkc(pid_t pid, int id)
+{
+	char dir[40], path[300], want[32], link[32];
+	struct dirent *e;
+	bool found = false;
+	DIR *fds;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	snprintf(want, sizeof(want), "/dev/ublkc%d", id);
+	if (!(fds = opendir(dir)))
+		return false;
+	while (!found && (e = readdir(fds))) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		found = n > 0 && (size_t)n == strlen(want) && !memcmp(link, want, (size_t)n);
+	}
+	closedir(fds);
+	return found;
+}
+
+/* Our child's pid ("PID (COMM) S PPID ..." in /proc/PID/stat)? */
+static bool is_our_child(pid_t pid)
+{
+	char path[40], stat[512];
+	const char *end;
+	int ppid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return false;
+	stat[fread(stat, 1, sizeof(stat) - 1, f)] = 0;
+	fclose(f);
+	end = strrchr(stat, ')');             /* comm may hold ')' */
+	return end && sscanf(end + 1, " %*c %d", &ppid) == 1 && ppid == (int)getpid();
+}
+
+/* The server of /dev/ublkbID that a failed or stopped `recover` forked: it
+ * calls setsid, so once the tool is gone it is our child (ztierd is the
+ * subreaper) holding /dev/ublkcID.  0 when there is none. */
+static pid_t orphan_server(int id)
+{
+	struct dirent *e;
+	pid_t pid = 0;
+	DIR *proc = opendir("/proc");
+
+	while (proc && !pid && (e = readdir(proc))) {
+		int p = atoi(e->d_name);
+
+		if (p > 0 && is_our_child(p) && holds_ublkc(p, id))
+			pid = p;
+	}
+	if (proc)
+		closedir(proc);
+	return pid;
+}
+
+/* `recover ID` failed, or was killed at its bound, maybe after it forked a
+ * server.  A server that got LIVE is taken on: the tool failed after its
+ * work was done.  One that did not is killed, so that the device waits for
+ * a server again, as the failure says, instead of being held by a process
+ * nobody supervises.  The server's pid, or -ESRCH when none is left. */
+static pid_t after_failed_recover(int id, int *pidfd)
+{
+	struct ztu_dev_info info;
+	pid_t pid = orphan_server(id);
+
+	if (pid <= 0)
+		return -ESRCH;
+	if (!ztu_dev_info(id, &info) && info.state == UBLK_S_DEV_LIVE && info.pid == pid) {
+		*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		return pid;
+	}
+	zd_kill_reap(pid, KILL_REAP_MS);
+	zd_log(ZD_WARN, "/dev/ublkb%d: killed the server (pid %d) that the failed recover "
+	       "left before it was LIVE", id, (int)pid);
+	return -ESRCH;
+}
+
 /* The installed binary's `recover ID`; the new server's pid, or -errno. */
 static pid_t recover_installed(int id, int *pidfd, char *why, size_t len)
 {
-	char arg[16];
+	char arg[16], err[160];
 	struct ztu_dev_info info;
 	char *const argv[] = { UBLK_TOOL, "recover", arg, NULL };
+	pid_t left;
 	int st;
 
 	snprintf(arg, sizeof(arg), "%d", id);
-	if ((st = zd_run(argv)))
-		return zt_fail(why, len, -EIO, UBLK_TOOL " recover %d failed (%d)", id, st);
+	if ((st = zd_run_err(argv, err, sizeof(err))) && !err[0])
+		snprintf(err, sizeof(err), "%s", strerror(-st));
+	if (st && (left = after_failed_recover(id, pidfd)) > 0) {
+		zd_log(ZD_WARN, UBLK_TOOL " recover %d failed (%s), but the server it started "
+		       "(pid %d) is LIVE: supervised", id, err, (int)left);
+		return left;
+	}
+	if (st)
+		return zt_fail(why, len, -EIO, UBLK_TOOL " recover %d failed (%s)", id, err);
 	if (ztu_dev_info(id, &info) || info.pid <= 0)
 		return zt_fail(why, len, -ESRCH, "no server pid for /dev/ublkb%d", id);
 	*pidfd = (int)syscall(SYS_pidfd_open, info.pid, 0);
@@ -134,7 +237,7 @@ int zd_stack_restart(struct zd_daemon *d, const char *name, char *why, size_t le
 	pid_t old, pid;
 	long long t0;
 	int pidfd = -1;
-	char how[96];
+	char how[96], failed[ZTU_MSG_MAX] = "";
 
 	if (!s)
 		return zt_fail(why, len, -ENOENT, "no stack named '%s'", name);
@@ -152,8 +255,18 @@ int zd_stack_restart(struct zd_daemon *d, const char *name, char *why, size_t le
 	old = s->server_pid;
 	t0 = now_ms();
 	end_server(s, how, sizeof(how));
-	pid = installed ? recover_installed(s->ublk_id, &pidfd, why, len)
-			: zd_spawn_recovery(s->ublk_id, &pidfd, why, len);
+	pid = installed ? recover_installed(s->ublk_id, &pidfd, failed, sizeof(failed))
+			: zd_spawn_recovery(s->ublk_id, &pidfd, failed, sizeof(failed));
+	/* The device holds its I/O until a server comes (for swap: the whole
+	 * machine waits), and ztierd's own code reads what it made: it serves
+	 * the device again, and the restart reports the failure. */
+	if (pid < 0 && installed) {
+		zd_log(ZD_ERR, "%s: restart: %s; the device is recovered by ztierd's own code",
+		       s->name, failed);
+		pid = zd_spawn_recovery(s->ublk_id, &pidfd, why, len);
+	} else if (pid < 0) {
+		snprintf(why, len, "%s", failed);
+	}
 	if (pid < 0) {
 		zd_log(ZD_ERR, "%s: restart: %s; the device waits ('ztier-ublk recover %d')",
 		       s->name, why, s->ublk_id);
@@ -165,6 +278,10 @@ int zd_stack_restart(struct zd_daemon *d, const char *name, char *why, size_t le
 	s->pidfd = pidfd;
 	if (zd_supervise_start(d, s))
 		zd_watch_pidfd(d, s);         /* seen between jobs, at least */
+	if (failed[0])
+		return zt_fail(why, len, -EIO, "%s: not restarted: %s; the old version serves "
+			       "it again (ztierd's own code, server pid %d)", s->name, failed,
+			       (int)pid);
 	zd_log(ZD_INFO, "%s: restarted: %s; server pid %d -> %d (%s) in %lld ms", s->name, how,
 	       (int)old, (int)pid, installed ? UBLK_TOOL : "ztierd's own code", now_ms() - t0);
 	snprintf(why, len, "%s: %s; server pid %d -> %d in %lld ms", s->name, how, (int)old,

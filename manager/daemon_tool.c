@@ -13,13 +13,16 @@
  * and so did every ztierctl request behind it.  A tool still running at
  * the bound is killed and its caller told -ETIMEDOUT.  One stuck in the
  * kernel (a read of a dead disk) cannot die until the disk answers: ztierd
- * waits 5 s more for it, then goes on without reaping it.  Its stderr is
+ * waits 5 s more for it, then goes on and reaps it when it exits at last
+ * (zd_child_abandon: it would stay a zombie, ztierd being the subreaper
+ * of everything it starts, and take a pid for good).  Its stderr is
  * read until it exits, not until the pipe closes: a child it left behind
  * may hold the pipe open.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -35,6 +38,51 @@ extern char **environ;
 
 #define ZD_TOOL_PATH  "/usr/sbin:/usr/bin:/sbin:/bin"
 #define KILL_GRACE_MS 5000
+
+/* Children killed but stuck in the kernel, reaped once they exit.  Taken
+ * from the job thread and the supervising threads, reaped by the loop. */
+#define ABANDONED_MAX 16
+static pid_t abandoned[ABANDONED_MAX];
+static int abandoned_n;
+static pthread_mutex_t abandoned_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void zd_child_abandon(pid_t pid)
+{
+	pthread_mutex_lock(&abandoned_lock);
+	for (int i = 0; i < ABANDONED_MAX; i++)
+		if (!abandoned[i]) {
+			abandoned[i] = pid;
+			abandoned_n++;
+			break;
+		}
+	pthread_mutex_unlock(&abandoned_lock);
+	zd_log(ZD_WARN, "pid %d does not die (stuck in the kernel?): reaped when it does",
+	       (int)pid);
+}
+
+void zd_child_reap_abandoned(void)
+{
+	pthread_mutex_lock(&abandoned_lock);
+	for (int i = 0; abandoned_n && i < ABANDONED_MAX; i++)
+		if (abandoned[i] && waitpid(abandoned[i], NULL, WNOHANG) != 0) {
+			abandoned[i] = 0;             /* reaped, or not ours any more */
+			abandoned_n--;
+		}
+	pthread_mutex_unlock(&abandoned_lock);
+}
+
+int zd_kill_reap(pid_t pid, int ms)
+{
+	kill(pid, SIGKILL);
+	for (int waited = 0; waitpid(pid, NULL, WNOHANG) == 0; waited += 10) {
+		if (waited >= ms) {
+			zd_child_abandon(pid);
+			return -ETIMEDOUT;
+		}
+		poll(NULL, 0, 10);
+	}
+	return 0;
+}
 
 /* ZTIERD_TOOL_PATH replaces the fixed list (the host tests' failing
  * mkswap): set on purpose by whoever starts ztierd, unlike an inherited
@@ -152,6 +200,8 @@ static int wait_child(pid_t pid, int err_fd, int timeout_ms, char *text, size_t 
 		kill(pid, SIGKILL);
 		if (wait_exit(pidfd, -1, tool_ms() + KILL_GRACE_MS, NULL, 0, NULL))
 			status_of(pid);
+		else
+			zd_child_abandon(pid);
 	}
 	close(pidfd);
 	if (text)

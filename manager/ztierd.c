@@ -204,6 +204,7 @@ static bool loop(struct zd_daemon *d)
 				zd_ctl_event(d, &d->clients[tag - ZD_TAG_CLIENT], ev[i].events);
 		}
 		zd_job_next(d, stacks);
+		zd_child_reap_abandoned();
 	}
 }
 

@@ -91,6 +91,28 @@ static void test_bounded(const char *dir)
 	is_int(zd_run_for(hang, 300, NULL, 0), -ETIMEDOUT, "stderr not read: bounded too");
 }
 
+/* A child handed over as stuck is reaped by the loop's call once it ends,
+ * and not before (its exit status stays to be taken until then). */
+static void test_abandoned(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		usleep(200 * 1000);
+		_exit(0);
+	}
+	zd_child_abandon(pid);
+	zd_child_reap_abandoned();
+	ok(kill(pid, 0) == 0, "an abandoned child still running is left alone");
+	for (int i = 0; i < 100 && kill(pid, 0) == 0; i++) {   /* a zombie answers too */
+		usleep(20 * 1000);
+		zd_child_reap_abandoned();
+	}
+	errno = 0;
+	ok(kill(pid, 0) < 0 && errno == ESRCH && waitpid(pid, NULL, WNOHANG) < 0,
+	   "once it exits the loop's call reaps it (no zombie left)");
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/t_tools.XXXXXX", tool[64];
@@ -123,6 +145,7 @@ int main(void)
 		unlink(tool);
 	}
 	test_mount_point(dir);
+	test_abandoned();
 	rmdir(dir);
 	return tap_done();
 }

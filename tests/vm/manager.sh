@@ -178,6 +178,51 @@ sed -i '1s/.*/# ztier-ublk device config, written by ztier 0.0.0-older/' $cfgf
 ok "with its config back, as another version wrote it, the stack restarts again" \
 	'ztierctl restart mixed >/dev/null && [ "$(grep -c "mixed: restarted: " $LOG)" = 11 ]'
 
+# --- an installed `recover` that fails after forking a server (or is killed
+# at ztierd's bound for tools), played by stand-ins for ztier-ublk ---------
+tool=/usr/bin/ztier-ublk
+mv $tool $tool.real
+# 1. it fails once its server is LIVE: that server is kept and supervised
+printf '#!/bin/bash\n%s.real "$@"; rc=$?\n[ "$1" = recover ] && [ "$2" != --check ] && { echo "stand-in fails" >&2; exit 3; }\nexit $rc\n' $tool >$tool
+chmod +x $tool
+r=$(ztierctl restart mixed 2>&1); rc=$?; diag "$r"
+lpid=$(grep -o "recover $uid failed (stand-in fails), but the server it started (pid [0-9]*) is LIVE: supervised" $LOG | grep -o 'pid [0-9]*' | awk '{print $2}')
+ok "recover fails after its server got LIVE: the restart stands, that server is kept (pid $lpid)" \
+	'[ $rc = 0 ] && [ -n "$lpid" ] && [ "$(server_of $uid)" = "$lpid LIVE" ]'
+recs=$(grep -c "mixed: /dev/ublkb[0-9]* recovered in" $LOG)
+kill -KILL "$lpid"
+recovered_again() {
+	local i
+	for i in $(seq 100); do
+		[ "$(grep -c "mixed: /dev/ublkb[0-9]* recovered in" $LOG)" -gt $recs ] && [[ "$(server_of $uid)" == *LIVE ]] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+ok "and it is supervised: killed, it is recovered by ztierd" recovered_again
+# 2. it fails before its server is LIVE (here: a process that holds the
+# device's /dev/ublkcN, as a server stuck in its start would; it is free
+# once the old server's ring is torn down, a moment after its exit): that
+# one is killed, ztierd's own code serves the device again, the restart fails
+printf '%s\n' '#!/bin/bash' "PATH=$PATH    # ztierd's fixed one lacks the guest's busybox" \
+	'if [ "$1" = recover ] && [ "$2" != --check ]; then' \
+	"	setsid bash -c 'for i in \$(seq 50); do exec 5<>/dev/ublkc\$0 && break; sleep 0.1; done; [ -e /proc/self/fd/5 ] && echo \$\$ >$W/holder && exec sleep 600' \"\$2\" </dev/null >/dev/null 2>$W/holder.err &" \
+	"	for i in \$(seq 50); do [ -s $W/holder ] && { echo 'stand-in fails' >&2; exit 3; }; sleep 0.1; done" \
+	'	exit 4' \
+	'fi' \
+	"exec $tool.real \"\$@\"" >$tool
+diag <$tool
+r=$(ztierctl restart mixed 2>&1); rc=$?; diag "$r"
+hpid=$(cat $W/holder 2>/dev/null)
+ok "recover fails before its server is LIVE: the restart fails and says who serves now (rc $rc)" \
+	'[ $rc != 0 ] && [[ $r == *"not restarted"*"failed (stand-in fails)"*"the old version serves it again"* ]]'
+ok "the half-started server it left (pid $hpid) was killed" \
+	'[ -n "$hpid" ] && ! kill -0 $hpid 2>/dev/null && grep -q "killed the server (pid $hpid) that the failed recover left" $LOG' ||
+	{ diag <$W/holder.err; grep "mixed: \|ublkb$uid" $LOG | tail -n 8 | diag; }
+ok "the device is served again: LIVE, swap on, reads" \
+	'[[ "$(server_of $uid)" == *LIVE ]] && grep -q "^$udev " /proc/swaps && dd if=$udev of=/dev/null bs=4k count=256 iflag=direct status=none'
+mv $tool.real $tool
+
 # --- ztierd killed under load: its devices keep serving; a new ztierd adopts
 # them (the zram swap by its label, the ztier swap by its state) ------------
 (echo $BASHPID >/sys/fs/cgroup/hog/cgroup.procs && exec stress-ng --vm 1 --vm-bytes 224M --vm-keep --verify -t 15s --metrics-brief) >$W/stress3.out 2>&1 &
