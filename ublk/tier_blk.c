@@ -10,9 +10,10 @@
  *
  * The data moves by io_uring on the queue's own ring (the target asks io_fd
  * for fd + offset), so a queue never blocks on the device.  A sub-page
- * read-modify-write's I/O goes on the ring too (tiered_rmw.c); only its
- * last resort, and a packed page, use pread/pwrite (get, write_sync) under
- * the entry lock; 4 KiB-aligned I/O (swap, filesystems) never does.
+ * read-modify-write's I/O goes on the ring too (tiered_rmw.c), a packed
+ * page's included; only its last resort uses pread/pwrite (get,
+ * write_sync) under the entry lock; 4 KiB-aligned I/O (swap, filesystems)
+ * never does.
  * Discard and overwrite free the slot.  A file that does not exist is created
  * with the requested size (fallocate: a sparse file could fail later with
  * ENOSPC in the middle of swap-out); a file system without O_DIRECT is used

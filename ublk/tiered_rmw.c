@@ -14,9 +14,10 @@
  * latency.  Instead the page is validated at the end, as block-tier reads
  * are (tgt_tiered.c):
  *   1. its entry is noted (`was`) and its bytes read into one of the
- *      queue's RMW pages: on the ring from a block tier, else at once under
- *      the lock (memory tiers, a packed or sync spill page, a page never
- *      written, a zram tier without backing device: it only decompresses);
+ *      queue's RMW pages: on the ring from a block tier (a packed spill
+ *      page's slot is decoded there once read), else at once under the
+ *      lock (memory tiers, a sync spill page, a page never written, a zram
+ *      tier without backing device: it only decompresses);
  *   2. the request's bytes (or zeros) go over them and the page is placed
  *      as any write is (classified: it may change tier) and, on a block
  *      tier, written on the ring;
@@ -38,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ublk/demote.h"
 #include "ublk/tiered.h"
 
 #define RMW_TRIES 4     /* lost races before the page is done under the lock */
@@ -73,13 +75,16 @@ static bool says_all(uint64_t e)
 /* Step 3's check, the entry cur locked: does the page still hold what was
  * read?  Where the entry cannot say, its bytes outside the request's part
  * must be the ones read: then the result is as if this write came after
- * the one that wrote them. */
+ * the one that wrote them.  A packed page is judged by its entry, as reads
+ * judge it (tgt_tiered.c read_check: its slot, length and 5-bit tag), so
+ * that no spill read is done under the lock. */
 static bool unchanged(struct tq *tq, const struct tiered_rmw *r, uint64_t cur)
 {
 	const char *a = tq->bounce, *b = r->page;
 	size_t end = (size_t)r->s.off + r->s.len;
 
-	if (says_all(cur) || says_all(r->was))
+	if (says_all(cur) || says_all(r->was) || zu_pte_is_packed(cur) ||
+	    zu_pte_is_packed(r->was))
 		return cur == r->was;
 	if (tiered_get(tq, cur, tq->bounce))
 		return false;
@@ -126,6 +131,18 @@ static int under_lock(struct tq *tq, struct tiered_rmw *r)
 
 static int read_old(struct ztu_queue *q, struct tiered_rmw *r);
 
+/* Another write got to the page first: from step 1 again, or, after
+ * RMW_TRIES of those, the lock-held path. */
+static int again(struct ztu_queue *q, struct tiered_rmw *r)
+{
+	struct tq *tq = q->tgt;
+
+	atomic_fetch_add_explicit(&tq->tc.t->rereads, 1, memory_order_relaxed);
+	if (++r->tries >= RMW_TRIES)
+		return under_lock(tq, r);
+	return read_old(q, r);                 /* (at most RMW_TRIES deep) */
+}
+
 /* Step 3: swap the new location in if the page is still what was read.
  * (A leaf is made only for a page that was empty: else its absence means
  * the page was discarded meanwhile, a change like any other.) */
@@ -147,10 +164,7 @@ static int commit(struct ztu_queue *q, struct tiered_rmw *r)
 	if (!ret)
 		zu_pt_unlock(tq->tc.t->pt, r->s.pgno, cur);
 	drop_now(tq, r, false);
-	atomic_fetch_add_explicit(&tq->tc.t->rereads, 1, memory_order_relaxed);
-	if (++r->tries >= RMW_TRIES)
-		return under_lock(tq, r);
-	return read_old(q, r);                 /* (at most RMW_TRIES deep) */
+	return again(q, r);
 }
 
 /* Step 2: the request's bytes over the page read, placed, written. */
@@ -183,7 +197,7 @@ static int read_old(struct ztu_queue *q, struct tiered_rmw *r)
 	int fd = tiered_ring_fd(tq, e, &off), ret;
 
 	r->writing = false;
-	if (fd >= 0 && !zu_pte_is_packed(e) && !tiered_zram_read_now(tq, fd)) {
+	if (fd >= 0 && !tiered_zram_read_now(tq, fd)) {
 		r->was = e;
 		issue(q, r, fd, off);
 		return RMW_OUT;
@@ -202,6 +216,22 @@ static int read_old(struct ztu_queue *q, struct tiered_rmw *r)
 	r->was = e;
 	if (!r->s.buf && zu_pte_is_empty(e))
 		return done(tq, r, 0);             /* zeroing part of a zero page */
+	return merge(q, r);
+}
+
+/* Step 1's read came back.  A packed page's slot holds the store's bytes,
+ * decoded here (through the bounce page: decoding is not in place); bytes
+ * that do not decode are another page's, written in a slot freed and
+ * reused meanwhile: the page changed. */
+static int read_done(struct ztu_queue *q, struct tiered_rmw *r)
+{
+	struct tq *tq = q->tgt;
+
+	if (!zu_pte_is_packed(r->was))
+		return merge(q, r);
+	if (zu_packed_decode(tq->tc.codec, r->was, r->page, tq->bounce))
+		return again(q, r);
+	memcpy(r->page, tq->bounce, ZT_PAGE_SIZE);
 	return merge(q, r);
 }
 
@@ -243,7 +273,7 @@ void tiered_rmw_cqe(struct ztu_queue *q, unsigned tag, uint32_t arg, int res)
 	} else if (res != ZT_PAGE_SIZE) {          /* the old: the sync path reports it */
 		ret = under_lock(tq, r);
 	} else {
-		ret = r->writing ? commit(q, r) : merge(q, r);
+		ret = r->writing ? commit(q, r) : read_done(q, r);
 	}
 	if (ret == RMW_OUT)
 		return;
