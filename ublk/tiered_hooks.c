@@ -55,10 +55,24 @@ static void crypt_section(const void *tgt_stats, struct ztu_section *out)
 		ztu_field_num(out, "failed_writes_placed", ztu_ctr_get(&st->spill_fallbacks));
 }
 
+/* Async block-tier reads and read-modify-writes begun again because the
+ * page changed under them (tier.h): the zram section shows them when the
+ * device has a zram tier, this one otherwise (a spill-only device). */
+static void races_section(const void *tgt_stats, struct ztu_section *out)
+{
+	const struct ztu_tiered_stats *st = tgt_stats;
+
+	out->name = "races";
+	out->n = 0;
+	ztu_field_num(out, "rereads", ztu_ctr_get(&st->rereads));
+}
+
 unsigned ztu_tiered_sections(const void *tgt_stats, struct ztu_section *out, unsigned max)
 {
 	unsigned n = ztu_zram_sections(tgt_stats, out, max);
 
+	if (n == 0 && max > 0)
+		races_section(tgt_stats, out + n++);
 	if (n < max) {
 		crypt_section(tgt_stats, out + n);
 		n += out[n].n > 0;

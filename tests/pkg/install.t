@@ -7,6 +7,8 @@
 # incremental), leaving this tree's build alone.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/tap.sh
+# The compile lines are counted: a calling `make -s` must not silence them.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 
 [ -x build/release/bin/ztierd ] || skip_all "build first (make)"
 T=$(mktemp -d /tmp/ztier-install.XXXXXX)

@@ -57,6 +57,7 @@ static void fill(struct ztu_stats_shm *shm)
 	ztu_ctr_set(&shm->q[0].promoted, 1);
 	ztu_ctr_set(&shm->demote_age, 7200);
 	ztu_ctr_set(&shm->demote_budget_left, -1);
+	ztu_ctr_set(&((struct ztu_tiered_stats *)shm->tgt)->rereads, 6);
 }
 
 /* What tests/vm/ublk-lib.sh stats() reads: these lines, these columns. */
@@ -79,7 +80,7 @@ static void test_device(void)
 		ztu_cli_section(f, &sec[k], false);
 	fclose(f);
 	ztu_stats_remove(FAKE_ID, shm);
-	is_int(n, 8, "eight core sections, none of the target's (no zram tier)");
+	is_int(n, 9, "eight core sections and the target's races (no zram tier)");
 	is_str(buf, "\ttarget tiered policy db size 1048576\n"
 	       "\tpages meta 0 store 5 zram 0 spill 0\n"
 	       "\twrites samefill 0 text 7 mixed 0 random 0\n"
@@ -89,7 +90,8 @@ static void test_device(void)
 	       "\tspill slots 0/64\n"
 	       "\trequests read 11 write 0 flush 0 discard 0 write_zeroes 0 errors 0 enospc 2 zero_copy_pages 0\n"
 	       "\tcompaction passes 1 pages 4 bytes 1600 freed 65536 raced 1\n"
-	       "\tdemotion idle_age 7200 pages 3 bytes 900 promoted 1 budget_left -1\n",
+	       "\tdemotion idle_age 7200 pages 3 bytes 900 promoted 1 budget_left -1\n"
+	       "\traces rereads 6\n",
 	       "the lines and columns the VM scripts parse");
 }
 
@@ -119,7 +121,7 @@ static void test_zram_block(void)
 		ztu_cli_section(f, &sec[8], false);
 	fclose(f);
 	is_int(n, 9, "the target adds its zram section");
-	is_str(buf, "\tzram /dev/zram3999 slots 3/32 fallbacks 1 rereads 0 discarded 0 "
+	is_str(buf, "\tzram /dev/zram3999 slots 3/32 fallbacks 1 rereads 6 discarded 0 "
 	       "discard batched\n", "as one line");
 	is_int(ztu_dev_owned(FAKE_ID, names, 2), 1, "one device owned");
 	is_str(names[0], "zram3999", "named as sysfs names it");
