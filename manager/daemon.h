@@ -408,8 +408,6 @@ int zd_run(char *const argv[]);
  * here, and the loop's zd_child_reap_abandoned reaps it once it exits. */
 void zd_child_abandon(pid_t pid);
 void zd_child_reap_abandoned(void);
-/* SIGKILL our child pid and reap it within ms; else abandon it (-ETIMEDOUT). */
-int zd_kill_reap(pid_t pid, int ms);
 int zd_run_err(char *const argv[], char *err_text, size_t len);
 /* PATH for zd_run's programs: fixed, or ZTIERD_TOOL_PATH (ztierd.8). */
 void zd_tool_path(void);

@@ -46,12 +46,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -141,7 +143,8 @@ pid_t zd_spawn_recovery(int ublk_id, int *pidfd, char *why, size_t len)
 	}
 	err = ztu_server_wait_live(rfd, RECOVER_TIMEOUT_MS, &id, why, len);
 	if (err) {
-		zd_kill_reap(pid, 2000);      /* bounded: it may be stuck on its device */
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
 		return err;
 	}
 	*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);

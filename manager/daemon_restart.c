@@ -56,9 +56,6 @@
 /* `recover --check` reads a config, a state's header and the spill's
  * size: instant, unless the spill disk stopped answering. */
 #define CHECK_TIMEOUT_MS 30000
-/* A server killed with SIGKILL is reaped within this, unless it is stuck
- * in the kernel: then the loop reaps it when it ends. */
-#define KILL_REAP_MS 2000
 
 static long long now_ms(void)
 {
@@ -133,7 +130,9 @@ static pid_t orphan_server(int id)
  * server.  A server that got LIVE is taken on: the tool failed after its
  * work was done.  One that did not is killed, so that the device waits for
  * a server again, as the failure says, instead of being held by a process
- * nobody supervises.  The server's pid, or -ESRCH when none is left. */
+ * nobody supervises; and waited for, as zd_spawn_recovery waits for its
+ * own: until it is gone no other server can open the device.  The
+ * server's pid, or -ESRCH when none is left. */
 static pid_t after_failed_recover(int id, int *pidfd)
 {
 	struct ztu_dev_info info;
@@ -145,7 +144,8 @@ static pid_t after_failed_recover(int id, int *pidfd)
 		*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 		return pid;
 	}
-	zd_kill_reap(pid, KILL_REAP_MS);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 	zd_log(ZD_WARN, "/dev/ublkb%d: killed the server (pid %d) that the failed recover "
 	       "left before it was LIVE", id, (int)pid);
 	return -ESRCH;
@@ -261,9 +261,12 @@ int zd_stack_restart(struct zd_daemon *d, const char *name, char *why, size_t le
 	 * machine waits), and ztierd's own code reads what it made: it serves
 	 * the device again, and the restart reports the failure. */
 	if (pid < 0 && installed) {
+		char own[ZTU_MSG_MAX];
+
 		zd_log(ZD_ERR, "%s: restart: %s; the device is recovered by ztierd's own code",
 		       s->name, failed);
-		pid = zd_spawn_recovery(s->ublk_id, &pidfd, why, len);
+		if ((pid = zd_spawn_recovery(s->ublk_id, &pidfd, own, sizeof(own))) < 0)
+			snprintf(why, len, "%s; ztierd's own code too: %s", failed, own);
 	} else if (pid < 0) {
 		snprintf(why, len, "%s", failed);
 	}

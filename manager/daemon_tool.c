@@ -48,16 +48,26 @@ static pthread_mutex_t abandoned_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void zd_child_abandon(pid_t pid)
 {
+	int free_at = -1;
+
 	pthread_mutex_lock(&abandoned_lock);
-	for (int i = 0; i < ABANDONED_MAX; i++)
-		if (!abandoned[i]) {
-			abandoned[i] = pid;
-			abandoned_n++;
-			break;
-		}
+	for (int i = 0; i < ABANDONED_MAX; i++) {
+		if (abandoned[i] == pid)
+			free_at = ABANDONED_MAX;      /* there already */
+		else if (!abandoned[i] && free_at < 0)
+			free_at = i;
+	}
+	if (free_at >= 0 && free_at < ABANDONED_MAX) {
+		abandoned[free_at] = pid;
+		abandoned_n++;
+	}
 	pthread_mutex_unlock(&abandoned_lock);
-	zd_log(ZD_WARN, "pid %d does not die (stuck in the kernel?): reaped when it does",
-	       (int)pid);
+	if (free_at < 0)
+		zd_log(ZD_WARN, "pid %d does not die (stuck in the kernel?), and %d others "
+		       "already wait: it stays a zombie when it does", (int)pid, ABANDONED_MAX);
+	else
+		zd_log(ZD_WARN, "pid %d does not die (stuck in the kernel?): reaped when it does",
+		       (int)pid);
 }
 
 void zd_child_reap_abandoned(void)
@@ -69,19 +79,6 @@ void zd_child_reap_abandoned(void)
 			abandoned_n--;
 		}
 	pthread_mutex_unlock(&abandoned_lock);
-}
-
-int zd_kill_reap(pid_t pid, int ms)
-{
-	kill(pid, SIGKILL);
-	for (int waited = 0; waitpid(pid, NULL, WNOHANG) == 0; waited += 10) {
-		if (waited >= ms) {
-			zd_child_abandon(pid);
-			return -ETIMEDOUT;
-		}
-		poll(NULL, 0, 10);
-	}
-	return 0;
 }
 
 /* ZTIERD_TOOL_PATH replaces the fixed list (the host tests' failing

@@ -34,11 +34,12 @@ add() {
 }
 del() { timeout 120 ztier-ublk del "$1"; }
 
-# server_stacks: where every ztier-ublk thread waits in the kernel.
+# server_stacks: where every ztier thread (ztier-ublk, ztier-store, ...)
+# waits in the kernel.
 server_stacks() {
 	local t
 	for t in /proc/[0-9]*/task/*; do
-		[ "$(cat "$t/comm" 2>/dev/null)" = ztier-ublk ] || continue
+		[[ "$(cat "$t/comm" 2>/dev/null)" == ztier* ]] || continue
 		echo "${t#/proc/}: $(grep -v -m 3 'schedule' "$t/stack" 2>/dev/null | tr '\n' ' ')"
 	done
 }
