@@ -238,6 +238,7 @@ int zd_stack_restart(struct zd_daemon *d, const char *name, char *why, size_t le
 	long long t0;
 	int pidfd = -1;
 	char how[96], failed[ZTU_MSG_MAX] = "";
+	bool fell_back = false;
 
 	if (!s)
 		return zt_fail(why, len, -ENOENT, "no stack named '%s'", name);
@@ -265,6 +266,7 @@ int zd_stack_restart(struct zd_daemon *d, const char *name, char *why, size_t le
 
 		zd_log(ZD_ERR, "%s: restart: %s; the device is recovered by ztierd's own code",
 		       s->name, failed);
+		fell_back = true;
 		if ((pid = zd_spawn_recovery(s->ublk_id, &pidfd, own, sizeof(own))) < 0)
 			snprintf(why, len, "%s; ztierd's own code too: %s", failed, own);
 	} else if (pid < 0) {
@@ -281,7 +283,7 @@ int zd_stack_restart(struct zd_daemon *d, const char *name, char *why, size_t le
 	s->pidfd = pidfd;
 	if (zd_supervise_start(d, s))
 		zd_watch_pidfd(d, s);         /* seen between jobs, at least */
-	if (failed[0])
+	if (fell_back)
 		return zt_fail(why, len, -EIO, "%s: not restarted: %s; the old version serves "
 			       "it again (ztierd's own code, server pid %d)", s->name, failed,
 			       (int)pid);
