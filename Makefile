@@ -186,7 +186,8 @@ vm-bench: all
 	for k in $(VM_KERNELS); do \
 		{ tests/vm/run --kernel $$k --mem 4G --timeout 3600 --add tests/vm/fixtures \
 			--add tests/vm/bench-lib.sh --add tests/vm/bench-zram.sh --add tests/vm/bench-mem.sh \
-			--add tests/vm/bench-spill.sh --add tests/vm/bench-rmw.sh --nvme spill1=192M --nvme spill2=192M \
+			--add tests/vm/bench-spill.sh --add tests/vm/bench-rmw.sh \
+			--add tests/vm/bench-rmw-packed.sh --nvme spill1=192M --nvme spill2=192M \
 			--nvme spill3=192M \
 			--add build/vm/corpus.bin --add build/vm/corpus.bin.txt \
 			tests/vm/bench.sh; echo $$? >build/vm/bench.rc; } | tee build/vm/bench-$$k.out; \

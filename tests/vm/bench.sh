@@ -145,10 +145,11 @@ done
 
 # The zram tier's own table (text-heavy data), the spill tier against the
 # raw namespace (three --nvme spill1-3), sub-page writes to spilled pages on
-# the ring against the queue thread (spill1-2) and the memory tables on
+# the ring against the queue thread (spill1-2), the same for pages demotion
+# keeps compressed on the spill (spill1-2) and the memory tables on
 # real process memory (issue #11), same boot: make vm-bench adds the
 # scripts and the corpus (tests/vm/corpus).
-for s in bench-zram bench-spill bench-rmw bench-mem; do
+for s in bench-zram bench-spill bench-rmw bench-rmw-packed bench-mem; do
 	if [ -r /mnt/add/$s.sh ]; then
 		echo
 		bash /mnt/add/$s.sh
