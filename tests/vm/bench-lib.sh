@@ -35,6 +35,26 @@ round_ratio() {
 	local r
 	for ((r = 0; r < ROUNDS; r++)); do per "${R[$1,$3,$r]:-0}" "${R[$2,$3,$r]:-0}"; echo; done | med
 }
+# ab_table HEADER...: a row of JOBS' medians per device of DEVICES, then
+# the first device's ratio to the second, per round (bench-rmw*.sh)
+ab_table() {
+	local fmt='%-10s' d row
+	for _ in "$@"; do fmt+=' %-22s'; done
+	fmt+='\n'
+	# shellcheck disable=SC2059
+	printf "$fmt" device "$@"
+	for d in "${DEVICES[@]}"; do
+		mapfile -t row < <(round_cells "$d")
+		printf "$fmt" "$d" "${row[@]}"
+	done
+	mapfile -t row < <(round_cells "${DEVICES[0]}" "${DEVICES[1]}")
+	printf "$fmt" "${DEVICES[0]}/${DEVICES[1]}" "${row[@]}"
+}
+# terse_pct LINE FIELD0 P: percentile P of a fio terse v3 line's completion
+# latency whose fields start at FIELD0 (read 18, write 59), in us
+terse_pct() {
+	cut -d';' -f"$2"-$(($2 + 19)) <<<"$1" | tr ';' '\n' | sed -n "s/^$3%=//p" | head -n 1
+}
 # round_cells DEV [REF]: one line per job of JOBS: DEV's median, or with
 # REF its ratio to REF (for `mapfile -t row < <(round_cells ...)`)
 round_cells() {
@@ -53,14 +73,15 @@ spill_ns() {
 	echo "$ns"
 }
 # spill_dev NAME NS [VAR=VALUE...]: a ztier device spilling every page to
-# namespace NS (fixtures/bench-spill.conf, plaintext), 1 queue, added with
+# namespace NS (fixtures/bench-spill.conf, plaintext; or the policy file
+# $SPILL_POLICY names), 1 queue, added with
 # VAR=VALUE in its environment; sets ID[NAME] and DEV[NAME] (the caller's
 # associative arrays)
 spill_dev() {
 	local name=$1 ns out
 	ns=$(spill_ns "$2") || return 1
 	shift 2
-	out=$(env "$@" ztier-ublk add --policy /mnt/add/fixtures/bench-spill.conf --spill "$ns" \
+	out=$(env "$@" ztier-ublk add --policy "${SPILL_POLICY:-/mnt/add/fixtures/bench-spill.conf}" --spill "$ns" \
 		--queues 1) || { echo "# $name: $out"; return 1; }
 	ID[$name]=$(add_id <<<"$out")
 	DEV[$name]=/dev/ublkb${ID[$name]}

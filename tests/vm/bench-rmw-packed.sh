@@ -28,9 +28,6 @@ DEVICES=(ring sync)
 JOBS=(r_iops r_p50 r_p99 w_p50 w_p99)
 declare -A DEV ID R NS=([ring]=spill1 [sync]=spill2)
 
-pct() { # LINE FIELD0 P: a terse v3 line's read (18) or write (59) clat percentile P, us
-	cut -d';' -f"$2"-$(($2 + 19)) <<<"$1" | tr ';' '\n' | sed -n "s/^$3%=//p" | head -n 1
-}
 packed() { # DEV: 16M of text after the random data, left until all of it is packed
 	local i
 	fio --name=t --filename="${DEV[$1]}" --allow_file_create=0 --ioengine=io_uring --direct=1 \
@@ -52,19 +49,14 @@ round() { # DEV ROUND
 		--name=wr --rw=write:3584 --bs=512 --iodepth=4 --offset=32M --size=16M)
 	rd=$(grep '^3;[^;]*;rd;' <<<"$out") wr=$(grep '^3;[^;]*;wr;' <<<"$out")
 	R[$1,r_iops,$2]=$(cut -d';' -f8 <<<"$rd")
-	R[$1,r_p50,$2]=$(pct "$rd" 18 50.000000)
-	R[$1,r_p99,$2]=$(pct "$rd" 18 99.000000)
-	R[$1,w_p50,$2]=$(pct "$wr" 59 50.000000)
-	R[$1,w_p99,$2]=$(pct "$wr" 59 99.000000)
+	R[$1,r_p50,$2]=$(terse_pct "$rd" 18 50.000000)
+	R[$1,r_p99,$2]=$(terse_pct "$rd" 18 99.000000)
+	R[$1,w_p50,$2]=$(terse_pct "$wr" 59 50.000000)
+	R[$1,w_p99,$2]=$(terse_pct "$wr" 59 99.000000)
 }
 up() { # NAME
-	local ns out
-	ns=$(spill_ns "${NS[$1]}") || return 1
-	out=$(env ZTIER_UBLK_RMW="$1" ztier-ublk add --policy /mnt/add/fixtures/bench-packed.conf \
-		--spill "$ns" --queues 1) || { echo "# $1: $out"; return 1; }
-	ID[$1]=$(add_id <<<"$out")
-	DEV[$1]=/dev/ublkb${ID[$1]}
-	fill_random "${DEV[$1]}" 32M
+	SPILL_POLICY=/mnt/add/fixtures/bench-packed.conf spill_dev "$1" "${NS[$1]}" \
+		ZTIER_UBLK_RMW="$1" && fill_random "${DEV[$1]}" 32M
 }
 
 t0=$SECONDS
@@ -83,11 +75,4 @@ echo "# bench-rmw-packed: per device 32M random (spilled) + 16M text packed anew
 	"$(nproc) vCPUs, kernel $(uname -r); $ROUNDS rounds, order rotated; measured in $((SECONDS - t0)) s"
 echo "# reader: 4K randread QD1 for ${RUNTIME}s (IOPS, completion latency us); writer meanwhile:" \
 	"one 512 B write QD4 to each of 4096 packed pages (completion latency us); median (min-max)"
-fmt='%-10s %-22s %-22s %-22s %-22s %-22s\n'
-printf "$fmt" device "read IOPS" "read p50" "read p99" "write p50" "write p99"
-for d in "${DEVICES[@]}"; do
-	mapfile -t row < <(round_cells "$d")
-	printf "$fmt" "$d" "${row[@]}"
-done
-mapfile -t row < <(round_cells ring sync)
-printf "$fmt" ring/sync "${row[@]}"
+ab_table "read IOPS" "read p50" "read p99" "write p50" "write p99"

@@ -26,11 +26,6 @@ DEVICES=(ring sync)
 JOBS=(r_iops r_p50 r_p99 r_p999 w_iops)
 declare -A DEV ID R NS=([ring]=spill1 [sync]=spill2)
 
-# pct LINE FIELD0 P: the read (FIELD0 18) or write (59) completion latency
-# percentile P of a terse v3 line, in us
-pct() {
-	cut -d';' -f"$2"-$(($2 + 19)) <<<"$1" | tr ';' '\n' | sed -n "s/^$3%=//p" | head -n 1
-}
 round() { # DEV ROUND
 	local out rd wr half=$((64 << 19))
 	out=$(fio --ioengine=io_uring --direct=1 --filename="${DEV[$1]}" --allow_file_create=0 \
@@ -40,9 +35,9 @@ round() { # DEV ROUND
 		--name=wr --rw=randwrite --bs=512 --iodepth=4 --offset=$half --size=$half)
 	rd=$(grep '^3;[^;]*;rd;' <<<"$out") wr=$(grep '^3;[^;]*;wr;' <<<"$out")
 	R[$1,r_iops,$2]=$(cut -d';' -f8 <<<"$rd")
-	R[$1,r_p50,$2]=$(pct "$rd" 18 50.000000)
-	R[$1,r_p99,$2]=$(pct "$rd" 18 99.000000)
-	R[$1,r_p999,$2]=$(pct "$rd" 18 99.900000)
+	R[$1,r_p50,$2]=$(terse_pct "$rd" 18 50.000000)
+	R[$1,r_p99,$2]=$(terse_pct "$rd" 18 99.000000)
+	R[$1,r_p999,$2]=$(terse_pct "$rd" 18 99.900000)
 	R[$1,w_iops,$2]=$(cut -d';' -f49 <<<"$wr")
 }
 up() { # NAME
@@ -66,11 +61,4 @@ echo "# bench-rmw: random data, $AREA per device, every page on a plaintext spil
 	"measured in $((SECONDS - t0)) s"
 echo "# reader: 4K randread QD1 (IOPS, completion latency us); writer at the same time:" \
 	"512 B randwrite QD4 (IOPS); median (min-max) over the rounds"
-fmt='%-10s %-22s %-22s %-22s %-22s %-22s\n'
-printf "$fmt" device "read IOPS" "read p50" "read p99" "read p99.9" "512B write IOPS"
-for d in "${DEVICES[@]}"; do
-	mapfile -t row < <(round_cells "$d")
-	printf "$fmt" "$d" "${row[@]}"
-done
-mapfile -t row < <(round_cells ring sync)
-printf "$fmt" ring/sync "${row[@]}"
+ab_table "read IOPS" "read p50" "read p99" "read p99.9" "512B write IOPS"
